@@ -1,0 +1,1 @@
+"""Activities: the side effects of the workflows, one each."""

@@ -1,0 +1,19 @@
+"""Writing the records store."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from models.state import RequestState
+from store import records
+
+
+class RecordActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="record_event")
+    def record_event(self, state: RequestState) -> None:
+        """Upsert the request's state and append its newest history entry (idempotent)."""
+        records.record_event(self._engine, state, state.history[-1])

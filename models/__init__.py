@@ -1,0 +1,1 @@
+"""Pydantic models shared by the CLI, the workflows, the activities and the store."""

@@ -1,0 +1,77 @@
+"""A district's configuration, as `districts/<id>.toml` writes it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, EmailStr, Field, model_validator
+
+
+class SchoolYear(BaseModel):
+    first_day: date
+    last_day: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SchoolYear:
+        if self.last_day <= self.first_day:
+            raise ValueError("last_day must come after first_day")
+        return self
+
+
+class School(BaseModel):
+    id: str
+    name: str
+    level: str = Field(pattern=r"^(elementary|middle|high)$")
+    lowest_grade: int = Field(ge=0, le=12)
+    highest_grade: int = Field(ge=0, le=12)
+
+
+class StaffMember(BaseModel):
+    name: str
+    email: EmailStr
+    roles: list[str]
+
+
+class InterdistrictSettings(BaseModel):
+    """Seed 000 timelines; the numbers a district may set are here, the law's are in rules/."""
+
+    opens_month: int = Field(default=1, ge=1, le=12)  # "may be submitted beginning January 15"
+    opens_day: int = Field(default=15, ge=1, le=31)
+    decision_promise_days: int = Field(default=30, ge=1)  # "sent via email within 30 days"
+    document_deadline_days: int = Field(default=14, ge=1)
+    release_deadline_days: int = Field(default=30, ge=1)
+    reminder_days_before_due: list[int] = Field(default_factory=lambda: [7, 2])
+    appeal_body: str = "the County Office of Education"
+
+
+class DistrictConfig(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    name: str
+    state: str
+    timezone: str
+    contact: str = ""
+    notices_from: EmailStr
+    staff_notices_to: list[EmailStr] = Field(min_length=1)
+    calendar: dict[str, SchoolYear]
+    schools: list[School]
+    staff: list[StaffMember] = Field(default_factory=list)
+    interdistrict: InterdistrictSettings = Field(default_factory=InterdistrictSettings)
+
+    def school(self, school_id: str) -> School | None:
+        return next((s for s in self.schools if s.id == school_id), None)
+
+    def staff_member(self, name: str) -> StaffMember | None:
+        return next((s for s in self.staff if s.name == name), None)
+
+
+class DistrictPolicy(BaseModel):
+    """The part of the configuration a request's workflow carries, fixed at submission:
+    the rules in force when the request was received."""
+
+    district_id: str
+    district_name: str
+    timezone: str
+    contact: str
+    first_day: date
+    staff_notices_to: list[str]
+    settings: InterdistrictSettings

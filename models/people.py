@@ -1,0 +1,45 @@
+"""The people a request is about and who acts on it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, EmailStr, Field
+
+
+class Relationship(StrEnum):
+    """How the requester is related to the student.
+
+    EC 46600.1: only a "parent" may request a permit, meaning the natural or adoptive
+    parent, the person having legal custody, or another educational rights holder.
+    Anything else (grandparent, sibling, neighbour...) is refused at submission.
+    """
+
+    natural_parent = "natural_parent"
+    adoptive_parent = "adoptive_parent"
+    legal_custodian = "legal_custodian"
+    educational_rights_holder = "educational_rights_holder"
+
+
+class Student(BaseModel):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    grade: int = Field(ge=0, le=12, description="grade in the school year sought; 0 is kindergarten")
+    has_iep_or_504: bool = False
+    expelled: bool = False
+    pending_expulsion: bool = False
+
+
+class Parent(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    relationship: str = Field(min_length=1, max_length=64)
+    language: str = Field(default="en", min_length=2, max_length=16)
+
+
+class Actor(BaseModel):
+    """Who performs a staff action; roles come from the district configuration."""
+
+    name: str = Field(min_length=1, max_length=100)
+    roles: list[str] = Field(default_factory=list)

@@ -1,0 +1,50 @@
+"""The request's current state: what a query returns and what the records store keeps."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from models.decisions import AppealOutcome, DenialReason
+from models.documents import DocumentKind, DocumentRecord
+from models.requests import InterdistrictRequest
+from models.stages import OPEN_STAGES, Stage
+
+
+class HistoryEntry(BaseModel):
+    seq: int
+    at: datetime
+    stage: Stage
+    event: str
+    actor: str
+    reason: str = ""
+
+
+class RequestState(BaseModel):
+    id: str
+    request: InterdistrictRequest
+    timezone: str
+    stage: Stage = Stage.submitted
+    received_at: datetime
+    missing_documents: list[DocumentKind] = Field(default_factory=list)
+    documents: list[DocumentRecord] = Field(default_factory=list)
+    documents_due: date | None = None
+    release_due: date | None = None
+    review_started_at: datetime | None = None
+    decision_due: date | None = None  # last day: the earlier of the statute and the promise
+    statutory_due: date | None = None  # last day under EC 46600.2
+    overdue: bool = False
+    decided_at: datetime | None = None
+    denial_reasons: list[DenialReason] = Field(default_factory=list)
+    assigned_school: str | None = None
+    permit_id: str | None = None
+    appeal_deadline: date | None = None  # last day to file with the county
+    appeal_filed_on: date | None = None
+    appeal_decision_due: date | None = None
+    appeal_outcome: AppealOutcome | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES

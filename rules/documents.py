@@ -1,0 +1,50 @@
+"""The documents a request needs (seed 000)."""
+
+from __future__ import annotations
+
+from models.documents import DocumentKind as D
+from models.requests import Direction, TransferReason as R
+
+# Out of the district: the evidence for each reason (seed 000, "What are the reasons the
+# PUSD may approve a request out of the District?").
+REASON_EVIDENCE: dict[R, tuple[D, ...]] = {
+    R.bullying: (D.bullying_complaint, D.bullying_investigation_report),
+    R.parent_employment: (D.pay_stub, D.employer_letter),
+    R.child_care: (
+        D.child_care_provider_letter,
+        D.child_care_boundary_proof,
+        D.child_care_parent_letter,
+    ),
+    R.moving: (D.escrow_or_lease,),
+    R.continuing_enrollment: (D.student_enrollment_record,),
+    R.sibling: (D.sibling_enrollment_record,),
+    R.specific_program: (D.program_material, D.program_interest_letter),
+}
+SELF_EMPLOYED_EVIDENCE: tuple[D, ...] = (D.self_employment_letter, D.business_license)
+
+# Into the district (seed 000, "Be prepared to upload the following"). The release from the
+# district of residence is its own stage (awaiting_release), recorded with `transfers release`.
+INTO_DOCUMENTS: tuple[D, ...] = (
+    D.reason_evidence,
+    D.report_card,
+    D.discipline_report,
+    D.attendance_record,
+)
+
+
+def required_documents(
+    direction: Direction, reason: R, has_iep_or_504: bool, self_employed: bool
+) -> list[D]:
+    if direction is Direction.into:
+        required = list(INTO_DOCUMENTS)
+        if has_iep_or_504:
+            required.append(D.iep_or_504)  # "Most current IEP or Section 504 Plan (if applicable)"
+        return required
+    if reason is R.parent_employment and self_employed:
+        return list(SELF_EMPLOYED_EVIDENCE)
+    return list(REASON_EVIDENCE[reason])
+
+
+def missing_documents(required: list[D], received: list[D]) -> list[D]:
+    have = set(received)
+    return [kind for kind in required if kind not in have]

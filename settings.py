@@ -1,0 +1,65 @@
+"""Settings the worker and the CLI share, read from the environment.
+
+- ``TRANSFERS_DATA_DIR``: the data folder (default ``./.transfers``): records database,
+  outbox, documents, the dev server's SQLite file.
+- ``TRANSFERS_DATABASE_URL``: the records database (default: SQLite in the data folder).
+- ``TRANSFERS_DISTRICTS_DIR``: extra district configuration files.
+- ``TRANSFERS_SMTP_HOST`` / ``TRANSFERS_SMTP_PORT``: deliver notices by SMTP instead of the
+  outbox folder.
+- ``TRANSFERS_TASK_QUEUE``: the task queue (default ``transfers``).
+- The Temporal connection: Temporal's standard environment configuration
+  (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, TLS), see `connect()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    districts_dir: Path | None
+    smtp_host: str | None
+    smtp_port: int
+    task_queue: str
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("TRANSFERS_DATA_DIR", ".transfers")).resolve()
+    database_url = os.environ.get("TRANSFERS_DATABASE_URL") or (
+        f"sqlite:///{data_dir / 'records.sqlite3'}"
+    )
+    districts_dir = os.environ.get("TRANSFERS_DISTRICTS_DIR")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        districts_dir=Path(districts_dir) if districts_dir else None,
+        smtp_host=os.environ.get("TRANSFERS_SMTP_HOST") or None,
+        smtp_port=int(os.environ.get("TRANSFERS_SMTP_PORT", "25")),
+        task_queue=os.environ.get("TRANSFERS_TASK_QUEUE", "transfers"),
+    )
+
+
+async def connect():  # -> temporalio.client.Client
+    """Connect with Temporal's standard environment configuration (``temporalio.envconfig``):
+    ``TEMPORAL_ADDRESS`` (default localhost:7233), ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``,
+    TLS settings, or a profile in Temporal's config file."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.envconfig import ClientConfigProfile
+
+    config = ClientConfigProfile.load().to_client_connect_config()
+    config.setdefault("target_host", "localhost:7233")
+    return await Client.connect(**config, data_converter=pydantic_data_converter)

@@ -1,0 +1,1 @@
+"""The records store: SQLAlchemy schema, engine and the queries staff listings use."""

@@ -1,0 +1,129 @@
+"""Reads and writes of request records and their audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Engine, Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models.state import HistoryEntry, RequestState
+from store.schema import EventRow, RequestRow
+
+
+def _insert(engine: Engine, table: type) -> Insert:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _request_values(state: RequestState) -> dict:
+    last = state.history[-1] if state.history else None
+    return {
+        "id": state.id,
+        "district": state.request.district,
+        "student_id": state.request.student.id,
+        "direction": state.request.direction.value,
+        "school_year": state.request.school_year,
+        "stage": state.stage.value,
+        "is_open": state.is_open,
+        "overdue": state.overdue,
+        "decision_due": state.decision_due,
+        "appeal_deadline": state.appeal_deadline,
+        "received_at": state.received_at,
+        "updated_at": last.at if last else state.received_at,
+        "last_seq": last.seq if last else 0,
+        "state": state.model_dump(mode="json"),
+    }
+
+
+def record_event(engine: Engine, state: RequestState, entry: HistoryEntry) -> None:
+    """Upsert the request's current state and append ``entry`` to the audit trail, in one
+    transaction. Idempotent: a retried write of the same sequence changes nothing, and an
+    older state never overwrites a newer one."""
+    values = _request_values(state)
+    upsert = _insert(engine, RequestRow).values(**values)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[RequestRow.id],
+        set_={k: upsert.excluded[k] for k in values if k != "id"},
+        where=RequestRow.last_seq <= upsert.excluded.last_seq,
+    )
+    append = (
+        _insert(engine, EventRow)
+        .values(request_id=state.id, **entry.model_dump(mode="python"))
+        .on_conflict_do_nothing(index_elements=[EventRow.request_id, EventRow.seq])
+    )
+    with engine.begin() as connection:
+        connection.execute(upsert)
+        connection.execute(append)
+
+
+def get_request(engine: Engine, request_id: str) -> RequestState | None:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(RequestRow.state).where(RequestRow.id == request_id)
+        ).scalar_one_or_none()
+    return RequestState.model_validate(row) if row is not None else None
+
+
+def get_history(engine: Engine, request_id: str) -> list[HistoryEntry]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
+        ).all()
+    return [
+        HistoryEntry(
+            seq=r.seq, at=r.at, stage=r.stage, event=r.event, actor=r.actor, reason=r.reason
+        )
+        for r in rows
+    ]
+
+
+def find_open_request(
+    engine: Engine, district: str, student_id: str, school_year: str
+) -> str | None:
+    """The id of an open request for this student and school year, if there is one."""
+    with engine.connect() as connection:
+        return connection.execute(
+            select(RequestRow.id).where(
+                RequestRow.district == district,
+                RequestRow.student_id == student_id,
+                RequestRow.school_year == school_year,
+                RequestRow.is_open.is_(True),
+            )
+        ).scalar()
+
+
+def request_ids_like(engine: Engine, base_id: str) -> Sequence[str]:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(RequestRow.id).where(RequestRow.id.like(f"{base_id}%"))
+        ).scalars().all()
+
+
+def list_requests(
+    engine: Engine,
+    district: str | None = None,
+    stage: str | None = None,
+    overdue: bool = False,
+    due_before: date | None = None,
+    open_only: bool = False,
+    limit: int = 1000,
+) -> list[RequestRow]:
+    query = select(RequestRow)
+    if district:
+        query = query.where(RequestRow.district == district)
+    if stage:
+        query = query.where(RequestRow.stage == stage)
+    if overdue:
+        query = query.where(RequestRow.overdue.is_(True), RequestRow.is_open.is_(True))
+    if due_before:
+        query = query.where(RequestRow.decision_due < due_before, RequestRow.is_open.is_(True))
+    if open_only:
+        query = query.where(RequestRow.is_open.is_(True))
+    query = query.order_by(
+        RequestRow.decision_due.is_(None), RequestRow.decision_due, RequestRow.id
+    ).limit(limit)
+    with Session(engine) as session:
+        return list(session.scalars(query))

@@ -1,0 +1,70 @@
+"""Tables of the records store."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RequestRow(Base):
+    """The current state of one request: an upsert on every recorded event."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    district: Mapped[str] = mapped_column(String(64), index=True)
+    student_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(8))
+    school_year: Mapped[str] = mapped_column(String(9))
+    stage: Mapped[str] = mapped_column(String(32), index=True)
+    is_open: Mapped[bool] = mapped_column(Boolean, index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision_due: Mapped[date | None] = mapped_column(Date, index=True)
+    appeal_deadline: Mapped[date | None] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_requests_student", "district", "student_id", "school_year"),)
+
+
+class EventRow(Base):
+    """The append-only audit trail: every stage change and action, with who and why."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(120), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stage: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("request_id", "seq", name="uq_events_request_seq"),)
+
+
+class NoticeRow(Base):
+    """One notice and its delivery record; ``key`` makes sending idempotent."""
+
+    __tablename__ = "notices"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(120), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipients: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # sending | sent | failed
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
