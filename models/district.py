@@ -73,5 +73,7 @@ class DistrictPolicy(BaseModel):
     timezone: str
     contact: str
     first_day: date
+    notices_from: str
     staff_notices_to: list[str]
+    schools: dict[str, str]  # id -> name
     settings: InterdistrictSettings

@@ -30,5 +30,6 @@ class Notice(BaseModel):
     key: str = Field(min_length=1, max_length=300)
     request_id: str
     kind: NoticeKind
+    sender: str
     to: list[str] = Field(min_length=1)
     facts: dict[str, Any] = Field(default_factory=dict)

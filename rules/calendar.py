@@ -30,3 +30,8 @@ def end_of_day(day: date, tz: str) -> datetime:
 
 def add_days(day: date, days: int) -> date:
     return day + timedelta(days=days)
+
+
+def long_date(day: date) -> str:
+    """How notices write a date: "Wednesday, March 31, 2027"."""
+    return f"{day:%A, %B} {day.day}, {day.year}"

@@ -48,3 +48,39 @@ def required_documents(
 def missing_documents(required: list[D], received: list[D]) -> list[D]:
     have = set(received)
     return [kind for kind in required if kind not in have]
+
+
+DOCUMENT_LABELS: dict[D, str] = {
+    D.release_from_residence: "Approved permit release from the student's district of residence",
+    D.reason_evidence: "Documentation supporting the reason for the transfer",
+    D.report_card: "The student's most current report card or transcript",
+    D.discipline_report: "Most current behavior/discipline report",
+    D.attendance_record: "Most current attendance record",
+    D.iep_or_504: "Most current IEP or Section 504 Plan",
+    D.bullying_complaint: "Complaint filed with the school, district or law enforcement",
+    D.bullying_investigation_report: (
+        "Investigation report showing the student is a victim of bullying (EC 46600)"
+    ),
+    D.pay_stub: "Most current pay stub (last 30 days) of each parent residing with the student",
+    D.employer_letter: "Employer letter verifying schedule (hours and days) and work location",
+    D.self_employment_letter: "Letter stating schedule (hours and days) and work location",
+    D.business_license: "Copy of the business license or permit",
+    D.child_care_provider_letter: (
+        "Child care provider letter: name, address, contact, license number and fees, hours "
+        "of operation and the hours the child would be in care"
+    ),
+    D.child_care_boundary_proof: "Proof the child care facility is within district boundaries",
+    D.child_care_parent_letter: "Parent letter explaining the need for this child care provider",
+    D.escrow_or_lease: "Escrow documents or official lease agreement",
+    D.student_enrollment_record: (
+        "The student's last report card and transcript showing enrollment history"
+    ),
+    D.sibling_enrollment_record: (
+        "The sibling's last report card and transcript showing enrollment history"
+    ),
+    D.program_material: "Informational material about the specific program",
+    D.program_interest_letter: (
+        "Parent or student letter on the interest in the program and why it is unavailable "
+        "or not comparable in the district of residence"
+    ),
+}

@@ -1,0 +1,131 @@
+"""Submitting a request: parse, check against the policy, start its workflow.
+
+Every check runs before anything is started or written, so a refused request changes
+nothing. Used by the `transfers submit` command and by the tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import date
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from models.district import DistrictConfig, DistrictPolicy
+from models.requests import InterdistrictRequest
+from rules import eligibility
+from rules.errors import PolicyError
+from store import records
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
+
+
+def parse_request_file(path: Path) -> InterdistrictRequest:
+    """A request from a .json or .toml file; the error names the file and the field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"cannot read request file {path}: {error}") from error
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+        raise PolicyError(f"request file {path.name} is malformed: {error}") from error
+    return parse_request(data, path.name)
+
+
+def parse_request(data: object, source: str = "request") -> InterdistrictRequest:
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source} must be an object with the request's fields")
+    try:
+        return InterdistrictRequest.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise PolicyError(f"{source} is invalid: {problems}") from None
+
+
+def policy_for(config: DistrictConfig, school_year: str) -> DistrictPolicy:
+    year = config.calendar.get(school_year)
+    if year is None:
+        known = ", ".join(sorted(config.calendar))
+        raise PolicyError(
+            f"school year {school_year} is not in {config.id}'s calendar (known: {known})"
+        )
+    return DistrictPolicy(
+        district_id=config.id,
+        district_name=config.name,
+        timezone=config.timezone,
+        contact=config.contact,
+        first_day=year.first_day,
+        notices_from=config.notices_from,
+        staff_notices_to=list(config.staff_notices_to),
+        schools={s.id: s.name for s in config.schools},
+        settings=config.interdistrict,
+    )
+
+
+def base_request_id(request: InterdistrictRequest) -> str:
+    """Derived from district, student, direction and school year, so a duplicate cannot
+    start; the student's id enters only as a hash, keeping it out of workflow ids (FERPA)."""
+    student = hashlib.sha256(f"{request.district}:{request.student.id}".encode()).hexdigest()
+    return f"{request.district}-{request.school_year}-{request.direction.value}-{student[:12]}"
+
+
+def prepare(
+    request: InterdistrictRequest,
+    config: DistrictConfig,
+    today: date,
+    engine: Engine,
+    submitted_by: str,
+) -> PermitRequestInput:
+    if request.district != config.id:
+        raise PolicyError(f"request is for district {request.district!r}, not {config.id!r}")
+    eligibility.check_requester(request.parent.relationship)
+    if request.preferred_school and config.school(request.preferred_school) is None:
+        raise PolicyError(f"unknown school {request.preferred_school!r} in {config.id}")
+    eligibility.school_year_start(request.school_year)
+    policy = policy_for(config, request.school_year)
+    year = config.calendar[request.school_year]
+    settings = config.interdistrict
+    eligibility.check_submission_date(
+        request.school_year, year.first_day, year.last_day, today,
+        settings.opens_month, settings.opens_day,
+    )
+    existing = records.find_open_request(
+        engine, request.district, request.student.id, request.school_year
+    )
+    if existing:
+        raise PolicyError(
+            f"student {request.student.id} already has an open request for "
+            f"{request.school_year}: {existing}"
+        )
+    base = base_request_id(request)
+    taken = set(records.request_ids_like(engine, base))
+    request_id, n = base, 1
+    while request_id in taken:  # a closed earlier request of the same student and year
+        n += 1
+        request_id = f"{base}-{n}"
+    return PermitRequestInput(
+        id=request_id, request=request, policy=policy, submitted_by=submitted_by
+    )
+
+
+async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> WorkflowHandle:
+    try:
+        return await client.start_workflow(
+            InterdistrictPermitWorkflow.run,
+            inp,
+            id=inp.id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+    except WorkflowAlreadyStartedError:
+        raise PolicyError(f"request {inp.id} already exists") from None

@@ -1,0 +1,111 @@
+"""Shared fixtures: the time-skipping test server, a worker with the real activities on a
+temporary SQLite store and outbox, and the records store on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from settings import Settings, find_binary, load_settings
+from store.engine import make_engine
+from worker import build_worker
+
+POSTGRES_URL_VARIABLE = "TRANSFERS_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    base = load_settings()
+    return replace(
+        base,
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}",
+        smtp_host=None,
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Engine:
+    return make_engine(settings.database_url)
+
+
+@pytest.fixture
+async def worker(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Worker]:
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        running = build_worker(env.client, settings, executor)
+        async with running:
+            yield running
+
+
+def _store_urls() -> list[str]:
+    urls = ["sqlite"]
+    if os.environ.get(POSTGRES_URL_VARIABLE):
+        urls.append("postgresql")
+    return urls
+
+
+@pytest.fixture(params=_store_urls())
+def store_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The records store on SQLite always, and on PostgreSQL when
+    TRANSFERS_TEST_DATABASE_URL is set (CI sets it and fails if it is unreachable)."""
+    if request.param == "sqlite":
+        yield make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+        return
+    from sqlalchemy import text
+
+    url = os.environ[POSTGRES_URL_VARIABLE]
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine_raw(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, schema=schema)
+    yield engine
+    engine.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def make_engine_raw(url: str) -> Engine:
+    from sqlalchemy import create_engine
+
+    return create_engine(url)
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The SDK's native bridge can crash the interpreter at exit after the work is done
+    # (PyGILState_Release; temporalio/sdk-python#300). Leave with the tests' own status.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)

@@ -1,0 +1,69 @@
+"""Driving a request workflow on the time-skipping server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, datetime, timedelta
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+import rules.calendar as calendar
+from models.stages import Stage
+from models.state import RequestState
+from tests.factories import document, make_input
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
+
+TZ = "America/Los_Angeles"
+
+
+async def today(env: WorkflowEnvironment) -> date:
+    return calendar.local_date(await env.get_current_time(), TZ)
+
+
+async def start(
+    env: WorkflowEnvironment, task_queue: str, inp: PermitRequestInput | None = None,
+    first_day: date | None = None, **kwargs: object,
+) -> WorkflowHandle:
+    if inp is None:
+        first = first_day or (await today(env)) + timedelta(days=120)
+        inp = make_input(f"req-{uuid.uuid4().hex[:10]}", first, **kwargs)  # type: ignore[arg-type]
+    return await env.client.start_workflow(
+        InterdistrictPermitWorkflow.run, inp, id=inp.id, task_queue=task_queue
+    )
+
+
+async def status(handle: WorkflowHandle) -> RequestState:
+    return await handle.query(InterdistrictPermitWorkflow.status)
+
+
+async def wait_stage(handle: WorkflowHandle, stage: Stage, seconds: float = 10) -> RequestState:
+    """Wait until the workflow reports ``stage`` (a short poll: tests only)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        state = await status(handle)
+        if state.stage is stage:
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"stage is {state.stage}, expected {stage}")
+        await asyncio.sleep(0.05)
+
+
+async def supply_documents(handle: WorkflowHandle) -> RequestState:
+    state = await wait_stage(handle, Stage.awaiting_documents)
+    for kind in state.missing_documents:
+        state = await handle.execute_update(
+            InterdistrictPermitWorkflow.add_document, document(kind)
+        )
+    return state
+
+
+async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
+    delta = instant - await env.get_current_time()
+    if delta.total_seconds() > 0:
+        await env.sleep(delta)
+
+
+def end_of(day: date) -> datetime:
+    return calendar.end_of_day(day, TZ)

@@ -1,0 +1,63 @@
+"""The worker service: registers the workflows and activities and polls the task queue.
+
+Run any number of them against one Temporal server (`transfers worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.notices import NoticeActivities
+from activities.records import RecordActivities
+from settings import Settings, connect, load_settings
+from store.engine import engine_for
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
+WORKFLOWS = [InterdistrictPermitWorkflow]
+
+
+def build_activities(settings: Settings) -> list:
+    engine = engine_for(settings.database_url)
+    notices = NoticeActivities(
+        engine, settings.outbox_dir, settings.smtp_host, settings.smtp_port
+    )
+    return [RecordActivities(engine).record_event, notices.send_notice]
+
+
+def build_worker(
+    client: Client, settings: Settings, executor: ThreadPoolExecutor, **options: object
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        # Pydantic validates e-mail addresses lazily with these; they are pure and safe.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(
+                "email_validator", "idna"
+            )
+        ),
+        activities=build_activities(settings),
+        activity_executor=executor,
+        max_cached_workflows=options.pop("max_cached_workflows", 1000),  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def run_worker(settings: Settings | None = None, client: Client | None = None) -> None:
+    """Run until SIGINT or SIGTERM, then shut down cleanly (finishing running tasks)."""
+    settings = settings or load_settings()
+    client = client or await connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(client, settings, executor)
+        async with worker:
+            await stop.wait()

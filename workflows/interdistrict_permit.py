@@ -1,0 +1,594 @@
+"""The interdistrict attendance permit request (seed 000; DESIGN.md "The interdistrict permit
+process"), from submission to its end.
+
+The run method reads like the policy's stages: documents, the release (into the district),
+review with its statutory deadline, the decision, the appeal window, the county's outcome.
+Staff actions are Updates with validators; each handler checks the stage again before it
+changes anything, so two concurrent actions cannot both succeed. Dates come from `rules/`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    import rules.calendar as calendar
+    from models.actions import (
+        AddDocument,
+        Decide,
+        ExtendAppeal,
+        FileAppeal,
+        RecordAppealOutcome,
+        RecordRelease,
+        StaffAction,
+        Withdraw,
+    )
+    from models.decisions import DENIAL_REASON_TEXT, AppealOutcome, Outcome
+    from models.district import DistrictPolicy
+    from models.documents import DocumentRecord
+    from models.notices import Notice, NoticeKind
+    from models.requests import Direction, InterdistrictRequest
+    from models.stages import APPEALABLE_STAGES, DECIDABLE_STAGES, Stage
+    from models.state import HistoryEntry, RequestState
+    from rules import deadlines, documents, eligibility
+    from rules.errors import PolicyError
+    from rules.roles import check_role
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+NOTICE_TIMEOUT = timedelta(minutes=2)
+# Activities retry until they succeed: a write or a notice that the law requires is never
+# given up; the backoff caps at ten minutes so an outage heals without a flood.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
+REMINDER_CLOCK = time(8, 0)  # staff reminders go out at 8 a.m. local time
+
+
+class PermitRequestInput(BaseModel):
+    id: str
+    request: InterdistrictRequest
+    policy: DistrictPolicy
+    submitted_by: str
+
+
+@workflow.defn(name="InterdistrictPermitRequest")
+class InterdistrictPermitWorkflow:
+    @workflow.init
+    def __init__(self, inp: PermitRequestInput) -> None:
+        self.policy = inp.policy
+        now = workflow.now()
+        request = inp.request
+        self.state = RequestState(
+            id=inp.id,
+            request=request,
+            timezone=inp.policy.timezone,
+            received_at=now,
+            missing_documents=documents.required_documents(
+                request.direction,
+                request.reason,
+                request.student.has_iep_or_504,
+                request.self_employed,
+            ),
+        )
+        self.release_granted: bool | None = None
+
+    # ---- the stages -------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: PermitRequestInput) -> RequestState:
+        await self._enter(Stage.submitted, "submitted", inp.submitted_by, "request received")
+        await self._notify_parent(NoticeKind.receipt, received_on=self._long(self._today()))
+        if (
+            await self._collect_documents()
+            and await self._await_release()
+            and await self._review()
+        ):
+            while self.state.is_open:
+                if self.state.stage in APPEALABLE_STAGES:
+                    await self._appeal_window()
+                elif self.state.stage is Stage.appeal_pending:
+                    await self._await_county()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    async def _collect_documents(self) -> bool:
+        """Seed 000: incomplete applications are not processed; a missed deadline is
+        abandonment."""
+        if not self.state.missing_documents:
+            return True
+        due = deadlines.days_after(self._today(), self.policy.settings.document_deadline_days)
+        self.state.documents_due = due
+        seq = await self._enter(
+            Stage.awaiting_documents, "documents_requested", "system",
+            "missing: " + ", ".join(self.state.missing_documents),
+        )
+        await self._notify_parent(
+            NoticeKind.missing_documents, seq,
+            missing=[self._document_label(k) for k in self.state.missing_documents],
+            documents_due=self._long(due),
+        )
+        complete = await self._wait_until(
+            lambda: not self.state.missing_documents
+            or not self.state.is_open
+            or self.release_granted is False,  # a refused release ends it at once
+            due,
+        )
+        if not self.state.is_open:
+            return False
+        if not complete:
+            await self._abandon("the required documents were not received", due)
+            return False
+        return True
+
+    async def _await_release(self) -> bool:
+        """Into the district: the district of residence must release the student first."""
+        if self.state.request.direction is not Direction.into:
+            return True
+        if self.release_granted is None:
+            due = deadlines.days_after(self._today(), self.policy.settings.release_deadline_days)
+            self.state.release_due = due
+            await self._enter(
+                Stage.awaiting_release, "awaiting_release", "system",
+                f"waiting for {self.state.request.other_district} to release the student",
+            )
+            answered = await self._wait_until(
+                lambda: self.release_granted is not None or not self.state.is_open, due
+            )
+            if not self.state.is_open:
+                return False
+            if not answered:
+                await self._abandon(
+                    "the release from the district of residence was not received", due
+                )
+                return False
+        if not self.release_granted:
+            seq = await self._enter(
+                Stage.release_refused, "release_refused", "system",
+                f"{self.state.request.other_district} refused to release the student",
+            )
+            await self._notify_parent(NoticeKind.release_refused, seq)
+            return False
+        return True
+
+    async def _review(self) -> bool:
+        """EC 46600.2 and the district's promise. The clock starts when the request is
+        complete ("Incomplete applications will not be processed"): see README."""
+        today = self._today()
+        due = deadlines.decision_deadlines(
+            today, self.policy.first_day, self.policy.settings.decision_promise_days
+        )
+        self.state.review_started_at = workflow.now()
+        self.state.decision_due, self.state.statutory_due = due.due, due.statutory
+        await self._enter(
+            Stage.under_review, "review_started", "system",
+            f"decision due {due.due.isoformat()} (statutory {due.statutory.isoformat()})",
+        )
+        tz = self.state.timezone
+        checkpoints: list[tuple[datetime, str]] = [
+            (calendar.at_local(day, REMINDER_CLOCK, tz), "reminder")
+            for day in deadlines.reminder_days(
+                due.due, self.policy.settings.reminder_days_before_due, today
+            )
+        ]
+        if due.promise < due.statutory:
+            checkpoints.append((calendar.end_of_day(due.promise, tz), "overdue"))
+        checkpoints.append((calendar.end_of_day(due.statutory, tz), "statute"))
+        for instant, what in sorted(checkpoints):
+            if await self._wait_for(lambda: self.state.stage is not Stage.under_review, instant):
+                return True  # decided or withdrawn: the run loop takes it from here
+            if what == "reminder":
+                await self._notify_staff(
+                    NoticeKind.staff_reminder, f"reminder-{self._today().isoformat()}"
+                )
+            elif what == "overdue":
+                self.state.overdue = True
+                seq = await self._enter(
+                    Stage.under_review, "overdue", "system",
+                    f"past the district's promise of {due.promise.isoformat()}",
+                )
+                await self._escalate(
+                    seq, "is overdue",
+                    f"The district promised a decision by {self._long(due.promise)}. The "
+                    f"statutory deadline is {self._long(due.statutory)}.",
+                )
+        await self._deem_denied()
+        return True
+
+    async def _deem_denied(self) -> None:
+        """EC 46600.1: no written notice within the 46600.2 timelines is a denial."""
+        self.state.overdue = True
+        letter = self._today()
+        self.state.appeal_deadline = deadlines.appeal_last_day(letter)
+        seq = await self._enter(
+            Stage.deemed_denied, "deemed_denied", "system",
+            f"no decision by the statutory deadline {self.state.statutory_due}",
+        )
+        await self._notify_parent(
+            NoticeKind.deemed_denied, seq, **self._appeal_facts(),
+            statutory_due=self._long(self.state.statutory_due),
+        )
+        await self._escalate(
+            seq, "was deemed denied",
+            "No written decision was given by the statutory deadline "
+            f"{self._long(self.state.statutory_due)} (EC 46600.2). The parent may appeal; "
+            "staff may still decide.",
+        )
+
+    async def _appeal_window(self) -> None:
+        """A denial (or a deemed denial) may be appealed within 30 days of its letter; no
+        appeal in that window is abandonment (seed 000)."""
+        stage, last_day = self.state.stage, self.state.appeal_deadline
+        assert last_day is not None
+        if await self._wait_for(
+            lambda: self.state.stage is not stage or self.state.appeal_deadline != last_day,
+            calendar.end_of_day(last_day, self.state.timezone),
+        ):
+            return
+        await self._abandon("no appeal was filed with " + self.policy.settings.appeal_body,
+                            last_day)
+
+    async def _await_county(self) -> None:
+        """The county decides within 30 days of filing (60 if extended); past that staff
+        are escalated and the workflow goes on waiting for the recorded outcome."""
+        escalated_for: date | None = None
+        while self.state.stage is Stage.appeal_pending:
+            due = self.state.appeal_decision_due
+            assert due is not None
+            if escalated_for == due:
+                await workflow.wait_condition(
+                    lambda: self.state.stage is not Stage.appeal_pending
+                    or self.state.appeal_decision_due != due
+                )
+                continue
+            if await self._wait_for(
+                lambda: self.state.stage is not Stage.appeal_pending
+                or self.state.appeal_decision_due != due,
+                calendar.end_of_day(due, self.state.timezone),
+            ):
+                continue
+            escalated_for = due
+            seq = await self._enter(
+                Stage.appeal_pending, "county_decision_overdue", "system",
+                f"the county's decision was due {due.isoformat()}",
+            )
+            await self._escalate(
+                seq, "awaits the county's overdue appeal decision",
+                f"The county board's decision was due by {self._long(due)}.",
+            )
+
+    async def _abandon(self, why: str, deadline: date) -> None:
+        seq = await self._enter(Stage.abandoned, "abandoned", "system", why)
+        await self._notify_parent(
+            NoticeKind.abandoned, seq, why=why, deadline=self._long(deadline)
+        )
+
+    # ---- staff actions ----------------------------------------------------------------
+
+    @workflow.update
+    async def add_document(self, action: AddDocument) -> RequestState:
+        self._check("add_document", action, open_only=True)
+        self.state.documents.append(
+            DocumentRecord(
+                kind=action.kind, name=action.name, sha256=action.sha256, size=action.size,
+                recorded_by=action.actor.name, recorded_at=workflow.now(),
+            )
+        )
+        self.state.missing_documents = [
+            k for k in self.state.missing_documents if k is not action.kind
+        ]
+        await self._enter(
+            self.state.stage, "document_added", action.actor.name,
+            f"{action.kind.value}: {action.name} (sha256 {action.sha256[:12]})",
+        )
+        return self.state
+
+    @add_document.validator
+    def _validate_add_document(self, action: AddDocument) -> None:
+        self._check("add_document", action, open_only=True)
+
+    @workflow.update
+    async def record_release(self, action: RecordRelease) -> RequestState:
+        self._check_release(action)
+        self.release_granted = action.granted
+        word = "granted" if action.granted else "refused"
+        await self._enter(
+            self.state.stage, f"release_{word}", action.actor.name,
+            action.note or f"{self.state.request.other_district} {word} the release",
+        )
+        return self.state
+
+    @record_release.validator
+    def _validate_record_release(self, action: RecordRelease) -> None:
+        self._check_release(action)
+
+    @workflow.update
+    async def decide(self, action: Decide) -> RequestState:
+        self._check_decision(action)
+        self.state.decided_at = workflow.now()
+        self.state.overdue = False
+        actor = action.actor.name
+        if action.outcome is Outcome.approve:
+            await self._approve(actor, action.note or "approved", action.school)
+            return self.state
+        self.state.denial_reasons = list(action.reasons)
+        letter = self._today()
+        self.state.appeal_deadline = deadlines.appeal_last_day(letter)  # from the letter's date
+        seq = await self._enter(
+            Stage.denied, "denied", actor,
+            ", ".join(action.reasons) + (f"; {action.note}" if action.note else ""),
+        )
+        await self._notify_parent(
+            NoticeKind.denied, seq, **self._appeal_facts(), letter_date=self._long(letter),
+            reasons=[DENIAL_REASON_TEXT[r] for r in action.reasons],
+        )
+        return self.state
+
+    @decide.validator
+    def _validate_decide(self, action: Decide) -> None:
+        self._check_decision(action)
+
+    @workflow.update
+    async def file_appeal(self, action: FileAppeal) -> RequestState:
+        filed = self._check_appeal(action)
+        self.state.appeal_filed_on = filed
+        self.state.appeal_decision_due = deadlines.county_decision_last_day(filed)
+        seq = await self._enter(
+            Stage.appeal_pending, "appeal_filed", action.actor.name,
+            action.note or f"appeal filed with the county on {filed.isoformat()}",
+        )
+        await self._notify_parent(
+            NoticeKind.appeal_received, seq, filed_on=self._long(filed),
+            appeal_decision_due=self._long(self.state.appeal_decision_due),
+        )
+        return self.state
+
+    @file_appeal.validator
+    def _validate_file_appeal(self, action: FileAppeal) -> None:
+        self._check_appeal(action)
+
+    @workflow.update
+    async def extend_appeal(self, action: ExtendAppeal) -> RequestState:
+        self._check_extension(action)
+        assert self.state.appeal_filed_on is not None
+        self.state.appeal_decision_due = deadlines.county_decision_last_day(
+            self.state.appeal_filed_on, extended=True
+        )
+        await self._enter(
+            Stage.appeal_pending, "appeal_extended", action.actor.name,
+            f"county decision due {self.state.appeal_decision_due.isoformat()}: {action.reason}",
+        )
+        return self.state
+
+    @extend_appeal.validator
+    def _validate_extend_appeal(self, action: ExtendAppeal) -> None:
+        self._check_extension(action)
+
+    @workflow.update
+    async def record_appeal_outcome(self, action: RecordAppealOutcome) -> RequestState:
+        self._check("record_appeal_outcome", action, stages={Stage.appeal_pending})
+        self.state.appeal_outcome = action.outcome
+        if action.outcome is AppealOutcome.granted:
+            await self._approve(
+                action.actor.name, action.note or "the county granted the appeal", None,
+                notice=NoticeKind.appeal_granted,
+            )
+        else:
+            seq = await self._enter(
+                Stage.denied_final, "appeal_upheld", action.actor.name,
+                action.note or "the county upheld the denial",
+            )
+            await self._notify_parent(NoticeKind.appeal_upheld, seq)
+        return self.state
+
+    @record_appeal_outcome.validator
+    def _validate_record_appeal_outcome(self, action: RecordAppealOutcome) -> None:
+        self._check("record_appeal_outcome", action, stages={Stage.appeal_pending})
+
+    @workflow.update
+    async def withdraw(self, action: Withdraw) -> RequestState:
+        self._check("withdraw", action, open_only=True)
+        seq = await self._enter(
+            Stage.withdrawn, "withdrawn", action.actor.name, action.note or "withdrawn"
+        )
+        await self._notify_parent(NoticeKind.withdrawn, seq, today=self._long(self._today()))
+        return self.state
+
+    @withdraw.validator
+    def _validate_withdraw(self, action: Withdraw) -> None:
+        self._check("withdraw", action, open_only=True)
+
+    @workflow.query
+    def status(self) -> RequestState:
+        return self.state
+
+    # ---- checks (shared by validators and handlers) -------------------------------------
+
+    def _check(
+        self,
+        action_name: str,
+        action: StaffAction,
+        stages: set[Stage] | frozenset[Stage] | None = None,
+        open_only: bool = False,
+    ) -> None:
+        try:
+            check_role(action_name, action.actor.name, action.actor.roles)
+            stage = self.state.stage
+            if open_only and not self.state.is_open:
+                raise PolicyError(f"request {self.state.id} is closed ({stage})")
+            if stages is not None and stage not in stages:
+                allowed = ", ".join(sorted(stages))
+                raise PolicyError(
+                    f"cannot {action_name.replace('_', ' ')}: request {self.state.id} is "
+                    f"{stage}, the action needs {allowed}"
+                )
+        except PolicyError as error:
+            # An ApplicationError reaches the caller with its message intact.
+            raise ApplicationError(str(error), type="PolicyError", non_retryable=True) from error
+
+    def _refuse(self, message: str) -> None:
+        raise ApplicationError(message, type="PolicyError", non_retryable=True)
+
+    def _check_release(self, action: RecordRelease) -> None:
+        if self.state.request.direction is not Direction.into:
+            self._refuse("a release is recorded only for requests into the district")
+        if self.release_granted is not None:
+            self._refuse("the release was already recorded")
+        self._check(
+            "record_release", action,
+            stages={Stage.submitted, Stage.awaiting_documents, Stage.awaiting_release},
+        )
+
+    def _check_decision(self, action: Decide) -> None:
+        self._check("decide", action, stages=DECIDABLE_STAGES)
+        if action.outcome is Outcome.deny and not action.reasons:
+            self._refuse("a denial must cite at least one of the seed's reasons")
+        if action.outcome is Outcome.approve and action.reasons:
+            self._refuse("an approval takes no denial reasons")
+        if action.school is not None and action.school not in self.policy.schools:
+            self._refuse(f"unknown school {action.school!r}")
+
+    def _check_appeal(self, action: FileAppeal) -> date:
+        self._check("file_appeal", action, stages=APPEALABLE_STAGES)
+        student = self.state.request.student
+        try:
+            eligibility.check_may_appeal(student.expelled, student.pending_expulsion)
+        except PolicyError as error:
+            self._refuse(str(error))
+        today = self._today()
+        filed = action.filed_on or today
+        deadline = self.state.appeal_deadline
+        assert deadline is not None
+        if filed > today:
+            self._refuse(f"an appeal cannot be filed in the future ({filed.isoformat()})")
+        if filed > deadline:
+            self._refuse(f"the appeal window closed on {deadline.isoformat()}")
+        return filed
+
+    def _check_extension(self, action: ExtendAppeal) -> None:
+        self._check("extend_appeal", action, stages={Stage.appeal_pending})
+        extended = deadlines.county_decision_last_day(self.state.appeal_filed_on, extended=True)
+        if self.state.appeal_decision_due == extended:
+            self._refuse("the county's decision was already extended to 60 days")
+
+    # ---- effects ------------------------------------------------------------------------
+
+    async def _approve(
+        self, actor: str, why: str, school: str | None,
+        notice: NoticeKind = NoticeKind.approved,
+    ) -> None:
+        self.state.overdue = False
+        self.state.permit_id = f"PERMIT-{self.state.id}"
+        school = school or self.state.request.preferred_school
+        self.state.assigned_school = school
+        seq = await self._enter(Stage.approved, "approved", actor, why)
+        school_name = self.policy.schools.get(school, school) if school else ""
+        await self._notify_parent(notice, seq, permit_id=self.state.permit_id, school=school_name)
+
+    async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
+        """Change stage (or stay) and write the state and the audit entry."""
+        self.state.stage = stage
+        seq = len(self.state.history) + 1
+        self.state.history.append(
+            HistoryEntry(
+                seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
+            )
+        )
+        snapshot = self.state.model_copy(deep=True)
+        await workflow.execute_activity(
+            "record_event", snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
+        )
+        return seq
+
+    async def _notify_parent(self, kind: NoticeKind, seq: int = 0, **facts: Any) -> None:
+        await self._send(kind, f"{seq}", [self.state.request.parent.email], facts)
+
+    async def _notify_staff(self, kind: NoticeKind, sequence: str, **facts: Any) -> None:
+        await self._send(kind, sequence, self.policy.staff_notices_to, facts)
+
+    async def _escalate(self, seq: int, what: str, detail: str) -> None:
+        await self._notify_staff(NoticeKind.staff_escalation, f"{seq}", what=what, detail=detail)
+
+    async def _send(
+        self, kind: NoticeKind, sequence: str, to: list[str], facts: dict[str, Any]
+    ) -> None:
+        notice = Notice(
+            key=f"{self.state.id}:{kind.value}:{sequence}",
+            request_id=self.state.id,
+            kind=kind,
+            sender=self.policy.notices_from,
+            to=to,
+            facts={**self._common_facts(), **facts},
+        )
+        await workflow.execute_activity(
+            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
+        )
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _today(self) -> date:
+        return calendar.local_date(workflow.now(), self.state.timezone)
+
+    @staticmethod
+    def _long(day: date | None) -> str:
+        return calendar.long_date(day) if day else ""
+
+    async def _wait_until(self, condition: Any, last_day: date) -> bool:
+        """Wait for ``condition`` until ``last_day`` ends; False if the day ended first."""
+        return await self._wait_for(
+            condition, calendar.end_of_day(last_day, self.state.timezone)
+        )
+
+    async def _wait_for(self, condition: Any, instant: datetime) -> bool:
+        remaining = (instant - workflow.now()).total_seconds()
+        if remaining <= 0:
+            return bool(condition())
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+        except TimeoutError:
+            return bool(condition())
+        return True
+
+    def _appeal_facts(self) -> dict[str, Any]:
+        student = self.state.request.student
+        try:
+            eligibility.check_may_appeal(student.expelled, student.pending_expulsion)
+            may_appeal, why_not = True, ""
+        except PolicyError as error:
+            may_appeal, why_not = False, f"The student may not appeal: {error}."
+        return {
+            "appeal_deadline": self._long(self.state.appeal_deadline),
+            "may_appeal": may_appeal,
+            "no_appeal_reason": why_not,
+        }
+
+    def _common_facts(self) -> dict[str, Any]:
+        request = self.state.request
+        if request.direction is Direction.into:
+            direction_text = f"into {self.policy.district_name} from {request.other_district}"
+        else:
+            direction_text = f"out of {self.policy.district_name} to {request.other_district}"
+        return {
+            "request_id": self.state.id,
+            "district_name": self.policy.district_name,
+            "contact": self.policy.contact,
+            "student_name": f"{request.student.first_name} {request.student.last_name}",
+            "parent_name": request.parent.name,
+            "school_year": request.school_year,
+            "direction": request.direction.value,
+            "direction_text": direction_text,
+            "other_district": request.other_district,
+            "appeal_body": self.policy.settings.appeal_body,
+            "reapply_annually": request.reapply_annually,
+            "missing": [self._document_label(k) for k in self.state.missing_documents],
+            "stage": self.state.stage.value,
+            "decision_due": self._long(self.state.decision_due),
+            "statutory_due": self._long(self.state.statutory_due),
+        }
+
+    @staticmethod
+    def _document_label(kind: Any) -> str:
+        return documents.DOCUMENT_LABELS.get(kind, str(kind))
