@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from temporalio.client import WorkflowHandle
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 import rules.calendar as calendar
@@ -67,3 +70,39 @@ async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
 
 def end_of(day: date) -> datetime:
     return calendar.end_of_day(day, TZ)
+
+
+async def wait_state(
+    handle: WorkflowHandle, ready: Callable[[RequestState], bool], what: str,
+    seconds: float = 10,
+) -> RequestState:
+    """Wait until the workflow's state satisfies ``ready`` (a short poll: tests only)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        state = await status(handle)
+        if ready(state):
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; stage is {state.stage}")
+        await asyncio.sleep(0.05)
+
+
+async def refused(
+    handle: WorkflowHandle, update: Any, action: Any, *words: str
+) -> RequestState:
+    """Send an update that the workflow must refuse: its message names every one of
+    ``words``, and neither the state nor the history changed."""
+    before = await status(handle)
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await handle.execute_update(update, action)
+    message = failure.value.cause.message
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+    after = await status(handle)
+    assert after == before
+    return after
+
+
+def local_day(instant: datetime) -> date:
+    """The district's calendar date of an instant (a letter's date, a receipt's date)."""
+    return calendar.local_date(instant, TZ)

@@ -1,0 +1,245 @@
+"""End to end: the real `transfers` CLI and the real worker as processes, against a real
+Temporal dev server, with notices delivered to a real SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from settings import find_binary
+from tests.factories import request_data
+
+pytestmark = pytest.mark.e2e
+BIN = Path(sys.executable).parent
+
+
+def local_today() -> date:
+    return datetime.now(ZoneInfo("America/Los_Angeles")).date()
+
+
+def _text(message: Any) -> str:
+    return message.get_payload(decode=True).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def district_toml(today: date) -> str:
+    """A district whose current school year started 30 days ago, whatever today is."""
+    return f"""
+id = "testdistrict"
+name = "Test Unified School District"
+state = "CA"
+timezone = "America/Los_Angeles"
+contact = "Pupil Services"
+notices_from = "pupil-services@test.example.org"
+staff_notices_to = ["pupil-services@test.example.org"]
+
+[calendar]
+"{today.year}-{today.year + 1}" = {{ first_day = {today - timedelta(days=30)}, last_day = {today + timedelta(days=200)} }}
+
+[[staff]]
+name = "clerk"
+email = "clerk@test.example.org"
+roles = ["pupil_services"]
+
+[[staff]]
+name = "director"
+email = "director@test.example.org"
+roles = ["director"]
+
+[[schools]]
+id = "central-high"
+name = "Central High School"
+level = "high"
+lowest_grade = 9
+highest_grade = 12
+"""
+
+
+class Stack:
+    def __init__(self, env: dict[str, str], inbox: Inbox, tmp: Path, year: str) -> None:
+        self.env, self.inbox, self.tmp, self.year = env, inbox, tmp, year
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(BIN / "transfers"), *args], env=self.env, capture_output=True, text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"transfers {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def wait_for(self, request_id: str, predicate: Any, seconds: float = 20) -> dict:
+        deadline = time.monotonic() + seconds
+        while True:
+            result = self.run("show", request_id, "--json", check=False)
+            if result.returncode == 0:
+                state = json.loads(result.stdout)
+                if predicate(state):
+                    return state
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{request_id} did not get there: {result.stdout}")
+            time.sleep(0.2)
+
+    def submit(self, student_id: str, **overrides: Any) -> str:
+        data = request_data(
+            district="testdistrict", school_year=self.year, student={"id": student_id},
+            **overrides,
+        )
+        path = self.tmp / f"{student_id}.json"
+        path.write_text(json.dumps(data))
+        request_id = self.json("submit", str(path), "--actor", "clerk")["id"]
+        self.wait_for(request_id, lambda s: s["stage"] == "awaiting_documents")
+        return request_id
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    today = local_today()
+    (tmp / "districts").mkdir()
+    (tmp / "districts" / "testdistrict.toml").write_text(district_toml(today))
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    port = free_port()
+    server = subprocess.Popen(
+        [find_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+         "--port", str(port), "--db-filename", str(tmp / "temporal.sqlite"),
+         "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+        "TRANSFERS_DATA_DIR": str(tmp / "data"),
+        "TRANSFERS_DISTRICTS_DIR": str(tmp / "districts"),
+        "TRANSFERS_SMTP_HOST": "127.0.0.1",
+        "TRANSFERS_SMTP_PORT": str(smtp.port),
+    }
+    env.pop("TRANSFERS_DATABASE_URL", None)
+    if os.environ.get("TRANSFERS_TEST_DATABASE_URL"):
+        env["TRANSFERS_DATABASE_URL"] = os.environ["TRANSFERS_TEST_DATABASE_URL"]
+        _reset_postgres(os.environ["TRANSFERS_TEST_DATABASE_URL"])
+    _wait_for_port(port)
+    worker = subprocess.Popen(
+        [str(BIN / "transfers"), "worker"], env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=(tmp / "worker.log").open("w"),
+    )
+    try:
+        yield Stack(env, inbox, tmp, f"{today.year}-{today.year + 1}")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        server.terminate()
+        server.wait(timeout=30)
+        smtp.stop()
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError("the dev server did not open its port")
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for table in ("events", "notices", "requests"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    engine.dispose()
+
+
+def test_submit_documents_decide_show(stack: Stack) -> None:
+    request_id = stack.submit("E2E-APPROVE")
+    lease = stack.tmp / "lease.pdf"
+    lease.write_bytes(b"%PDF-1.4 lease agreement")
+    stack.run("documents", "add", request_id, "--kind", "escrow_or_lease", str(lease),
+              "--actor", "clerk")
+    state = stack.wait_for(request_id, lambda s: s["stage"] == "under_review")
+    assert state["missing_documents"] == []
+    today = local_today()
+    # Received after the first day of school: EC 46600.2 gives 30 days from receipt.
+    assert state["decision_due"] == (today + timedelta(days=30)).isoformat()
+
+    approved = stack.json("decide", request_id, "--approve", "--actor", "director")
+    assert approved["stage"] == "approved"
+    shown = stack.json("show", request_id)
+    assert shown["id"] == request_id and shown["stage"] == "approved"
+    events = [(h["event"], h["actor"]) for h in shown["history"]]
+    assert ("document_added", "clerk") in events and ("approved", "director") in events
+
+
+def test_refused_action_exits_nonzero_and_changes_nothing(stack: Stack) -> None:
+    request_id = stack.submit("E2E-REFUSED")
+    before = stack.json("show", request_id)
+    result = stack.run("decide", request_id, "--approve", "--actor", "clerk", check=False)
+    assert result.returncode == 1
+    assert "may not decide" in result.stderr
+    result = stack.run("decide", request_id, "--approve", "--actor", "director", check=False)
+    assert result.returncode == 1 and "awaiting_documents" in result.stderr
+    assert stack.json("show", request_id) == before
+    duplicate = stack.tmp / "E2E-REFUSED.json"
+    result = stack.run("submit", str(duplicate), "--actor", "clerk", check=False)
+    assert result.returncode == 1 and "already has an open request" in result.stderr
+
+
+def test_denial_notices_arrive_once_each_by_smtp(stack: Stack) -> None:
+    request_id = stack.submit("E2E-DENY")
+    lease = stack.tmp / "lease2.pdf"
+    lease.write_bytes(b"%PDF-1.4 another lease")
+    stack.run("documents", "add", request_id, "--kind", "escrow_or_lease", str(lease),
+              "--actor", "clerk")
+    stack.wait_for(request_id, lambda s: s["stage"] == "under_review")
+    denied = stack.json("decide", request_id, "--deny", "--reason", "no_space",
+                        "--reason", "overcrowding", "--actor", "director")
+    last_day = local_today() + timedelta(days=30)
+    assert denied["appeal_deadline"] == last_day.isoformat()
+
+    notices = stack.json("notices", request_id)
+    assert [n["kind"] for n in notices] == ["receipt", "missing_documents", "denied"]
+    assert all(n["status"] == "sent" for n in notices)
+    mine = [m for m in stack.inbox.messages if request_id in m["Subject"] or
+            request_id in _text(m)]
+    counts = Counter(m["Message-ID"] for m in mine)
+    assert len(counts) == 3 and set(counts.values()) == {1}
+    denial = next(m for m in mine if m["Subject"].startswith("Interdistrict permit denied"))
+    body = _text(denial)
+    assert "Lack of space availability" in body and "Overcrowding" in body
+    assert f"{last_day:%B} {last_day.day}, {last_day.year}" in body
