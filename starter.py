@@ -443,10 +443,11 @@ def list_(
     ]
 
     def human() -> None:
-        table = Table("id", "direction", "year", "stage", "decision due", "overdue")
+        table = Table("direction", "year", "stage", "decision due", "overdue")
+        table.add_column("id", no_wrap=True)
         for r in rows:
-            table.add_row(r.id, r.direction, r.school_year, r.stage,
-                          str(r.decision_due or ""), "yes" if r.overdue else "")
+            table.add_row(r.direction, r.school_year, r.stage, str(r.decision_due or ""),
+                          "yes" if r.overdue else "", r.id)
         out.print(table)
 
     _emit(as_json, data, human)
