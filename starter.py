@@ -145,6 +145,8 @@ def _act(request_id: str, update: Any, make: Callable[[Actor], BaseModel], actor
          as_json: bool) -> None:
     state = _request(request_id)
     action = make(_actor(_district(state.request.district), actor))
+    if not state.is_open:
+        raise Refused(f"request {request_id} is closed ({state.stage.value})")
     result = _run(_update(request_id, update, action))
     _emit(as_json, _state_json(result), lambda: _print_summary(result))
 

@@ -25,7 +25,8 @@ class Student(BaseModel):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    grade: int = Field(ge=0, le=12, description="grade in the school year sought; 0 is kindergarten")
+    # The grade in the school year sought; 0 is kindergarten.
+    grade: int = Field(ge=0, le=12)
     has_iep_or_504: bool = False
     expelled: bool = False
     pending_expulsion: bool = False

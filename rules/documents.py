@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from models.documents import DocumentKind as D
-from models.requests import Direction, TransferReason as R
+from models.requests import Direction
+from models.requests import TransferReason as R
 
 # Out of the district: the evidence for each reason (seed 000, "What are the reasons the
 # PUSD may approve a request out of the District?").

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PureWindowsPath
 
 from rules.errors import PolicyError
 
@@ -29,14 +29,9 @@ def check_document_name(name: str) -> str:
         raise PolicyError("document name must be 1 to 255 characters")
     if "\x00" in name or any(ord(c) < 32 for c in name):
         raise PolicyError(f"document name {name!r} contains control characters")
-    posix, windows = PurePosixPath(name), PureWindowsPath(name)
-    if (
-        len(posix.parts) != 1
-        or len(windows.parts) != 1
-        or posix.is_absolute()
-        or windows.drive
-        or name in {".", ".."}
-    ):
+    # Any separator or a dot-only name is refused, even where pathlib would normalise it
+    # ("x/", "./x"): the name is shown to staff and parents and must be a plain file name.
+    if "/" in name or "\\" in name or PureWindowsPath(name).drive or set(name) <= {"."}:
         raise PolicyError(f"document name {name!r} tries to leave the document store")
     return name
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,6 +16,11 @@ from store.schema import EventRow, RequestRow
 def _insert(engine: Engine, table: type) -> Insert:
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def _utc(instant: datetime) -> datetime:
+    """The instant in UTC. SQLite keeps no offset: a naive value read back was UTC."""
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
 def _request_values(state: RequestState) -> dict:
@@ -31,8 +36,8 @@ def _request_values(state: RequestState) -> dict:
         "overdue": state.overdue,
         "decision_due": state.decision_due,
         "appeal_deadline": state.appeal_deadline,
-        "received_at": state.received_at,
-        "updated_at": last.at if last else state.received_at,
+        "received_at": _utc(state.received_at),
+        "updated_at": _utc(last.at if last else state.received_at),
         "last_seq": last.seq if last else 0,
         "state": state.model_dump(mode="json"),
     }
@@ -51,7 +56,7 @@ def record_event(engine: Engine, state: RequestState, entry: HistoryEntry) -> No
     )
     append = (
         _insert(engine, EventRow)
-        .values(request_id=state.id, **entry.model_dump(mode="python"))
+        .values(request_id=state.id, **{**entry.model_dump(mode="python"), "at": _utc(entry.at)})
         .on_conflict_do_nothing(index_elements=[EventRow.request_id, EventRow.seq])
     )
     with engine.begin() as connection:
@@ -74,7 +79,7 @@ def get_history(engine: Engine, request_id: str) -> list[HistoryEntry]:
         ).all()
     return [
         HistoryEntry(
-            seq=r.seq, at=r.at, stage=r.stage, event=r.event, actor=r.actor, reason=r.reason
+            seq=r.seq, at=_utc(r.at), stage=r.stage, event=r.event, actor=r.actor, reason=r.reason
         )
         for r in rows
     ]

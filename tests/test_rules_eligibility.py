@@ -8,7 +8,8 @@ import pytest
 
 from models.documents import DocumentKind as D
 from models.people import Relationship
-from models.requests import Direction, TransferReason as R
+from models.requests import Direction
+from models.requests import TransferReason as R
 from rules import documents, eligibility, revocation, roles
 from rules.errors import PolicyError
 
@@ -24,16 +25,17 @@ def test_each_parent_relationship_may_request(relationship: str) -> None:
 
 
 def test_exactly_four_relationships_are_parents() -> None:
-    assert eligibility.PARENT_RELATIONSHIPS == {
+    assert {
         "natural_parent",
         "adoptive_parent",
         "legal_custodian",
         "educational_rights_holder",
-    }
+    } == eligibility.PARENT_RELATIONSHIPS
 
 
 @pytest.mark.parametrize(
-    "relationship", ["grandparent", "sibling", "", "neighbour", "Natural_Parent", " legal_custodian"]
+    "relationship",
+    ["grandparent", "sibling", "", "neighbour", "Natural_Parent", " legal_custodian"],
 )
 def test_anyone_else_is_refused_naming_the_relationship_and_the_code(relationship: str) -> None:
     with pytest.raises(PolicyError) as refused:
@@ -75,6 +77,14 @@ def test_the_current_year_is_open_after_its_first_day() -> None:
     submit_on(FIRST)
     submit_on(date(2027, 12, 1))
     submit_on(LAST)  # the last day of school is still the current year
+
+
+def test_the_current_year_is_open_even_if_the_window_would_open_later() -> None:
+    # A district whose window opens on September 1 still takes requests for the year under
+    # way once school has started (August 11).
+    eligibility.check_submission_date(YEAR, FIRST, LAST, date(2027, 8, 20), 9, 1)
+    with pytest.raises(PolicyError):
+        eligibility.check_submission_date(YEAR, FIRST, LAST, date(2027, 8, 10), 9, 1)
 
 
 def test_an_ended_year_is_refused() -> None:

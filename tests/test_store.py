@@ -49,6 +49,11 @@ def state_at(
     )
 
 
+def as_utc(instant: datetime) -> datetime:
+    """A column read back: SQLite returns the UTC reading without an offset."""
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
 def record(engine: Engine, state: RequestState) -> None:
     records.record_event(engine, state, state.history[-1])
 
@@ -93,7 +98,8 @@ def test_later_events_update_the_request_and_append_to_the_trail(store_engine: E
     assert [h.seq for h in records.get_history(store_engine, stored.id)] == [1, 2, 3]
     row = request_row(store_engine, stored.id)
     assert (row.stage, row.last_seq, row.decision_due) == ("under_review", 3, date(2027, 3, 31))
-    assert row.updated_at.replace(tzinfo=None) == (T0 + timedelta(hours=3)).replace(tzinfo=None)
+    assert as_utc(row.updated_at) == T0 + timedelta(hours=3)
+    assert as_utc(row.received_at) == T0
 
 
 def test_a_retried_write_of_the_same_seq_is_written_once(store_engine: Engine) -> None:

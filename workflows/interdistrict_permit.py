@@ -238,17 +238,17 @@ class InterdistrictPermitWorkflow:
         while self.state.stage is Stage.appeal_pending:
             due = self.state.appeal_decision_due
             assert due is not None
-            if escalated_for == due:
-                await workflow.wait_condition(
-                    lambda: self.state.stage is not Stage.appeal_pending
+
+            def moved(due: date = due) -> bool:  # decided, withdrawn, or the due date extended
+                return (
+                    self.state.stage is not Stage.appeal_pending
                     or self.state.appeal_decision_due != due
                 )
+
+            if escalated_for == due:
+                await workflow.wait_condition(moved)
                 continue
-            if await self._wait_for(
-                lambda: self.state.stage is not Stage.appeal_pending
-                or self.state.appeal_decision_due != due,
-                calendar.end_of_day(due, self.state.timezone),
-            ):
+            if await self._wait_for(moved, calendar.end_of_day(due, self.state.timezone)):
                 continue
             escalated_for = due
             seq = await self._enter(
@@ -464,6 +464,12 @@ class InterdistrictPermitWorkflow:
         assert deadline is not None
         if filed > today:
             self._refuse(f"an appeal cannot be filed in the future ({filed.isoformat()})")
+        letter = deadline - timedelta(days=deadlines.APPEAL_WINDOW_DAYS)  # the denial's date
+        if filed < letter:
+            self._refuse(
+                f"an appeal cannot be filed before the denial of {letter.isoformat()} "
+                f"({filed.isoformat()})"
+            )
         if filed > deadline:
             self._refuse(f"the appeal window closed on {deadline.isoformat()}")
         return filed
