@@ -124,6 +124,15 @@ class Stack:
         return request_id
 
 
+    def add_lease(self, request_id: str, content: bytes) -> dict:
+        """The one document a move out of the district needs; then review begins."""
+        lease = self.tmp / f"lease-{request_id}.pdf"
+        lease.write_bytes(content)
+        self.run("documents", "add", request_id, "--kind", "escrow_or_lease", str(lease),
+                 "--actor", "clerk")
+        return self.wait_for(request_id, lambda s: s["stage"] == "under_review")
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
@@ -189,11 +198,7 @@ def _reset_postgres(url: str) -> None:
 
 def test_submit_documents_decide_show(stack: Stack) -> None:
     request_id = stack.submit("E2E-APPROVE")
-    lease = stack.tmp / "lease.pdf"
-    lease.write_bytes(b"%PDF-1.4 lease agreement")
-    stack.run("documents", "add", request_id, "--kind", "escrow_or_lease", str(lease),
-              "--actor", "clerk")
-    state = stack.wait_for(request_id, lambda s: s["stage"] == "under_review")
+    state = stack.add_lease(request_id, b"%PDF-1.4 lease agreement")
     assert state["missing_documents"] == []
     today = local_today()
     # Received after the first day of school: EC 46600.2 gives 30 days from receipt.
@@ -223,11 +228,7 @@ def test_refused_action_exits_nonzero_and_changes_nothing(stack: Stack) -> None:
 
 def test_denial_notices_arrive_once_each_by_smtp(stack: Stack) -> None:
     request_id = stack.submit("E2E-DENY")
-    lease = stack.tmp / "lease2.pdf"
-    lease.write_bytes(b"%PDF-1.4 another lease")
-    stack.run("documents", "add", request_id, "--kind", "escrow_or_lease", str(lease),
-              "--actor", "clerk")
-    stack.wait_for(request_id, lambda s: s["stage"] == "under_review")
+    stack.add_lease(request_id, b"%PDF-1.4 another lease")
     denied = stack.json("decide", request_id, "--deny", "--reason", "no_space",
                         "--reason", "overcrowding", "--actor", "director")
     last_day = local_today() + timedelta(days=30)
