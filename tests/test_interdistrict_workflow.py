@@ -296,6 +296,9 @@ async def test_appeal_granted_issues_the_permit(env, launch: Launch, engine, fil
     assert kinds(engine, state.id) == [
         "receipt", "missing_documents", "denied", "appeal_received", "appeal_granted",
     ]
+    granted = notice_store.list_notices(engine, state.id)[-1]
+    # Every party is notified: the parent and the district's staff.
+    assert granted.recipients == "maria@example.com, pupil-services@paramount.example.org"
 
 
 async def test_appeal_upheld_is_final(env, launch: Launch, engine):

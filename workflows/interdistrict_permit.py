@@ -492,7 +492,11 @@ class InterdistrictPermitWorkflow:
         self.state.assigned_school = school
         seq = await self._enter(Stage.approved, "approved", actor, why)
         school_name = self.policy.schools.get(school, school) if school else ""
-        await self._notify_parent(notice, seq, permit_id=self.state.permit_id, school=school_name)
+        to = [self.state.request.parent.email]
+        if notice is NoticeKind.appeal_granted:
+            to += self.policy.staff_notices_to  # "every party is notified" (seed 000)
+        facts = {"permit_id": self.state.permit_id, "school": school_name}
+        await self._send(notice, f"{seq}", to, facts)
 
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""
