@@ -777,3 +777,14 @@ async def test_extending_twice_is_refused(env, launch: Launch):
     await to_appeal_pending(handle)
     await handle.execute_update(W.extend_appeal, EXTEND)
     await refused(handle, W.extend_appeal, EXTEND, "already extended to 60 days")
+
+
+async def test_withdrawn_before_the_documents_stage_stays_withdrawn(env, launch: Launch, engine):
+    """A withdrawal that arrives while the receipt is being sent must not be undone by the
+    next stage beginning."""
+    handle = await launch()
+    state = await handle.execute_update(W.withdraw, Withdraw(actor=CLERK))
+    assert state.stage is Stage.withdrawn
+    result = await finished(env, handle, Stage.withdrawn)
+    assert result.history[-1].event == "withdrawn"
+    assert kinds(engine, state.id)[-1] == "withdrawn"

@@ -80,11 +80,16 @@ class InterdistrictPermitWorkflow:
 
     @workflow.run
     async def run(self, inp: PermitRequestInput) -> RequestState:
-        await self._enter(Stage.submitted, "submitted", inp.submitted_by, "request received")
+        # The state starts as submitted; recording it must not undo an early withdrawal.
+        await self._enter(self.state.stage, "submitted", inp.submitted_by, "request received")
         await self._notify_parent(NoticeKind.receipt, received_on=self._long(self._today()))
+        # Each stage begins only if the request is still open: a withdrawal can arrive
+        # while the previous stage's record or notice is being written.
         if (
             await self._collect_documents()
+            and self.state.is_open
             and await self._await_release()
+            and self.state.is_open
             and await self._review()
         ):
             while self.state.is_open:
@@ -98,6 +103,8 @@ class InterdistrictPermitWorkflow:
     async def _collect_documents(self) -> bool:
         """Seed 000: incomplete applications are not processed; a missed deadline is
         abandonment."""
+        if not self.state.is_open:
+            return False
         if not self.state.missing_documents:
             return True
         due = deadlines.days_after(self._today(), self.policy.settings.document_deadline_days)
