@@ -1,0 +1,144 @@
+"""When within-district transfer applications are accepted (seed 004, Rule 5110.1 VIII.A,
+IX.A) and when the district must have answered (VIII). Every instant is aware; every
+date is in the district's zone. Defaults are the seed's; a district's settings
+(`models.within_district_config.WithinDistrictSettings`) may pass others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from rules.calendar import at_local, end_of_day
+from rules.eligibility import school_year_start
+from rules.errors import PolicyError
+
+CLOSING_TIME = time(17, 0)  # VIII.A.2: "no later than 5:00 p.m. on February 15"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Open from ``opens`` (included) until ``closes`` (excluded)."""
+
+    opens: datetime
+    closes: datetime
+
+    def contains(self, instant: datetime) -> bool:
+        return self.opens <= instant < self.closes
+
+
+def _aware(instant: datetime, what: str = "receipt time") -> None:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise PolicyError(f"the {what} must carry a time zone")
+
+
+def next_year_window(
+    school_year: str,
+    tz: str,
+    opens_month: int = 9,
+    opens_day: int = 1,
+    closes_month: int = 2,
+    closes_day: int = 15,
+    closes_at: time = CLOSING_TIME,
+) -> Window:
+    """VIII.A: for the school year starting in year Y, from the start of September 1 of Y-1
+    (read as "from September 1", as DESIGN.md does) until 5:00 p.m. on February 15 of Y,
+    local time; 5:00:00 p.m. itself is late (DESIGN.md: a clock-time close excludes that
+    instant). The online "on or before February 15" is held to the same 5:00 p.m. close."""
+    start = school_year_start(school_year)
+    opens = at_local(date(start - 1, opens_month, opens_day), time(0, 0), tz)
+    closes = at_local(date(start, closes_month, closes_day), closes_at, tz)
+    return Window(opens=opens, closes=closes)
+
+
+def check_next_year_submission(received: datetime, school_year: str, tz: str, **window) -> None:
+    """VIII.A.1-2: refuse an application for next year received outside its window."""
+    _aware(received)
+    w = next_year_window(school_year, tz, **window)
+    if received < w.opens:
+        raise PolicyError(
+            f"applications for {school_year} open at {w.opens.isoformat()} (VIII.A.1); "
+            f"received {received.astimezone(w.opens.tzinfo).isoformat()}"
+        )
+    if received >= w.closes:
+        raise PolicyError(
+            f"applications for {school_year} closed at {w.closes.isoformat()} (VIII.A.2); "
+            f"received {received.astimezone(w.closes.tzinfo).isoformat()}"
+        )
+
+
+def current_year_closing_day(first_day: date, closes_month: int = 1, closes_day: int = 15) -> date:
+    """IX.A: the first January 15 after the first day of school."""
+    day = date(first_day.year, closes_month, closes_day)
+    return day if day > first_day else date(first_day.year + 1, closes_month, closes_day)
+
+
+def current_year_window(
+    first_day: date, tz: str, closes_month: int = 1, closes_day: int = 15
+) -> Window:
+    """IX.A: "after the first day of school and prior to January 15": from the start of the
+    first day of school (the first day included, read as "once school has begun") until the
+    start of January 15 (January 15 itself refused)."""
+    closing = current_year_closing_day(first_day, closes_month, closes_day)
+    return Window(
+        opens=at_local(first_day, time(0, 0), tz),
+        closes=at_local(closing, time(0, 0), tz),
+    )
+
+
+def check_current_year_submission(
+    received: datetime, first_day: date, tz: str, closes_month: int = 1, closes_day: int = 15
+) -> None:
+    _aware(received)
+    w = current_year_window(first_day, tz, closes_month, closes_day)
+    if received < w.opens:
+        raise PolicyError(
+            f"applications for the current school year open on the first day of school, "
+            f"{first_day.isoformat()} (IX.A)"
+        )
+    if received >= w.closes:
+        raise PolicyError(
+            f"applications for the current school year closed before "
+            f"{w.closes.date().isoformat()} (IX.A: prior to January 15)"
+        )
+
+
+def reopened_window(option_enrollment_complete: date, first_day: date, tz: str) -> Window:
+    """VIII.A.3: the window "will re-open after the option enrollment application process is
+    completed": from the start of the day after the completion date, until the first day of
+    school, when the current-year window (IX.A) takes over."""
+    if first_day <= option_enrollment_complete:
+        raise PolicyError("option enrollment must complete before the first day of school")
+    return Window(
+        opens=end_of_day(option_enrollment_complete, tz),
+        closes=at_local(first_day, time(0, 0), tz),
+    )
+
+
+def check_reopened_submission(
+    received: datetime, option_enrollment_complete: date, first_day: date, tz: str
+) -> None:
+    _aware(received)
+    w = reopened_window(option_enrollment_complete, first_day, tz)
+    if not w.contains(received):
+        raise PolicyError(
+            f"the reopened window (VIII.A.3) runs from {w.opens.isoformat()} until "
+            f"{w.closes.isoformat()}; received {received.astimezone(w.opens.tzinfo).isoformat()}"
+        )
+
+
+def notify_by(school_year: str, month: int = 3, day: int = 1) -> date:
+    """VIII: parents are told "on or before March 1 of the preceding school year", i.e. the
+    March 1 before the school year starts."""
+    return date(school_year_start(school_year), month, day)
+
+
+def certification_escalation_day(notify_last_day: date, days_before: int) -> date:
+    """DESIGN.md: an uncertified draw is escalated well before the notification deadline."""
+    if days_before < 1:
+        raise PolicyError("escalation must come at least one day before the deadline")
+    return notify_last_day - timedelta(days=days_before)
+
+
+def offer_accept_last_day(offered: date, accept_days: int = 10) -> date:
+    """DESIGN.md: a freed seat is offered with a deadline to accept (10 days if unset)."""
+    return offered + timedelta(days=accept_days)

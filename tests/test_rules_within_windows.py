@@ -1,0 +1,288 @@
+"""rules/within_windows.py, rules/within_eligibility.py and districts/millard.toml:
+Rule 5110.1 I-IV, VI-IX (seed 004)."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from districts import SHIPPED_DIR, load_district
+from models.within_district import Applicant, Level, Program, Residency, SeatKey, SpecialIssue
+from models.within_district_config import (
+    ROLE_LOTTERY_CERTIFIER,
+    ROLE_SEAT_SETTER,
+    WithinDistrictConfig,
+    load_within_district,
+)
+from rules import within_eligibility as elig
+from rules import within_windows as windows
+from rules.errors import PolicyError
+
+CHI = "America/Chicago"
+YEAR = "2027-2028"
+FIRST_DAY = date(2027, 8, 12)  # Millard's illustrative first day of 2027-2028
+
+
+def chicago(*args: int) -> datetime:
+    return datetime(*args, tzinfo=ZoneInfo(CHI))
+
+
+# ---- VIII.A: next school year --------------------------------------------------------
+
+
+def test_next_year_window_opens_september_1_of_the_preceding_year() -> None:
+    w = windows.next_year_window(YEAR, CHI)
+    assert w.opens == chicago(2026, 9, 1, 0, 0)
+    windows.check_next_year_submission(chicago(2026, 9, 1, 0, 0), YEAR, CHI)
+    with pytest.raises(PolicyError, match=r"open at 2026-09-01T00:00:00-05:00 \(VIII.A.1\)"):
+        windows.check_next_year_submission(chicago(2026, 8, 31, 23, 59, 59), YEAR, CHI)
+
+
+def test_16_59_59_on_february_15_is_on_time() -> None:
+    windows.check_next_year_submission(chicago(2027, 2, 15, 16, 59, 59), YEAR, CHI)
+
+
+def test_17_00_00_on_february_15_is_late() -> None:
+    with pytest.raises(PolicyError, match=r"closed at 2027-02-15T17:00:00-06:00 \(VIII.A.2\)"):
+        windows.check_next_year_submission(chicago(2027, 2, 15, 17, 0, 0), YEAR, CHI)
+
+
+def test_the_5pm_close_is_central_time_whatever_zone_the_receipt_is_in() -> None:
+    # 17:00 CST is 23:00 UTC; 22:59:59 UTC is on time, 23:00:00 UTC late
+    windows.check_next_year_submission(datetime(2027, 2, 15, 22, 59, 59, tzinfo=UTC), YEAR, CHI)
+    with pytest.raises(PolicyError, match="VIII.A.2"):
+        windows.check_next_year_submission(datetime(2027, 2, 15, 23, 0, 0, tzinfo=UTC), YEAR, CHI)
+    # 16:00 in Los Angeles is 18:00 in Chicago: late, though "before 5 p.m." where it was sent
+    la = datetime(2027, 2, 15, 16, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    with pytest.raises(PolicyError, match="VIII.A.2"):
+        windows.check_next_year_submission(la, YEAR, CHI)
+
+
+def test_a_naive_receipt_time_is_refused() -> None:
+    with pytest.raises(PolicyError, match="time zone"):
+        windows.check_next_year_submission(datetime(2027, 1, 5, 9, 0), YEAR, CHI)
+
+
+def test_notice_due_march_1_and_escalation_before_it() -> None:
+    assert windows.notify_by(YEAR) == date(2027, 3, 1)
+    assert windows.certification_escalation_day(date(2027, 3, 1), 7) == date(2027, 2, 22)
+    assert windows.offer_accept_last_day(date(2027, 3, 5)) == date(2027, 3, 15)
+
+
+# ---- IX.A: current school year -------------------------------------------------------
+
+
+def test_current_year_window_opens_on_the_first_day_of_school() -> None:
+    windows.check_current_year_submission(chicago(2027, 8, 12, 7, 0), FIRST_DAY, CHI)
+    with pytest.raises(PolicyError, match=r"first day of school, 2027-08-12 \(IX.A\)"):
+        windows.check_current_year_submission(chicago(2027, 8, 11, 23, 59), FIRST_DAY, CHI)
+
+
+def test_january_14_is_accepted_and_january_15_refused() -> None:
+    windows.check_current_year_submission(chicago(2028, 1, 14, 23, 59, 59), FIRST_DAY, CHI)
+    with pytest.raises(PolicyError, match=r"before 2028-01-15 \(IX.A"):
+        windows.check_current_year_submission(chicago(2028, 1, 15, 0, 0), FIRST_DAY, CHI)
+    assert windows.current_year_closing_day(FIRST_DAY) == date(2028, 1, 15)
+
+
+# ---- VIII.A.3: the reopened window ---------------------------------------------------
+
+
+def test_reopened_window_runs_from_the_day_after_option_enrollment_to_first_day() -> None:
+    done = date(2027, 4, 1)
+    windows.check_reopened_submission(chicago(2027, 4, 2, 0, 0), done, FIRST_DAY, CHI)
+    windows.check_reopened_submission(chicago(2027, 8, 11, 23, 59), done, FIRST_DAY, CHI)
+    for late_or_early in (chicago(2027, 4, 1, 23, 59), chicago(2027, 8, 12, 0, 0)):
+        with pytest.raises(PolicyError, match="VIII.A.3"):
+            windows.check_reopened_submission(late_or_early, done, FIRST_DAY, CHI)
+
+
+# ---- eligibility ---------------------------------------------------------------------
+
+
+def test_i_a_currently_enrolled_k12_only() -> None:
+    elig.check_enrolled(True, 0)
+    elig.check_enrolled(True, 12)
+    with pytest.raises(PolicyError, match="not currently enrolled"):
+        elig.check_enrolled(False, 3)
+    with pytest.raises(PolicyError, match="not K-12"):
+        elig.check_enrolled(True, 13)
+
+
+@pytest.mark.parametrize(
+    "residency",
+    [Residency.attendance_area, Residency.other_resident, Residency.option_enrollment],
+)
+def test_ii_residents_and_option_enrollment_are_eligible(residency: Residency) -> None:
+    elig.check_residency(residency)
+
+
+def test_ii_other_non_residents_are_refused_unless_extenuating() -> None:
+    with pytest.raises(PolicyError, match=r"option enrollment \(II.B\)"):
+        elig.check_residency(Residency.non_resident)
+    elig.check_residency(Residency.non_resident, extenuating=True)
+
+
+@pytest.mark.parametrize(
+    ("suspended", "expelled", "message"),
+    [(True, False, "during a suspension"), (False, True, "during an expulsion")],
+)
+def test_iii_a_suspended_or_expelled_is_refused(
+    suspended: bool, expelled: bool, message: str
+) -> None:
+    with pytest.raises(PolicyError, match=message):
+        elig.check_discipline(suspended=suspended, expelled=expelled)
+
+
+def test_iii_a_extensive_record_is_flagged_not_refused() -> None:
+    assert elig.check_discipline(False, False, extensive_record=True) == [
+        elig.FLAG_EXTENSIVE_RECORD
+    ]
+    assert elig.check_discipline(False, False) == []
+
+
+def test_iii_c_d_recommendations_are_flagged() -> None:
+    assert elig.review_flags(special_education=True, english_learner=True) == [
+        elig.FLAG_SPECIAL_EDUCATION,
+        elig.FLAG_ENGLISH_LEARNER,
+    ]
+    assert elig.review_flags() == []
+
+
+def test_vi_c_one_open_request_at_a_time() -> None:
+    elig.check_one_open_request("s1", [])
+    with pytest.raises(PolicyError, match=r"already has an open .* \(r-7\).*VI.C"):
+        elig.check_one_open_request("s1", ["r-7"])
+
+
+def test_iv_g_one_transfer_per_school_year() -> None:
+    elig.check_one_transfer_per_year(0)
+    with pytest.raises(PolicyError, match=r"IV.G"):
+        elig.check_one_transfer_per_year(1)
+
+
+@pytest.mark.parametrize("issue", list(SpecialIssue))
+def test_iv_g_safety_health_program_allow_a_second_transfer(issue: SpecialIssue) -> None:
+    elig.check_one_transfer_per_year(1, issue)
+    elig.check_one_transfer_per_year(2, issue.value)
+
+
+def test_iv_g_an_unknown_issue_does_not_pass() -> None:
+    with pytest.raises(ValueError, match="convenience"):
+        elig.check_one_transfer_per_year(1, "convenience")
+
+
+def test_vii_only_open_school_program_grade_with_seats() -> None:
+    open_key = SeatKey(school="north-high", program=Program.ib, grade=9)
+    seats = {open_key: 25, SeatKey(school="reagan-elementary", program=Program.regular, grade=0): 0}
+    elig.check_open(open_key, seats)
+    for key in (
+        SeatKey(school="north-high", program=Program.ib, grade=10),  # grade not open
+        SeatKey(school="north-high", program=Program.regular, grade=9),  # program not open
+        SeatKey(school="south-high", program=Program.ib, grade=9),  # school not open
+        SeatKey(school="reagan-elementary", program=Program.regular, grade=0),  # zero seats
+    ):
+        with pytest.raises(PolicyError, match=r"not open to within-district transfers \(VII\)"):
+            elig.check_open(key, seats)
+
+
+def _applicant(**changes: object) -> Applicant:
+    base = dict(
+        application_id="a1",
+        student_id="s1",
+        school="norris-elementary",
+        program=Program.montessori,
+        grade=1,
+        residency=Residency.other_resident,
+        current_school="bell-elementary",
+    )
+    return Applicant.model_validate(base | changes)
+
+
+def test_a_request_must_be_for_a_different_school_or_program() -> None:
+    elig.check_needs_transfer(_applicant(), Program.regular)
+    elig.check_needs_transfer(_applicant(current_school="norris-elementary"), Program.regular)
+    with pytest.raises(PolicyError, match="already attends the montessori program"):
+        elig.check_needs_transfer(
+            _applicant(current_school="norris-elementary"), Program.montessori
+        )
+    with pytest.raises(PolicyError, match="needs no transfer"):
+        elig.check_needs_transfer(
+            _applicant(program=Program.regular, residency=Residency.attendance_area),
+            Program.regular,
+        )
+
+
+# ---- districts/millard.toml ----------------------------------------------------------
+
+
+def test_millard_config_loads_with_35_6_3_schools() -> None:
+    config = load_within_district("millard")
+    assert config.id == "millard" and config.timezone == CHI
+    counts = {level: len(config.schools_at(level)) for level in Level}
+    assert counts == {Level.elementary: 35, Level.middle: 6, Level.high: 3}
+    assert set(config.calendar) >= {"2026-2027", "2027-2028"}
+    settings = config.within_district
+    assert (settings.next_year_opens_month, settings.next_year_opens_day) == (9, 1)
+    assert (settings.next_year_closes_month, settings.next_year_closes_day) == (2, 15)
+    assert settings.next_year_closes_time == time(17, 0)
+    assert settings.offer_accept_days == 10
+    assert settings.option_enrollment_complete[YEAR] < config.calendar[YEAR].first_day
+    seats = config.seats_for(YEAR)
+    assert seats[SeatKey(school="north-high", program=Program.ib, grade=9)] > 0
+    assert config.overcrowded_schools() <= {s.id for s in config.schools}
+    setters = {m.name for m in config.with_role(ROLE_SEAT_SETTER)}
+    certifiers = {m.name for m in config.with_role(ROLE_LOTTERY_CERTIFIER)}
+    assert setters and certifiers and setters.isdisjoint(certifiers)
+    for role in ("superintendent_designee", "director_special_education", "student_services"):
+        assert config.with_role(role)
+
+
+def test_millard_file_also_reads_as_a_district_config() -> None:
+    # districts.list_districts() sees every shipped TOML, so the shared keys must stay valid
+    assert len(load_district("millard").schools) == 44
+
+
+def _millard_data() -> dict:
+    return tomllib.loads((SHIPPED_DIR / "millard.toml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["open_seats"].append(dict(d["open_seats"][0])), "listed twice"),
+        (lambda d: d["open_seats"][0].update(grade=9), "no such grade"),
+        (lambda d: d["open_seats"][0].update(program="ib"), "does not offer the program"),
+        (lambda d: d["open_seats"][0].update(school="atlantis"), "unknown school"),
+        (lambda d: d["within_district"]["overcrowding"]["schools"].append("x"), "overcrowding"),
+        (
+            lambda d: d["schools"][1].update(attendance_area=d["schools"][0]["attendance_area"]),
+            "own attendance area",
+        ),
+        (lambda d: d["schools"][0].update(highest_grade=7), "do not fit level"),
+        (lambda d: d["staff"][3].update(roles=["seat_setter"]), "lottery certifier"),
+        (lambda d: d.update(timezone="Mars/Olympus"), "unknown time zone"),
+    ],
+)
+def test_a_bad_millard_file_is_refused(change, message: str) -> None:
+    data = _millard_data()
+    WithinDistrictConfig.model_validate(data)  # the unchanged file is valid
+    change(data)
+    with pytest.raises(ValueError, match=message):
+        WithinDistrictConfig.model_validate(data)
+
+
+def test_loader_names_the_file_and_checks_the_id(tmp_path: Path) -> None:
+    text = (SHIPPED_DIR / "millard.toml").read_text()
+    (tmp_path / "elkhorn.toml").write_text(text)
+    with pytest.raises(ValueError, match="declares id 'millard'"):
+        load_within_district("elkhorn", tmp_path)
+    (tmp_path / "broken.toml").write_text("id = ")
+    with pytest.raises(ValueError, match="broken.toml is invalid"):
+        load_within_district("broken", tmp_path)
+    with pytest.raises(LookupError, match="unknown district"):
+        load_within_district("atlantis", tmp_path)
