@@ -52,6 +52,8 @@ def parse_request(data: object, source: str = "request") -> InterdistrictRequest
 
 
 def policy_for(config: DistrictConfig, school_year: str) -> DistrictPolicy:
+    if config.interdistrict is None:
+        raise PolicyError(f"district {config.id} does not take interdistrict permit requests")
     year = config.calendar.get(school_year)
     if year is None:
         known = ", ".join(sorted(config.calendar))
@@ -93,7 +95,7 @@ def prepare(
     eligibility.school_year_start(request.school_year)
     policy = policy_for(config, request.school_year)
     year = config.calendar[request.school_year]
-    settings = config.interdistrict
+    settings = policy.settings
     eligibility.check_submission_date(
         request.school_year, year.first_day, year.last_day, today,
         settings.opens_month, settings.opens_day,

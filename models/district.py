@@ -55,7 +55,8 @@ class DistrictConfig(BaseModel):
     calendar: dict[str, SchoolYear]
     schools: list[School]
     staff: list[StaffMember] = Field(default_factory=list)
-    interdistrict: InterdistrictSettings = Field(default_factory=InterdistrictSettings)
+    # Present when the district runs interdistrict permits (seed 000); absent otherwise.
+    interdistrict: InterdistrictSettings | None = None
 
     def school(self, school_id: str) -> School | None:
         return next((s for s in self.schools if s.id == school_id), None)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from store.schema import Base
 
@@ -32,8 +34,25 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     else:
         connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-    Base.metadata.create_all(engine)
+    _create_schema(engine)
     return engine
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create missing tables and indexes with IF NOT EXISTS. The worker and the CLI may both
+    do it at the same moment on a fresh database; PostgreSQL can still report such a race as
+    an error, after which the next attempt finds everything there."""
+    for attempt in range(5):
+        try:
+            with engine.begin() as connection:
+                for table in Base.metadata.sorted_tables:
+                    connection.execute(CreateTable(table, if_not_exists=True))
+                    for index in table.indexes:
+                        connection.execute(CreateIndex(index, if_not_exists=True))
+            return
+        except DBAPIError:
+            if attempt == 4:
+                raise
 
 
 @cache

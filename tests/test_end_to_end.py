@@ -61,6 +61,9 @@ contact = "Pupil Services"
 notices_from = "pupil-services@test.example.org"
 staff_notices_to = ["pupil-services@test.example.org"]
 
+[interdistrict]
+appeal_body = "the County Office of Education"
+
 [calendar.{today.year}-{today.year + 1}]
 first_day = {today - timedelta(days=30)}
 last_day = {today + timedelta(days=200)}

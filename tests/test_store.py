@@ -349,3 +349,32 @@ def test_list_notices_by_request(store_engine: Engine) -> None:
     notices.claim(store_engine, "R2:receipt:0", "R2", "receipt", ["x@example.com"], "s", "b")
     assert [n.key for n in notices.list_notices(store_engine, "R2")] == ["R2:receipt:0"]
     assert len(notices.list_notices(store_engine)) == 2
+
+
+def test_schema_creation_survives_concurrent_first_starts(tmp_path) -> None:
+    """The worker and the CLI can open a fresh database at the same moment."""
+    import threading
+
+    from store.engine import make_engine
+
+    for run in range(5):
+        url = f"sqlite:///{tmp_path / f'race{run}.sqlite3'}"
+        barrier = threading.Barrier(6)
+        errors: list[BaseException] = []
+
+        def open_store(
+            url: str = url, barrier: threading.Barrier = barrier,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            barrier.wait()
+            try:
+                make_engine(url).dispose()
+            except BaseException as error:  # noqa: BLE001 - collected for the assertion
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_store) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []

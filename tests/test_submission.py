@@ -95,3 +95,9 @@ def test_malformed_request_files_are_refused_naming_the_problem(
     path.write_text(content)
     with pytest.raises(PolicyError, match=problem):
         parse_request_file(path)
+
+
+def test_a_district_without_interdistrict_permits_is_refused(engine) -> None:
+    millard = load_district("millard")  # Rule 5110.1: within-district transfers only
+    with pytest.raises(PolicyError, match="millard does not take interdistrict permit"):
+        prepare(make_request(district="millard"), millard, OPENING_DAY, engine, "avalos")
