@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
-from models.district import DistrictConfig
+from models.district import DistrictBase, DistrictConfig
+
+C = TypeVar("C", bound=DistrictBase)
 
 SHIPPED_DIR = Path(__file__).parent
 
@@ -21,14 +24,15 @@ def _search_dirs(extra: Path | None) -> list[Path]:
     return [d for d in (extra, SHIPPED_DIR) if d is not None]
 
 
-def load_district(district_id: str, extra_dir: Path | None = None) -> DistrictConfig:
+def load_config(district_id: str, model: type[C], extra_dir: Path | None = None) -> C:
+    """Read ``<district_id>.toml`` from ``extra_dir`` or the shipped folder as ``model``."""
     if not district_id.replace("-", "").isalnum():
         raise UnknownDistrictError(f"unknown district {district_id!r}")
     for directory in _search_dirs(extra_dir):
         path = directory / f"{district_id}.toml"
         if path.is_file():
             try:
-                config = DistrictConfig.model_validate(tomllib.loads(path.read_text()))
+                config = model.model_validate(tomllib.loads(path.read_text()))
             except (tomllib.TOMLDecodeError, ValidationError) as error:
                 raise ValueError(f"district file {path.name} is invalid: {error}") from error
             if config.id != district_id:
@@ -36,6 +40,10 @@ def load_district(district_id: str, extra_dir: Path | None = None) -> DistrictCo
             return config
     known = ", ".join(sorted(list_districts(extra_dir))) or "none"
     raise UnknownDistrictError(f"unknown district {district_id!r} (known: {known})")
+
+
+def load_district(district_id: str, extra_dir: Path | None = None) -> DistrictConfig:
+    return load_config(district_id, DistrictConfig, extra_dir)
 
 
 def list_districts(extra_dir: Path | None = None) -> set[str]:

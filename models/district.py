@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, EmailStr, Field, model_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
 
 class SchoolYear(BaseModel):
@@ -44,7 +45,9 @@ class InterdistrictSettings(BaseModel):
     appeal_body: str = "the County Office of Education"
 
 
-class DistrictConfig(BaseModel):
+class DistrictBase(BaseModel):
+    """What every district file has, whichever processes the district runs."""
+
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     name: str
     state: str
@@ -52,18 +55,29 @@ class DistrictConfig(BaseModel):
     contact: str = ""
     notices_from: EmailStr
     staff_notices_to: list[EmailStr] = Field(min_length=1)
-    calendar: dict[str, SchoolYear]
-    schools: list[School]
+    calendar: dict[str, SchoolYear] = Field(min_length=1)
     staff: list[StaffMember] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    def staff_member(self, name: str) -> StaffMember | None:
+        return next((s for s in self.staff if s.name == name), None)
+
+
+class DistrictConfig(DistrictBase):
+    schools: list[School]
     # Present when the district runs interdistrict permits (seed 000); absent otherwise.
     interdistrict: InterdistrictSettings | None = None
 
     def school(self, school_id: str) -> School | None:
         return next((s for s in self.schools if s.id == school_id), None)
-
-    def staff_member(self, name: str) -> StaffMember | None:
-        return next((s for s in self.staff if s.name == name), None)
-
 
 class DistrictPolicy(BaseModel):
     """The part of the configuration a request's workflow carries, fixed at submission:

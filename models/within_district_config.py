@@ -5,15 +5,13 @@ top-level keys (id, name, timezone, calendar, schools, staff) are written so tha
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, time
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from districts import SHIPPED_DIR, UnknownDistrictError
-from models.district import SchoolYear, StaffMember
+from districts import load_config
+from models.district import DistrictBase, StaffMember
 from models.within_district import Level, Program, SeatKey
 
 # The roles Rule 5110.1 names, and the two the lottery's four-eyes check needs (DESIGN.md:
@@ -103,28 +101,10 @@ class WithinDistrictSettings(BaseModel):
     overcrowding: Overcrowding = Field(default_factory=Overcrowding)
 
 
-class WithinDistrictConfig(BaseModel):
-    id: str = Field(pattern=r"^[a-z0-9-]+$")
-    name: str
-    state: str
-    timezone: str
-    contact: str = ""
-    notices_from: EmailStr
-    staff_notices_to: list[EmailStr] = Field(min_length=1)
-    calendar: dict[str, SchoolYear] = Field(min_length=1)
+class WithinDistrictConfig(DistrictBase):
     schools: list[WithinSchool] = Field(min_length=1)
-    staff: list[StaffMember] = Field(default_factory=list)
     within_district: WithinDistrictSettings = Field(default_factory=WithinDistrictSettings)
     open_seats: list[OpenSeats] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r}") from error
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> WithinDistrictConfig:
@@ -190,17 +170,4 @@ class WithinDistrictConfig(BaseModel):
 
 def load_within_district(district_id: str, extra_dir: Path | None = None) -> WithinDistrictConfig:
     """Read `<district_id>.toml` from ``extra_dir`` or the shipped directory."""
-    if not district_id.replace("-", "").isalnum():
-        raise UnknownDistrictError(f"unknown district {district_id!r}")
-    for directory in (d for d in (extra_dir, SHIPPED_DIR) if d is not None):
-        path = directory / f"{district_id}.toml"
-        if path.is_file():
-            try:
-                data = tomllib.loads(path.read_text())
-                config = WithinDistrictConfig.model_validate(data)
-            except (tomllib.TOMLDecodeError, ValidationError) as error:
-                raise ValueError(f"district file {path.name} is invalid: {error}") from error
-            if config.id != district_id:
-                raise ValueError(f"district file {path.name} declares id {config.id!r}")
-            return config
-    raise UnknownDistrictError(f"unknown district {district_id!r}")
+    return load_config(district_id, WithinDistrictConfig, extra_dir)
