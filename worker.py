@@ -17,8 +17,9 @@ from activities.records import RecordActivities
 from settings import Settings, connect, load_settings
 from store.engine import engine_for
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+from workflows.lottery import LotteryWorkflow
 
-WORKFLOWS = [InterdistrictPermitWorkflow]
+WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow]
 
 
 def build_activities(settings: Settings) -> list:

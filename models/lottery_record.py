@@ -1,0 +1,86 @@
+"""The next-year within-district lottery as a workflow keeps it (seed 004, Rule 5110.1 VIII.B;
+DESIGN.md: the lottery is auditable): its input, its audit trail, and the record anyone can
+re-run the draw from."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.within_district import Applicant, LotteryResult, SeatKey
+
+
+class SeatCount(BaseModel):
+    """VII: the seats designated for one seat key (a list, since JSON keys are strings)."""
+
+    key: SeatKey
+    seats: int = Field(ge=0)
+
+
+class LotteryInput(BaseModel):
+    """The district policy snapshot one lottery needs, fixed when it starts."""
+
+    id: str = Field(min_length=1)  # e.g. "lottery-millard-2027-2028"
+    district_id: str
+    school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
+    timezone: str
+    window_closes: datetime  # VIII.A.2: 5:00 p.m. local on February 15, that instant excluded
+    notify_by: date  # VIII: parents notified on or before March 1
+    escalation_days_before: int = Field(default=7, ge=1)
+    seats: list[SeatCount]
+    seats_set_by: str = Field(min_length=1)  # the staff member who entered the seats (VII)
+    overcrowded_schools: list[str] = Field(default_factory=list)  # X.B; empty when off
+    notices_from: str
+    staff_notices_to: list[str] = Field(min_length=1)
+    seed: str | None = None  # fixed at start from workflow.uuid4() when not given
+
+
+class LotteryStage(StrEnum):
+    collecting = "collecting"  # the window is open
+    preview = "preview"  # drawn, not certified: no parent is told
+    certified = "certified"  # a second staff member certified it: the result is released
+
+
+class LotteryEvent(BaseModel):
+    seq: int
+    at: datetime
+    stage: LotteryStage
+    event: str
+    actor: str
+    reason: str = ""
+
+
+class RecordedApplicant(BaseModel):
+    """One application in the draw, with the tier and random number it was drawn with."""
+
+    applicant: Applicant
+    tier: str | None  # VIII.C label; None when refused before ranking (no transfer needed)
+    random_number: int
+    entered_at: datetime
+
+
+class LotteryRecord(BaseModel):
+    """Everything needed to re-run the draw (seed, inputs, seats) and what it gave."""
+
+    id: str
+    district_id: str
+    school_year: str
+    seed: str
+    stage: LotteryStage
+    window_closes: datetime
+    applicants: list[RecordedApplicant] = Field(default_factory=list)
+    withdrawn: list[RecordedApplicant] = Field(default_factory=list)
+    seats: list[SeatCount] = Field(default_factory=list)
+    overcrowded_schools: list[str] = Field(default_factory=list)
+    result: LotteryResult | None = None
+    drawn_at: datetime | None = None
+    certified: bool = False
+    certified_by: str | None = None
+    certified_at: datetime | None = None
+    seats_set_by: str = ""
+    history: list[LotteryEvent] = Field(default_factory=list)
+
+    def seat_map(self) -> dict[SeatKey, int]:
+        return {s.key: s.seats for s in self.seats}
