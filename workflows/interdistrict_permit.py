@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+
+from workflows.waiting import refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -118,7 +119,7 @@ class InterdistrictPermitWorkflow:
             missing=[self._document_label(k) for k in self.state.missing_documents],
             documents_due=self._long(due),
         )
-        complete = await self._wait_until(
+        complete = await self._wait_through(
             lambda: not self.state.missing_documents
             or not self.state.is_open
             or self.release_granted is False,  # a refused release ends it at once
@@ -142,7 +143,7 @@ class InterdistrictPermitWorkflow:
                 Stage.awaiting_release, "awaiting_release", "system",
                 f"waiting for {self.state.request.other_district} to release the student",
             )
-            answered = await self._wait_until(
+            answered = await self._wait_through(
                 lambda: self.release_granted is not None or not self.state.is_open, due
             )
             if not self.state.is_open:
@@ -185,7 +186,7 @@ class InterdistrictPermitWorkflow:
             checkpoints.append((calendar.end_of_day(due.promise, tz), "overdue"))
         checkpoints.append((calendar.end_of_day(due.statutory, tz), "statute"))
         for instant, what in sorted(checkpoints):
-            if await self._wait_for(lambda: self.state.stage is not Stage.under_review, instant):
+            if await wait_until(lambda: self.state.stage is not Stage.under_review, instant):
                 return True  # decided or withdrawn: the run loop takes it from here
             if what == "reminder":
                 await self._notify_staff(
@@ -230,7 +231,7 @@ class InterdistrictPermitWorkflow:
         appeal in that window is abandonment (seed 000)."""
         stage, last_day = self.state.stage, self.state.appeal_deadline
         assert last_day is not None
-        if await self._wait_for(
+        if await wait_until(
             lambda: self.state.stage is not stage or self.state.appeal_deadline != last_day,
             calendar.end_of_day(last_day, self.state.timezone),
         ):
@@ -255,7 +256,7 @@ class InterdistrictPermitWorkflow:
             if escalated_for == due:
                 await workflow.wait_condition(moved)
                 continue
-            if await self._wait_for(moved, calendar.end_of_day(due, self.state.timezone)):
+            if await wait_until(moved, calendar.end_of_day(due, self.state.timezone)):
                 continue
             escalated_for = due
             seq = await self._enter(
@@ -433,17 +434,14 @@ class InterdistrictPermitWorkflow:
                     f"{stage}, the action needs {allowed}"
                 )
         except PolicyError as error:
-            # An ApplicationError reaches the caller with its message intact.
-            raise ApplicationError(str(error), type="PolicyError", non_retryable=True) from error
+            refuse(str(error))
 
-    def _refuse(self, message: str) -> None:
-        raise ApplicationError(message, type="PolicyError", non_retryable=True)
 
     def _check_release(self, action: RecordRelease) -> None:
         if self.state.request.direction is not Direction.into:
-            self._refuse("a release is recorded only for requests into the district")
+            refuse("a release is recorded only for requests into the district")
         if self.release_granted is not None:
-            self._refuse("the release was already recorded")
+            refuse("the release was already recorded")
         self._check(
             "record_release", action,
             stages={Stage.submitted, Stage.awaiting_documents, Stage.awaiting_release},
@@ -452,11 +450,11 @@ class InterdistrictPermitWorkflow:
     def _check_decision(self, action: Decide) -> None:
         self._check("decide", action, stages=DECIDABLE_STAGES)
         if action.outcome is Outcome.deny and not action.reasons:
-            self._refuse("a denial must cite at least one of the seed's reasons")
+            refuse("a denial must cite at least one of the seed's reasons")
         if action.outcome is Outcome.approve and action.reasons:
-            self._refuse("an approval takes no denial reasons")
+            refuse("an approval takes no denial reasons")
         if action.school is not None and action.school not in self.policy.schools:
-            self._refuse(f"unknown school {action.school!r}")
+            refuse(f"unknown school {action.school!r}")
 
     def _check_appeal(self, action: FileAppeal) -> date:
         self._check("file_appeal", action, stages=APPEALABLE_STAGES)
@@ -464,28 +462,28 @@ class InterdistrictPermitWorkflow:
         try:
             eligibility.check_may_appeal(student.expelled, student.pending_expulsion)
         except PolicyError as error:
-            self._refuse(str(error))
+            refuse(str(error))
         today = self._today()
         filed = action.filed_on or today
         deadline = self.state.appeal_deadline
         assert deadline is not None
         if filed > today:
-            self._refuse(f"an appeal cannot be filed in the future ({filed.isoformat()})")
+            refuse(f"an appeal cannot be filed in the future ({filed.isoformat()})")
         letter = deadline - timedelta(days=deadlines.APPEAL_WINDOW_DAYS)  # the denial's date
         if filed < letter:
-            self._refuse(
+            refuse(
                 f"an appeal cannot be filed before the denial of {letter.isoformat()} "
                 f"({filed.isoformat()})"
             )
         if filed > deadline:
-            self._refuse(f"the appeal window closed on {deadline.isoformat()}")
+            refuse(f"the appeal window closed on {deadline.isoformat()}")
         return filed
 
     def _check_extension(self, action: ExtendAppeal) -> None:
         self._check("extend_appeal", action, stages={Stage.appeal_pending})
         extended = deadlines.county_decision_last_day(self.state.appeal_filed_on, extended=True)
         if self.state.appeal_decision_due == extended:
-            self._refuse("the county's decision was already extended to 60 days")
+            refuse("the county's decision was already extended to 60 days")
 
     # ---- effects ------------------------------------------------------------------------
 
@@ -553,21 +551,12 @@ class InterdistrictPermitWorkflow:
     def _long(day: date | None) -> str:
         return calendar.long_date(day) if day else ""
 
-    async def _wait_until(self, condition: Any, last_day: date) -> bool:
+    async def _wait_through(self, condition: Any, last_day: date) -> bool:
         """Wait for ``condition`` until ``last_day`` ends; False if the day ended first."""
-        return await self._wait_for(
+        return await wait_until(
             condition, calendar.end_of_day(last_day, self.state.timezone)
         )
 
-    async def _wait_for(self, condition: Any, instant: datetime) -> bool:
-        remaining = (instant - workflow.now()).total_seconds()
-        if remaining <= 0:
-            return bool(condition())
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-        except TimeoutError:
-            return bool(condition())
-        return True
 
     def _appeal_facts(self) -> dict[str, Any]:
         student = self.state.request.student

@@ -10,12 +10,14 @@ escalated to staff every morning from N days before the notification deadline. T
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from workflows.waiting import refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -136,7 +138,7 @@ class LotteryWorkflow:
             if instant < workflow.now():
                 day += timedelta(days=1)
                 continue
-            if await self._wait_for(lambda: self.record.certified, instant):
+            if await wait_until(lambda: self.record.certified, instant):
                 break
             seq = await self._enter(
                 self.record.stage, "certification_escalated", "system",
@@ -214,8 +216,6 @@ class LotteryWorkflow:
 
     # ---- checks (shared by validators and handlers) -------------------------------------
 
-    def _refuse(self, message: str) -> None:
-        raise ApplicationError(message, type="PolicyError", non_retryable=True)
 
     def _window_open(self) -> bool:
         return (
@@ -226,27 +226,27 @@ class LotteryWorkflow:
     def _check_enter(self, applicant: Applicant) -> None:
         if not self._window_open():
             closes = self.inp.window_closes.astimezone(calendar.ZoneInfo(self.inp.timezone))
-            self._refuse(
+            refuse(
                 f"applications for {self.inp.school_year} closed at {closes.isoformat()} "
                 "(VIII.A.2)"
             )
         if applicant.application_id in self.entered_ids:
-            self._refuse(f"application {applicant.application_id} was already entered")
+            refuse(f"application {applicant.application_id} was already entered")
         for entry in self.record.applicants:
             other = entry.applicant
             if other.student_id == applicant.student_id and other.seat_key == applicant.seat_key:
-                self._refuse(
+                refuse(
                     f"student {applicant.student_id} already applied for "
                     f"{applicant.seat_key.describe()} (application {other.application_id})"
                 )
 
     def _check_withdraw(self, application_id: str) -> RecordedApplicant:
         if not self._window_open():
-            self._refuse("applications can be withdrawn from the lottery only before the draw")
+            refuse("applications can be withdrawn from the lottery only before the draw")
         for entry in self.record.applicants:
             if entry.applicant.application_id == application_id:
                 return entry
-        self._refuse(f"no entered application {application_id} in this lottery")
+        refuse(f"no entered application {application_id} in this lottery")
         raise AssertionError("unreachable")
 
     def _check_certify(self, actor: Actor) -> None:
@@ -311,12 +311,3 @@ class LotteryWorkflow:
     def _today(self) -> date:
         return calendar.local_date(workflow.now(), self.inp.timezone)
 
-    async def _wait_for(self, condition: Any, instant: datetime) -> bool:
-        remaining = (instant - workflow.now()).total_seconds()
-        if remaining <= 0:
-            return bool(condition())
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-        except TimeoutError:
-            return bool(condition())
-        return True
