@@ -25,6 +25,7 @@ from models.within_district_config import load_within_district
 from rules.lottery import random_number
 from rules.lottery_audit import verify
 from store import notices as notice_store
+from tests import workflow_helpers as helpers
 from tests.workflow_helpers import skip_to
 from workflows.lottery import LotteryWorkflow as L
 from workflows.lottery import lottery_input
@@ -93,14 +94,7 @@ async def record(handle: WorkflowHandle) -> LotteryRecord:
 
 
 async def wait_stage(handle: WorkflowHandle, stage: LotteryStage) -> LotteryRecord:
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        found = await record(handle)
-        if found.stage is stage:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"stage is {found.stage}, expected {stage}")
-        await asyncio.sleep(0.05)
+    return await helpers.wait_stage(handle, stage, query=L.result)
 
 
 async def refused(handle: WorkflowHandle, update: object, arg: object, *words: str) -> None:

@@ -41,11 +41,14 @@ async def status(handle: WorkflowHandle) -> RequestState:
     return await handle.query(InterdistrictPermitWorkflow.status)
 
 
-async def wait_stage(handle: WorkflowHandle, stage: Stage, seconds: float = 10) -> RequestState:
-    """Wait until the workflow reports ``stage`` (a short poll: tests only)."""
+async def wait_stage(
+    handle: WorkflowHandle, stage: Any, seconds: float = 10,
+    query: Any = InterdistrictPermitWorkflow.status,
+) -> Any:
+    """Wait until the workflow's ``query`` reports ``stage`` (a short poll: tests only)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        state = await status(handle)
+        state = await handle.query(query)
         if state.stage is stage:
             return state
         if asyncio.get_running_loop().time() > deadline:
