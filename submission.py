@@ -10,8 +10,9 @@ import json
 import tomllib
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -24,9 +25,16 @@ from rules.errors import PolicyError
 from store import records
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
 
+M = TypeVar("M", bound=BaseModel)
+
 
 def parse_request_file(path: Path) -> InterdistrictRequest:
     """A request from a .json or .toml file; the error names the file and the field."""
+    return parse_request(read_form(path), path.name)
+
+
+def read_form(path: Path) -> object:
+    """The fields of a request form in a .json or .toml file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -35,14 +43,19 @@ def parse_request_file(path: Path) -> InterdistrictRequest:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         raise PolicyError(f"request file {path.name} is malformed: {error}") from error
-    return parse_request(data, path.name)
+    return data
 
 
 def parse_request(data: object, source: str = "request") -> InterdistrictRequest:
+    return validate_form(InterdistrictRequest, data, source)
+
+
+def validate_form(model: type[M], data: object, source: str = "request") -> M:
+    """``data`` as ``model``; the error names every field that is wrong."""
     if not isinstance(data, dict):
         raise PolicyError(f"{source} must be an object with the request's fields")
     try:
-        return InterdistrictRequest.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"
@@ -74,10 +87,26 @@ def policy_for(config: DistrictConfig, school_year: str) -> DistrictPolicy:
 
 
 def base_request_id(request: InterdistrictRequest) -> str:
-    """Derived from district, student, direction and school year, so a duplicate cannot
+    return request_id_base(
+        request.district, request.school_year, request.direction.value, request.student.id
+    )
+
+
+def request_id_base(district: str, school_year: str, process: str, student_id: str) -> str:
+    """Derived from district, student, process and school year, so a duplicate cannot
     start; the student's id enters only as a hash, keeping it out of workflow ids (FERPA)."""
-    student = hashlib.sha256(f"{request.district}:{request.student.id}".encode()).hexdigest()
-    return f"{request.district}-{request.school_year}-{request.direction.value}-{student[:12]}"
+    student = hashlib.sha256(f"{district}:{student_id}".encode()).hexdigest()
+    return f"{district}-{school_year}-{process}-{student[:12]}"
+
+
+def next_free_id(engine: Engine, base: str) -> str:
+    """``base``, or ``base-N`` after the closed earlier requests of the same student and year."""
+    taken = set(records.request_ids_like(engine, base))
+    request_id, n = base, 1
+    while request_id in taken:
+        n += 1
+        request_id = f"{base}-{n}"
+    return request_id
 
 
 def prepare(
@@ -108,12 +137,7 @@ def prepare(
             f"student {request.student.id} already has an open request for "
             f"{request.school_year}: {existing}"
         )
-    base = base_request_id(request)
-    taken = set(records.request_ids_like(engine, base))
-    request_id, n = base, 1
-    while request_id in taken:  # a closed earlier request of the same student and year
-        n += 1
-        request_id = f"{base}-{n}"
+    request_id = next_free_id(engine, base_request_id(request))
     return PermitRequestInput(
         id=request_id, request=request, policy=policy, submitted_by=submitted_by
     )

@@ -18,8 +18,9 @@ from settings import Settings, connect, load_settings
 from store.engine import engine_for
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 from workflows.lottery import LotteryWorkflow
+from workflows.within_request import WithinRequestWorkflow
 
-WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow]
+WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow, WithinRequestWorkflow]
 
 
 def build_activities(settings: Settings) -> list:
@@ -27,7 +28,8 @@ def build_activities(settings: Settings) -> list:
     notices = NoticeActivities(
         engine, settings.outbox_dir, settings.smtp_host, settings.smtp_port
     )
-    return [RecordActivities(engine).record_event, notices.send_notice]
+    records = RecordActivities(engine)
+    return [records.record_event, records.record_within_event, notices.send_notice]
 
 
 def build_worker(

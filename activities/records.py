@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from models.state import RequestState
+from models.within_request import WithinRequestState
 from store import records
 
 
@@ -16,4 +17,9 @@ class RecordActivities:
     @activity.defn(name="record_event")
     def record_event(self, state: RequestState) -> None:
         """Upsert the request's state and append its newest history entry (idempotent)."""
+        records.record_event(self._engine, state, state.history[-1])
+
+    @activity.defn(name="record_within_event")
+    def record_within_event(self, state: WithinRequestState) -> None:
+        """The same, for a within-district request (Rule 5110.1)."""
         records.record_event(self._engine, state, state.history[-1])

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.people import Actor
 from models.within_district import Applicant, LotteryResult, SeatKey
 
 
@@ -30,17 +31,38 @@ class LotteryInput(BaseModel):
     notify_by: date  # VIII: parents notified on or before March 1
     escalation_days_before: int = Field(default=7, ge=1)
     seats: list[SeatCount]
-    seats_set_by: str = Field(min_length=1)  # the staff member who entered the seats (VII)
+    # The staff who entered the seats (VII), ", "-separated; none of them may certify.
+    seats_set_by: str = Field(min_length=1)
     overcrowded_schools: list[str] = Field(default_factory=list)  # X.B; empty when off
     notices_from: str
     staff_notices_to: list[str] = Field(min_length=1)
     seed: str | None = None  # fixed at start from workflow.uuid4() when not given
+    # After certification the lottery keeps the seats of the school year: offers from the
+    # waitlists (VIII.B, DESIGN.md) and the reopened window (VIII.A.3), until the first day of
+    # school (then the current-year process, IX, takes over). None: end once released.
+    ledger_closes: datetime | None = None
+    reopens: datetime | None = None  # VIII.A.3: after option enrollment completes
+    offer_accept_days: int = Field(default=10, ge=1)
 
 
 class LotteryStage(StrEnum):
     collecting = "collecting"  # the window is open
     preview = "preview"  # drawn, not certified: no parent is told
     certified = "certified"  # a second staff member certified it: the result is released
+    closed = "closed"  # the first day of school: the seats' ledger ends
+
+
+class OfferAnswer(BaseModel):
+    application_id: str = Field(min_length=1)
+    actor: str = Field(min_length=1, max_length=100)  # who recorded the parent's answer
+
+
+class AddSeats(BaseModel):
+    """VII: the designee opens more seats after the draw; the next in line are offered them."""
+
+    key: SeatKey
+    seats: int = Field(ge=1, le=1000)
+    actor: Actor
 
 
 class LotteryEvent(BaseModel):
@@ -59,6 +81,21 @@ class RecordedApplicant(BaseModel):
     tier: str | None  # VIII.C label; None when refused before ranking (no transfer needed)
     random_number: int
     entered_at: datetime
+
+
+class Offer(BaseModel):
+    """A freed seat offered to the next in line, open through ``last_day``."""
+
+    application_id: str
+    student_id: str
+    key: SeatKey
+    offered_at: datetime
+    last_day: date
+
+
+class WaitlistLine(BaseModel):
+    key: SeatKey
+    application_ids: list[str]  # in drawn order (then order of receipt, VIII.A.3)
 
 
 class LotteryRecord(BaseModel):
@@ -81,6 +118,12 @@ class LotteryRecord(BaseModel):
     certified_at: datetime | None = None
     seats_set_by: str = ""
     history: list[LotteryEvent] = Field(default_factory=list)
+    # The seats after the draw, kept current (not part of what ``verify`` re-runs):
+    reopened: list[RecordedApplicant] = Field(default_factory=list)  # VIII.A.3, in receipt order
+    seats_left: list[SeatCount] = Field(default_factory=list)
+    waitlists: list[WaitlistLine] = Field(default_factory=list)
+    offers: list[Offer] = Field(default_factory=list)
+    holders: list[str] = Field(default_factory=list)  # application ids holding a seat
 
     def seat_map(self) -> dict[SeatKey, int]:
         return {s.key: s.seats for s in self.seats}

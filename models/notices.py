@@ -22,6 +22,17 @@ class NoticeKind(StrEnum):
     appeal_granted = "appeal_granted"
     staff_reminder = "staff_reminder"
     staff_escalation = "staff_escalation"
+    # Within-district transfers (seed 004, Rule 5110.1)
+    within_receipt = "within_receipt"
+    within_placed = "within_placed"
+    within_waitlisted = "within_waitlisted"
+    within_denied = "within_denied"
+    within_offer = "within_offer"
+    within_offer_expired = "within_offer_expired"
+    within_declined = "within_declined"
+    within_withdrawn = "within_withdrawn"
+    within_revoked = "within_revoked"
+    within_level_completed = "within_level_completed"
 
 
 class Notice(BaseModel):

@@ -10,7 +10,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.state import HistoryEntry, RequestState
+from models.within_request import WithinHistoryEntry, WithinRequestState
 from store.schema import EventRow, RequestRow
+
+WITHIN = "within"  # the ``direction`` of a within-district request (Rule 5110.1)
+AnyState = RequestState | WithinRequestState
+AnyEntry = HistoryEntry | WithinHistoryEntry
 
 
 def _insert(engine: Engine, table: type) -> Insert:
@@ -23,19 +28,23 @@ def _utc(instant: datetime) -> datetime:
     return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
-def _request_values(state: RequestState) -> dict:
+def _request_values(state: AnyState) -> dict:
     last = state.history[-1] if state.history else None
+    if isinstance(state, WithinRequestState):
+        # The date a within-district request is waiting on is an offer's last day.
+        process = {"direction": WITHIN, "overdue": False, "decision_due": state.offer_deadline,
+                   "appeal_deadline": None}
+    else:
+        process = {"direction": state.request.direction.value, "overdue": state.overdue,
+                   "decision_due": state.decision_due, "appeal_deadline": state.appeal_deadline}
     return {
         "id": state.id,
         "district": state.request.district,
         "student_id": state.request.student.id,
-        "direction": state.request.direction.value,
         "school_year": state.request.school_year,
         "stage": state.stage.value,
         "is_open": state.is_open,
-        "overdue": state.overdue,
-        "decision_due": state.decision_due,
-        "appeal_deadline": state.appeal_deadline,
+        **process,
         "received_at": _utc(state.received_at),
         "updated_at": _utc(last.at if last else state.received_at),
         "last_seq": last.seq if last else 0,
@@ -43,7 +52,7 @@ def _request_values(state: RequestState) -> dict:
     }
 
 
-def record_event(engine: Engine, state: RequestState, entry: HistoryEntry) -> None:
+def record_event(engine: Engine, state: AnyState, entry: AnyEntry) -> None:
     """Upsert the request's current state and append ``entry`` to the audit trail, in one
     transaction. Idempotent: a retried write of the same sequence changes nothing, and an
     older state never overwrites a newer one."""
@@ -64,21 +73,29 @@ def record_event(engine: Engine, state: RequestState, entry: HistoryEntry) -> No
         connection.execute(append)
 
 
-def get_request(engine: Engine, request_id: str) -> RequestState | None:
+def get_request(engine: Engine, request_id: str) -> AnyState | None:
+    """The request's current state, of whichever process it belongs to."""
     with engine.connect() as connection:
         row = connection.execute(
-            select(RequestRow.state).where(RequestRow.id == request_id)
-        ).scalar_one_or_none()
-    return RequestState.model_validate(row) if row is not None else None
+            select(RequestRow.direction, RequestRow.state).where(RequestRow.id == request_id)
+        ).one_or_none()
+    if row is None:
+        return None
+    model = WithinRequestState if row.direction == WITHIN else RequestState
+    return model.model_validate(row.state)
 
 
-def get_history(engine: Engine, request_id: str) -> list[HistoryEntry]:
+def get_history(engine: Engine, request_id: str) -> list[AnyEntry]:
     with engine.connect() as connection:
+        direction = connection.execute(
+            select(RequestRow.direction).where(RequestRow.id == request_id)
+        ).scalar_one_or_none()
         rows = connection.execute(
             select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
         ).all()
+    model = WithinHistoryEntry if direction == WITHIN else HistoryEntry
     return [
-        HistoryEntry(
+        model(
             seq=r.seq, at=_utc(r.at), stage=r.stage, event=r.event, actor=r.actor, reason=r.reason
         )
         for r in rows

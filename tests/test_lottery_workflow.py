@@ -199,6 +199,8 @@ async def test_uncertified_draw_escalates_on_the_configured_day(
     events = [e.event for e in (await record(handle)).history]
     assert events.count("certification_escalated") == 1
     await handle.execute_update(L.certify, CERTIFIER)
+    with env.auto_time_skipping_disabled():  # let the release finish before the teardown
+        await handle.result()
 
 
 async def test_recorded_result_re_verifies_and_tampering_shows(

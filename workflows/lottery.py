@@ -6,43 +6,68 @@ at the window's close on a durable timer and draws a preview, which only a secon
 with the certifier role, not the one who set the seats, may certify. An uncertified draw is
 escalated to staff every morning from N days before the notification deadline. The query
 ``result`` returns the record anyone can re-run the draw from (``rules.lottery_audit.verify``).
+
+Certification releases the result: every application's request workflow (its id is the
+application id) gets the ``lottery_news`` Signal and sends the parent's notice, placed,
+waitlisted with position, or denied. From then until the first day of school the lottery keeps
+the seats: a seat that frees (the ``forfeit`` Signal from a request: a withdrawal, a denial on
+recommendation, a revocation; a declined or expired offer; ``add_seats``) is offered to the next
+in line with a deadline (``offer_accept_days``, 10 if unset); an offer not accepted by the end
+of its last day passes on; a student holds at most one open offer. After option enrollment
+completes the window reopens (VIII.A.3): first come, first served, behind the drawn waitlist.
+
+Scale: the applications live in this workflow's state and history; a district's few thousand
+applications a year fit Temporal's limits, a county's hundred thousand would need them in the
+records store (noted in the README).
 """
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+import asyncio
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 from workflows.waiting import refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
     from models.lottery_record import (
+        AddSeats,
         LotteryEvent,
         LotteryInput,
         LotteryRecord,
         LotteryStage,
+        Offer,
+        OfferAnswer,
         RecordedApplicant,
         SeatCount,
+        WaitlistLine,
     )
     from models.notices import Notice, NoticeKind
     from models.people import Actor
-    from models.within_district import Applicant
-    from models.within_district_config import ROLE_LOTTERY_CERTIFIER, WithinDistrictConfig
+    from models.within_district import Applicant, LotteryEntry, Outcome, SeatKey
+    from models.within_district_config import (
+        ROLE_LOTTERY_CERTIFIER,
+        ROLE_SEAT_SETTER,
+        WithinDistrictConfig,
+    )
+    from models.within_request import LotteryNews, LotteryOutcome
     from rules.errors import PolicyError
     from rules.lottery import draw, random_number
     from rules.lottery_audit import recorded_tier, verify
-    from rules.within_windows import next_year_window
+    from rules.tiers import NoTransferNeeded, tier_label
+    from rules.within_windows import next_year_window, offer_accept_last_day
 
 __all__ = ["LotteryWorkflow", "lottery_id", "lottery_input", "verify"]
 
 NOTICE_TIMEOUT = timedelta(minutes=2)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
 ESCALATION_CLOCK = time(8, 0)  # staff escalations go out at 8 a.m. local time
+NEWS_BATCH = 100  # request workflows told per workflow task
 
 
 def lottery_id(district_id: str, school_year: str) -> str:
@@ -61,6 +86,8 @@ def lottery_input(
         closes_at=settings.next_year_closes_time,
     )
     notify_by = date(window.closes.year, settings.notify_by_month, settings.notify_by_day)
+    first_day = config.calendar[school_year].first_day if school_year in config.calendar else None
+    completes = settings.option_enrollment_complete.get(school_year)
     return LotteryInput(
         id=lottery_id(config.id, school_year),
         district_id=config.id,
@@ -75,6 +102,11 @@ def lottery_input(
         notices_from=str(config.notices_from),
         staff_notices_to=[str(a) for a in config.staff_notices_to],
         seed=seed,
+        ledger_closes=calendar.at_local(first_day, time(0, 0), config.timezone)
+        if first_day
+        else None,
+        reopens=calendar.end_of_day(completes, config.timezone) if completes else None,
+        offer_accept_days=settings.offer_accept_days,
     )
 
 
@@ -95,12 +127,22 @@ class LotteryWorkflow:
             seats_set_by=inp.seats_set_by,
         )
         self.entered_ids: set[str] = set()  # every application id ever entered
+        self.students: dict[str, str] = {}  # application id -> student id
+        # The seats' ledger after certification (exported to the record by ``_publish``).
+        self.left: dict[SeatKey, int] = {}
+        self.waiting: dict[SeatKey, list[str]] = {}
+        self.offers: dict[str, Offer] = {}
+        self.holders: dict[str, SeatKey] = {}
+        self.forfeits: list[str] = []
+        self.last_news: dict[str, LotteryNews] = {}  # what each request was told last
+        self.resend: list[str] = []
+        self.changed = False
 
     # ---- the stages -------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: LotteryInput) -> LotteryRecord:
-        await self._enter(
+        self._log(
             LotteryStage.collecting, "lottery_opened", "system",
             f"applications until {inp.window_closes.isoformat()} (VIII.A.2)",
         )
@@ -109,6 +151,9 @@ class LotteryWorkflow:
             await workflow.sleep(remaining)  # durable: wakes at the close, 5:00 p.m. excluded
         await self._draw()
         await self._await_certification()
+        await self._release()
+        if inp.ledger_closes is not None:
+            await self._keep_seats(inp.ledger_closes)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.record
 
@@ -123,7 +168,7 @@ class LotteryWorkflow:
         self.record.drawn_at = workflow.now()
         result = self.record.result
         placed = sum(1 for e in result.entries if e.outcome.value == "placed")
-        await self._enter(
+        self._log(
             LotteryStage.preview, "draw_previewed", "system",
             f"{len(result.entries)} applications, {placed} placed; awaiting certification",
         )
@@ -140,7 +185,7 @@ class LotteryWorkflow:
                 continue
             if await wait_until(lambda: self.record.certified, instant):
                 break
-            seq = await self._enter(
+            seq = self._log(
                 self.record.stage, "certification_escalated", "system",
                 f"the draw is not certified; parents must be notified by "
                 f"{self.inp.notify_by.isoformat()}",
@@ -155,6 +200,97 @@ class LotteryWorkflow:
             day += timedelta(days=1)
         await workflow.wait_condition(lambda: self.record.certified)
 
+    async def _release(self) -> None:
+        """Certified: every request is told its result, and the ledger starts from it."""
+        result = self.record.result
+        assert result is not None
+        self.left = dict(self.record.seat_map())
+        for entry in result.entries:
+            if entry.outcome is Outcome.placed:
+                self.holders[entry.application_id] = entry.seat_key
+                self.left[entry.seat_key] -= 1
+        for key in {e.seat_key for e in result.entries}:
+            self.waiting[key] = [e.application_id for e in result.waitlist(key)]
+        self._publish()
+        seq = self._log(
+            self.record.stage, "results_released", "system",
+            f"{len(result.entries)} requests told their result",
+        )
+        await self._tell([(e.application_id, self._news_of(e, seq)) for e in result.entries])
+
+    async def _keep_seats(self, closes: datetime) -> None:
+        """Until the first day of school: forfeits free seats, expired offers pass on, and
+        every free seat goes to the next in line who holds no other open offer."""
+        while True:
+            await self._tell([(a, self.last_news[a]) for a in self.resend])
+            self.resend.clear()
+            await self._apply_forfeits()
+            await self._expire_offers()
+            await self._fill()
+            self._publish()
+            if workflow.now() >= closes:
+                break
+            self.changed = False
+            ends = [self._offer_ends(o) for o in self.offers.values()]
+            await wait_until(lambda: self.changed, min([closes, *ends]))
+        open_offers = list(self.offers)
+        self._log(
+            LotteryStage.closed, "ledger_closed", "system",
+            f"the first day of school; {len(open_offers)} open offers ended with it",
+        )
+        self._publish()
+
+    async def _apply_forfeits(self) -> None:
+        while self.forfeits:
+            app_id = self.forfeits.pop(0)
+            if app_id in self.holders:
+                key = self.holders.pop(app_id)
+                self.left[key] = self.left.get(key, 0) + 1
+                self._log(self.record.stage, "seat_freed", "system",
+                          f"{app_id} gave up its seat in {key.describe()}")
+            elif app_id in self.offers:
+                offer = self.offers.pop(app_id)
+                self.left[offer.key] = self.left.get(offer.key, 0) + 1
+                self._log(self.record.stage, "offer_forfeited", "system",
+                          f"{app_id} no longer wants the offered seat")
+            for line in self.waiting.values():
+                if app_id in line:
+                    line.remove(app_id)
+                    self._log(self.record.stage, "left_waitlist", "system", app_id)
+
+    async def _expire_offers(self) -> None:
+        now = workflow.now()
+        for app_id, offer in list(self.offers.items()):
+            if now < self._offer_ends(offer):
+                continue
+            del self.offers[app_id]
+            self.left[offer.key] = self.left.get(offer.key, 0) + 1
+            why = f"not accepted by the end of {offer.last_day.isoformat()}; passed on"
+            seq = self._log(self.record.stage, "offer_expired", "system", f"{app_id}: {why}")
+            await self._tell([(app_id, self._news(LotteryOutcome.offer_expired, seq, reason=why))])
+
+    async def _fill(self) -> None:
+        today = self._today()
+        for key in sorted(self.waiting, key=SeatKey.sort_key):
+            line = self.waiting[key]
+            while self.left.get(key, 0) > 0:
+                busy = {o.student_id for o in self.offers.values()}
+                nxt = next((a for a in line if self._student(a) not in busy), None)
+                if nxt is None:
+                    break
+                line.remove(nxt)
+                self.left[key] -= 1
+                last_day = offer_accept_last_day(today, self.inp.offer_accept_days)
+                self.offers[nxt] = Offer(
+                    application_id=nxt, student_id=self._student(nxt), key=key,
+                    offered_at=workflow.now(), last_day=last_day,
+                )
+                seq = self._log(self.record.stage, "seat_offered", "system",
+                                f"{nxt}: {key.describe()} through {last_day.isoformat()}")
+                await self._tell(
+                    [(nxt, self._news(LotteryOutcome.offered, seq, offer_deadline=last_day))]
+                )
+
     # ---- updates ----------------------------------------------------------------------
 
     @workflow.update
@@ -166,12 +302,32 @@ class LotteryWorkflow:
             entered_at=workflow.now(),
         )
         recorded.tier = recorded_tier(recorded)
-        self.record.applicants.append(recorded)
         self.entered_ids.add(applicant.application_id)
-        await self._enter(
-            self.record.stage, "application_entered", "system",
-            f"application {applicant.application_id} for {applicant.seat_key.describe()}",
-        )
+        self.students[applicant.application_id] = applicant.student_id
+        if not self._reopened():
+            self.record.applicants.append(recorded)
+            self._log(
+                self.record.stage, "application_entered", "system",
+                f"application {applicant.application_id} for {applicant.seat_key.describe()}",
+            )
+            return recorded
+        # VIII.A.3: first come, first served, behind those already waiting for the key.
+        self.record.reopened.append(recorded)
+        key, app_id = applicant.seat_key, applicant.application_id
+        line = self.waiting.setdefault(key, [])
+        if self.left.get(key, 0) > 0 and not line:
+            self.left[key] -= 1
+            self.holders[app_id] = key
+            seq = self._log(self.record.stage, "reopened_placed", "system",
+                            f"{app_id}: {key.describe()} (VIII.A.3)")
+            news = self._news(LotteryOutcome.placed, seq)
+        else:
+            line.append(app_id)
+            seq = self._log(self.record.stage, "reopened_waitlisted", "system",
+                            f"{app_id}: position {len(line)} for {key.describe()} (VIII.A.3)")
+            news = self._news(LotteryOutcome.waitlisted, seq, waitlist_position=len(line))
+        self._publish()
+        await self._tell([(app_id, news)])
         return recorded
 
     @enter.validator
@@ -183,7 +339,7 @@ class LotteryWorkflow:
         found = self._check_withdraw(application_id)
         self.record.applicants.remove(found)
         self.record.withdrawn.append(found)
-        await self._enter(
+        self._log(
             self.record.stage, "application_withdrawn", "system",
             f"application {application_id} withdrawn",
         )
@@ -200,7 +356,7 @@ class LotteryWorkflow:
         self.record.certified_by = actor.name
         self.record.certified_at = workflow.now()
         # The result is released here; the parents' notices are a later step.
-        await self._enter(
+        self._log(
             LotteryStage.certified, "draw_certified", actor.name,
             f"seats set by {self.inp.seats_set_by}; certified by {actor.name}",
         )
@@ -210,9 +366,99 @@ class LotteryWorkflow:
     def _validate_certify(self, actor: Actor) -> None:
         self._check_certify(actor)
 
+    @workflow.signal
+    def forfeit(self, application_id: str) -> None:
+        """A request no longer holds or wants its seat (withdrawn, denied, revoked)."""
+        if self.record.stage is LotteryStage.collecting:
+            found = next(
+                (e for e in self.record.applicants
+                 if e.applicant.application_id == application_id), None,
+            )
+            if found is not None:
+                self.record.applicants.remove(found)
+                self.record.withdrawn.append(found)
+                self._log(self.record.stage, "application_withdrawn", "system",
+                          f"application {application_id} withdrawn")
+            return
+        self.forfeits.append(application_id)
+        self.changed = True
+
+    @workflow.signal
+    def ready(self, application_id: str) -> None:
+        """A request's workflow has started: tell it again what it may have missed."""
+        if application_id in self.last_news:
+            self.resend.append(application_id)
+            self.changed = True
+
+    @workflow.update
+    async def accept_offer(self, answer: OfferAnswer) -> Offer:
+        offer = self._check_offer(answer)
+        del self.offers[answer.application_id]
+        self.holders[answer.application_id] = offer.key
+        seq = self._log(self.record.stage, "offer_accepted", answer.actor,
+                        f"{answer.application_id}: {offer.key.describe()}")
+        self._publish()
+        await self._tell([(answer.application_id, self._news(LotteryOutcome.placed, seq))])
+        return offer
+
+    @accept_offer.validator
+    def _validate_accept_offer(self, answer: OfferAnswer) -> None:
+        self._check_offer(answer)
+
+    @workflow.update
+    async def decline_offer(self, answer: OfferAnswer) -> Offer:
+        offer = self._check_offer(answer)
+        del self.offers[answer.application_id]
+        self.left[offer.key] = self.left.get(offer.key, 0) + 1
+        seq = self._log(self.record.stage, "offer_declined", answer.actor,
+                        f"{answer.application_id}: {offer.key.describe()}")
+        self.changed = True
+        await self._tell([(answer.application_id, self._news(LotteryOutcome.declined, seq))])
+        return offer
+
+    @decline_offer.validator
+    def _validate_decline_offer(self, answer: OfferAnswer) -> None:
+        self._check_offer(answer)
+
+    @workflow.update
+    async def add_seats(self, action: AddSeats) -> list[SeatCount]:
+        self._check_add_seats(action)
+        self.left[action.key] = self.left.get(action.key, 0) + action.seats
+        self.waiting.setdefault(action.key, [])
+        self._log(self.record.stage, "seats_added", action.actor.name,
+                  f"{action.seats} more in {action.key.describe()} (VII)")
+        self.changed = True
+        self._publish()
+        return self.record.seats_left
+
+    @add_seats.validator
+    def _validate_add_seats(self, action: AddSeats) -> None:
+        self._check_add_seats(action)
+
     @workflow.query
     def result(self) -> LotteryRecord:
         return self.record
+
+    @workflow.query
+    def rehearse(self) -> LotteryRecord:
+        """A practice draw over the applications entered so far, with the lottery's seed:
+        what the draw would give if the window closed now. Changes nothing."""
+        practice = self.record.model_copy(deep=True)
+        practice.result = draw(
+            [e.applicant for e in practice.applicants],
+            practice.seat_map(),
+            practice.seed,
+            frozenset(practice.overcrowded_schools),
+        )
+        return practice
+
+    @workflow.query
+    def waitlist_position(self, application_id: str) -> int | None:
+        """The application's place in line now (1 is offered the next seat)."""
+        for line in self.waiting.values():
+            if application_id in line:
+                return line.index(application_id) + 1
+        return None
 
     # ---- checks (shared by validators and handlers) -------------------------------------
 
@@ -223,16 +469,44 @@ class LotteryWorkflow:
             and workflow.now() < self.inp.window_closes
         )
 
+    def _reopened(self) -> bool:
+        """VIII.A.3: after option enrollment completes, until the first day of school."""
+        inp = self.inp
+        return (
+            inp.reopens is not None
+            and inp.ledger_closes is not None
+            and self.record.stage is LotteryStage.certified
+            and inp.reopens <= workflow.now() < inp.ledger_closes
+        )
+
     def _check_enter(self, applicant: Applicant) -> None:
-        if not self._window_open():
-            closes = self.inp.window_closes.astimezone(calendar.ZoneInfo(self.inp.timezone))
+        if not self._window_open() and not self._reopened():
+            zone = calendar.ZoneInfo(self.inp.timezone)
+            closes = self.inp.window_closes.astimezone(zone)
+            again = ""
+            if self.inp.reopens is not None:
+                reopens = self.inp.reopens.astimezone(zone).isoformat()
+                again = f"; it reopens at {reopens} (VIII.A.3)"
             refuse(
                 f"applications for {self.inp.school_year} closed at {closes.isoformat()} "
-                "(VIII.A.2)"
+                f"(VIII.A.2){again}"
             )
+        if self._reopened():
+            key = applicant.seat_key
+            if key not in self.record.seat_map() or self.record.seat_map()[key] <= 0:
+                refuse(f"{key.describe()} is not open to within-district transfers (VII)")
+            try:
+                tier_label(applicant, applicant.program)
+            except NoTransferNeeded as error:
+                refuse(str(error))
+            if any(
+                self._student(a) == applicant.student_id
+                for a in [*self.holders, *self.offers]
+            ):
+                refuse(f"student {applicant.student_id} already holds or is offered a seat")
         if applicant.application_id in self.entered_ids:
             refuse(f"application {applicant.application_id} was already entered")
-        for entry in self.record.applicants:
+        for entry in [*self.record.applicants, *self.record.reopened]:
             other = entry.applicant
             if other.student_id == applicant.student_id and other.seat_key == applicant.seat_key:
                 refuse(
@@ -251,16 +525,16 @@ class LotteryWorkflow:
 
     def _check_certify(self, actor: Actor) -> None:
         try:
+            if actor.name in self.inp.seats_set_by.split(", "):
+                raise PolicyError(
+                    f"{actor.name} set the seats and may not also certify the draw: a second "
+                    "staff member must"
+                )
             if ROLE_LOTTERY_CERTIFIER not in actor.roles:
                 have = ", ".join(actor.roles) or "no role"
                 raise PolicyError(
                     f"{actor.name} ({have}) may not certify the draw: needs "
                     f"{ROLE_LOTTERY_CERTIFIER}"
-                )
-            if actor.name == self.inp.seats_set_by:
-                raise PolicyError(
-                    f"{actor.name} set the seats and may not also certify the draw: a second "
-                    "staff member must"
                 )
             if self.record.stage is LotteryStage.collecting:
                 raise PolicyError("the draw has not run yet: the window is still open")
@@ -269,12 +543,68 @@ class LotteryWorkflow:
         except PolicyError as error:
             raise ApplicationError(str(error), type="PolicyError", non_retryable=True) from error
 
+    def _check_offer(self, answer: OfferAnswer) -> Offer:
+        offer = self.offers.get(answer.application_id)
+        if offer is None:
+            refuse(f"application {answer.application_id} has no open offer")
+        if workflow.now() >= self._offer_ends(offer):
+            refuse(
+                f"the offer to {answer.application_id} ended with "
+                f"{offer.last_day.isoformat()}; it passes to the next in line"
+            )
+        return offer
+
+    def _check_add_seats(self, action: AddSeats) -> None:
+        if ROLE_SEAT_SETTER not in action.actor.roles:
+            refuse(f"{action.actor.name} may not add seats: needs {ROLE_SEAT_SETTER}")
+        if self.record.stage is not LotteryStage.certified:
+            refuse("seats are added to a certified lottery; before the draw, set them in the "
+                   "district's configuration (VII)")
+        if action.key not in self.record.seat_map():
+            refuse(f"{action.key.describe()} is not open to within-district transfers (VII)")
+
     # ---- effects ------------------------------------------------------------------------
 
-    async def _enter(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
-        """Change stage (or stay) and append the audit entry. The entries live in the record
-        (the ``result`` query); the records store's ``record_event`` activity takes a permit
-        request's state, so the lottery's trail is not written there yet."""
+    def _news_of(self, entry: LotteryEntry, seq: int) -> LotteryNews:
+        outcome = LotteryOutcome(entry.outcome.value)
+        return self._news(
+            outcome, seq, waitlist_position=entry.waitlist_position, reason=entry.reason
+        )
+
+    def _news(self, outcome: LotteryOutcome, seq: int, **more: Any) -> LotteryNews:
+        return LotteryNews(outcome=outcome, lottery_id=self.record.id, seq=seq, **more)
+
+    async def _tell(self, news: list[tuple[str, LotteryNews]]) -> None:
+        """Signal the requests, a batch per workflow task. A request that is not running
+        (entered directly, or ended) has nothing to be told."""
+
+        for app_id, item in news:
+            self.last_news[app_id] = item
+
+        async def one(app_id: str, item: LotteryNews) -> None:
+            try:
+                await workflow.get_external_workflow_handle(app_id).signal("lottery_news", item)
+            except FailureError as error:
+                workflow.logger.info("request %s not told: %s", app_id, error)
+
+        for start in range(0, len(news), NEWS_BATCH):
+            batch = news[start : start + NEWS_BATCH]
+            await asyncio.gather(*(one(app_id, item) for app_id, item in batch))
+
+    def _publish(self) -> None:
+        """Copy the ledger into the record the ``result`` query returns."""
+        self.record.seats_left = [
+            SeatCount(key=k, seats=n) for k, n in sorted(self.left.items(),
+                                                         key=lambda kv: kv[0].sort_key())
+        ]
+        self.record.waitlists = [
+            WaitlistLine(key=k, application_ids=list(v))
+            for k, v in sorted(self.waiting.items(), key=lambda kv: kv[0].sort_key()) if v
+        ]
+        self.record.offers = list(self.offers.values())
+        self.record.holders = sorted(self.holders)
+
+    def _log(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
         self.record.stage = stage
         seq = len(self.record.history) + 1
         self.record.history.append(
@@ -310,4 +640,10 @@ class LotteryWorkflow:
 
     def _today(self) -> date:
         return calendar.local_date(workflow.now(), self.inp.timezone)
+
+    def _offer_ends(self, offer: Offer) -> datetime:
+        return calendar.end_of_day(offer.last_day, self.inp.timezone)
+
+    def _student(self, application_id: str) -> str:
+        return self.students.get(application_id, "")
 

@@ -1,0 +1,240 @@
+"""One student's within-district transfer request (seed 004, Rule 5110.1): what the parent
+asks, the stages it goes through, the staff actions on it, and the state the records store
+keeps."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.people import Actor, Parent
+from models.within_district import Applicant, Program, Residency, SeatKey, SpecialIssue
+
+
+class WithinKind(StrEnum):
+    """Which window the request came in by; it decides how it is decided."""
+
+    next_year = "next_year"  # VIII.A.1-2: the lottery (VIII.B, VIII.C)
+    reopened = "reopened"  # VIII.A.3: first come, first served against the seats left
+    current_year = "current_year"  # IX: the superintendent's designee decides (IX.B)
+
+
+class WithinStudent(BaseModel):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    grade: int = Field(ge=0, le=12)  # in the school year sought; 0 is kindergarten
+    currently_enrolled: bool = True  # I.A
+    residency: Residency  # II
+    home_school: str = Field(min_length=1)  # the school of the attendance area (IV.A)
+    current_school: str = Field(min_length=1)
+    current_program: Program = Program.regular
+    special_education: bool = False  # III.C
+    english_learner: bool = False  # III.D
+    suspended: bool = False  # III.A
+    expelled: bool = False  # III.A
+    extensive_disciplinary_record: bool = False  # III.A: flagged, not refused
+    transfers_this_year: int = Field(default=0, ge=0)  # IV.G
+
+
+class WithinRequest(BaseModel):
+    """The Within-District Transfer Request Form (VI.A)."""
+
+    district: str = Field(min_length=1)
+    school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
+    student: WithinStudent
+    parent: Parent
+    school: str = Field(min_length=1)
+    program: Program = Program.regular
+    resident_sibling: bool = False  # VIII.C.2.a
+    reasons: str = Field(default="", max_length=4000)  # IX.B.1
+    special_issue: SpecialIssue | None = None  # IV.G
+
+    @property
+    def seat_key(self) -> SeatKey:
+        return SeatKey(school=self.school, program=self.program, grade=self.student.grade)
+
+    def applicant(self, application_id: str) -> Applicant:
+        return Applicant(
+            application_id=application_id,
+            student_id=self.student.id,
+            school=self.school,
+            program=self.program,
+            grade=self.student.grade,
+            residency=self.student.residency,
+            resident_sibling=self.resident_sibling,
+            current_school=self.student.current_school,
+        )
+
+
+class WithinStage(StrEnum):
+    submitted = "submitted"
+    awaiting_recommendation = "awaiting_recommendation"  # III.A, III.C, III.D
+    in_lottery = "in_lottery"  # entered; the certified draw has not come
+    under_review = "under_review"  # IX.B: the designee decides
+    waitlisted = "waitlisted"
+    offered = "offered"  # a freed seat, with a deadline to accept
+    placed = "placed"  # approved: the transfer holds for the educational level (IV.D)
+    denied = "denied"
+    declined = "declined"
+    offer_expired = "offer_expired"
+    withdrawn = "withdrawn"
+    revoked = "revoked"  # IV.A: withdrew from the special program
+    level_completed = "level_completed"  # IV.D: a new request is needed for the next level
+
+
+# A request is open while the district owes an answer (VI.C: one open request per student).
+# A placement is a closed request: the parents may ask again (IV.C) without undoing it.
+OPEN_WITHIN_STAGES = frozenset(
+    {
+        WithinStage.submitted,
+        WithinStage.awaiting_recommendation,
+        WithinStage.in_lottery,
+        WithinStage.under_review,
+        WithinStage.waitlisted,
+        WithinStage.offered,
+    }
+)
+ENDED_WITHIN_STAGES = frozenset(
+    {
+        WithinStage.denied,
+        WithinStage.declined,
+        WithinStage.offer_expired,
+        WithinStage.withdrawn,
+        WithinStage.revoked,
+        WithinStage.level_completed,
+    }
+)
+
+
+class RecommendationKind(StrEnum):
+    """Who must weigh in before a decision, and on what."""
+
+    discipline = "discipline"  # III.A: best interests of the student or the school
+    special_education = "special_education"  # III.C
+    english_learner = "english_learner"  # III.D
+
+
+class Recommendation(BaseModel):
+    kind: RecommendationKind
+    recommended: bool
+    reasoning: str = Field(min_length=1, max_length=4000)
+    by: str
+    at: datetime
+
+
+class Recommend(BaseModel):
+    actor: Actor
+    kind: RecommendationKind
+    recommended: bool
+    reasoning: str = Field(min_length=1, max_length=4000)
+
+
+class CurrentYearFactors(BaseModel):
+    """IX.B: what the designee weighed; each factor is written down."""
+
+    reasons: str = Field(min_length=1, max_length=2000)  # IX.B.1
+    time_of_year: str = Field(min_length=1, max_length=2000)  # IX.B.2
+    capacity_and_staffing: str = Field(min_length=1, max_length=2000)  # IX.B.3
+    educational_program: str = Field(min_length=1, max_length=2000)  # IX.B.4
+
+
+class DecideWithin(BaseModel):
+    actor: Actor
+    approve: bool
+    factors: CurrentYearFactors
+
+
+class WithdrawWithin(BaseModel):
+    actor: Actor
+    reason: str = Field(default="", max_length=2000)
+
+
+class LeaveProgram(BaseModel):
+    """IV.A: the student withdrew from the special program the transfer was for."""
+
+    actor: Actor
+    on: date | None = None
+
+
+class LotteryOutcome(StrEnum):
+    placed = "placed"
+    waitlisted = "waitlisted"
+    denied = "denied"
+    offered = "offered"
+    offer_expired = "offer_expired"
+    declined = "declined"
+
+
+class LotteryNews(BaseModel):
+    """What the lottery tells a request (a Signal): its certified result, then offers."""
+
+    outcome: LotteryOutcome
+    lottery_id: str
+    waitlist_position: int | None = None
+    offer_deadline: date | None = None  # the last day to accept
+    reason: str = ""
+    seq: int = 0  # the lottery's audit entry, so a repeated signal is recognised
+
+
+class WithinHistoryEntry(BaseModel):
+    seq: int
+    at: datetime
+    stage: WithinStage
+    event: str
+    actor: str
+    reason: str = ""
+
+
+class WithinRequestState(BaseModel):
+    id: str
+    request: WithinRequest
+    kind: WithinKind
+    timezone: str
+    stage: WithinStage = WithinStage.submitted
+    received_at: datetime
+    lottery_id: str | None = None
+    flags: list[RecommendationKind] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    waitlist_position: int | None = None
+    offer_deadline: date | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    factors: CurrentYearFactors | None = None
+    assigned_school: str | None = None  # where the student attends because of this request
+    assigned_program: Program | None = None
+    level_ends: date | None = None  # IV.D: the last day of the level's last school year
+    reason: str = ""  # why denied, revoked or ended
+    history: list[WithinHistoryEntry] = Field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_WITHIN_STAGES
+
+    def pending_recommendations(self) -> list[RecommendationKind]:
+        given = {r.kind for r in self.recommendations}
+        return [k for k in self.flags if k not in given]
+
+
+class WithinPolicy(BaseModel):
+    """The part of the district's configuration a request carries, fixed at submission."""
+
+    district_id: str
+    district_name: str
+    timezone: str
+    contact: str
+    notices_from: str
+    staff_notices_to: list[str]
+    schools: dict[str, str]  # id -> name
+
+
+class WithinRequestInput(BaseModel):
+    id: str
+    request: WithinRequest
+    kind: WithinKind
+    policy: WithinPolicy
+    submitted_by: str
+    lottery_id: str | None = None  # next_year and reopened requests
+    level_ends: date  # IV.D, from rules.within_levels

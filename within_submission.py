@@ -1,0 +1,193 @@
+"""Submitting a within-district transfer request (seed 004, Rule 5110.1): every intake rule
+is checked before anything starts, so a refused request changes nothing; then the lottery
+(next year, reopened window) takes the application and the request's workflow starts.
+
+The lottery workflow of a district and school year starts with its first application; the
+seats it draws are the district file's ``open_seats`` (VII), and the staff with the
+``seat_setter`` role are the ones who set them, so none of them may certify the draw."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from models.within_district_config import ROLE_SEAT_SETTER, WithinDistrictConfig
+from models.within_request import WithinKind, WithinPolicy, WithinRequest, WithinRequestInput
+from rules import within_eligibility, within_windows
+from rules.errors import PolicyError
+from rules.within_levels import level_ends
+from store import records
+from submission import next_free_id, read_form, request_id_base, validate_form
+from workflows.lottery import LotteryWorkflow, lottery_id, lottery_input
+from workflows.within_request import WithinRequestWorkflow
+
+PROCESS = "within"
+
+
+def parse_within_file(path: Path) -> WithinRequest:
+    return validate_form(WithinRequest, read_form(path), path.name)
+
+
+def window_for(config: WithinDistrictConfig, school_year: str, now: datetime) -> WithinKind:
+    """Which window ``now`` falls in for ``school_year``: VIII.A.1-2, VIII.A.3 or IX.A; a
+    request outside all three is refused with the windows it missed."""
+    settings = config.within_district
+    tz = config.timezone
+    year = config.calendar.get(school_year)
+    if year is None:
+        known = ", ".join(sorted(config.calendar))
+        raise PolicyError(
+            f"school year {school_year} is not in {config.id}'s calendar (known: {known})"
+        )
+    window = within_windows.next_year_window(
+        school_year, tz,
+        opens_month=settings.next_year_opens_month, opens_day=settings.next_year_opens_day,
+        closes_month=settings.next_year_closes_month, closes_day=settings.next_year_closes_day,
+        closes_at=settings.next_year_closes_time,
+    )
+    if window.contains(now):
+        return WithinKind.next_year
+    completes = settings.option_enrollment_complete.get(school_year)
+    if completes is not None:
+        reopened = within_windows.reopened_window(completes, year.first_day, tz)
+        if reopened.contains(now):
+            return WithinKind.reopened
+    current = within_windows.current_year_window(
+        year.first_day, tz, settings.current_year_closes_month, settings.current_year_closes_day
+    )
+    if current.contains(now):
+        return WithinKind.current_year
+    zone = window.opens.tzinfo
+    again = ""
+    if completes is not None:
+        again = f"; it reopens the day after {completes.isoformat()} (VIII.A.3)"
+    raise PolicyError(
+        f"no window for {school_year} is open at {now.astimezone(zone).isoformat()}: next-year "
+        f"applications run from {window.opens.isoformat()} until {window.closes.isoformat()} "
+        f"(VIII.A){again}; current-year applications from the first day of school until "
+        f"{current.closes.date().isoformat()} (IX.A)"
+    )
+
+
+def policy_for_within(config: WithinDistrictConfig) -> WithinPolicy:
+    return WithinPolicy(
+        district_id=config.id,
+        district_name=config.name,
+        timezone=config.timezone,
+        contact=config.contact,
+        notices_from=str(config.notices_from),
+        staff_notices_to=[str(a) for a in config.staff_notices_to],
+        schools={s.id: s.name for s in config.schools},
+    )
+
+
+def prepare_within(
+    request: WithinRequest,
+    config: WithinDistrictConfig,
+    now: datetime,
+    engine: Engine,
+    submitted_by: str,
+) -> WithinRequestInput:
+    """Every intake rule (I, II, III.A, IV.G, VI.C, VII, VIII.A, IX.A); the review flags of
+    III.A, III.C and III.D are the workflow's to act on."""
+    if request.district != config.id:
+        raise PolicyError(f"request is for district {request.district!r}, not {config.id!r}")
+    student = request.student
+    for what, school_id in (
+        ("school", request.school),
+        ("home_school", student.home_school),
+        ("current_school", student.current_school),
+    ):
+        if config.school(school_id) is None:
+            raise PolicyError(f"{what}: unknown school {school_id!r} in {config.id}")
+    school = config.school(request.school)
+    assert school is not None
+    if request.program not in school.programs:
+        offered = ", ".join(p.value for p in school.programs)
+        raise PolicyError(
+            f"{school.name} has no {request.program.value} program (it offers {offered})"
+        )
+    if not school.has_grade(student.grade):
+        raise PolicyError(
+            f"{school.name} has no grade {student.grade} (grades {school.lowest_grade}-"
+            f"{school.highest_grade})"
+        )
+    within_eligibility.check_enrolled(student.currently_enrolled, student.grade)
+    within_eligibility.check_residency(student.residency)
+    within_eligibility.check_discipline(student.suspended, student.expelled)
+    within_eligibility.check_one_transfer_per_year(
+        student.transfers_this_year, request.special_issue
+    )
+    kind = window_for(config, request.school_year, now)
+    within_eligibility.check_open(request.seat_key, config.seats_for(request.school_year))
+    within_eligibility.check_needs_transfer(
+        request.applicant("check"), student.current_program
+    )
+    existing = records.find_open_request(engine, config.id, student.id, request.school_year)
+    within_eligibility.check_one_open_request(student.id, [existing] if existing else [])
+    base = request_id_base(config.id, request.school_year, PROCESS, student.id)
+    return WithinRequestInput(
+        id=next_free_id(engine, base),
+        request=request,
+        kind=kind,
+        policy=policy_for_within(config),
+        submitted_by=submitted_by,
+        lottery_id=None if kind is WithinKind.current_year else lottery_id(
+            config.id, request.school_year
+        ),
+        level_ends=level_ends(request.school_year, student.grade, school.highest_grade),
+    )
+
+
+def seat_setters(config: WithinDistrictConfig) -> str:
+    names = [m.name for m in config.with_role(ROLE_SEAT_SETTER)]
+    if not names:
+        raise PolicyError(f"{config.id} names no staff member with the {ROLE_SEAT_SETTER} role")
+    return ", ".join(names)
+
+
+async def ensure_lottery(
+    client: Client, config: WithinDistrictConfig, school_year: str, task_queue: str
+) -> WorkflowHandle:
+    """The district's lottery for the year, started by its first application."""
+    inp = lottery_input(config, school_year, seats_set_by=seat_setters(config))
+    return await client.start_workflow(
+        LotteryWorkflow.run,
+        inp,
+        id=inp.id,
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def start_within(
+    client: Client, inp: WithinRequestInput, config: WithinDistrictConfig, task_queue: str
+) -> WorkflowHandle:
+    """Enter the lottery (its clock decides 5:00 p.m.; a refusal starts nothing), then start
+    the request. Re-running after a crash between the two finds the application entered and
+    starts the request."""
+    if inp.lottery_id is not None:
+        lottery = await ensure_lottery(client, config, inp.request.school_year, task_queue)
+        try:
+            await lottery.execute_update(LotteryWorkflow.enter, inp.request.applicant(inp.id))
+        except WorkflowUpdateFailedError as error:
+            message = getattr(error.cause, "message", str(error))
+            if "already entered" not in message:
+                raise PolicyError(message) from None
+    try:
+        return await client.start_workflow(
+            WithinRequestWorkflow.run,
+            inp,
+            id=inp.id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+    except WorkflowAlreadyStartedError:
+        raise PolicyError(f"request {inp.id} already exists") from None

@@ -1,0 +1,444 @@
+"""One student's within-district transfer request (seed 004, Rule 5110.1; DESIGN.md "The
+within-district transfer process"), from the form to the end of the placement.
+
+The stages, in the policy's order:
+
+1. Received: a receipt goes to the parent at once (eligibility was checked at submission).
+2. Recommendations (III.A, III.C, III.D): an extensive disciplinary record, special education
+   and EL services each need a recommendation from one role before a decision. A recommendation
+   against the transfer denies it (with its reasoning in the notice); the transfer's seat, if
+   the draw gave one, passes to the next in line.
+3. The decision. Next year (VIII) and the reopened window (VIII.A.3): the lottery workflow of the
+   district and school year decides and tells this workflow by the ``lottery_news`` Signal once
+   its draw is certified (placed, waitlisted with position, denied), then about offers (offered
+   with a deadline, expired, declined). Current year (IX): the superintendent's designee decides
+   by the ``decide`` Update, writing down the four IX.B factors.
+4. The placement holds for the educational level (IV.D): the workflow sleeps until the level's
+   last school year ends, then says a new request is needed. Leaving the special program the
+   transfer was for revokes it and reassigns the home school (IV.A, ``leave_program``).
+
+Whatever frees a seat (a withdrawal, a denial after a recommendation, a revocation) is sent to
+the lottery as the ``forfeit`` Signal so the next in line gets an offer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import FailureError
+
+from workflows.waiting import refuse, wait_until
+
+with workflow.unsafe.imports_passed_through():
+    import rules.calendar as calendar
+    from models.notices import Notice, NoticeKind
+    from models.people import Actor
+    from models.within_district import Program, is_special
+    from models.within_district_config import (
+        ROLE_DIRECTOR_SPECIAL_EDUCATION,
+        ROLE_STUDENT_SERVICES,
+        ROLE_SUPERINTENDENT_DESIGNEE,
+    )
+    from models.within_request import (
+        DecideWithin,
+        LeaveProgram,
+        LotteryNews,
+        LotteryOutcome,
+        Recommend,
+        Recommendation,
+        RecommendationKind,
+        WithdrawWithin,
+        WithinHistoryEntry,
+        WithinKind,
+        WithinRequestInput,
+        WithinRequestState,
+        WithinStage,
+    )
+    from rules import within_eligibility
+    from workflows.interdistrict_permit import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY
+
+# III.A, III.C, III.D: who gives each recommendation.
+RECOMMENDER_ROLE = {
+    RecommendationKind.discipline: ROLE_SUPERINTENDENT_DESIGNEE,
+    RecommendationKind.special_education: ROLE_DIRECTOR_SPECIAL_EDUCATION,
+    RecommendationKind.english_learner: ROLE_SUPERINTENDENT_DESIGNEE,
+}
+FLAG_KIND = {
+    within_eligibility.FLAG_EXTENSIVE_RECORD: RecommendationKind.discipline,
+    within_eligibility.FLAG_SPECIAL_EDUCATION: RecommendationKind.special_education,
+    within_eligibility.FLAG_ENGLISH_LEARNER: RecommendationKind.english_learner,
+}
+NEWS_STAGE = {
+    LotteryOutcome.placed: WithinStage.placed,
+    LotteryOutcome.waitlisted: WithinStage.waitlisted,
+    LotteryOutcome.denied: WithinStage.denied,
+    LotteryOutcome.offered: WithinStage.offered,
+    LotteryOutcome.offer_expired: WithinStage.offer_expired,
+    LotteryOutcome.declined: WithinStage.declined,
+}
+NEWS_NOTICE = {
+    LotteryOutcome.placed: NoticeKind.within_placed,
+    LotteryOutcome.waitlisted: NoticeKind.within_waitlisted,
+    LotteryOutcome.denied: NoticeKind.within_denied,
+    LotteryOutcome.offered: NoticeKind.within_offer,
+    LotteryOutcome.offer_expired: NoticeKind.within_offer_expired,
+    LotteryOutcome.declined: NoticeKind.within_declined,
+}
+
+
+@workflow.defn(name="WithinDistrictTransferRequest")
+class WithinRequestWorkflow:
+    @workflow.init
+    def __init__(self, inp: WithinRequestInput) -> None:
+        self.inp = inp
+        self.policy = inp.policy
+        student = inp.request.student
+        flags = within_eligibility.review_flags(
+            extensive_record=student.extensive_disciplinary_record,
+            special_education=student.special_education,
+            english_learner=student.english_learner,
+        )
+        self.state = WithinRequestState(
+            id=inp.id,
+            request=inp.request,
+            kind=inp.kind,
+            timezone=inp.policy.timezone,
+            received_at=workflow.now(),
+            lottery_id=inp.lottery_id,
+            flags=[FLAG_KIND[f] for f in flags],
+            level_ends=inp.level_ends,
+        )
+        self.news: list[LotteryNews] = []
+        self.news_seen: set[int] = set()
+        self.decision: DecideWithin | None = None
+        self.left_program: LeaveProgram | None = None
+
+    # ---- the stages -------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: WithinRequestInput) -> WithinRequestState:
+        seq = await self._enter(WithinStage.submitted, "received", inp.submitted_by)
+        await self._notify_parent(NoticeKind.within_receipt, seq)
+        if self.state.flags:
+            await self._enter(
+                WithinStage.awaiting_recommendation, "recommendations_requested", "system",
+                ", ".join(k.value for k in self.state.flags),
+            )
+        if inp.kind is WithinKind.current_year:
+            await self._current_year()
+        else:
+            await self._follow_lottery()
+        if self.state.stage is WithinStage.placed:
+            await self._hold_placement()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    async def _current_year(self) -> None:
+        """IX: after the recommendations, the designee decides weighing IX.B's factors."""
+        await workflow.wait_condition(
+            lambda: not self.state.is_open or not self.state.pending_recommendations()
+        )
+        if not self.state.is_open:
+            return
+        await self._enter(WithinStage.under_review, "review_started", "system", "IX.B")
+        await workflow.wait_condition(lambda: self.decision is not None or not self.state.is_open)
+
+    async def _follow_lottery(self) -> None:
+        """VIII: apply the lottery's news in order, once the recommendations are in. The
+        application entered the lottery before this workflow started, so news may have gone
+        out before it could hear; ``ready`` asks the lottery to say it again."""
+        await self._tell_lottery("ready")
+        if not self.state.flags:
+            await self._enter(WithinStage.in_lottery, "entered_lottery", "system", self._where())
+        while self.state.is_open:
+            await workflow.wait_condition(
+                lambda: not self.state.is_open
+                or (bool(self.news) and not self.state.pending_recommendations())
+            )
+            if not self.state.is_open:
+                return
+            news = self.news.pop(0)
+            await self._apply_news(news)
+
+    async def _apply_news(self, news: LotteryNews) -> None:
+        stage = NEWS_STAGE[news.outcome]
+        self.state.waitlist_position = news.waitlist_position
+        self.state.offer_deadline = news.offer_deadline
+        if stage is WithinStage.placed:
+            self._assign()
+        if stage in (WithinStage.denied, WithinStage.offer_expired, WithinStage.declined):
+            self.state.reason = news.reason
+        detail = news.reason or self._news_detail(news)
+        seq = await self._enter(stage, f"lottery_{news.outcome.value}", news.lottery_id, detail)
+        await self._notify_parent(NEWS_NOTICE[news.outcome], seq)
+
+    async def _hold_placement(self) -> None:
+        """IV.D: the transfer holds for the level; IV.A: leaving the special program ends it."""
+        assert self.state.level_ends is not None
+        end = calendar.end_of_day(self.state.level_ends, self.state.timezone)
+        ended = await wait_until(
+            lambda: self.left_program is not None or self.state.stage is not WithinStage.placed,
+            end,
+        )
+        if self.state.stage is not WithinStage.placed:
+            return  # given up (withdrawn)
+        if ended and self.left_program is not None:
+            home = self.state.request.student.home_school
+            self.state.assigned_school = home
+            self.state.assigned_program = Program.regular
+            self.state.reason = (
+                f"withdrew from the {self.state.request.program.value} program; reassigned to "
+                f"{self._school_name(home)}, the school the student would have attended (IV.A)"
+            )
+            seq = await self._enter(
+                WithinStage.revoked, "transfer_revoked", self.left_program.actor.name,
+                self.state.reason,
+            )
+            await self._forfeit()
+            await self._notify_parent(NoticeKind.within_revoked, seq)
+            return
+        self.state.reason = (
+            "the transfer held for the educational level, which has ended; moving up a level "
+            "needs a new request (IV.D)"
+        )
+        seq = await self._enter(WithinStage.level_completed, "level_completed", "system",
+                                self.state.reason)
+        await self._notify_parent(NoticeKind.within_level_completed, seq)
+
+    # ---- signals and updates --------------------------------------------------------------
+
+    @workflow.signal
+    def lottery_news(self, news: LotteryNews) -> None:
+        if news.seq and news.seq in self.news_seen:
+            return  # the lottery repeated itself after a retry
+        self.news_seen.add(news.seq)
+        self.news.append(news)
+
+    @workflow.update
+    async def recommend(self, action: Recommend) -> WithinRequestState:
+        self._check_recommend(action)
+        rec = Recommendation(
+            kind=action.kind, recommended=action.recommended, reasoning=action.reasoning,
+            by=action.actor.name, at=workflow.now(),
+        )
+        self.state.recommendations.append(rec)
+        verdict = "recommended" if action.recommended else "not recommended"
+        await self._enter(
+            self.state.stage, f"recommendation_{action.kind.value}", action.actor.name,
+            f"{verdict}: {action.reasoning}",
+        )
+        if not action.recommended:
+            self.state.reason = (
+                f"the {action.kind.value.replace('_', ' ')} recommendation was against the "
+                f"transfer: {action.reasoning}"
+            )
+            seq = await self._enter(
+                WithinStage.denied, "denied_on_recommendation", action.actor.name,
+                self.state.reason,
+            )
+            await self._forfeit()
+            await self._notify_parent(NoticeKind.within_denied, seq)
+        elif not self.state.pending_recommendations() and self.inp.kind is not (
+            WithinKind.current_year
+        ) and self.state.stage is WithinStage.awaiting_recommendation:
+            await self._enter(WithinStage.in_lottery, "entered_lottery", "system", self._where())
+        return self.state
+
+    @recommend.validator
+    def _validate_recommend(self, action: Recommend) -> None:
+        self._check_recommend(action)
+
+    @workflow.update
+    async def decide(self, action: DecideWithin) -> WithinRequestState:
+        self._check_decide(action)
+        self.decision = action
+        self.state.decided_at = workflow.now()
+        self.state.decided_by = action.actor.name
+        self.state.factors = action.factors
+        factors = action.factors
+        summary = (
+            f"reasons: {factors.reasons}; time of year: {factors.time_of_year}; capacity and "
+            f"staffing: {factors.capacity_and_staffing}; program: {factors.educational_program}"
+        )
+        if action.approve:
+            self._assign()
+            seq = await self._enter(WithinStage.placed, "approved", action.actor.name, summary)
+            await self._notify_parent(NoticeKind.within_placed, seq)
+        else:
+            self.state.reason = summary
+            seq = await self._enter(WithinStage.denied, "denied", action.actor.name, summary)
+            await self._notify_parent(NoticeKind.within_denied, seq)
+        return self.state
+
+    @decide.validator
+    def _validate_decide(self, action: DecideWithin) -> None:
+        self._check_decide(action)
+
+    @workflow.update
+    async def withdraw(self, action: WithdrawWithin) -> WithinRequestState:
+        self._check_withdraw(action)
+        if self.state.stage is WithinStage.placed:
+            self.state.assigned_school = self.state.request.student.home_school
+            self.state.assigned_program = Program.regular
+        seq = await self._enter(
+            WithinStage.withdrawn, "withdrawn", action.actor.name, action.reason or "withdrawn"
+        )
+        await self._forfeit()
+        await self._notify_parent(NoticeKind.within_withdrawn, seq)
+        return self.state
+
+    @withdraw.validator
+    def _validate_withdraw(self, action: WithdrawWithin) -> None:
+        self._check_withdraw(action)
+
+    @workflow.update
+    async def leave_program(self, action: LeaveProgram) -> WithinRequestState:
+        self._check_leave(action)
+        self.left_program = action
+        await workflow.wait_condition(lambda: self.state.stage is WithinStage.revoked)
+        return self.state
+
+    @leave_program.validator
+    def _validate_leave_program(self, action: LeaveProgram) -> None:
+        self._check_leave(action)
+
+    @workflow.query
+    def status(self) -> WithinRequestState:
+        return self.state
+
+    # ---- checks (shared by validators and handlers) -------------------------------------
+
+    def _check_recommend(self, action: Recommend) -> None:
+        role = RECOMMENDER_ROLE[action.kind]
+        self._check_role(action.actor, role, f"give the {action.kind.value} recommendation")
+        if not self.state.is_open:
+            refuse(f"request {self.state.id} is {self.state.stage.value}: nothing to recommend")
+        if action.kind not in self.state.flags:
+            refuse(f"request {self.state.id} needs no {action.kind.value} recommendation")
+        if action.kind not in self.state.pending_recommendations():
+            refuse(f"the {action.kind.value} recommendation was already given")
+
+    def _check_decide(self, action: DecideWithin) -> None:
+        self._check_role(action.actor, ROLE_SUPERINTENDENT_DESIGNEE, "decide (IX.B)")
+        if self.inp.kind is not WithinKind.current_year:
+            refuse("next-year requests are decided by the lottery (VIII.B), not by hand")
+        pending = ", ".join(k.value for k in self.state.pending_recommendations())
+        if self.state.is_open and pending:
+            refuse(f"request {self.state.id} awaits the {pending} recommendation (III)")
+        if self.state.stage is not WithinStage.under_review:
+            refuse(f"request {self.state.id} is {self.state.stage.value}: it cannot be decided")
+
+    def _check_withdraw(self, action: WithdrawWithin) -> None:
+        self._check_role(action.actor, ROLE_STUDENT_SERVICES, "withdraw a request")
+        # A placement may be given up too (the student stays at the home school); its seat
+        # passes to the next in line.
+        if not self.state.is_open and self.state.stage is not WithinStage.placed:
+            refuse(f"request {self.state.id} is {self.state.stage.value}: nothing to withdraw")
+
+    def _check_leave(self, action: LeaveProgram) -> None:
+        self._check_role(action.actor, ROLE_STUDENT_SERVICES, "record leaving a program")
+        if self.state.stage is not WithinStage.placed or self.left_program is not None:
+            refuse(f"request {self.state.id} is {self.state.stage.value}, not a placement")
+        if not is_special(self.state.request.program):
+            refuse(
+                "the transfer is to the regular program; IV.A applies only to a transfer for "
+                "a special program"
+            )
+
+    @staticmethod
+    def _check_role(actor: Actor, role: str, what: str) -> None:
+        if role not in actor.roles:
+            have = ", ".join(actor.roles) or "no role"
+            refuse(f"{actor.name} ({have}) may not {what}: needs {role}")
+
+    # ---- effects ------------------------------------------------------------------------
+
+    async def _enter(self, stage: WithinStage, event: str, actor: str, reason: str = "") -> int:
+        """Change stage (or stay) and write the state and the audit entry."""
+        self.state.stage = stage
+        seq = len(self.state.history) + 1
+        self.state.history.append(
+            WithinHistoryEntry(
+                seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
+            )
+        )
+        await workflow.execute_activity(
+            "record_within_event",
+            self.state.model_copy(deep=True),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        return seq
+
+    async def _forfeit(self) -> None:
+        """Tell the lottery this request no longer holds or wants a seat."""
+        await self._tell_lottery("forfeit")
+
+    async def _tell_lottery(self, signal: str) -> None:
+        """A lottery that has ended (after the first day of school) has nothing to do."""
+        if self.state.lottery_id is None:
+            return
+        try:
+            await workflow.get_external_workflow_handle(self.state.lottery_id).signal(
+                signal, self.state.id
+            )
+        except FailureError as error:
+            workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
+
+    async def _notify_parent(self, kind: NoticeKind, seq: int) -> None:
+        notice = Notice(
+            key=f"{self.state.id}:{kind.value}:{seq}",
+            request_id=self.state.id,
+            kind=kind,
+            sender=self.policy.notices_from,
+            to=[self.state.request.parent.email],
+            facts=self._facts(),
+        )
+        await workflow.execute_activity(
+            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
+        )
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _assign(self) -> None:
+        self.state.assigned_school = self.state.request.school
+        self.state.assigned_program = self.state.request.program
+
+    def _school_name(self, school_id: str) -> str:
+        return self.policy.schools.get(school_id, school_id)
+
+    def _where(self) -> str:
+        return self.state.request.seat_key.describe()
+
+    @staticmethod
+    def _news_detail(news: LotteryNews) -> str:
+        if news.outcome is LotteryOutcome.waitlisted:
+            return f"waitlist position {news.waitlist_position}"
+        if news.outcome is LotteryOutcome.offered and news.offer_deadline:
+            return f"offer open through {news.offer_deadline.isoformat()}"
+        return ""
+
+    def _facts(self) -> dict[str, Any]:
+        request = self.state.request
+        deadline = self.state.offer_deadline
+        return {
+            "request_id": self.state.id,
+            "district_name": self.policy.district_name,
+            "contact": self.policy.contact,
+            "student_name": f"{request.student.first_name} {request.student.last_name}",
+            "parent_name": request.parent.name,
+            "school_year": request.school_year,
+            "school": self._school_name(request.school),
+            "program": request.program.value,
+            "grade": f"grade {grade}" if (grade := request.student.grade) else "kindergarten",
+            "home_school": self._school_name(request.student.home_school),
+            "stage": self.state.stage.value,
+            "kind": self.state.kind.value,
+            "waitlist_position": self.state.waitlist_position,
+            "offer_deadline": calendar.long_date(deadline) if deadline else "",
+            "level_ends": calendar.long_date(self.state.level_ends)
+            if self.state.level_ends
+            else "",
+            "reason": self.state.reason,
+        }
