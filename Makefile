@@ -22,3 +22,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .transfers
+
+.PHONY: bench-lottery
+bench-lottery: $(STAMP)
+	$(PY) bench/lottery.py

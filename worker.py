@@ -29,7 +29,10 @@ def build_activities(settings: Settings) -> list:
         engine, settings.outbox_dir, settings.smtp_host, settings.smtp_port
     )
     records = RecordActivities(engine)
-    return [records.record_event, records.record_within_event, notices.send_notice]
+    return [
+        records.record_event, records.record_within_event, records.record_lottery,
+        notices.send_notice,
+    ]
 
 
 def build_worker(

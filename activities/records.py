@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from temporalio import activity
 
+from models.lottery_record import LotteryRecord
 from models.state import RequestState
 from models.within_request import WithinRequestState
-from store import records
+from store import lotteries, records
 
 
 class RecordActivities:
@@ -23,3 +24,8 @@ class RecordActivities:
     def record_within_event(self, state: WithinRequestState) -> None:
         """The same, for a within-district request (Rule 5110.1)."""
         records.record_event(self._engine, state, state.history[-1])
+
+    @activity.defn(name="record_lottery")
+    def record_lottery(self, record: LotteryRecord) -> None:
+        """Keep the lottery's record (seed, inputs, seats, result, ledger) in the store."""
+        lotteries.save_lottery(self._engine, record)

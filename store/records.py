@@ -18,7 +18,8 @@ AnyState = RequestState | WithinRequestState
 AnyEntry = HistoryEntry | WithinHistoryEntry
 
 
-def _insert(engine: Engine, table: type) -> Insert:
+def insert_for(engine: Engine, table: type) -> Insert:
+    """An INSERT with the dialect's ON CONFLICT clauses."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
 
@@ -57,14 +58,14 @@ def record_event(engine: Engine, state: AnyState, entry: AnyEntry) -> None:
     transaction. Idempotent: a retried write of the same sequence changes nothing, and an
     older state never overwrites a newer one."""
     values = _request_values(state)
-    upsert = _insert(engine, RequestRow).values(**values)
+    upsert = insert_for(engine, RequestRow).values(**values)
     upsert = upsert.on_conflict_do_update(
         index_elements=[RequestRow.id],
         set_={k: upsert.excluded[k] for k in values if k != "id"},
         where=RequestRow.last_seq <= upsert.excluded.last_seq,
     )
     append = (
-        _insert(engine, EventRow)
+        insert_for(engine, EventRow)
         .values(request_id=state.id, **{**entry.model_dump(mode="python"), "at": _utc(entry.at)})
         .on_conflict_do_nothing(index_elements=[EventRow.request_id, EventRow.seq])
     )

@@ -68,3 +68,18 @@ class NoticeRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LotteryRow(Base):
+    """A within-district lottery's record (Rule 5110.1 VIII.B): seed, inputs, seats, result
+    and the seats' ledger, replaced whenever the lottery changes; anyone can re-run the draw
+    from it (``transfers lottery verify``), also after its workflow has ended."""
+
+    __tablename__ = "lotteries"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    district: Mapped[str] = mapped_column(String(64), index=True)
+    school_year: Mapped[str] = mapped_column(String(9))
+    stage: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)  # the record's newest audit entry
+    record: Mapped[dict] = mapped_column(JSON)

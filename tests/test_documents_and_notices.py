@@ -149,6 +149,29 @@ def appeal_facts(may_appeal: bool = True) -> dict[str, Any]:
     }
 
 
+def within_facts(**more: Any) -> dict[str, Any]:
+    """What the within-district request workflow passes (Rule 5110.1)."""
+    return {
+        "request_id": "millard-2027-2028-within-0a1b2c3d4e5f",
+        "district_name": "Millard Public Schools",
+        "contact": "Office of Student Services, 402-715-8200",
+        "student_name": "Sam Novak",
+        "parent_name": "Jo Novak",
+        "school_year": "2027-2028",
+        "school": "Norris Elementary School",
+        "program": "montessori",
+        "grade": "grade 1",
+        "home_school": "Abbott Elementary School",
+        "stage": "in_lottery",
+        "kind": "next_year",
+        "waitlist_position": None,
+        "offer_deadline": "",
+        "level_ends": calendar.long_date(date(2032, 6, 30)),
+        "reason": "",
+        **more,
+    }
+
+
 MISSING = [DOCUMENT_LABELS[DocumentKind.pay_stub], DOCUMENT_LABELS[DocumentKind.employer_letter]]
 
 # Each kind with the facts the workflow passes, and what the notice must say.
@@ -222,6 +245,53 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
          "detail": "The district promised a decision by Wednesday, March 31, 2027."},
         ["ESCALATION: PUSD-2027-0001 is overdue", "promised a decision by Wednesday, March 31",
          "transfers show PUSD-2027-0001"],
+    ),
+    NoticeKind.within_receipt: (
+        within_facts(),
+        ["received your within-district transfer request for Sam Novak",
+         "grade 1 of the\nmontessori program at Norris Elementary School", "March 1"],
+    ),
+    NoticeKind.within_placed: (
+        within_facts(stage="placed"),
+        ["approved the transfer of Sam Novak", "through Wednesday, June 30, 2032", "IV.D",
+         "returns to Abbott Elementary School (IV.A)"],
+    ),
+    NoticeKind.within_waitlisted: (
+        within_facts(stage="waitlisted", waitlist_position=3),
+        ["Sam Novak is number 3 on the waitlist", "position 3 of the waitlist",
+         "transfers show millard-2027-2028-within-0a1b2c3d4e5f"],
+    ),
+    NoticeKind.within_denied: (
+        within_facts(stage="denied", reason="grade 1 of the core program is not open (VII)"),
+        ["denied the request for Sam Novak", "Reason: grade 1 of the core program is not open",
+         "remains assigned to Abbott Elementary School"],
+    ),
+    NoticeKind.within_offer: (
+        within_facts(stage="offered", offer_deadline=calendar.long_date(date(2027, 5, 11))),
+        ["A seat is offered to Sam Novak at Norris Elementary School",
+         "no later than Tuesday, May 11, 2027", "passes to the next student in line"],
+    ),
+    NoticeKind.within_offer_expired: (
+        within_facts(stage="offer_expired", reason="not accepted by the end of 2027-05-11"),
+        ["has passed on", "not accepted by the deadline", "2027-05-11"],
+    ),
+    NoticeKind.within_declined: (
+        within_facts(stage="declined"),
+        ["You declined the seat offered to Sam Novak", "passes to the next student in line"],
+    ),
+    NoticeKind.within_withdrawn: (
+        within_facts(stage="withdrawn"),
+        ["request withdrawn for Sam Novak", "A new request may be made"],
+    ),
+    NoticeKind.within_revoked: (
+        within_facts(stage="revoked"),
+        ["transfer revoked for Sam Novak", "IV.A",
+         "reassigned to Abbott Elementary School"],
+    ),
+    NoticeKind.within_level_completed: (
+        within_facts(stage="level_completed"),
+        ["ended on Wednesday, June 30, 2032", "needs a new within-district\ntransfer request",
+         "IV.D"],
     ),
 }
 

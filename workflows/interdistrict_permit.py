@@ -14,9 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
-from workflows.waiting import refuse, wait_until
+from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -41,11 +40,6 @@ with workflow.unsafe.imports_passed_through():
     from rules.errors import PolicyError
     from rules.roles import check_role
 
-RECORD_TIMEOUT = timedelta(seconds=30)
-NOTICE_TIMEOUT = timedelta(minutes=2)
-# Activities retry until they succeed: a write or a notice that the law requires is never
-# given up; the backoff caps at ten minutes so an outage heals without a flood.
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
 REMINDER_CLOCK = time(8, 0)  # staff reminders go out at 8 a.m. local time
 
 

@@ -28,10 +28,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows.waiting import refuse, wait_until
+from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -64,8 +63,6 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["LotteryWorkflow", "lottery_id", "lottery_input", "verify"]
 
-NOTICE_TIMEOUT = timedelta(minutes=2)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
 ESCALATION_CLOCK = time(8, 0)  # staff escalations go out at 8 a.m. local time
 NEWS_BATCH = 100  # request workflows told per workflow task
 
@@ -137,6 +134,7 @@ class LotteryWorkflow:
         self.last_news: dict[str, LotteryNews] = {}  # what each request was told last
         self.resend: list[str] = []
         self.changed = False
+        self.saved_version = 0
 
     # ---- the stages -------------------------------------------------------------------
 
@@ -155,6 +153,7 @@ class LotteryWorkflow:
         if inp.ledger_closes is not None:
             await self._keep_seats(inp.ledger_closes)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._save()
         return self.record
 
     async def _draw(self) -> None:
@@ -172,6 +171,7 @@ class LotteryWorkflow:
             LotteryStage.preview, "draw_previewed", "system",
             f"{len(result.entries)} applications, {placed} placed; awaiting certification",
         )
+        await self._save()
 
     async def _await_certification(self) -> None:
         """Escalate every morning from N days before the notification deadline until it is
@@ -217,6 +217,7 @@ class LotteryWorkflow:
             f"{len(result.entries)} requests told their result",
         )
         await self._tell([(e.application_id, self._news_of(e, seq)) for e in result.entries])
+        await self._save()
 
     async def _keep_seats(self, closes: datetime) -> None:
         """Until the first day of school: forfeits free seats, expired offers pass on, and
@@ -228,17 +229,32 @@ class LotteryWorkflow:
             await self._expire_offers()
             await self._fill()
             self._publish()
+            await self._save()
             if workflow.now() >= closes:
                 break
             self.changed = False
             ends = [self._offer_ends(o) for o in self.offers.values()]
             await wait_until(lambda: self.changed, min([closes, *ends]))
-        open_offers = list(self.offers)
-        self._log(
-            LotteryStage.closed, "ledger_closed", "system",
-            f"the first day of school; {len(open_offers)} open offers ended with it",
+        # The first day of school: the next-year process ends; what is still waiting ends
+        # with it, so no request stays open (VI.C) and the current-year process (IX) is open.
+        why = (
+            "the waitlist ended on the first day of school; a current-year request (IX) may "
+            "be made"
         )
+        seq = self._log(
+            LotteryStage.closed, "ledger_closed", "system",
+            f"{len(self.offers)} open offers and "
+            f"{sum(len(v) for v in self.waiting.values())} waiting requests ended",
+        )
+        news = [(a, self._news(LotteryOutcome.offer_expired, seq, reason=why)) for a in self.offers]
+        news += [
+            (a, self._news(LotteryOutcome.denied, seq, reason=why))
+            for line in self.waiting.values() for a in line
+        ]
+        self.offers.clear()
+        self.waiting.clear()
         self._publish()
+        await self._tell(news)
 
     async def _apply_forfeits(self) -> None:
         while self.forfeits:
@@ -327,6 +343,7 @@ class LotteryWorkflow:
                             f"{app_id}: position {len(line)} for {key.describe()} (VIII.A.3)")
             news = self._news(LotteryOutcome.waitlisted, seq, waitlist_position=len(line))
         self._publish()
+        self.changed = True
         await self._tell([(app_id, news)])
         return recorded
 
@@ -398,6 +415,7 @@ class LotteryWorkflow:
         seq = self._log(self.record.stage, "offer_accepted", answer.actor,
                         f"{answer.application_id}: {offer.key.describe()}")
         self._publish()
+        self.changed = True
         await self._tell([(answer.application_id, self._news(LotteryOutcome.placed, seq))])
         return offer
 
@@ -603,6 +621,16 @@ class LotteryWorkflow:
         ]
         self.record.offers = list(self.offers.values())
         self.record.holders = sorted(self.holders)
+
+    async def _save(self) -> None:
+        """Write the record to the records store when it changed since the last write."""
+        if len(self.record.history) == self.saved_version:
+            return
+        self.saved_version = len(self.record.history)
+        await workflow.execute_activity(
+            "record_lottery", self.record.model_copy(deep=True),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY,
+        )
 
     def _log(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
         self.record.stage = stage

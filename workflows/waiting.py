@@ -1,14 +1,22 @@
-"""What every workflow here does the same way: wait for a condition until an instant, and
-refuse a staff action with a message that reaches the caller intact."""
+"""What every workflow here does the same way: wait for a condition until an instant, refuse
+a staff action with a message that reaches the caller intact, and run activities with the
+same timeouts and retries."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+RECORD_TIMEOUT = timedelta(seconds=60)  # a large lottery's record is a few megabytes
+NOTICE_TIMEOUT = timedelta(minutes=2)
+# Activities retry until they succeed: a write or a notice that the law requires is never
+# given up; the backoff caps at ten minutes so an outage heals without a flood.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
 
 
 async def wait_until(condition: Callable[[], bool], instant: datetime) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
-from workflows.waiting import refuse, wait_until
+from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -56,7 +56,6 @@ with workflow.unsafe.imports_passed_through():
         WithinStage,
     )
     from rules import within_eligibility
-    from workflows.interdistrict_permit import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY
 
 # III.A, III.C, III.D: who gives each recommendation.
 RECOMMENDER_ROLE = {

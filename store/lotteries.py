@@ -1,0 +1,37 @@
+"""The lottery records (Rule 5110.1 VIII.B; DESIGN.md: the lottery is auditable)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from models.lottery_record import LotteryRecord
+from store.records import insert_for
+from store.schema import LotteryRow
+
+
+def save_lottery(engine: Engine, record: LotteryRecord) -> None:
+    """Upsert; an older version (a retried write) never replaces a newer one."""
+    values = {
+        "id": record.id,
+        "district": record.district_id,
+        "school_year": record.school_year,
+        "stage": record.stage.value,
+        "version": len(record.history),
+        "record": record.model_dump(mode="json"),
+    }
+    upsert = insert_for(engine, LotteryRow).values(**values)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[LotteryRow.id],
+        set_={k: upsert.excluded[k] for k in values if k != "id"},
+        where=LotteryRow.version <= upsert.excluded.version,
+    )
+    with engine.begin() as connection:
+        connection.execute(upsert)
+
+
+def get_lottery(engine: Engine, lottery_id: str) -> LotteryRecord | None:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(LotteryRow.record).where(LotteryRow.id == lottery_id)
+        ).scalar_one_or_none()
+    return LotteryRecord.model_validate(row) if row is not None else None
