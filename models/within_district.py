@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -96,8 +97,13 @@ class Method(StrEnum):
     first_come_first_served = "first_come_first_served"  # VIII.A.3: the reopened window
 
 
-class LotteryEntry(BaseModel):
-    """What happened to one application, with what decided it, so anyone can check it."""
+@dataclass(slots=True)
+class LotteryEntry:
+    """What happened to one application, with what decided it, so anyone can check it.
+
+    A plain dataclass, not a model: a draw builds one per application (100,000 in the
+    benchmark) and validating each would double the draw's time; ``LotteryResult`` still
+    validates them when a record is read back from JSON."""
 
     application_id: str
     student_id: str
@@ -107,7 +113,7 @@ class LotteryEntry(BaseModel):
     overcrowding_relief: bool = False  # X.B: put at the front of its tier
     random_number: int | None = None  # lottery only
     received_at: datetime | None = None  # first come, first served only
-    waitlist_position: int | None = Field(default=None, ge=1)
+    waitlist_position: int | None = None  # 1 is offered the next seat that frees
     reason: str = ""  # why denied
 
 

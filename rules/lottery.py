@@ -5,9 +5,10 @@ come in, so anyone can re-run it from the record (DESIGN.md)."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,18 +21,31 @@ from models.within_district import (
     SeatKey,
 )
 from rules.errors import PolicyError
-from rules.tiers import NoTransferNeeded, tier_of
+from rules.tiers import NoTransferNeeded, TierKey, tier_of
 
 RANDOM_BITS = 53  # fits a JSON number exactly, also for readers that parse it as a double
+NUMBER_MASK = (1 << RANDOM_BITS) - 1
+_quote = json.encoder.encode_basestring_ascii  # how json.dumps quotes a str
 
 
 def random_number(seed: str, student_id: str) -> int:
     """DESIGN.md: a student's number is fixed once per lottery, so it depends only on the
     lottery's seed and the student, never on the application (withdrawing and applying again
     gives the same number) or on the order of the input."""
-    payload = json.dumps(["5110.1-lottery", seed, student_id]).encode()
+    # The bytes of json.dumps(["5110.1-lottery", seed, student_id]), built without the encoder.
+    payload = f'["5110.1-lottery", {_quote(seed)}, {_quote(student_id)}]'.encode()
     digest = hashlib.sha256(payload).digest()
     return int.from_bytes(digest[:8], "big") >> (64 - RANDOM_BITS)
+
+
+def random_numbers(seed: str, student_ids: Iterable[str]) -> dict[str, int]:
+    """``random_number`` for many students at once (the hash prefix is built once)."""
+    prefix = f'["5110.1-lottery", {_quote(seed)}, '.encode()
+    sha256, shift = hashlib.sha256, 64 - RANDOM_BITS
+    return {
+        s: int.from_bytes(sha256(prefix + _quote(s).encode() + b"]").digest()[:8], "big") >> shift
+        for s in student_ids
+    }
 
 
 def _check_inputs(applicants: list[Applicant], seats: Mapping[SeatKey, int]) -> None:
@@ -47,66 +61,107 @@ def _allocate(
     applicants: list[Applicant],
     seats: Mapping[SeatKey, int],
     overcrowded: Collection[str],
-    rank: Callable[[Applicant], tuple[Any, ...]],
     use_tiers: bool,
-    extra: Callable[[Applicant], dict[str, Any]],
+    values: Mapping[str, Any],
+    by_student: bool,
 ) -> list[LotteryEntry]:
-    """Place in ``rank`` order within each seat key, one placement per student."""
-    entries: dict[str, LotteryEntry] = {}
-    ranked: list[tuple[tuple[Any, ...], Applicant, str | None, bool]] = []
+    """Place in order of ``values`` (the random number by student id with tiers; the
+    receipt instant by application id without) within each seat key, after the VIII.C tier
+    when ``use_tiers``; one placement per student."""
+    numbered = use_tiers  # the lottery records numbers, first come first served instants
+
+    def entry(a: Applicant, key: SeatKey, v: Any, outcome: Outcome, **more: Any) -> LotteryEntry:
+        return LotteryEntry(
+            a.application_id, a.student_id, key, outcome,
+            random_number=v if numbered else None,
+            received_at=None if numbered else v,
+            **more,
+        )
+
+    # Hot path (100,000 applications in the benchmark): seat keys become list indexes once,
+    # looked up by plain (school, program, grade) tuples of strings and ints; an Enum's hash
+    # is Python code, so enum members enter keys by their ``_value_``.
+    keys = sorted(seats, key=SeatKey.sort_key)
+    index = {k.sort_key(): i for i, k in enumerate(keys)}
+    left = [seats[k] for k in keys]
+    total = list(left)
+    # A tier depends only on these four facts (rules.tiers); refusals are not cached.
+    tiers: dict[tuple[Any, ...], TierKey] = {}
+    closed: dict[tuple[str, str, int], SeatKey] = {}  # keys applied for but not open (VII)
+    refused: dict[tuple[str, str, int], list[LotteryEntry]] = {}
+    ranked: list[tuple[Any, ...]] = []
     for a in applicants:
-        key = a.seat_key
-        base = {"application_id": a.application_id, "student_id": a.student_id, "seat_key": key}
-        base |= extra(a)
-        if seats.get(key, 0) <= 0:  # VII: only designated schools, programs, grades are open
+        program = a.program._value_
+        t = (a.school, program, a.grade)
+        v = values[a.student_id if by_student else a.application_id]
+        i = index.get(t)
+        if i is None or left[i] <= 0:  # VII: only designated schools, programs, grades
+            key = keys[i] if i is not None else closed.setdefault(t, a.seat_key)
             reason = f"{key.describe()} is not open to within-district transfers (VII)"
-            entries[a.application_id] = LotteryEntry(**base, outcome=Outcome.denied, reason=reason)
-            continue
-        try:
-            tier = tier_of(a, key.program, overcrowded)
-        except NoTransferNeeded as error:
-            entries[a.application_id] = LotteryEntry(
-                **base, outcome=Outcome.denied, reason=str(error)
-            )
-            continue
-        order = (tier[:2] if use_tiers else ()) + rank(a) + (a.student_id, a.application_id)
-        ranked.append((order, a, tier.label, tier.overcrowding_relief))
-    ranked.sort(key=lambda item: item[0])
+        else:
+            relief = bool(a.current_school) and a.current_school in overcrowded
+            facts = (a.residency._value_, a.resident_sibling, program, relief)
+            tier = tiers.get(facts)
+            if tier is None:
+                try:
+                    tier = tiers[facts] = tier_of(a, a.program, overcrowded)
+                except NoTransferNeeded as error:
+                    reason = str(error)
+            if tier is not None:
+                # One int sorts by tier, then X.B relief, then the random number (53 bits);
+                # the ids only break the ties of one student's own applications.
+                rank = ((tier.order * 2 + tier.relief) << RANDOM_BITS | v) if use_tiers else v
+                ranked.append((rank, a.student_id, a.application_id, a, i, tier))
+                continue
+            key = keys[i]
+        refused.setdefault(key.sort_key(), []).append(
+            entry(a, key, v, Outcome.denied, reason=reason)
+        )
+    ranked.sort()  # application ids are unique, so the comparison never reaches the objects
     # Going through every application in one global order places each key's applicants in
     # that key's order, and lets a student's first placement deny the rest (one seat each).
-    left = dict(seats)
-    waiting: dict[SeatKey, int] = {}
+    placed, waitlisted = Outcome.placed, Outcome.waitlisted
+    drawn: list[list[LotteryEntry]] = [[] for _ in keys]
+    denied: list[list[LotteryEntry]] = [[] for _ in keys]
     placed_at: dict[str, SeatKey] = {}
-    for _, a, label, relief in ranked:
-        key = a.seat_key
-        base = {"application_id": a.application_id, "student_id": a.student_id, "seat_key": key}
-        base |= extra(a) | {"overcrowding_relief": relief}
-        base["tier"] = label if use_tiers else None
+    for item in ranked:
+        rank, _, _, a, i, tier = item
+        v = rank & NUMBER_MASK if use_tiers else rank
+        key = keys[i]
+        label = tier.label if use_tiers else None
+        relief = tier.relief == 0
         if a.student_id in placed_at:
             reason = (
                 f"student {a.student_id} is already placed in "
                 f"{placed_at[a.student_id].describe()}: one placement per student"
             )
-            entry = LotteryEntry(**base, outcome=Outcome.denied, reason=reason)
-        elif left[key] > 0:
-            left[key] -= 1
+            denied[i].append(
+                entry(a, key, v, Outcome.denied, tier=label, overcrowding_relief=relief,
+                      reason=reason)
+            )
+            continue
+        here = drawn[i]
+        if left[i] > 0:
+            left[i] -= 1
             placed_at[a.student_id] = key
-            entry = LotteryEntry(**base, outcome=Outcome.placed)
+            outcome, position = placed, None
         else:
-            waiting[key] = waiting.get(key, 0) + 1
-            entry = LotteryEntry(**base, outcome=Outcome.waitlisted, waitlist_position=waiting[key])
-        entries[a.application_id] = entry
-    order_of = {a.application_id: i for i, (_, a, _, _) in enumerate(ranked)}
-    outcome_rank = {Outcome.placed: 0, Outcome.waitlisted: 0, Outcome.denied: 1}
-    return sorted(
-        entries.values(),
-        key=lambda e: (
-            e.seat_key.sort_key(),
-            outcome_rank[e.outcome],
-            order_of.get(e.application_id, 0),
-            e.application_id,
-        ),
-    )
+            outcome, position = waitlisted, len(here) - total[i] + 1
+        # Positional, in LotteryEntry's field order: the hot path of the draw.
+        here.append(LotteryEntry(
+            a.application_id, a.student_id, key, outcome, label, relief,
+            v if numbered else None, None if numbered else v, position,
+        ))
+    # Canonical order: by seat key; placed and waitlisted as drawn, then the denied (those
+    # refused before the drawing by application id, then the ones denied in the drawing).
+    by_key = {k.sort_key(): (drawn[i], denied[i]) for i, k in enumerate(keys)}
+    entries: list[LotteryEntry] = []
+    for t in sorted(by_key.keys() | refused.keys() | closed.keys()):
+        placed_or_waiting, late = by_key.get(t, ((), ()))
+        entries += placed_or_waiting
+        entries += sorted(refused.get(t, ()), key=lambda e: e.application_id)
+        entries += late
+    return entries
 
 
 def draw(
@@ -126,15 +181,25 @@ def draw(
         raise PolicyError("a lottery needs a recorded seed")
     people = list(applicants)
     _check_inputs(people, seats)
-    entries = _allocate(
-        people,
-        seats,
-        frozenset(overcrowded),
-        rank=lambda a: (random_number(seed, a.student_id),),
-        use_tiers=True,
-        extra=lambda a: {"random_number": random_number(seed, a.student_id)},
-    )
-    return LotteryResult(method=Method.lottery, seed=seed, entries=entries)
+    # The draw makes no reference cycles: pausing the cycle collector only saves its passes
+    # over the (large) heap while 100k entries are built; reference counting still frees.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        # One number per student (DESIGN.md), once however many applications they made.
+        numbers = random_numbers(seed, {a.student_id for a in people})
+        entries = _allocate(
+            people,
+            seats,
+            frozenset(overcrowded),
+            use_tiers=True,
+            values=numbers,
+            by_student=True,
+        )
+        return LotteryResult(method=Method.lottery, seed=seed, entries=entries)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def first_come_first_served(
@@ -182,9 +247,9 @@ def first_come_first_served(
         people,
         seats,
         frozenset(),
-        rank=lambda a: (received_at[a.application_id],),
         use_tiers=False,
-        extra=lambda a: {"received_at": received_at[a.application_id]},
+        values=received_at,
+        by_student=False,
     )
     entries = sorted(
         entries + early,

@@ -4,10 +4,15 @@ again and every difference from the recorded result is reported."""
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+
 from models.lottery_record import LotteryRecord, RecordedApplicant
+from models.within_district import LotteryEntry
 from rules.errors import PolicyError
 from rules.lottery import draw, random_number
 from rules.tiers import NoTransferNeeded, tier_label
+
+_ENTRY = TypeAdapter(LotteryEntry)
 
 
 def recorded_tier(entry: RecordedApplicant) -> str | None:
@@ -56,8 +61,8 @@ def verify(record: LotteryRecord) -> list[str]:
     for app_id in sorted(again.keys() - recorded.keys()):
         problems.append(f"application {app_id} is among the inputs but not in the result")
     for app_id in sorted(recorded.keys() & again.keys()):
-        old = recorded[app_id].model_dump(mode="json")
-        new = again[app_id].model_dump(mode="json")
+        old = _ENTRY.dump_python(recorded[app_id], mode="json")
+        new = _ENTRY.dump_python(again[app_id], mode="json")
         for field in sorted(old.keys() | new.keys()):
             if old.get(field) != new.get(field):
                 problems.append(
