@@ -36,6 +36,8 @@ def parse_within_file(path: Path) -> WithinRequest:
 def window_for(config: WithinDistrictConfig, school_year: str, now: datetime) -> WithinKind:
     """Which window ``now`` falls in for ``school_year``: VIII.A.1-2, VIII.A.3 or IX.A; a
     request outside all three is refused with the windows it missed."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise PolicyError("the receipt time must carry a time zone")
     settings = config.within_district
     tz = config.timezone
     year = config.calendar.get(school_year)
@@ -119,6 +121,9 @@ def prepare_within(
         )
     within_eligibility.check_enrolled(student.currently_enrolled, student.grade)
     within_eligibility.check_residency(student.residency)
+    within_eligibility.check_residency_matches(
+        student.residency, student.home_school, request.school
+    )
     within_eligibility.check_discipline(student.suspended, student.expelled)
     within_eligibility.check_one_transfer_per_year(
         student.transfers_this_year, request.special_issue
@@ -128,7 +133,8 @@ def prepare_within(
     within_eligibility.check_needs_transfer(
         request.applicant("check"), student.current_program
     )
-    existing = records.find_open_request(engine, config.id, student.id, request.school_year)
+    # VI.C: "only one ... at any given time": an open request of any school year counts.
+    existing = records.find_open_request(engine, config.id, student.id, None, records.WITHIN)
     within_eligibility.check_one_open_request(student.id, [existing] if existing else [])
     base = request_id_base(config.id, request.school_year, PROCESS, student.id)
     return WithinRequestInput(

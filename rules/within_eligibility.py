@@ -36,6 +36,23 @@ def check_residency(residency: Residency | str, extenuating: bool = False) -> No
         )
 
 
+def check_residency_matches(residency: Residency | str, home_school: str, school: str) -> None:
+    """VIII.C: residency is relative to the school applied to. A resident is an
+    attendance-area student exactly when the school applied to is the home school (the
+    school of the attendance area the family lives in)."""
+    residency = Residency(residency)
+    if residency is Residency.attendance_area and home_school != school:
+        raise PolicyError(
+            f"residency attendance_area means living in the attendance area of {school}, "
+            f"but the home school is {home_school}: the student is an other_resident there"
+        )
+    if residency is Residency.other_resident and home_school == school:
+        raise PolicyError(
+            f"{school} is the student's home school: residency there is attendance_area, "
+            "not other_resident"
+        )
+
+
 def check_discipline(suspended: bool, expelled: bool, extensive_record: bool = False) -> list[str]:
     """III.A: refused during a suspension or an expulsion; an extensive disciplinary record
     is flagged for review, not refused. Returns the review flags."""

@@ -104,18 +104,25 @@ def get_history(engine: Engine, request_id: str) -> list[AnyEntry]:
 
 
 def find_open_request(
-    engine: Engine, district: str, student_id: str, school_year: str
+    engine: Engine,
+    district: str,
+    student_id: str,
+    school_year: str | None,
+    direction: str | None = None,
 ) -> str | None:
-    """The id of an open request for this student and school year, if there is one."""
+    """The id of an open request for this student (in ``school_year``, or in any year when
+    None; of one ``direction``, or any), if there is one."""
+    query = select(RequestRow.id).where(
+        RequestRow.district == district,
+        RequestRow.student_id == student_id,
+        RequestRow.is_open.is_(True),
+    )
+    if school_year is not None:
+        query = query.where(RequestRow.school_year == school_year)
+    if direction is not None:
+        query = query.where(RequestRow.direction == direction)
     with engine.connect() as connection:
-        return connection.execute(
-            select(RequestRow.id).where(
-                RequestRow.district == district,
-                RequestRow.student_id == student_id,
-                RequestRow.school_year == school_year,
-                RequestRow.is_open.is_(True),
-            )
-        ).scalar()
+        return connection.execute(query.order_by(RequestRow.id)).scalar()
 
 
 def request_ids_like(engine: Engine, base_id: str) -> Sequence[str]:

@@ -470,12 +470,6 @@ def test_open_requests_of_others_do_not_block(engine: Engine) -> None:
     assert inp.id == base_id("millard", YEAR, "S00001")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VI.C says one request form 'at any given time for an individual student', but "
-    "prepare_within looks up open requests with records.find_open_request(..., school_year), "
-    "so an open current-year request does not block a next-year one",
-)
 def test_an_open_request_for_another_school_year_also_blocks(engine: Engine) -> None:
     now = chicago(2026, 10, 1, 12, 0)  # IX.A for 2026-2027 and VIII.A for 2027-2028
     current = millard_request(1, NORRIS_MONTESSORI_K, year="2026-2027")
@@ -484,12 +478,6 @@ def test_an_open_request_for_another_school_year_also_blocks(engine: Engine) -> 
             rf"already has an open within-district request \({existing}\)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prepare_within never checks residency against home_school: a student whose home "
-    "school is abbott-elementary declares residency attendance_area for norris-elementary "
-    "and is accepted (the lottery would rank them in tier 1)",
-)
 def test_residency_must_agree_with_the_home_school(engine: Engine) -> None:
     request = millard_request(1, NORRIS_MONTESSORI_K, residency=Residency.attendance_area,
                               home_school="abbott-elementary")

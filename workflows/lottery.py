@@ -140,6 +140,9 @@ class LotteryWorkflow:
 
     @workflow.run
     async def run(self, inp: LotteryInput) -> LotteryRecord:
+        # Versioned: lotteries started by the first release end at certification; from this
+        # one on they release the results, keep the seats and write the records store.
+        self.releases = workflow.patched("lottery-releases-results")
         self._log(
             LotteryStage.collecting, "lottery_opened", "system",
             f"applications until {inp.window_closes.isoformat()} (VIII.A.2)",
@@ -147,7 +150,12 @@ class LotteryWorkflow:
         remaining = (inp.window_closes - workflow.now()).total_seconds()
         if remaining > 0:
             await workflow.sleep(remaining)  # durable: wakes at the close, 5:00 p.m. excluded
-        await self._draw()
+        self._draw()
+        if not self.releases:  # a lottery started before results were released by it
+            await self._await_certification()
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self.record
+        await self._save()
         await self._await_certification()
         await self._release()
         if inp.ledger_closes is not None:
@@ -156,7 +164,7 @@ class LotteryWorkflow:
         await self._save()
         return self.record
 
-    async def _draw(self) -> None:
+    def _draw(self) -> None:
         """VIII.B: the draw is a preview; no parent is told until it is certified."""
         self.record.result = draw(
             [e.applicant for e in self.record.applicants],
@@ -171,7 +179,6 @@ class LotteryWorkflow:
             LotteryStage.preview, "draw_previewed", "system",
             f"{len(result.entries)} applications, {placed} placed; awaiting certification",
         )
-        await self._save()
 
     async def _await_certification(self) -> None:
         """Escalate every morning from N days before the notification deadline until it is
@@ -205,12 +212,12 @@ class LotteryWorkflow:
         result = self.record.result
         assert result is not None
         self.left = dict(self.record.seat_map())
-        for entry in result.entries:
+        for entry in result.entries:  # waitlisted entries come in position order per key
             if entry.outcome is Outcome.placed:
                 self.holders[entry.application_id] = entry.seat_key
                 self.left[entry.seat_key] -= 1
-        for key in {e.seat_key for e in result.entries}:
-            self.waiting[key] = [e.application_id for e in result.waitlist(key)]
+            elif entry.outcome is Outcome.waitlisted:
+                self.waiting.setdefault(entry.seat_key, []).append(entry.application_id)
         self._publish()
         seq = self._log(
             self.record.stage, "results_released", "system",
