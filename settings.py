@@ -57,12 +57,13 @@ async def connect():  # -> temporalio.client.Client
     ``TEMPORAL_ADDRESS`` (default localhost:7233), ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``,
     TLS settings, or a profile in Temporal's config file."""
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.envconfig import ClientConfigProfile
+
+    from codec import DATA_CONVERTER
 
     config = ClientConfigProfile.load().to_client_connect_config()
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    return await Client.connect(**config, data_converter=DATA_CONVERTER)
 
 
 def find_binary(name: str) -> str:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from codec import DATA_CONVERTER
 from settings import Settings, find_binary, load_settings
 from store.engine import make_engine
 from worker import build_worker
@@ -28,7 +28,7 @@ POSTGRES_URL_VARIABLE = "TRANSFERS_TEST_DATABASE_URL"
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     yield environment
     await environment.shutdown()

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from codec import DATA_CONVERTER
 from models.lottery_record import AddSeats, LotteryRecord, LotteryStage, OfferAnswer
 from models.within_district import Program, SeatKey
 from models.within_district_config import WithinDistrictConfig
@@ -144,7 +144,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     mid-flight, which can leave the shared server's clock locked for the next test."""
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     yield environment
     await environment.shutdown()

@@ -328,11 +328,9 @@ class LotteryWorkflow:
         self.entered_ids.add(applicant.application_id)
         self.students[applicant.application_id] = applicant.student_id
         if not self._reopened():
+            # Recorded with its tier, number and instant in ``applicants``; the request's own
+            # audit trail has the entry too, so the lottery's history stays per lottery event.
             self.record.applicants.append(recorded)
-            self._log(
-                self.record.stage, "application_entered", "system",
-                f"application {applicant.application_id} for {applicant.seat_key.describe()}",
-            )
             return recorded
         # VIII.A.3: first come, first served, behind those already waiting for the key.
         self.record.reopened.append(recorded)
