@@ -35,6 +35,14 @@ def build_activities(settings: Settings) -> list:
     ]
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every workflow runs in (the worker's, and the replayer's in the tests)."""
+    # Pydantic validates e-mail addresses lazily with these; they are pure and safe.
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
+    )
+
+
 def build_worker(
     client: Client, settings: Settings, executor: ThreadPoolExecutor, **options: object
 ) -> Worker:
@@ -42,12 +50,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        # Pydantic validates e-mail addresses lazily with these; they are pure and safe.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                "email_validator", "idna"
-            )
-        ),
+        workflow_runner=workflow_runner(),
         activities=build_activities(settings),
         activity_executor=executor,
         max_cached_workflows=options.pop("max_cached_workflows", 1000),  # type: ignore[arg-type]

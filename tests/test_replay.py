@@ -1,0 +1,111 @@
+"""Replay: histories recorded from real runs of every workflow type (``tests/histories/``)
+replay with the current code, so a change that would break a running workflow fails here.
+
+To record them again (after a deliberate, versioned change), run the recording scenarios:
+
+    RECORD_HISTORIES=1 .venv/bin/python -m pytest -q tests/test_replay.py -k record
+
+Keep the old files next to the new ones (a new name): a running workflow may have any of them.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from codec import DATA_CONVERTER
+from models.actions import Decide, FileAppeal, RecordAppealOutcome
+from models.decisions import AppealOutcome, DenialReason, Outcome
+from models.lottery_record import OfferAnswer
+from models.stages import Stage
+from models.within_request import CurrentYearFactors, DecideWithin, WithdrawWithin, WithinStage
+from tests import within_helpers as w
+from tests import workflow_helpers as helpers
+from tests.factories import CLERK, COUNTY, DIRECTOR
+from tests.test_within_request_workflow import District, poll, stage_is
+from worker import WORKFLOWS, workflow_runner
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
+from workflows.lottery import LotteryWorkflow as L
+from workflows.within_request import WithinRequestWorkflow as R
+
+HISTORIES = Path(__file__).parent / "histories"
+RECORDING = os.environ.get("RECORD_HISTORIES") == "1"
+recording = pytest.mark.skipif(not RECORDING, reason="set RECORD_HISTORIES=1 to record")
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_recorded_history_replays_with_the_current_code(path: Path) -> None:
+    replayer = Replayer(
+        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=DATA_CONVERTER
+    )
+    await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+
+
+def test_every_workflow_type_has_a_recorded_history() -> None:
+    recorded = {p.stem.split("--")[0] for p in HISTORIES.glob("*.json")}
+    assert {wf.__temporal_workflow_definition.name for wf in WORKFLOWS} <= recorded
+
+
+# ---- recording scenarios (RECORD_HISTORIES=1) ----------------------------------------------
+
+
+async def save(handle: WorkflowHandle, name: str) -> None:
+    history = await handle.fetch_history()
+    kind = (await handle.describe()).workflow_type
+    (HISTORIES / f"{kind}--{name}.json").write_text(history.to_json())
+
+
+@recording
+async def test_record_interdistrict(env: WorkflowEnvironment, worker: Worker) -> None:
+    approved = await helpers.start(env, worker.task_queue)
+    await helpers.supply_documents(approved)
+    await approved.execute_update(P.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve))
+    await helpers.wait_stage(approved, Stage.approved)
+    await save(approved, "approved")
+
+    appealed = await helpers.start(env, worker.task_queue)
+    await helpers.supply_documents(appealed)
+    await appealed.execute_update(P.decide, Decide(
+        actor=DIRECTOR, outcome=Outcome.deny, reasons=[DenialReason.no_space]))
+    await appealed.execute_update(P.file_appeal, FileAppeal(actor=CLERK))
+    await appealed.execute_update(
+        P.record_appeal_outcome, RecordAppealOutcome(actor=COUNTY, outcome=AppealOutcome.granted)
+    )
+    await helpers.wait_stage(appealed, Stage.approved)
+    await save(appealed, "appeal-granted")
+
+
+@recording
+async def test_record_lottery_and_within_requests(
+    env: WorkflowEnvironment, worker: Worker, engine: object
+) -> None:
+    d = District(env, worker, engine, w.test_district(await env.get_current_time()))  # type: ignore[arg-type]
+    handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]
+    done = await d.certified()
+    assert done.result is not None
+    placed = done.result.placed(w.MONTESSORI_1)[0].application_id
+    first = done.result.waitlist(w.MONTESSORI_1)[0].application_id
+    by_id = {h.id: h for h in handles}
+    await by_id[placed].execute_update(R.withdraw, WithdrawWithin(actor=w.SETTER))
+    await stage_is(by_id[first], WithinStage.offered)
+    await d.lottery.execute_update(L.accept_offer, OfferAnswer(application_id=first, actor="tran"))
+    await stage_is(by_id[first], WithinStage.placed)
+    await helpers.skip_to(env, d.closes + timedelta(days=61))  # past the first day of school
+    await poll(d.record, lambda r: r.stage.value == "closed", "the ledger closed")
+    await save(d.lottery, "released-offered-closed")
+    await save(by_id[first], "offered-accepted")
+    await save(by_id[placed], "placed-withdrawn")
+
+    decided = await d.submit(5, w.MONTESSORI_1, grade=1)  # the current year (IX) by now
+    await stage_is(decided, WithinStage.under_review)
+    await decided.execute_update(R.decide, DecideWithin(
+        actor=w.DESIGNEE, approve=True, factors=CurrentYearFactors(
+            reasons="r", time_of_year="t", capacity_and_staffing="c", educational_program="p")))
+    await stage_is(decided, WithinStage.placed)
+    await save(decided, "current-year-approved")
