@@ -1,32 +1,54 @@
 """The staff command line, ``transfers``: starts request workflows, sends staff actions as
 Updates (an immediate yes or no), and reads the records store for listings.
 
+This module is the command and the interdistrict permits (seed 000); the within-district
+commands (seed 004: recommendations, the lottery, offers) are in ``within_cli.py``, and
+``submit``, ``decide``, ``withdraw`` and ``show`` hand within-district requests to it. What
+both share (refusals, consoles, the client, Updates) is in ``cli_common.py``.
+
 Every command takes ``--json``. A refused action exits 1 with the reason on stderr and
 changes nothing."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
-from rich.console import Console
 from rich.table import Table
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 import rules.calendar as calendar
-from districts import UnknownDistrictError, load_district
+import within_cli
+from cli_common import (
+    ActorOption,
+    JsonFlag,
+    Prepared,
+    Refused,
+    _actor,
+    _any_request,
+    _client,
+    _district,
+    _emit,
+    _engine,
+    _parse_date,
+    _run,
+    _settings,
+    _update,
+    err,
+    out,
+    refusing,
+)
+from db_cli import db_app
 from models.actions import (
     AddDocument,
     Decide,
@@ -37,82 +59,32 @@ from models.actions import (
     Withdraw,
 )
 from models.decisions import AppealOutcome, DenialReason, Outcome
-from models.district import DistrictConfig
 from models.documents import DocumentKind
 from models.people import Actor
+from models.requests import InterdistrictRequest
 from models.state import RequestState
+from models.within_district_config import WithinDistrictConfig
+from models.within_request import WithinRequestState
 from rules.errors import PolicyError
-from settings import Settings, connect, find_binary, load_settings
+from settings import Settings, connect, find_binary
 from store import notices as notice_store
 from store import records
 from store.documents import DocumentStore
-from store.engine import engine_for
-from submission import parse_request, parse_request_file, prepare, start
+from submission import parse_request, prepare, read_form, start
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
 app = typer.Typer(help="School transfer requests as durable processes.", no_args_is_help=True)
 documents_app = typer.Typer(help="Documents of a request.", no_args_is_help=True)
 app.add_typer(documents_app, name="documents")
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-ActorOption = Annotated[str, typer.Option("--actor", help="staff member, as the district names")]
-
-
-class Refused(Exception):
-    """An action refused before or by the workflow; the message says why."""
-
-
-def refusing(command: Callable[..., None]) -> Callable[..., None]:
-    """Turn a refusal into its reason on stderr and exit status 1 (no traceback)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            command(*args, **kwargs)
-        except (Refused, PolicyError, ValidationError) as error:
-            err.print(f"error: {error}", markup=False, highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _settings() -> Settings:
-    return load_settings()
-
-
-def _district(district_id: str) -> DistrictConfig:
-    try:
-        return load_district(district_id, _settings().districts_dir)
-    except UnknownDistrictError as error:
-        raise Refused(str(error).strip('"')) from None
-
-
-def _actor(config: DistrictConfig, name: str) -> Actor:
-    member = config.staff_member(name)
-    if member is None:
-        raise Refused(f"{name!r} is not a staff member of {config.id}")
-    return Actor(name=member.name, roles=list(member.roles))
 
 
 def _request(request_id: str) -> RequestState:
-    state = records.get_request(engine_for(_settings().database_url), request_id)
-    if state is None:
-        raise Refused(f"no request {request_id!r}")
+    """An interdistrict permit request from the records store."""
+    state = _any_request(request_id)
+    if not isinstance(state, RequestState):
+        raise Refused(f"request {request_id} is a within-district request: this command is for "
+                      "interdistrict permits")
     return state
-
-
-def _run(coroutine: Awaitable[T]) -> T:
-    return asyncio.run(coroutine)  # type: ignore[arg-type]
-
-
-def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
-    if as_json:
-        out.print_json(json.dumps(data, default=str))
-    else:
-        human()
 
 
 def _state_json(state: RequestState) -> dict[str, Any]:
@@ -121,33 +93,17 @@ def _state_json(state: RequestState) -> dict[str, Any]:
     return data
 
 
-async def _client() -> Client:
-    try:
-        return await connect()
-    except RuntimeError as error:
-        address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
-        raise Refused(f"cannot reach Temporal at {address}: {error}") from None
-
-
-async def _update(request_id: str, update: Any, action: BaseModel) -> RequestState:
-    client = await _client()
-    handle = client.get_workflow_handle(request_id)
-    try:
-        return await handle.execute_update(update, action, result_type=RequestState)
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        raise Refused(getattr(cause, "message", None) or str(cause)) from None
-    except RPCError as error:
-        raise Refused(f"request {request_id}: {error.message}") from None
-
-
 def _act(request_id: str, update: Any, make: Callable[[Actor], BaseModel], actor: str,
          as_json: bool) -> None:
-    state = _request(request_id)
+    _act_on(_request(request_id), update, make, actor, as_json)
+
+
+def _act_on(state: RequestState, update: Any, make: Callable[[Actor], BaseModel], actor: str,
+            as_json: bool) -> None:
     action = make(_actor(_district(state.request.district), actor))
     if not state.is_open:
-        raise Refused(f"request {request_id} is closed ({state.stage.value})")
-    result = _run(_update(request_id, update, action))
+        raise Refused(f"request {state.id} is closed ({state.stage.value})")
+    result = _run(_update(state.id, update, action))
     _emit(as_json, _state_json(result), lambda: _print_summary(result))
 
 
@@ -237,7 +193,10 @@ async def _dev_worker(settings: Settings, server: subprocess.Popen, ui_port: int
 @app.command()
 @refusing
 def submit(
-    file: Annotated[Path | None, typer.Argument(help="request file (.json or .toml)")] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="request files (.json or .toml); several are submitted in order"),
+    ] = None,
     actor: ActorOption = ...,  # type: ignore[assignment]
     district: Annotated[str | None, typer.Option()] = None,
     student_id: Annotated[str | None, typer.Option()] = None,
@@ -255,35 +214,115 @@ def submit(
     preferred_school: Annotated[str | None, typer.Option()] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Submit a request on behalf of a parent, from a file or from flags."""
-    if file is not None:
-        request = parse_request_file(file)
-    else:
-        flags = {
-            "district": district, "direction": direction, "reason": reason,
-            "school_year": school_year, "other_district": other_district,
-            "preferred_school": preferred_school,
-            "student": {"id": student_id, "first_name": first_name, "last_name": last_name,
-                        "grade": grade, "has_iep_or_504": has_iep_or_504},
-            "parent": {"name": parent_name, "email": parent_email,
-                       "relationship": relationship},
-        }
-        request = parse_request(_drop_none(flags), "the flags")
-    config = _district(request.district)
-    staff = _actor(config, actor)
-    from rules.roles import check_role
+    """Submit requests on behalf of parents, from files or (interdistrict) from flags.
 
-    check_role("submit", staff.name, staff.roles)
-    settings = _settings()
-    today = calendar.local_date(datetime.now(UTC), config.timezone)
-    inp = prepare(request, config, today, engine_for(settings.database_url), staff.name)
+    A within-district form has no `direction`. Several files are a batch, submitted in order:
+    a refused form is reported with its file name, the others go on, and the exit status is
+    1; --json then prints a list with one entry per file."""
+    if files:
+        _submit_files(files, actor, as_json)
+        return
+    flags = {
+        "district": district, "direction": direction, "reason": reason,
+        "school_year": school_year, "other_district": other_district,
+        "preferred_school": preferred_school,
+        "student": {"id": student_id, "first_name": first_name, "last_name": last_name,
+                    "grade": grade, "has_iep_or_504": has_iep_or_504},
+        "parent": {"name": parent_name, "email": parent_email,
+                   "relationship": relationship},
+    }
+    prepared = _prepare_interdistrict(parse_request(_drop_none(flags), "the flags"), actor)
 
     async def go() -> None:
-        await start(await _client(), inp, settings.task_queue)
+        await prepared.start(await _client())
 
     _run(go())
+    _emit(as_json, prepared.data, lambda: out.print(f"submitted [bold]{prepared.id}[/bold]"))
+
+
+def _prepare_interdistrict(request: InterdistrictRequest, actor: str) -> Prepared:
+    from rules.roles import check_role
+
+    config = _district(request.district)
+    staff = _actor(config, actor)
+    check_role("submit", staff.name, staff.roles)
+    task_queue = _settings().task_queue
+    today = calendar.local_date(datetime.now(UTC), config.timezone)
+    inp = prepare(request, config, today, _engine(), staff.name)
+
+    async def go(client: Client) -> object:
+        return await start(client, inp, task_queue)
+
     data = {"id": inp.id, "stage": "submitted", "first_day": inp.policy.first_day.isoformat()}
-    _emit(as_json, data, lambda: out.print(f"submitted [bold]{inp.id}[/bold]"))
+    student = (request.district, request.student.id, request.school_year)
+    return Prepared(id=inp.id, data=data, start=go, student=student)
+
+
+def _prepare_file(
+    path: Path, actor: str, within: dict[str, WithinDistrictConfig | None]
+) -> Prepared:
+    form = read_form(path)
+    config = within_cli.within_district_of(form, within)
+    if config is not None:
+        return within_cli.prepare_form(form, path.name, config, actor)
+    return _prepare_interdistrict(parse_request(form, path.name), actor)
+
+
+def _submit_files(files: list[Path], actor: str, as_json: bool) -> None:
+    """In order, in one process (how a district loads a batch of paper forms). Every check
+    of a form runs before its workflow starts, so a refused form starts nothing."""
+    batch = len(files) > 1
+    within: dict[str, WithinDistrictConfig | None] = {}
+    taken: dict[tuple[str, str, str], str] = {}  # the students submitted in this batch
+    results: list[dict[str, Any]] = []
+
+    def refused(path: Path, error: Exception) -> None:
+        if not batch:
+            raise error
+        where = "" if path.name in str(error) else f"{path.name}: "
+        err.print(f"error: {where}{error}", markup=False, highlight=False)
+        results.append({"file": str(path), "error": str(error)})
+
+    async def go() -> None:
+        client: Client | None = None
+        for path in files:
+            try:
+                prepared = _prepare_file(path, actor, within)
+                if prepared.student in taken:
+                    district, student, year = prepared.student
+                    raise Refused(
+                        f"student {student} already has an open request for {year} in "
+                        f"{district} ({taken[prepared.student]}, earlier in this batch); "
+                        "only one may be open at a time"
+                    )
+            except (Refused, PolicyError, ValidationError) as error:
+                refused(path, error)
+                continue
+            if client is None:
+                client = await _client()  # Temporal unreachable: the whole batch stops
+            try:
+                await prepared.start(client)
+            except (Refused, PolicyError) as error:
+                refused(path, error)
+                continue
+            except RPCError as error:
+                done = sum(1 for r in results if "id" in r)
+                raise Refused(f"{path.name}: {error.message}; stopped after submitting "
+                              f"{done} of {len(files)}") from None
+            taken[prepared.student] = prepared.id
+            results.append({"file": str(path), **prepared.data})
+            if not as_json:
+                out.print(f"submitted [bold]{prepared.id}[/bold]")
+
+    _run(go())
+    if as_json:
+        _emit(True, results if batch else results[0], lambda: None)
+    failed = sum(1 for r in results if "error" in r)
+    if failed:
+        others = "; the others were submitted" if failed < len(files) else ""
+        err.print(f"error: {failed} of {len(files)} forms refused{others}", markup=False,
+                  highlight=False)
+        raise typer.Exit(1)
 
 
 def _drop_none(value: Any) -> Any:
@@ -345,13 +384,45 @@ def decide(
     reason: Annotated[list[DenialReason] | None, typer.Option(help="denial reason")] = None,
     school: Annotated[str | None, typer.Option(help="school assignment")] = None,
     note: str = "",
+    weighed_reasons: Annotated[
+        str | None, typer.Option(help="within-district: the reasons for the request (IX.B.1)")
+    ] = None,
+    weighed_time_of_year: Annotated[
+        str | None, typer.Option(help="within-district: the time of year (IX.B.2)")
+    ] = None,
+    weighed_capacity: Annotated[
+        str | None, typer.Option(help="within-district: capacity and staffing (IX.B.3)")
+    ] = None,
+    weighed_program: Annotated[
+        str | None, typer.Option(help="within-district: the educational program (IX.B.4)")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Approve, or deny citing at least one of the seed's reasons."""
+    """Approve, or deny citing at least one of the seed's reasons.
+
+    A within-district current-year request (IX.B) is decided by the superintendent's designee
+    writing down the four factors weighed: --weighed-reasons, --weighed-time-of-year,
+    --weighed-capacity and --weighed-program."""
+    state = _any_request(request_id)
+    weighed = {
+        "--weighed-reasons": weighed_reasons,
+        "--weighed-time-of-year": weighed_time_of_year,
+        "--weighed-capacity": weighed_capacity,
+        "--weighed-program": weighed_program,
+    }
+    if isinstance(state, WithinRequestState):
+        if reason or school or note:
+            raise Refused("--reason, --school and --note are for interdistrict permits; a "
+                          "within-district decision writes down the --weighed-* factors (IX.B)")
+        within_cli.decide_within(state, actor, approve, weighed, as_json)
+        return
+    given = [option for option, value in weighed.items() if value is not None]
+    if given:
+        raise Refused(f"{', '.join(given)}: the IX.B factors are for within-district requests")
     outcome = Outcome.approve if approve else Outcome.deny
-    _act(request_id, InterdistrictPermitWorkflow.decide,
-         lambda a: Decide(actor=a, outcome=outcome, reasons=reason or [], school=school,
-                          note=note), actor, as_json)
+    _act_on(state, InterdistrictPermitWorkflow.decide,
+            lambda a: Decide(actor=a, outcome=outcome, reasons=reason or [], school=school,
+                             note=note), actor, as_json)
 
 
 @app.command()
@@ -382,16 +453,24 @@ def appeal(
 @refusing
 def withdraw(request_id: str, actor: ActorOption, note: str = "", as_json: JsonFlag = False
              ) -> None:
-    """Withdraw a request at any open stage (on the parent's behalf)."""
-    _act(request_id, InterdistrictPermitWorkflow.withdraw,
-         lambda a: Withdraw(actor=a, note=note), actor, as_json)
+    """Withdraw a request at any open stage (on the parent's behalf).
+
+    A within-district placement may be given up too: the student stays at the home school
+    and the seat goes to the next in line."""
+    state = _any_request(request_id)
+    if isinstance(state, WithinRequestState):
+        within_cli.withdraw_within(state, actor, note, as_json)
+        return
+    _act_on(state, InterdistrictPermitWorkflow.withdraw,
+            lambda a: Withdraw(actor=a, note=note), actor, as_json)
 
 
-def _parse_date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Refused(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+# Within-district (Rule 5110.1): recommendations, leaving a program, the lottery, offers.
+app.command("recommend")(within_cli.recommend)
+app.command("leave-program")(within_cli.leave_program)
+app.add_typer(within_cli.lottery_app, name="lottery")
+app.add_typer(within_cli.offers_app, name="offers")
+app.add_typer(db_app, name="db")
 
 
 # ---- reading ----------------------------------------------------------------------------
@@ -400,9 +479,15 @@ def _parse_date(text: str, option: str) -> date:
 @app.command()
 @refusing
 def show(request_id: str, as_json: JsonFlag = False) -> None:
-    """A request's state and its whole audit trail, from the records store."""
-    state = _request(request_id)
-    history = records.get_history(engine_for(_settings().database_url), request_id)
+    """A request's state and its whole audit trail, from the records store.
+
+    A waitlisted within-district request's position is asked of its lottery (the stored one
+    when the lottery cannot be reached)."""
+    state = _any_request(request_id)
+    if isinstance(state, WithinRequestState):
+        within_cli.show_within(state, as_json)
+        return
+    history = records.get_history(_engine(), request_id)
     state = state.model_copy(update={"history": history})
     data = _state_json(state)
 
@@ -429,12 +514,15 @@ def list_(
 ) -> None:
     """What is due: requests from the records store, soonest decision first."""
     from models.stages import Stage
+    from models.within_request import WithinStage
 
-    if stage is not None and stage not in Stage.__members__:
-        raise Refused(f"unknown stage {stage!r} (one of: {', '.join(Stage.__members__)})")
+    stages = list(Stage.__members__) + [s for s in WithinStage.__members__
+                                        if s not in Stage.__members__]
+    if stage is not None and stage not in stages:
+        raise Refused(f"unknown stage {stage!r} (one of: {', '.join(stages)})")
     before = _parse_date(due_before, "--due-before") if due_before else None
     rows = records.list_requests(
-        engine_for(_settings().database_url), district=district, stage=stage, overdue=overdue,
+        _engine(), district=district, stage=stage, overdue=overdue,
         due_before=before, open_only=open_only,
     )
     data = [
@@ -460,7 +548,7 @@ def list_(
 def notices(request_id: Annotated[str | None, typer.Argument()] = None,
             as_json: JsonFlag = False) -> None:
     """Notices and their delivery records."""
-    rows = notice_store.list_notices(engine_for(_settings().database_url), request_id)
+    rows = notice_store.list_notices(_engine(), request_id)
     data = [
         {"key": n.key, "request_id": n.request_id, "kind": n.kind, "to": n.recipients,
          "subject": n.subject, "status": n.status, "error": n.error, "attempts": n.attempts,

@@ -16,11 +16,13 @@ from activities.notices import NoticeActivities
 from activities.records import RecordActivities
 from settings import Settings, connect, load_settings
 from store.engine import engine_for
+from store.migrate import check_current
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 from workflows.lottery import LotteryWorkflow
+from workflows.permit import PermitWorkflow
 from workflows.within_request import WithinRequestWorkflow
 
-WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow, WithinRequestWorkflow]
+WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow, WithinRequestWorkflow, PermitWorkflow]
 
 
 def build_activities(settings: Settings) -> list:
@@ -31,6 +33,7 @@ def build_activities(settings: Settings) -> list:
     records = RecordActivities(engine)
     return [
         records.record_event, records.record_within_event, records.record_lottery,
+        records.record_permit,
         notices.send_notice,
     ]
 
@@ -61,6 +64,8 @@ def build_worker(
 async def run_worker(settings: Settings | None = None, client: Client | None = None) -> None:
     """Run until SIGINT or SIGTERM, then shut down cleanly (finishing running tasks)."""
     settings = settings or load_settings()
+    # Never poll on a records database behind the code's schema: the error names the command.
+    check_current(engine_for(settings.database_url))
     client = client or await connect()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,9 +6,10 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from models.lottery_record import LotteryRecord
+from models.permits import PermitState
 from models.state import RequestState
 from models.within_request import WithinRequestState
-from store import lotteries, records
+from store import lotteries, permits, records
 
 
 class RecordActivities:
@@ -29,3 +30,8 @@ class RecordActivities:
     def record_lottery(self, record: LotteryRecord) -> None:
         """Keep the lottery's record (seed, inputs, seats, result, ledger) in the store."""
         lotteries.save_lottery(self._engine, record)
+
+    @activity.defn(name="record_permit")
+    def record_permit(self, state: PermitState) -> None:
+        """Keep the permit as it is now (``transfers permit list``)."""
+        permits.save_permit(self._engine, state)

@@ -43,6 +43,10 @@ class InterdistrictSettings(BaseModel):
     release_deadline_days: int = Field(default=30, ge=1)
     reminder_days_before_due: list[int] = Field(default_factory=lambda: [7, 2])
     appeal_body: str = "the County Office of Education"
+    # A permit renewed each year (seed 000: "reapply on an annual basis") is renewed from
+    # January 15 (renewals open with new requests) through this day (the district's deadline).
+    renewal_deadline_month: int = Field(default=3, ge=1, le=12)
+    renewal_deadline_day: int = Field(default=31, ge=1, le=31)
 
 
 class DistrictBase(BaseModel):

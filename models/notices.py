@@ -33,6 +33,12 @@ class NoticeKind(StrEnum):
     within_withdrawn = "within_withdrawn"
     within_revoked = "within_revoked"
     within_level_completed = "within_level_completed"
+    # A permit's life after approval (both processes)
+    permit_renewal_open = "permit_renewal_open"
+    permit_lapsed = "permit_lapsed"
+    permit_level_ending = "permit_level_ending"
+    permit_ended = "permit_ended"
+    permit_revoked = "permit_revoked"
 
 
 class Notice(BaseModel):

@@ -1,58 +1,61 @@
-"""Engine and schema creation for the records store (SQLite by default, PostgreSQL in
-production through psycopg 3)."""
+"""Engines for the records store (SQLite by default, PostgreSQL in production through
+psycopg 3). Opening the store creates a brand-new database at the code's schema; the schema
+itself is Alembic's (`store.migrate`, where the choices are written down)."""
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.schema import CreateIndex, CreateTable
 
-from store.schema import Base
+from store import migrate
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the CLI read while the worker writes; busy_timeout rides out short locks.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Switching a fresh file to WAL needs its exclusive lock, and SQLite reports "locked" at
+    # once, without waiting, when the processes opening it together collide: try again.
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.01 + 0.01 * random.random())
     cursor.close()
 
 
-def make_engine(url: str, schema: str | None = None) -> Engine:
-    """An engine with the schema created. ``schema`` (PostgreSQL) puts the tables in a
-    schema of their own: the store tests use it to keep runs apart."""
+def open_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine on the database as it is: nothing created or migrated (`transfers db`).
+    ``schema`` (PostgreSQL) puts the tables in a schema of their own: the store tests use it
+    to keep runs apart."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-    _create_schema(engine)
+        return engine
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def make_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine on the store: an empty database is migrated to head first (a database
+    made before migrations is stamped); one that has a revision is left as it is, and the
+    worker checks it (`store.migrate.check_current`). Safe when the worker and the CLI open
+    a fresh database at the same moment: the migrations run under a lock."""
+    engine = open_engine(url, schema)
+    migrate.prepare(engine)
     return engine
-
-
-def _create_schema(engine: Engine) -> None:
-    """Create missing tables and indexes with IF NOT EXISTS. The worker and the CLI may both
-    do it at the same moment on a fresh database; PostgreSQL can still report such a race as
-    an error, after which the next attempt finds everything there."""
-    for attempt in range(5):
-        try:
-            with engine.begin() as connection:
-                for table in Base.metadata.sorted_tables:
-                    connection.execute(CreateTable(table, if_not_exists=True))
-                    for index in table.indexes:
-                        connection.execute(CreateIndex(index, if_not_exists=True))
-            return
-        except DBAPIError:
-            if attempt == 4:
-                raise
 
 
 @cache

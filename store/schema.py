@@ -83,3 +83,21 @@ class LotteryRow(Base):
     stage: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer)  # the record's newest audit entry
     record: Mapped[dict] = mapped_column(JSON)
+
+
+class PermitRow(Base):
+    """An approved transfer's permit, as it is now (one row, replaced on every change)."""
+
+    __tablename__ = "permits"
+
+    id: Mapped[str] = mapped_column(String(130), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(120), index=True)
+    district: Mapped[str] = mapped_column(String(64), index=True)
+    process: Mapped[str] = mapped_column(String(16))
+    school_year: Mapped[str] = mapped_column(String(9), index=True)
+    school: Mapped[str] = mapped_column(String(200))
+    condition: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(32))
+    is_active: Mapped[bool] = mapped_column(Boolean, index=True)
+    version: Mapped[int] = mapped_column(Integer)  # years lived * 1000 + events this year
+    state: Mapped[dict] = mapped_column(JSON)

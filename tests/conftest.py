@@ -35,6 +35,18 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
+async def private_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own: for tests that end with workflows signalling
+    each other mid-flight, or that move the clock by years."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_binary("temporal-test-server"),
+        data_converter=DATA_CONVERTER,
+    )
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     base = load_settings()
     return replace(

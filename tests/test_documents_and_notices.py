@@ -172,6 +172,27 @@ def within_facts(**more: Any) -> dict[str, Any]:
     }
 
 
+def permit_facts(**more: Any) -> dict[str, Any]:
+    """What the permit workflow passes (workflows/permit.py)."""
+    return {
+        "request_id": "PUSD-2027-0001",
+        "permit_id": "PERMIT-PUSD-2027-0001",
+        "district_name": "Paramount Unified School District",
+        "contact": "Pupil Services Department, 562-602-6035",
+        "student_name": "Ana Lopez",
+        "parent_name": "Maria Lopez",
+        "school_year": "2027-2028",
+        "next_school_year": "2028-2029",
+        "school": "Hollydale Elementary School",
+        "grade": 5,
+        "stage": "active",
+        "reason": "",
+        "ended_on": "",
+        "level_ends": calendar.long_date(date(2028, 6, 30)),
+        **more,
+    }
+
+
 MISSING = [DOCUMENT_LABELS[DocumentKind.pay_stub], DOCUMENT_LABELS[DocumentKind.employer_letter]]
 
 # Each kind with the facts the workflow passes, and what the notice must say.
@@ -287,6 +308,29 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
         within_facts(stage="revoked"),
         ["transfer revoked for Sam Novak", "IV.A",
          "reassigned to Abbott Elementary School"],
+    ),
+    NoticeKind.permit_renewal_open: (
+        permit_facts(stage="renewal_due", deadline=calendar.long_date(date(2028, 3, 31))),
+        ["Renew the permit of Ana Lopez for 2028-2029 by Friday, March 31, 2028",
+         "The last day to renew is\nFriday, March 31, 2028", "lapses"],
+    ),
+    NoticeKind.permit_lapsed: (
+        permit_facts(stage="lapsed", reason="not renewed for 2028-2029 by Friday, March 31, 2028"),
+        ["has lapsed", "not renewed for 2028-2029", "ends with school year 2027-2028"],
+    ),
+    NoticeKind.permit_level_ending: (
+        permit_facts(),
+        ["ends with this school year", "on Friday, June 30, 2028", "needs a new request"],
+    ),
+    NoticeKind.permit_ended: (
+        permit_facts(stage="moved", ended_on=calendar.long_date(date(2027, 11, 3)),
+                     reason="the family moved to Downey USD, the new district of residence"),
+        ["has ended", "ended on Wednesday, November 3, 2027", "Downey USD"],
+    ),
+    NoticeKind.permit_revoked: (
+        permit_facts(stage="revoked", ended_on=calendar.long_date(date(2027, 11, 3)),
+                     reason="the student repeatedly failed to abide by attendance policies"),
+        ["has been revoked", "attendance policies", "may not be appealed"],
     ),
     NoticeKind.within_level_completed: (
         within_facts(stage="level_completed"),

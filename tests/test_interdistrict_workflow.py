@@ -66,6 +66,13 @@ Launch = Callable[..., Awaitable[WorkflowHandle]]
 
 
 @pytest.fixture
+def env(private_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """An approval starts a permit that lives for years on this test's task queue: a server of
+    the test's own keeps its timers out of the other tests' clock."""
+    return private_env
+
+
+@pytest.fixture
 async def launch(env: WorkflowEnvironment, worker: Worker) -> AsyncIterator[Launch]:
     """Start requests on this test's worker; any still open at the end are terminated, so
     their timers never fire into a later test on the shared clock."""

@@ -11,7 +11,7 @@ Keep the old files next to the new ones (a new name): a running workflow may hav
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,15 +23,22 @@ from codec import DATA_CONVERTER
 from models.actions import Decide, FileAppeal, RecordAppealOutcome
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.lottery_record import OfferAnswer
+from models.people import Actor
+from models.permits import PermitCondition, PermitStage, Renew, Revoke
 from models.stages import Stage
 from models.within_request import CurrentYearFactors, DecideWithin, WithdrawWithin, WithinStage
+from rules import calendar
+from rules import permits as permit_rules
+from rules.revocation import RevocationReason
 from tests import within_helpers as w
 from tests import workflow_helpers as helpers
 from tests.factories import CLERK, COUNTY, DIRECTOR
+from tests.test_permit_workflow import TZ, permit_input, school_year_now, until
 from tests.test_within_request_workflow import District, poll, stage_is
 from worker import WORKFLOWS, workflow_runner
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.lottery import LotteryWorkflow as L
+from workflows.permit import PermitWorkflow
 from workflows.within_request import WithinRequestWorkflow as R
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -109,3 +116,24 @@ async def test_record_lottery_and_within_requests(
             reasons="r", time_of_year="t", capacity_and_staffing="c", educational_program="p")))
     await stage_is(decided, WithinStage.placed)
     await save(decided, "current-year-approved")
+
+
+@recording
+async def test_record_permit(env: WorkflowEnvironment, worker: Worker) -> None:
+    today = calendar.local_date(await env.get_current_time(), TZ)
+    inp = permit_input(school_year_now(today), condition=PermitCondition.reapply_annually)
+    handle = await env.client.start_workflow(
+        PermitWorkflow.run, inp, id=inp.state.id, task_queue=worker.task_queue
+    )
+    year = inp.state.school_year
+    first, _ = permit_rules.renewal_window(year, (1, 15), (3, 31))
+    await helpers.skip_to(env, calendar.at_local(first, time(9, 0), TZ))
+    await until(handle, lambda s: s.stage is PermitStage.renewal_due, "renewal due")
+    await handle.execute_update(PermitWorkflow.renew, Renew(
+        actor=Actor(name="avalos", roles=["pupil_services"]),
+        school_year=permit_rules.next_school_year(year)))
+    await helpers.skip_to(env, calendar.end_of_day(permit_rules.school_year_end(year), TZ))
+    await until(handle, lambda s: s.years == 2, "the next school year")
+    await handle.execute_update(PermitWorkflow.revoke, Revoke(
+        actor=Actor(name="nguyen", roles=["director"]), reasons=[RevocationReason.behavior]))
+    await save(handle, "renewed-next-year-revoked")

@@ -19,7 +19,6 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from codec import DATA_CONVERTER
 from models.lottery_record import AddSeats, LotteryRecord, LotteryStage, OfferAnswer
 from models.within_district import Program, SeatKey
 from models.within_district_config import WithinDistrictConfig
@@ -37,7 +36,6 @@ from models.within_request import (
 from rules import calendar
 from rules.errors import PolicyError
 from rules.lottery_audit import verify
-from settings import find_binary
 from store import notices as notice_store
 from store import records
 from tests import within_helpers as w
@@ -139,15 +137,10 @@ async def refused(handle: WorkflowHandle, update: Any, arg: Any, *words: str) ->
 
 
 @pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server per test: these tests end with workflows signalling each other
-    mid-flight, which can leave the shared server's clock locked for the next test."""
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=DATA_CONVERTER,
-    )
-    yield environment
-    await environment.shutdown()
+def env(private_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """Workflows here signal each other mid-flight at a test's end, which can leave a shared
+    server's clock locked for the next test."""
+    return private_env
 
 
 @pytest.fixture

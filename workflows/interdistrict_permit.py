@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
 
+from workflows.permit import permit_id
 from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -33,10 +35,19 @@ with workflow.unsafe.imports_passed_through():
     from models.district import DistrictPolicy
     from models.documents import DocumentRecord
     from models.notices import Notice, NoticeKind
+    from models.permits import (
+        PermitCondition,
+        PermitHolder,
+        PermitInput,
+        PermitPolicy,
+        PermitProcess,
+        PermitState,
+    )
     from models.requests import Direction, InterdistrictRequest
     from models.stages import APPEALABLE_STAGES, DECIDABLE_STAGES, Stage
     from models.state import HistoryEntry, RequestState
     from rules import deadlines, documents, eligibility
+    from rules import permits as permit_rules
     from rules.errors import PolicyError
     from rules.roles import check_role
 
@@ -486,7 +497,7 @@ class InterdistrictPermitWorkflow:
         notice: NoticeKind = NoticeKind.approved,
     ) -> None:
         self.state.overdue = False
-        self.state.permit_id = f"PERMIT-{self.state.id}"
+        self.state.permit_id = permit_id(self.state.id)
         school = school or self.state.request.preferred_school
         self.state.assigned_school = school
         seq = await self._enter(Stage.approved, "approved", actor, why)
@@ -496,6 +507,51 @@ class InterdistrictPermitWorkflow:
             to += self.policy.staff_notices_to  # "every party is notified" (seed 000)
         facts = {"permit_id": self.state.permit_id, "school": school_name}
         await self._send(notice, f"{seq}", to, facts)
+        if workflow.patched("issue-permit"):  # requests approved before this lived no further
+            await self._issue_permit(school_name)
+
+    async def _issue_permit(self, school_name: str) -> None:
+        """The permit lives on in its own workflow, for as many school years as it holds."""
+        request = self.state.request
+        student, parent = request.student, request.parent
+        where = school_name if request.direction is Direction.into else request.other_district
+        state = PermitState(
+            id=self.state.permit_id or permit_id(self.state.id),
+            request_id=self.state.id,
+            district=self.policy.district_id,
+            process=PermitProcess.interdistrict,
+            holder=PermitHolder(
+                student_id=student.id, student_name=f"{student.first_name} {student.last_name}",
+                parent_name=parent.name, parent_email=parent.email, language=parent.language,
+            ),
+            school=self.state.assigned_school or "",
+            school_name=where,
+            condition=PermitCondition.reapply_annually
+            if request.reapply_annually
+            else PermitCondition.until_level_end,
+            school_year=request.school_year,
+            grade=student.grade,
+            level_last_grade=permit_rules.level_last_grade(student.grade),
+        )
+        settings = self.policy.settings
+        policy = PermitPolicy(
+            district_id=self.policy.district_id,
+            district_name=self.policy.district_name,
+            timezone=self.policy.timezone,
+            contact=self.policy.contact,
+            notices_from=self.policy.notices_from,
+            staff_notices_to=list(self.policy.staff_notices_to),
+            renewal_opens_month=settings.opens_month,
+            renewal_opens_day=settings.opens_day,
+            renewal_deadline_month=settings.renewal_deadline_month,
+            renewal_deadline_day=settings.renewal_deadline_day,
+        )
+        await workflow.start_child_workflow(
+            "Permit",
+            PermitInput(state=state, policy=policy),
+            id=state.id,
+            parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
+        )
 
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""

@@ -1,0 +1,1 @@
+"""The records store's revisions, one file each (Alembic skips this file)."""

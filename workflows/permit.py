@@ -1,0 +1,361 @@
+"""An approved transfer's permit, for as many school years as it lives (DESIGN.md "Long
+lives"; seed 000 "What is an interdistrict attendance permit?" and "... rescinded, or
+revoked"; seed 004 IV).
+
+One run per school year, continuing-as-new on June 30 so the history stays one year long
+however many years the permit lives. In a year:
+
+- a permit renewed each year tells the parent when renewals open (January 15, seed 000) and
+  lapses, with a notice, if it is not renewed by the district's deadline;
+- in the level's last grade, the parent is told ahead (also on January 15) that the permit ends
+  with the level and a new request is needed (matriculation, seed 000; IV.D, seed 004);
+- on June 30 the grade advances with the school year, or the permit ends with the level.
+
+Staff record what happens with Updates: ``revoke`` (one of the seed's reasons; never, for an
+interdistrict permit, after June 30 following grade 10, EC 46600; not appealable),
+``moved`` (a new district of residence ends it; a move inside the district lets the student
+finish the year, IV.B), ``transfer`` (another school needs a new request), ``renew``,
+``leave_program`` (IV.A: the home school again). Started by the request's workflow as a child
+that outlives it (ABANDON).
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
+
+with workflow.unsafe.imports_passed_through():
+    import rules.calendar as calendar
+    from models.notices import Notice, NoticeKind
+    from models.people import Actor
+    from models.permits import (
+        AppealRevocation,
+        Moved,
+        PermitCondition,
+        PermitEvent,
+        PermitInput,
+        PermitProcess,
+        PermitStage,
+        PermitState,
+        Renew,
+        Revoke,
+        TransferElsewhere,
+    )
+    from rules import permits as rules
+    from rules.errors import PolicyError
+    from rules.revocation import RevocationReason, check_may_revoke
+
+NOTICE_CLOCK = time(8, 0)  # parents' yearly notices go out at 8 a.m. local time
+STAFF_ROLES = frozenset({"pupil_services", "student_services", "director",
+                         "superintendent_designee"})
+REVOKE_ROLES = frozenset({"director", "superintendent_designee"})
+REASON_TEXT = {
+    RevocationReason.academic_effort: "the student repeatedly failed to make appropriate "
+    "academic efforts",
+    RevocationReason.attendance: "the student repeatedly failed to abide by school, district "
+    "and state attendance policies",
+    RevocationReason.behavior: "the student repeatedly failed to uphold appropriate behavior "
+    "standards",
+    RevocationReason.false_information: "false or misleading information was provided",
+    RevocationReason.continuance_inadvisable: "other conditions render continuance inadvisable",
+}
+
+
+def permit_id(request_id: str) -> str:
+    """The permit's number on the approval notice, and its workflow's id."""
+    return f"PERMIT-{request_id}"
+
+
+@workflow.defn(name="Permit")
+class PermitWorkflow:
+    @workflow.init
+    def __init__(self, inp: PermitInput) -> None:
+        self.state = inp.state
+        self.policy = inp.policy
+        self.ends_at_year_end: str | None = None  # IV.B: a move inside the district
+
+    # ---- the school year ----------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: PermitInput) -> PermitState:
+        state = self.state
+        if state.years == 1 and not state.events:
+            await self._enter(PermitStage.active, "issued", "system", self._condition_text())
+        year_end = calendar.end_of_day(rules.school_year_end(state.school_year), self._tz)
+        if state.is_active:
+            await self._spring()
+        if state.is_active:
+            await wait_until(lambda: not self.state.is_active, year_end)
+        if state.is_active:
+            await self._year_end()
+        if not state.is_active:
+            # Ended: it stays queryable, and refuses what comes late (an appeal of the
+            # revocation, a second move), until the school year is over.
+            await workflow.sleep(max(0.0, (year_end - workflow.now()).total_seconds()))
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return state
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(PermitInput(state=self._carried(), policy=self.policy))
+
+    async def _spring(self) -> None:
+        """January 15: renewals open (reapply annually), or the level's end is near."""
+        state = self.state
+        first, last = rules.renewal_window(
+            state.school_year,
+            (self.policy.renewal_opens_month, self.policy.renewal_opens_day),
+            (self.policy.renewal_deadline_month, self.policy.renewal_deadline_day),
+        )
+        opens = calendar.at_local(first, NOTICE_CLOCK, self._tz)
+        last_grade = state.grade >= state.level_last_grade
+        renews = state.condition is PermitCondition.reapply_annually and not last_grade
+        if not (renews or last_grade) or workflow.now() > calendar.end_of_day(last, self._tz):
+            return
+        if await wait_until(lambda: not self.state.is_active, opens):
+            return
+        if last_grade:
+            await self._enter(
+                state.stage, "level_ending_notified", "system",
+                f"grade {state.grade} is the level's last: the permit ends on "
+                f"{rules.school_year_end(state.school_year).isoformat()}",
+            )
+            await self._notify(NoticeKind.permit_level_ending)
+            return
+        following = rules.next_school_year(state.school_year)
+        if state.renewed_for == following:
+            return
+        await self._enter(PermitStage.renewal_due, "renewal_opened", "system",
+                          f"renew for {following} by {last.isoformat()}")
+        await self._notify(NoticeKind.permit_renewal_open, deadline=calendar.long_date(last))
+        renewed = await wait_until(
+            lambda: self.state.renewed_for == following or not self.state.is_active,
+            calendar.end_of_day(last, self._tz),
+        )
+        if not renewed:
+            state.ended_on = self._today()
+            state.reason = f"not renewed for {following} by {calendar.long_date(last)}"
+            await self._enter(PermitStage.lapsed, "lapsed", "system", state.reason)
+            await self._notify(NoticeKind.permit_lapsed)
+
+    async def _year_end(self) -> None:
+        state = self.state
+        if state.grade >= state.level_last_grade:
+            state.ended_on = rules.school_year_end(state.school_year)
+            state.reason = "the educational level ended; the next level needs a new request"
+            await self._enter(PermitStage.level_completed, "level_completed", "system",
+                              state.reason)
+            await self._notify(NoticeKind.permit_ended)
+        elif self.ends_at_year_end:
+            state.ended_on = rules.school_year_end(state.school_year)
+            state.reason = self.ends_at_year_end
+            await self._enter(PermitStage.moved, "moved_year_finished", "system", state.reason)
+            await self._notify(NoticeKind.permit_ended)
+
+    def _carried(self) -> PermitState:
+        """The next school year: one grade up, a fresh year of events."""
+        state = self.state.model_copy(deep=True)
+        state.school_year = rules.next_school_year(state.school_year)
+        state.grade += 1
+        state.years += 1
+        state.events = []
+        state.stage = PermitStage.active
+        return state
+
+    # ---- updates ------------------------------------------------------------------------
+
+    @workflow.update
+    async def revoke(self, action: Revoke) -> PermitState:
+        self._check_revoke(action)
+        why = "; ".join(REASON_TEXT[r] for r in action.reasons) or action.note
+        await self._end(PermitStage.revoked, "revoked", action.actor, why)
+        return self.state
+
+    @revoke.validator
+    def _validate_revoke(self, action: Revoke) -> None:
+        self._check_revoke(action)
+
+    @workflow.update
+    async def leave_program(self, action: Revoke) -> PermitState:
+        """IV.A: withdrawing from the special program the transfer was for revokes it."""
+        self._check_leave(action)
+        home = self.state.home_school
+        why = (f"withdrew from the {self.state.program} program: reassigned to {home}, the "
+               "school the student would have attended (IV.A)")
+        self.state.school = home
+        await self._end(PermitStage.revoked, "left_program", action.actor, why)
+        return self.state
+
+    @leave_program.validator
+    def _validate_leave_program(self, action: Revoke) -> None:
+        self._check_leave(action)
+
+    @workflow.update
+    async def renew(self, action: Renew) -> PermitState:
+        self._check_renew(action)
+        self.state.renewed_for = action.school_year
+        await self._enter(PermitStage.active, "renewed", action.actor.name,
+                          f"renewed for {action.school_year}")
+        return self.state
+
+    @renew.validator
+    def _validate_renew(self, action: Renew) -> None:
+        self._check_renew(action)
+
+    @workflow.update
+    async def moved(self, action: Moved) -> PermitState:
+        self._check_active(action.actor)
+        state = self.state
+        if action.new_district:  # seed 000: the new district of residence must grant one
+            why = (f"the family moved to {action.new_district}, the new district of "
+                   "residence, which must grant its own permit")
+            await self._end(PermitStage.moved, "moved_away", action.actor, why)
+        elif state.process is PermitProcess.within_district:  # IV.B
+            self.ends_at_year_end = (
+                "the family moved within the district: the student finishes the school year "
+                "here and attends the assigned school from the next one (IV.B); a new request "
+                "keeps the student here to complete the level"
+            )
+            await self._enter(state.stage, "moved_within", action.actor.name,
+                              self.ends_at_year_end)
+        else:  # same district of residence: the permit still holds
+            await self._enter(state.stage, "moved_same_district", action.actor.name,
+                              "moved within the district of residence: the permit holds")
+        return self.state
+
+    @moved.validator
+    def _validate_moved(self, action: Moved) -> None:
+        self._check_active(action.actor)
+
+    @workflow.update
+    async def transfer(self, action: TransferElsewhere) -> PermitState:
+        self._check_active(action.actor)
+        why = (f"the student transfers to {action.school}, another school of the district of "
+               "enrollment: that needs a new request")
+        await self._end(PermitStage.transferred, "transferred", action.actor, why)
+        return self.state
+
+    @transfer.validator
+    def _validate_transfer(self, action: TransferElsewhere) -> None:
+        self._check_active(action.actor)
+
+    @workflow.update
+    def appeal_revocation(self, action: AppealRevocation) -> None:
+        refuse("a decision to rescind or revoke a permit may not be appealed (seed 000)")
+
+    @appeal_revocation.validator
+    def _validate_appeal_revocation(self, action: AppealRevocation) -> None:
+        refuse("a decision to rescind or revoke a permit may not be appealed (seed 000)")
+
+    @workflow.query
+    def status(self) -> PermitState:
+        return self.state
+
+    # ---- checks -------------------------------------------------------------------------
+
+    def _check_active(self, actor: Actor) -> None:
+        if not STAFF_ROLES.intersection(actor.roles):
+            refuse(f"{actor.name} may not act on permits")
+        if not self.state.is_active:
+            refuse(f"permit {self.state.id} has ended ({self.state.stage.value})")
+
+    def _check_revoke(self, action: Revoke) -> None:
+        self._check_active(action.actor)
+        if not REVOKE_ROLES.intersection(action.actor.roles):
+            refuse(f"{action.actor.name} may not revoke a permit: needs director or "
+                   "superintendent_designee")
+        if not action.reasons:
+            refuse("a revocation must cite at least one of the seed's reasons")
+        if self.state.process is PermitProcess.interdistrict:
+            try:
+                check_may_revoke(
+                    self.state.grade, rules.school_year_end(self.state.school_year),
+                    self._today(), [r.value for r in action.reasons],
+                )
+            except PolicyError as error:
+                raise ApplicationError(str(error), type="PolicyError",
+                                       non_retryable=True) from error
+
+    def _check_leave(self, action: Revoke) -> None:
+        self._check_active(action.actor)
+        if self.state.process is not PermitProcess.within_district or (
+            self.state.program == "regular"
+        ):
+            refuse("IV.A applies to a within-district transfer for a special program")
+
+    def _check_renew(self, action: Renew) -> None:
+        self._check_active(action.actor)
+        if self.state.condition is not PermitCondition.reapply_annually:
+            refuse(f"permit {self.state.id} holds without renewal "
+                   f"({self.state.condition.value})")
+        try:
+            rules.check_renewal(self.state.school_year, action.school_year)
+        except PolicyError as error:
+            refuse(str(error))
+
+    # ---- effects ------------------------------------------------------------------------
+
+    async def _end(self, stage: PermitStage, event: str, actor: Actor, why: str) -> None:
+        self.state.ended_on = self._today()
+        self.state.reason = why
+        await self._enter(stage, event, actor.name, why)
+        await self._notify(NoticeKind.permit_revoked if stage is PermitStage.revoked
+                           else NoticeKind.permit_ended)
+
+    async def _enter(self, stage: PermitStage, event: str, actor: str, reason: str = "") -> None:
+        self.state.stage = stage
+        self.state.events.append(
+            PermitEvent(at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason)
+        )
+        await workflow.execute_activity(
+            "record_permit", self.state.model_copy(deep=True),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY,
+        )
+
+    async def _notify(self, kind: NoticeKind, **facts: Any) -> None:
+        state = self.state
+        notice = Notice(
+            key=f"{state.id}:{kind.value}:{state.school_year}:{len(state.events)}",
+            request_id=state.request_id,
+            kind=kind,
+            sender=self.policy.notices_from,
+            to=[state.holder.parent_email],
+            facts={
+                "request_id": state.request_id,
+                "permit_id": state.id,
+                "district_name": self.policy.district_name,
+                "contact": self.policy.contact,
+                "student_name": state.holder.student_name,
+                "parent_name": state.holder.parent_name,
+                "school_year": state.school_year,
+                "next_school_year": rules.next_school_year(state.school_year),
+                "school": state.school_name,
+                "grade": state.grade,
+                "stage": state.stage.value,
+                "reason": state.reason,
+                "ended_on": calendar.long_date(state.ended_on) if state.ended_on else "",
+                "level_ends": calendar.long_date(rules.school_year_end(state.school_year)),
+                **facts,
+            },
+        )
+        await workflow.execute_activity(
+            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
+        )
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    @property
+    def _tz(self) -> str:
+        return self.policy.timezone
+
+    def _today(self) -> date:
+        return calendar.local_date(workflow.now(), self._tz)
+
+    def _condition_text(self) -> str:
+        if self.state.condition is PermitCondition.reapply_annually:
+            return "renewed each school year"
+        return f"holds until the level ends after grade {self.state.level_last_grade}"
+
