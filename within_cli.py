@@ -566,7 +566,7 @@ def _answer(request_id: str, actor: str, accept: bool, as_json: bool) -> None:
         raise Refused(f"request {request_id} is a {state.kind.value} request: it was in no "
                       "lottery and gets no offers")
     staff = _staff(_within_district(state.request.district), actor)
-    answer = OfferAnswer(application_id=state.id, actor=staff.name)
+    answer = OfferAnswer(application_id=state.id, actor=staff)
     update = LotteryWorkflow.accept_offer if accept else LotteryWorkflow.decline_offer
     offer: Offer = _run(_update(state.lottery_id, update, answer, result_type=Offer))
     verb = "accepted" if accept else "declined"

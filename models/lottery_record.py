@@ -43,6 +43,8 @@ class LotteryInput(BaseModel):
     ledger_closes: datetime | None = None
     reopens: datetime | None = None  # VIII.A.3: after option enrollment completes
     offer_accept_days: int = Field(default=10, ge=1)
+    applications_per_run: int = Field(default=1000, ge=1)  # see LotteryWorkflow.run
+    carried: LotteryRecord | None = None  # the record, when the lottery goes on in a new run
 
 
 class LotteryStage(StrEnum):
@@ -54,7 +56,7 @@ class LotteryStage(StrEnum):
 
 class OfferAnswer(BaseModel):
     application_id: str = Field(min_length=1)
-    actor: str = Field(min_length=1, max_length=100)  # who recorded the parent's answer
+    actor: Actor  # who recorded the parent's answer (student services)
 
 
 class AddSeats(BaseModel):
@@ -127,3 +129,6 @@ class LotteryRecord(BaseModel):
 
     def seat_map(self) -> dict[SeatKey, int]:
         return {s.key: s.seats for s in self.seats}
+
+
+LotteryInput.model_rebuild()  # it carries a LotteryRecord, defined after it

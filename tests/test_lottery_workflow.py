@@ -242,3 +242,31 @@ async def test_withdraw_and_re_enter_keeps_the_random_number(launch: Launch) -> 
     state = await record(handle)
     assert [e.applicant.application_id for e in state.applicants] == ["A11"]
     assert [e.applicant.application_id for e in state.withdrawn] == ["A1"]
+
+
+async def test_a_full_run_goes_on_in_a_new_one_with_every_application(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """Temporal caps the Updates of a run: the lottery continues-as-new every N applications
+    and carries its record, seed and numbers; the draw covers them all."""
+    inp = (await make_input(env)).model_copy(update={"applications_per_run": 2})
+    handle = await env.client.start_workflow(L.run, inp, id=inp.id, task_queue=worker.task_queue)
+    try:
+        first_run = (await handle.describe()).run_id
+        entered = [await handle.execute_update(L.enter, applicant(n)) for n in (1, 2)]
+        await handle.execute_update(L.withdraw, "A1")
+        for n in (3, 4, 5):
+            entered.append(await handle.execute_update(L.enter, applicant(n)))
+        again = await handle.execute_update(L.enter, applicant(11, student_id="S1"))
+        assert again.random_number == entered[0].random_number  # fixed across runs
+        await refused(handle, L.enter, applicant(2), "already entered")
+        assert (await handle.describe()).run_id != first_run
+        preview = await drawn(env, handle, inp.window_closes)
+        ids = sorted(e.applicant.application_id for e in preview.applicants)
+        assert ids == ["A11", "A2", "A3", "A4", "A5"]
+        assert [e.applicant.application_id for e in preview.withdrawn] == ["A1"]
+        assert preview.seed == (await record(handle)).seed and verify(preview) == []
+        assert [e.event for e in preview.history].count("lottery_opened") == 1
+    finally:
+        with contextlib.suppress(RPCError):
+            await handle.terminate("test over")

@@ -101,7 +101,9 @@ async def test_record_lottery_and_within_requests(
     by_id = {h.id: h for h in handles}
     await by_id[placed].execute_update(R.withdraw, WithdrawWithin(actor=w.SETTER))
     await stage_is(by_id[first], WithinStage.offered)
-    await d.lottery.execute_update(L.accept_offer, OfferAnswer(application_id=first, actor="tran"))
+    await d.lottery.execute_update(
+        L.accept_offer, OfferAnswer(application_id=first, actor=w.CERTIFIER)
+    )
     await stage_is(by_id[first], WithinStage.placed)
     await helpers.skip_to(env, d.closes + timedelta(days=61))  # past the first day of school
     await poll(d.record, lambda r: r.stage.value == "closed", "the ledger closed")

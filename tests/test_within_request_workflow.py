@@ -226,18 +226,20 @@ async def test_offer_expires_and_passes_to_the_next(district: District) -> None:
     offer = await one_sent(d.engine, line[0], "within_offer")
     assert calendar.long_date(first.offer_deadline) in offer.body
     assert await d.lottery.query(L.waitlist_position, line[1]) == 1
-    await refused(d.lottery, L.accept_offer, OfferAnswer(application_id=line[1], actor="tran"),
-                  "no open offer")
+    await refused(d.lottery, L.accept_offer,
+                  OfferAnswer(application_id=line[1], actor=w.CERTIFIER), "no open offer")
+    await refused(d.lottery, L.accept_offer,
+                  OfferAnswer(application_id=line[0], actor=w.DESIGNEE), "student_services")
 
     await skip_to(d.env, calendar.end_of_day(first.offer_deadline, w.TZ) - SECOND)
     assert (await state(by_id[line[0]])).stage is WithinStage.offered  # still its last day
     await skip_to(d.env, calendar.end_of_day(first.offer_deadline, w.TZ))
     await stage_is(by_id[line[0]], WithinStage.offer_expired)
     await stage_is(by_id[line[1]], WithinStage.offered)
-    await refused(d.lottery, L.accept_offer, OfferAnswer(application_id=line[0], actor="tran"),
-                  "no open offer")
+    await refused(d.lottery, L.accept_offer,
+                  OfferAnswer(application_id=line[0], actor=w.CERTIFIER), "no open offer")
     await d.lottery.execute_update(
-        L.accept_offer, OfferAnswer(application_id=line[1], actor="tran")
+        L.accept_offer, OfferAnswer(application_id=line[1], actor=w.CERTIFIER)
     )
     accepted = await stage_is(by_id[line[1]], WithinStage.placed)
     assert accepted.assigned_school == "norris-elementary"
@@ -258,7 +260,7 @@ async def test_added_seat_is_offered_and_a_declined_offer_passes_on(district: Di
                                    AddSeats(key=w.MONTESSORI_1, seats=1, actor=w.SETTER))
     await stage_is(by_id[line[0]], WithinStage.offered)
     await d.lottery.execute_update(
-        L.decline_offer, OfferAnswer(application_id=line[0], actor="tran")
+        L.decline_offer, OfferAnswer(application_id=line[0], actor=w.CERTIFIER)
     )
     await stage_is(by_id[line[0]], WithinStage.declined)
     await stage_is(by_id[line[1]], WithinStage.offered)

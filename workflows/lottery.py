@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from models.within_district_config import (
         ROLE_LOTTERY_CERTIFIER,
         ROLE_SEAT_SETTER,
+        ROLE_STUDENT_SERVICES,
         WithinDistrictConfig,
     )
     from models.within_request import LotteryNews, LotteryOutcome
@@ -123,8 +124,13 @@ class LotteryWorkflow:
             overcrowded_schools=list(inp.overcrowded_schools),
             seats_set_by=inp.seats_set_by,
         )
-        self.entered_ids: set[str] = set()  # every application id ever entered
-        self.students: dict[str, str] = {}  # application id -> student id
+        if inp.carried is not None:  # the same lottery, continued in a new run
+            self.record = inp.carried
+        entered = [*self.record.applicants, *self.record.withdrawn]
+        # Every application id ever entered, and each one's student.
+        self.entered_ids = {e.applicant.application_id for e in entered}
+        self.students = {e.applicant.application_id: e.applicant.student_id for e in entered}
+        self.entered_this_run = 0
         # The seats' ledger after certification (exported to the record by ``_publish``).
         self.left: dict[SeatKey, int] = {}
         self.waiting: dict[SeatKey, list[str]] = {}
@@ -143,13 +149,17 @@ class LotteryWorkflow:
         # Versioned: lotteries started by the first release end at certification; from this
         # one on they release the results, keep the seats and write the records store.
         self.releases = workflow.patched("lottery-releases-results")
-        self._log(
-            LotteryStage.collecting, "lottery_opened", "system",
-            f"applications until {inp.window_closes.isoformat()} (VIII.A.2)",
-        )
-        remaining = (inp.window_closes - workflow.now()).total_seconds()
-        if remaining > 0:
-            await workflow.sleep(remaining)  # durable: wakes at the close, 5:00 p.m. excluded
+        if inp.carried is None:
+            self._log(
+                LotteryStage.collecting, "lottery_opened", "system",
+                f"applications until {inp.window_closes.isoformat()} (VIII.A.2)",
+            )
+        # Durable: wakes at the close, 5:00 p.m. excluded. Temporal caps the Updates of one run
+        # (2,000 by default), so every ``applications_per_run`` applications the lottery goes on
+        # in a new run that carries its record.
+        if await wait_until(self._run_is_full, inp.window_closes):
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(inp.model_copy(update={"carried": self.record}))
         self._draw()
         if not self.releases:  # a lottery started before results were released by it
             await self._await_certification()
@@ -327,6 +337,7 @@ class LotteryWorkflow:
         recorded.tier = recorded_tier(recorded)
         self.entered_ids.add(applicant.application_id)
         self.students[applicant.application_id] = applicant.student_id
+        self.entered_this_run += 1
         if not self._reopened():
             # Recorded with its tier, number and instant in ``applicants``; the request's own
             # audit trail has the entry too, so the lottery's history stays per lottery event.
@@ -417,7 +428,7 @@ class LotteryWorkflow:
         offer = self._check_offer(answer)
         del self.offers[answer.application_id]
         self.holders[answer.application_id] = offer.key
-        seq = self._log(self.record.stage, "offer_accepted", answer.actor,
+        seq = self._log(self.record.stage, "offer_accepted", answer.actor.name,
                         f"{answer.application_id}: {offer.key.describe()}")
         self._publish()
         self.changed = True
@@ -433,8 +444,9 @@ class LotteryWorkflow:
         offer = self._check_offer(answer)
         del self.offers[answer.application_id]
         self.left[offer.key] = self.left.get(offer.key, 0) + 1
-        seq = self._log(self.record.stage, "offer_declined", answer.actor,
+        seq = self._log(self.record.stage, "offer_declined", answer.actor.name,
                         f"{answer.application_id}: {offer.key.describe()}")
+        self._publish()
         self.changed = True
         await self._tell([(answer.application_id, self._news(LotteryOutcome.declined, seq))])
         return offer
@@ -490,6 +502,12 @@ class LotteryWorkflow:
         return (
             self.record.stage is LotteryStage.collecting
             and workflow.now() < self.inp.window_closes
+        )
+
+    def _run_is_full(self) -> bool:
+        return (
+            self.entered_this_run >= self.inp.applications_per_run
+            or workflow.info().is_continue_as_new_suggested()
         )
 
     def _reopened(self) -> bool:
@@ -567,6 +585,9 @@ class LotteryWorkflow:
             raise ApplicationError(str(error), type="PolicyError", non_retryable=True) from error
 
     def _check_offer(self, answer: OfferAnswer) -> Offer:
+        if ROLE_STUDENT_SERVICES not in answer.actor.roles:
+            refuse(f"{answer.actor.name} may not record a parent's answer to an offer: needs "
+                   f"{ROLE_STUDENT_SERVICES}")
         offer = self.offers.get(answer.application_id)
         if offer is None:
             refuse(f"application {answer.application_id} has no open offer")
