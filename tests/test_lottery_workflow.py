@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import rules.calendar as calendar
-from models.lottery_record import LotteryInput, LotteryRecord, LotteryStage, SeatCount
+from models.lottery_record import AddSeats, LotteryInput, LotteryRecord, LotteryStage, SeatCount
 from models.people import Actor
 from models.within_district import Applicant, Outcome, Program, Residency, SeatKey
 from models.within_district_config import load_within_district
@@ -209,11 +209,17 @@ async def test_recorded_result_re_verifies_and_tampering_shows(
     handle, inp = await launch()
     for n in range(1, 6):
         await handle.execute_update(L.enter, applicant(n))
-    await handle.execute_update(
-        L.enter, applicant(6, residency=Residency.attendance_area, program=Program.regular,
-                           school="abbott-elementary", grade=0)
-    )
+    closed = SeatKey(school="abbott-elementary", program=Program.regular, grade=0)
+    await refused(handle, L.enter, applicant(6, closed), "not open", "add-seats")
+    # VII: seats opened before the draw by a seat setter, who then may not certify.
+    adder = Actor(name="lund", roles=["seat_setter", "lottery_certifier"])
+    await handle.execute_update(L.add_seats, AddSeats(key=closed, seats=1, actor=adder))
+    await handle.execute_update(L.enter, applicant(6, closed, residency=Residency.attendance_area))
     done = await drawn(env, handle, inp.window_closes)
+    assert done.seat_map()[closed] == 1 and "lund" in done.seats_set_by
+    assert done.result is not None
+    assert "needs no transfer" in done.result.for_application("A6").reason  # type: ignore[union-attr]
+    await refused(handle, L.certify, adder, "set the seats")
     assert done.seed and verify(done) == []
     for entry in done.applicants:
         assert entry.random_number == random_number(done.seed, entry.applicant.student_id)

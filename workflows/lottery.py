@@ -391,7 +391,7 @@ class LotteryWorkflow:
         # The result is released here; the parents' notices are a later step.
         self._log(
             LotteryStage.certified, "draw_certified", actor.name,
-            f"seats set by {self.inp.seats_set_by}; certified by {actor.name}",
+            f"seats set by {self.record.seats_set_by}; certified by {actor.name}",
         )
         return self.record
 
@@ -457,11 +457,20 @@ class LotteryWorkflow:
 
     @workflow.update
     async def add_seats(self, action: AddSeats) -> list[SeatCount]:
+        """VII: more seats, before the draw (the seats it will draw) or after it (offered to
+        the next in line). Whoever adds seats has set seats: they may not certify."""
         self._check_add_seats(action)
-        self.left[action.key] = self.left.get(action.key, 0) + action.seats
-        self.waiting.setdefault(action.key, [])
+        if action.actor.name not in self._setters():
+            self.record.seats_set_by = ", ".join([*self._setters(), action.actor.name])
         self._log(self.record.stage, "seats_added", action.actor.name,
                   f"{action.seats} more in {action.key.describe()} (VII)")
+        if self.record.stage is LotteryStage.collecting:
+            seats = self.record.seat_map()
+            seats[action.key] = seats.get(action.key, 0) + action.seats
+            self.record.seats = [SeatCount(key=k, seats=n) for k, n in seats.items()]
+            return self.record.seats
+        self.left[action.key] = self.left.get(action.key, 0) + action.seats
+        self.waiting.setdefault(action.key, [])
         self.changed = True
         self._publish()
         return self.record.seats_left
@@ -504,6 +513,10 @@ class LotteryWorkflow:
             and workflow.now() < self.inp.window_closes
         )
 
+    def _setters(self) -> list[str]:
+        """Who set the seats: the district file's seat setters, and whoever added some."""
+        return [n for n in self.record.seats_set_by.split(", ") if n]
+
     def _run_is_full(self) -> bool:
         return (
             self.entered_this_run >= self.inp.applications_per_run
@@ -531,6 +544,12 @@ class LotteryWorkflow:
             refuse(
                 f"applications for {self.inp.school_year} closed at {closes.isoformat()} "
                 f"(VIII.A.2){again}"
+            )
+        if self._window_open() and self.record.seat_map().get(applicant.seat_key, 0) <= 0:
+            refuse(
+                f"{applicant.seat_key.describe()} is not open to within-district transfers in "
+                "this lottery (VII); seats set after it opened are added with "
+                "`transfers lottery add-seats`"
             )
         if self._reopened():
             key = applicant.seat_key
@@ -566,7 +585,7 @@ class LotteryWorkflow:
 
     def _check_certify(self, actor: Actor) -> None:
         try:
-            if actor.name in self.inp.seats_set_by.split(", "):
+            if actor.name in self._setters():
                 raise PolicyError(
                     f"{actor.name} set the seats and may not also certify the draw: a second "
                     "staff member must"
@@ -601,9 +620,11 @@ class LotteryWorkflow:
     def _check_add_seats(self, action: AddSeats) -> None:
         if ROLE_SEAT_SETTER not in action.actor.roles:
             refuse(f"{action.actor.name} may not add seats: needs {ROLE_SEAT_SETTER}")
+        if self.record.stage is LotteryStage.collecting:
+            return  # before the draw a new school, program or grade may be opened (VII)
         if self.record.stage is not LotteryStage.certified:
-            refuse("seats are added to a certified lottery; before the draw, set them in the "
-                   "district's configuration (VII)")
+            refuse("the draw awaits certification: seats can be added again once it is "
+                   "certified")
         if action.key not in self.record.seat_map():
             refuse(f"{action.key.describe()} is not open to within-district transfers (VII)")
 
