@@ -43,7 +43,7 @@ BIN = Path(sys.executable).parent
 TZ = ZoneInfo("America/Chicago")
 DISTRICT = "e2edistrict"  # next year: the lottery
 CURRENT = "e2ecurrent"  # current year: the superintendent's designee decides (IX)
-CLOSE_AFTER = 65  # seconds from the start of the test to the window's close
+CLOSE_AFTER = 120  # seconds from the start of the test to the window's close (CI is loaded)
 FORMS = 200
 # (school, program, grade, seats): fewer seats than applicants everywhere.
 SEATS = [
@@ -313,7 +313,7 @@ def test_a_batch_the_draw_at_the_close_certification_notices_and_an_offer(stack:
                        timeout=CLOSE_AFTER)
     took = time.monotonic() - started
     left = (closes - datetime.now(TZ)).total_seconds()
-    assert left > 20, f"submitting {FORMS} forms took {took:.0f}s: too slow for CLOSE_AFTER"
+    assert left > 40, f"submitting {FORMS} forms took {took:.0f}s: too slow for CLOSE_AFTER"
     assert result.returncode == 1, result.stderr
     assert "refused.json: school: unknown school 'nowhere-elementary'" in result.stderr
     assert f"1 of {FORMS + 1} forms refused" in result.stderr
