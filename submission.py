@@ -10,7 +10,7 @@ import json
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
@@ -144,14 +144,21 @@ def prepare(
 
 
 async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> WorkflowHandle:
+    return await start_request(client, InterdistrictPermitWorkflow.run, inp, inp.id, task_queue)
+
+
+async def start_request(
+    client: Client, run: Any, inp: BaseModel, request_id: str, task_queue: str
+) -> WorkflowHandle:
+    """Start a request's workflow once: its id is derived, so a second start is refused."""
     try:
         return await client.start_workflow(
-            InterdistrictPermitWorkflow.run,
+            run,
             inp,
-            id=inp.id,
+            id=request_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
     except WorkflowAlreadyStartedError:
-        raise PolicyError(f"request {inp.id} already exists") from None
+        raise PolicyError(f"request {request_id} already exists") from None

@@ -14,7 +14,6 @@ from pathlib import Path
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.within_district_config import ROLE_SEAT_SETTER, WithinDistrictConfig
 from models.within_request import WithinKind, WithinPolicy, WithinRequest, WithinRequestInput
@@ -22,7 +21,7 @@ from rules import within_eligibility, within_windows
 from rules.errors import PolicyError
 from rules.within_levels import level_ends
 from store import records
-from submission import next_free_id, read_form, request_id_base, validate_form
+from submission import next_free_id, read_form, request_id_base, start_request, validate_form
 from workflows.lottery import LotteryWorkflow, lottery_id, lottery_input
 from workflows.within_request import WithinRequestWorkflow
 
@@ -186,14 +185,4 @@ async def start_within(
             message = getattr(error.cause, "message", str(error))
             if "already entered" not in message:
                 raise PolicyError(message) from None
-    try:
-        return await client.start_workflow(
-            WithinRequestWorkflow.run,
-            inp,
-            id=inp.id,
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        )
-    except WorkflowAlreadyStartedError:
-        raise PolicyError(f"request {inp.id} already exists") from None
+    return await start_request(client, WithinRequestWorkflow.run, inp, inp.id, task_queue)

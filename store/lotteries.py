@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from models.lottery_record import LotteryRecord
-from store.records import insert_for
+from store.records import upsert_newer
 from store.schema import LotteryRow
 
 
@@ -19,12 +19,7 @@ def save_lottery(engine: Engine, record: LotteryRecord) -> None:
         "version": len(record.history),
         "record": record.model_dump(mode="json"),
     }
-    upsert = insert_for(engine, LotteryRow).values(**values)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[LotteryRow.id],
-        set_={k: upsert.excluded[k] for k in values if k != "id"},
-        where=LotteryRow.version <= upsert.excluded.version,
-    )
+    upsert = upsert_newer(LotteryRow, engine, values, LotteryRow.version)
     with engine.begin() as connection:
         connection.execute(upsert)
 

@@ -6,7 +6,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models.permits import PermitState
-from store.records import insert_for
+from store.records import upsert_newer
 from store.schema import PermitRow
 
 
@@ -25,12 +25,7 @@ def save_permit(engine: Engine, state: PermitState) -> None:
         "version": state.years * 1000 + len(state.events),
         "state": state.model_dump(mode="json"),
     }
-    upsert = insert_for(engine, PermitRow).values(**values)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[PermitRow.id],
-        set_={k: upsert.excluded[k] for k in values if k != "id"},
-        where=PermitRow.version <= upsert.excluded.version,
-    )
+    upsert = upsert_newer(PermitRow, engine, values, PermitRow.version)
     with engine.begin() as connection:
         connection.execute(upsert)
 

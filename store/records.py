@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -53,17 +54,22 @@ def _request_values(state: AnyState) -> dict:
     }
 
 
+def upsert_newer(table: Any, engine: Engine, values: dict[str, Any], version: Any) -> Insert:
+    """An upsert of ``values`` keyed by the table's ``id`` that never replaces a row of a
+    newer ``version`` (a retried activity writing an older state changes nothing)."""
+    upsert = insert_for(engine, table).values(**values)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.id],
+        set_={k: upsert.excluded[k] for k in values if k != "id"},
+        where=version <= getattr(upsert.excluded, version.key),
+    )
+
+
 def record_event(engine: Engine, state: AnyState, entry: AnyEntry) -> None:
     """Upsert the request's current state and append ``entry`` to the audit trail, in one
     transaction. Idempotent: a retried write of the same sequence changes nothing, and an
     older state never overwrites a newer one."""
-    values = _request_values(state)
-    upsert = insert_for(engine, RequestRow).values(**values)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[RequestRow.id],
-        set_={k: upsert.excluded[k] for k in values if k != "id"},
-        where=RequestRow.last_seq <= upsert.excluded.last_seq,
-    )
+    upsert = upsert_newer(RequestRow, engine, _request_values(state), RequestRow.last_seq)
     append = (
         insert_for(engine, EventRow)
         .values(request_id=state.id, **{**entry.model_dump(mode="python"), "at": _utc(entry.at)})
