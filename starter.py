@@ -65,6 +65,7 @@ from models.requests import InterdistrictRequest
 from models.state import RequestState
 from models.within_district_config import WithinDistrictConfig
 from models.within_request import WithinRequestState
+from permit_cli import permit_app
 from rules.errors import PolicyError
 from settings import Settings, connect, find_binary
 from store import notices as notice_store
@@ -471,6 +472,7 @@ app.command("leave-program")(within_cli.leave_program)
 app.add_typer(within_cli.lottery_app, name="lottery")
 app.add_typer(within_cli.offers_app, name="offers")
 app.add_typer(db_app, name="db")
+app.add_typer(permit_app, name="permit")
 
 
 # ---- reading ----------------------------------------------------------------------------
