@@ -192,9 +192,11 @@ def _wait_for_port(port: int) -> None:
 def _reset_postgres(url: str) -> None:
     from sqlalchemy import create_engine, text
 
+    from store.schema import Base
+
     engine = create_engine(url)
-    with engine.begin() as connection:
-        for table in ("events", "notices", "requests"):
+    with engine.begin() as connection:  # every table of the store and its schema revision
+        for table in [*Base.metadata.tables, "alembic_version"]:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     engine.dispose()
 

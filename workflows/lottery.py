@@ -240,8 +240,11 @@ class LotteryWorkflow:
         """Until the first day of school: forfeits free seats, expired offers pass on, and
         every free seat goes to the next in line who holds no other open offer."""
         while True:
-            await self._tell([(a, self.last_news[a]) for a in self.resend])
-            self.resend.clear()
+            # Cleared before the work, not after it: an Update or Signal that lands while this
+            # pass awaits a signal or a write sets it again, and the wait below returns at once.
+            self.changed = False
+            resend, self.resend = self.resend, []
+            await self._tell([(a, self.last_news[a]) for a in resend])
             await self._apply_forfeits()
             await self._expire_offers()
             await self._fill()
@@ -249,7 +252,6 @@ class LotteryWorkflow:
             await self._save()
             if workflow.now() >= closes:
                 break
-            self.changed = False
             ends = [self._offer_ends(o) for o in self.offers.values()]
             await wait_until(lambda: self.changed, min([closes, *ends]))
         # The first day of school: the next-year process ends; what is still waiting ends
