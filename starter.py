@@ -554,14 +554,15 @@ def notices(request_id: Annotated[str | None, typer.Argument()] = None,
     data = [
         {"key": n.key, "request_id": n.request_id, "kind": n.kind, "to": n.recipients,
          "subject": n.subject, "status": n.status, "error": n.error, "attempts": n.attempts,
-         "sent_at": n.sent_at}
+         "sent_at": n.sent_at, "language": n.language, "note": n.note}
         for n in rows
     ]
 
     def human() -> None:
-        table = Table("request", "kind", "to", "status", "subject")
+        table = Table("request", "kind", "to", "language", "status", "attempts", "error")
         for n in rows:
-            table.add_row(n.request_id, n.kind, n.recipients, n.status, n.subject)
+            table.add_row(n.request_id, n.kind, n.recipients, n.language, n.status,
+                          str(n.attempts), n.error or n.note)
         out.print(table)
 
     _emit(as_json, data, human)

@@ -1,5 +1,19 @@
-"""Sending notices: rendered from templates, delivered to the outbox folder as .eml or by
-SMTP, each key sent at most once (its delivery record is claimed before sending)."""
+"""Sending notices: rendered from templates in the parent's language, recorded, delivered to
+the outbox folder as .eml or by SMTP; each key sent at most once (its delivery record is
+claimed before sending, and a sent record is never claimed again).
+
+The delivery record (`store.notices`, ``transfers notices``): ``queued`` when recorded,
+``sending`` during an attempt, then ``sent``, or ``failed`` with the error (``attempts``
+counts them). A failed attempt raises: the workflow's retry policy tries again with backoff.
+
+A parent who was never told cannot be held to a deadline: when attempt `ESCALATE_AFTER` (or
+a later one) of a notice to a parent fails, the activity also tells the district's staff
+(``Notice.staff``) in a ``staff_escalation`` notice keyed ``<notice key>:undelivered``: which
+notice, to whom, and the error. That escalation has its own delivery record and is sent at
+most once: when it cannot be sent either (the same SMTP server is down), it is recorded as
+failed and tried again on the parent notice's next failing attempt. Without staff addresses
+it is recorded (``queued``, with a note) and not sent. Either way the parent notice's attempt
+still fails, so it goes on being retried."""
 
 from __future__ import annotations
 
@@ -8,15 +22,45 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 from jinja2 import TemplateError
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.rendering import render
-from models.notices import Notice
+from activities.rendering import ENGLISH, RenderedNotice, normalise_language, render
+from models.notices import Notice, NoticeKind
 from store import notices as delivery
+
+ESCALATE_AFTER = 5  # with the workflows' backoff (1 s doubling) attempt 5 starts ~15 s in
+UNDELIVERED = "undelivered"  # the escalation's key: "<notice key>:undelivered"
+STAFF_KINDS = frozenset({NoticeKind.staff_reminder, NoticeKind.staff_escalation})
+NO_STAFF_NOTE = "no staff addresses for this notice: recorded here only, not sent"
+
+DeliveryError = (OSError, smtplib.SMTPException)
+
+
+def notice_language(notice: Notice) -> str:
+    """The language asked for: ``Notice.language`` when it is not English, else
+    ``facts["language"]`` when present (what workflows pass until they set
+    ``Notice.language``), else English. (Whether ``language`` was set cannot be told from
+    its value once the notice has crossed the wire: it always carries one.)"""
+    if normalise_language(notice.language) != ENGLISH:
+        return notice.language
+    in_facts = notice.facts.get("language")
+    if isinstance(in_facts, str) and in_facts.strip():
+        return in_facts
+    return ENGLISH
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _attempt() -> int | None:
+    """The activity's attempt (1 for the first); None when called outside an activity."""
+    return activity.info().attempt if activity.in_activity() else None
 
 
 class NoticeActivities:
@@ -35,31 +79,85 @@ class NoticeActivities:
     def send_notice(self, notice: Notice) -> str:
         """Returns "sent", or "already sent" when the key was delivered before."""
         try:
-            rendered = render(notice.kind.value, notice.facts)
+            rendered = render(notice.kind.value, notice.facts, notice_language(notice))
         except TemplateError as error:  # a bug in the notice's facts: retrying cannot help
             raise ApplicationError(
                 f"notice {notice.kind} cannot be rendered: {error}", non_retryable=True
             ) from error
-        if not delivery.claim(
-            self._engine, notice.key, notice.request_id, notice.kind.value, notice.to,
-            rendered.subject, rendered.body,
-        ):
-            return "already sent"
+        try:
+            sent = self._send_once(
+                notice.key, notice.request_id, notice.kind.value, notice.sender, notice.to,
+                rendered,
+            )
+        except DeliveryError as error:
+            attempt = _attempt()
+            if (
+                attempt is not None and attempt >= ESCALATE_AFTER
+                and notice.kind not in STAFF_KINDS
+            ):
+                self._escalate(notice, rendered, attempt, describe(error))
+            raise
+        return "sent" if sent else "already sent"
+
+    def _send_once(
+        self, key: str, request_id: str, kind: str, sender: str, to: list[str],
+        rendered: RenderedNotice,
+    ) -> bool:
+        """Record, claim and deliver one notice; False when it was sent before. A delivery
+        error is recorded on the notice (failed) and raised."""
+        fields = (key, request_id, kind, to, rendered.subject, rendered.body)
+        extra = {"language": rendered.language, "note": rendered.note}
+        if delivery.record(self._engine, *fields, **extra) == "sent":
+            return False
+        if not delivery.claim(self._engine, *fields):
+            return False
         message = EmailMessage()
-        message["From"] = notice.sender
-        message["To"] = ", ".join(notice.to)
+        message["From"] = sender
+        message["To"] = ", ".join(to)
         message["Subject"] = rendered.subject
         message["Date"] = formatdate(localtime=False)
-        digest = hashlib.sha256(notice.key.encode()).hexdigest()[:32]
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         message["Message-ID"] = f"<{digest}@transfers>"  # one key, one Message-ID
-        message.set_content(rendered.body)
+        message.set_content(rendered.body)  # after: it clears the Content-* headers
+        message["Content-Language"] = rendered.language
         try:
             self._deliver(message, digest)
-        except (OSError, smtplib.SMTPException) as error:
-            delivery.mark_failed(self._engine, notice.key, f"{type(error).__name__}: {error}")
+        except DeliveryError as error:
+            delivery.mark_failed(self._engine, key, describe(error))
             raise
-        delivery.mark_sent(self._engine, notice.key)
-        return "sent"
+        delivery.mark_sent(self._engine, key)
+        return True
+
+    def _escalate(
+        self, notice: Notice, rendered: RenderedNotice, attempt: int, error: str
+    ) -> None:
+        """Tell staff, once, that ``notice`` could not be delivered. Never raises for a
+        delivery error: the parent notice's own error is the attempt's outcome."""
+        key = f"{notice.key}:{UNDELIVERED}"
+        escalation = render(
+            NoticeKind.staff_escalation.value,
+            escalation_facts(notice, rendered, attempt, error, key),
+        )
+        if not notice.staff:
+            delivery.record(
+                self._engine, key, notice.request_id, NoticeKind.staff_escalation.value, [],
+                escalation.subject, escalation.body, escalation.language, NO_STAFF_NOTE,
+            )
+            activity.logger.warning(
+                "notice %s undelivered after %d attempts (%s); no staff addresses: "
+                "escalation recorded only", notice.key, attempt, error,
+            )
+            return
+        try:
+            self._send_once(
+                key, notice.request_id, NoticeKind.staff_escalation.value, notice.sender,
+                notice.staff, escalation,
+            )
+        except DeliveryError as failed:  # recorded (failed); tried again on the next attempt
+            activity.logger.warning(
+                "escalation %s of undelivered notice %s not sent either: %s",
+                key, notice.key, describe(failed),
+            )
 
     def _deliver(self, message: EmailMessage, name: str) -> None:
         if self._smtp is None:
@@ -71,3 +169,38 @@ class NoticeActivities:
         host, port = self._smtp
         with smtplib.SMTP(host, port, timeout=30) as smtp:
             smtp.send_message(message)
+
+
+def _process(notice: Notice) -> str:
+    """What the request is, for the staff_escalation template's ``direction_text``."""
+    if direction_text := notice.facts.get("direction_text"):
+        return str(direction_text)
+    kind = notice.kind.value
+    if kind.startswith("within_"):
+        return "within-district transfer"
+    if kind.startswith("permit_"):
+        return f"permit {notice.facts.get('permit_id', '')}".strip()
+    return "interdistrict permit"
+
+
+def escalation_facts(
+    notice: Notice, rendered: RenderedNotice, attempt: int, error: str, key: str
+) -> dict[str, Any]:
+    """The staff_escalation template's facts for an undelivered notice."""
+    detail = (
+        f"The {notice.kind.value} notice to {', '.join(notice.to)} could not be delivered: "
+        f"attempt {attempt} failed with {error}\n"
+        f'Subject: "{rendered.subject}" (key {notice.key}, in {rendered.language}).\n\n'
+        "A parent who was never told cannot be held to a deadline: reach the parent another "
+        "way, and hold them to no deadline this notice sets until they have been told. "
+        "Sending goes on with backoff; `transfers notices "
+        f"{notice.request_id}` shows its delivery record (this escalation is {key})."
+    )
+    return {
+        "request_id": notice.request_id,
+        "what": f"notice could not be delivered ({notice.kind.value})",
+        "detail": detail,
+        "direction_text": _process(notice),
+        "school_year": str(notice.facts.get("school_year") or "unknown"),
+        "stage": str(notice.facts.get("stage") or "unknown"),
+    }

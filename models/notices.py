@@ -50,3 +50,9 @@ class Notice(BaseModel):
     sender: str
     to: list[str] = Field(min_length=1)
     facts: dict[str, Any] = Field(default_factory=dict)
+    # The parent's language ("es", "es-MX"...): the notice is rendered in it, or in English
+    # with a note on its delivery record when there is no template in it.
+    language: str = "en"
+    # The district's staff: told once when this notice cannot be delivered after several
+    # attempts (activities.notices.ESCALATE_AFTER). Empty: the escalation is recorded only.
+    staff: list[str] = Field(default_factory=list)

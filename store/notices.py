@@ -1,35 +1,78 @@
-"""Delivery records of notices: claimed before sending, so a key is sent at most once."""
+"""Delivery records of notices: claimed before sending, so a key is sent at most once.
+
+A record's life (``status``): `record` makes it ``queued``; `claim` marks an attempt
+``sending`` (and counts it in ``attempts``); then `mark_sent` (``sent``: never claimed again)
+or `mark_failed` (``failed``, with the error; the next attempt claims it again). A record
+left ``sending`` is an attempt that died: the next one claims it again too."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from store.schema import NoticeRow
+
+
+def record(
+    engine: Engine, key: str, request_id: str, kind: str, recipients: list[str],
+    subject: str, body: str, language: str = "en", note: str = "",
+) -> str:
+    """Record the notice before any attempt (``queued``), or bring the record of a notice not
+    yet sent up to date with what is about to be sent (its text, language, note and
+    recipients). A sent record is left as it is. Returns the record's status."""
+    fields = {
+        "recipients": ", ".join(recipients), "subject": subject, "body": body,
+        "language": language, "note": note,
+    }
+    for _ in range(2):
+        try:
+            with Session(engine) as session, session.begin():
+                row = session.get(NoticeRow, key, with_for_update=True)
+                if row is None:
+                    session.add(NoticeRow(
+                        key=key, request_id=request_id, kind=kind, status="queued", error="",
+                        attempts=0, created_at=datetime.now(UTC), **fields,
+                    ))
+                    return "queued"
+                if row.status != "sent":
+                    for name, value in fields.items():
+                        setattr(row, name, value)
+                return row.status
+        except IntegrityError:  # recorded by another attempt at the same moment: read it
+            continue
+    raise RuntimeError(f"notice {key} could not be recorded")
 
 
 def claim(
     engine: Engine, key: str, request_id: str, kind: str, recipients: list[str],
     subject: str, body: str,
 ) -> bool:
-    """Record the notice as being sent. False when it was already sent (nothing to do)."""
+    """Record the notice as being sent (``sending``, one more attempt). False when it was
+    already sent (nothing to do). It reads and writes the columns of revision 0001 only
+    (``language`` and ``note`` are `record`'s), so it also works on a database of that
+    revision (tests/test_migrations.py makes one with it)."""
     now = datetime.now(UTC)
     try:
         with Session(engine) as session, session.begin():
-            row = session.get(NoticeRow, key, with_for_update=True)
+            row = session.get(
+                NoticeRow, key, with_for_update=True,
+                options=[load_only(NoticeRow.status, NoticeRow.attempts)],
+            )
             if row is not None:
                 if row.status == "sent":
                     return False
                 row.status, row.attempts = "sending", row.attempts + 1
                 return True
-            session.add(NoticeRow(
-                key=key, request_id=request_id, kind=kind, recipients=", ".join(recipients),
-                subject=subject, body=body, status="sending", error="", attempts=1,
-                created_at=now,
-            ))
+            session.connection().execute(  # Core: no RETURNING of the columns it leaves out
+                insert(NoticeRow.__table__).values(
+                    key=key, request_id=request_id, kind=kind,
+                    recipients=", ".join(recipients), subject=subject, body=body,
+                    status="sending", error="", attempts=1, created_at=now,
+                )
+            )
     except IntegrityError:  # another attempt claimed the same key at the same moment
         return False
     return True

@@ -53,7 +53,13 @@ class EventRow(Base):
 
 
 class NoticeRow(Base):
-    """One notice and its delivery record; ``key`` makes sending idempotent."""
+    """One notice and its delivery record; ``key`` makes sending idempotent.
+
+    ``status``: ``queued`` (recorded, no attempt yet), ``sending`` (an attempt is under way;
+    left so, the attempt died and the next one sends again), ``sent`` (never sent again),
+    ``failed`` (the last attempt failed: ``error`` says how; the next attempt retries).
+    ``attempts`` counts the attempts to send. ``language`` is the language of the text;
+    ``note`` says why it is not the parent's (no template in it) or why nothing is sent."""
 
     __tablename__ = "notices"
 
@@ -63,11 +69,14 @@ class NoticeRow(Base):
     recipients: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # sending | sent | failed
+    status: Mapped[str] = mapped_column(String(16))  # queued | sending | sent | failed
     error: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Server defaults only: an insert that does not name them leaves them out (`claim`).
+    language: Mapped[str] = mapped_column(String(16), server_default="en")
+    note: Mapped[str] = mapped_column(Text, server_default="")
 
 
 class LotteryRow(Base):

@@ -340,9 +340,16 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
 }
 
 
+STAFF_KINDS = {NoticeKind.staff_reminder, NoticeKind.staff_escalation}
+PARENT_KINDS = [k for k in NoticeKind if k not in STAFF_KINDS]
+
+
 def test_every_template_is_a_notice_kind_and_every_kind_is_covered() -> None:
-    templates = {p.stem for p in TEMPLATES.glob("*.txt")}
-    assert templates == {k.value for k in NoticeKind}
+    assert {p.parent.name for p in TEMPLATES.glob("*/*.txt")} == {"en", "es"}
+    assert list(TEMPLATES.glob("*.txt")) == []  # every template is in a language's folder
+    assert {p.stem for p in (TEMPLATES / "en").glob("*.txt")} == {k.value for k in NoticeKind}
+    # Every notice to parents in Spanish too (EC 48985); staff notices are English only.
+    assert {p.stem for p in (TEMPLATES / "es").glob("*.txt")} == {k.value for k in PARENT_KINDS}
     assert set(CASES) == set(NoticeKind)
 
 
@@ -358,9 +365,14 @@ def test_each_template_renders_its_key_facts(kind: NoticeKind) -> None:
     assert "None" not in text
 
 
-@pytest.mark.parametrize("kind", list(NoticeKind))
-def test_the_workflow_facts_cover_every_variable_a_template_uses(kind: NoticeKind) -> None:
-    source = (TEMPLATES / f"{kind.value}.txt").read_text()
+@pytest.mark.parametrize(
+    ("language", "kind"),
+    [("en", k) for k in NoticeKind] + [("es", k) for k in PARENT_KINDS],
+)
+def test_the_workflow_facts_cover_every_variable_a_template_uses(
+    language: str, kind: NoticeKind
+) -> None:
+    source = (TEMPLATES / language / f"{kind.value}.txt").read_text()
     used = meta.find_undeclared_variables(_env.parse(source))
     assert used <= set(CASES[kind][0]), used - set(CASES[kind][0])
 

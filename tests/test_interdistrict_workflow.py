@@ -795,3 +795,14 @@ async def test_withdrawn_before_the_documents_stage_stays_withdrawn(env, launch:
     result = await finished(env, handle, Stage.withdrawn)
     assert result.history[-1].event == "withdrawn"
     assert kinds(engine, state.id)[-1] == "withdrawn"
+
+
+async def test_a_spanish_speaking_parent_gets_notices_in_spanish(env, launch: Launch, engine):
+    """EC 48985: notices in the parent's primary language; the record says which."""
+    handle = await launch(request=make_request(parent={"language": "es-MX"}))
+    await wait_stage(handle, Stage.awaiting_documents)
+    sent = await wait_notices(engine, handle.id, "missing_documents")
+    (receipt,) = notices_of(engine, handle.id, "receipt")
+    assert receipt.language == "es" and receipt.note == ""
+    assert "Recibimos" in receipt.subject or "recibió" in receipt.body
+    assert sent[0].language == "es"

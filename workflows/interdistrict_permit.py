@@ -580,6 +580,7 @@ class InterdistrictPermitWorkflow:
     async def _send(
         self, kind: NoticeKind, sequence: str, to: list[str], facts: dict[str, Any]
     ) -> None:
+        request = self.state.request
         notice = Notice(
             key=f"{self.state.id}:{kind.value}:{sequence}",
             request_id=self.state.id,
@@ -587,6 +588,10 @@ class InterdistrictPermitWorkflow:
             sender=self.policy.notices_from,
             to=to,
             facts={**self._common_facts(), **facts},
+            # Parents read notices in their language (EC 48985); staff read English, and are
+            # told when a notice cannot be delivered.
+            language="en" if kind.value.startswith("staff_") else request.parent.language,
+            staff=list(self.policy.staff_notices_to),
         )
         await workflow.execute_activity(
             "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY

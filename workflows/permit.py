@@ -323,6 +323,8 @@ class PermitWorkflow:
             kind=kind,
             sender=self.policy.notices_from,
             to=[state.holder.parent_email],
+            language=state.holder.language,
+            staff=list(self.policy.staff_notices_to),
             facts={
                 "request_id": state.request_id,
                 "permit_id": state.id,

@@ -393,6 +393,8 @@ class WithinRequestWorkflow:
             sender=self.policy.notices_from,
             to=[self.state.request.parent.email],
             facts=self._facts(),
+            language=self.state.request.parent.language,
+            staff=list(self.policy.staff_notices_to),
         )
         await workflow.execute_activity(
             "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
