@@ -51,7 +51,6 @@ from models.within_district_config import (
 from models.within_request import (
     CurrentYearFactors,
     DecideWithin,
-    LeaveProgram,
     Recommend,
     RecommendationKind,
     WithdrawWithin,
@@ -286,8 +285,11 @@ def decide_within(
 
 
 def withdraw_within(state: WithinRequestState, actor: str, note: str, as_json: bool) -> None:
-    """Withdraw an open request, or give up a placement (its seat goes to the next in line)."""
-    if not state.is_open and state.stage is not WithinStage.placed:
+    """Withdraw an open request (a placement is its permit's now: `transfers permit`)."""
+    if state.stage is WithinStage.placed:
+        raise Refused(f"request {state.id} is placed: its permit {state.permit_id} holds the "
+                      "transfer now (`transfers permit leave-program|transfer|moved`)")
+    if not state.is_open:
         raise Refused(f"request {state.id} is {state.stage.value}: nothing to withdraw")
     staff = _staff(_within_district(state.request.district), actor)
     _act(state, WithinRequestWorkflow.withdraw, WithdrawWithin(actor=staff, reason=note),
@@ -328,14 +330,16 @@ def leave_program(
 ) -> None:
     """Record that a placed student left the special program (IV.A): the transfer ends.
 
-    The student is reassigned to the home school and the seat goes to the next in line."""
+    The placement's permit is revoked, the student is reassigned to the home school and the
+    seat goes to the next in line (the same as `transfers permit leave-program`)."""
+    from permit_cli import leave_program as permit_leave_program
+
     state = _within_request(request_id)
-    if state.stage is not WithinStage.placed:
+    if state.stage is not WithinStage.placed or state.permit_id is None:
         raise Refused(f"request {request_id} is {state.stage.value}, not a placement")
-    left_on = _parse_date(on, "--on") if on else None
-    staff = _staff(_within_district(state.request.district), actor)
-    _act(state, WithinRequestWorkflow.leave_program, LeaveProgram(actor=staff, on=left_on),
-         as_json)
+    if on:
+        _parse_date(on, "--on")
+    permit_leave_program(state.permit_id, actor, as_json)
 
 
 # ---- the lottery ------------------------------------------------------------------------

@@ -146,6 +146,7 @@ def prepare_within(
             config.id, request.school_year
         ),
         level_ends=level_ends(request.school_year, student.grade, school.highest_grade),
+        level_last_grade=school.highest_grade,
     )
 
 

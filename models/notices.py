@@ -31,8 +31,6 @@ class NoticeKind(StrEnum):
     within_offer_expired = "within_offer_expired"
     within_declined = "within_declined"
     within_withdrawn = "within_withdrawn"
-    within_revoked = "within_revoked"
-    within_level_completed = "within_level_completed"
     # A permit's life after approval (both processes)
     permit_renewal_open = "permit_renewal_open"
     permit_lapsed = "permit_lapsed"

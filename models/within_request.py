@@ -76,13 +76,11 @@ class WithinStage(StrEnum):
     under_review = "under_review"  # IX.B: the designee decides
     waitlisted = "waitlisted"
     offered = "offered"  # a freed seat, with a deadline to accept
-    placed = "placed"  # approved: the transfer holds for the educational level (IV.D)
+    placed = "placed"  # approved: its permit holds the transfer for the level (IV.D)
     denied = "denied"
     declined = "declined"
     offer_expired = "offer_expired"
     withdrawn = "withdrawn"
-    revoked = "revoked"  # IV.A: withdrew from the special program
-    level_completed = "level_completed"  # IV.D: a new request is needed for the next level
 
 
 # A request is open while the district owes an answer (VI.C: one open request per student).
@@ -103,8 +101,6 @@ ENDED_WITHIN_STAGES = frozenset(
         WithinStage.declined,
         WithinStage.offer_expired,
         WithinStage.withdrawn,
-        WithinStage.revoked,
-        WithinStage.level_completed,
     }
 )
 
@@ -150,13 +146,6 @@ class DecideWithin(BaseModel):
 class WithdrawWithin(BaseModel):
     actor: Actor
     reason: str = Field(default="", max_length=2000)
-
-
-class LeaveProgram(BaseModel):
-    """IV.A: the student withdrew from the special program the transfer was for."""
-
-    actor: Actor
-    on: date | None = None
 
 
 class LotteryOutcome(StrEnum):
@@ -206,6 +195,7 @@ class WithinRequestState(BaseModel):
     assigned_school: str | None = None  # where the student attends because of this request
     assigned_program: Program | None = None
     level_ends: date | None = None  # IV.D: the last day of the level's last school year
+    permit_id: str | None = None  # the permit a placement issued (workflows/permit.py)
     reason: str = ""  # why denied, revoked or ended
     history: list[WithinHistoryEntry] = Field(default_factory=list)
 
@@ -238,3 +228,4 @@ class WithinRequestInput(BaseModel):
     submitted_by: str
     lottery_id: str | None = None  # next_year and reopened requests
     level_ends: date  # IV.D, from rules.within_levels
+    level_last_grade: int = Field(ge=0, le=12)  # the target school's highest grade

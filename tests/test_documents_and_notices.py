@@ -304,11 +304,6 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
         within_facts(stage="withdrawn"),
         ["request withdrawn for Sam Novak", "A new request may be made"],
     ),
-    NoticeKind.within_revoked: (
-        within_facts(stage="revoked"),
-        ["transfer revoked for Sam Novak", "IV.A",
-         "reassigned to Abbott Elementary School"],
-    ),
     NoticeKind.permit_renewal_open: (
         permit_facts(stage="renewal_due", deadline=calendar.long_date(date(2028, 3, 31))),
         ["Renew the permit of Ana Lopez for 2028-2029 by Friday, March 31, 2028",
@@ -331,11 +326,6 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
         permit_facts(stage="revoked", ended_on=calendar.long_date(date(2027, 11, 3)),
                      reason="the student repeatedly failed to abide by attendance policies"),
         ["has been revoked", "attendance policies", "may not be appealed"],
-    ),
-    NoticeKind.within_level_completed: (
-        within_facts(stage="level_completed"),
-        ["ended on Wednesday, June 30, 2032", "needs a new within-district\ntransfer request",
-         "IV.D"],
     ),
 }
 

@@ -26,7 +26,7 @@ from models.lottery_record import OfferAnswer
 from models.people import Actor
 from models.permits import PermitCondition, PermitStage, Renew, Revoke
 from models.stages import Stage
-from models.within_request import CurrentYearFactors, DecideWithin, WithdrawWithin, WithinStage
+from models.within_request import CurrentYearFactors, DecideWithin, WithinStage
 from rules import calendar
 from rules import permits as permit_rules
 from rules.revocation import RevocationReason
@@ -34,7 +34,7 @@ from tests import within_helpers as w
 from tests import workflow_helpers as helpers
 from tests.factories import CLERK, COUNTY, DIRECTOR
 from tests.test_permit_workflow import TZ, permit_input, school_year_now, until
-from tests.test_within_request_workflow import District, poll, stage_is
+from tests.test_within_request_workflow import District, permit_of, poll, stage_is
 from worker import WORKFLOWS, workflow_runner
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.lottery import LotteryWorkflow as L
@@ -99,7 +99,8 @@ async def test_record_lottery_and_within_requests(
     placed = done.result.placed(w.MONTESSORI_1)[0].application_id
     first = done.result.waitlist(w.MONTESSORI_1)[0].application_id
     by_id = {h.id: h for h in handles}
-    await by_id[placed].execute_update(R.withdraw, WithdrawWithin(actor=w.SETTER))
+    holder = await permit_of(d, placed)
+    await holder.execute_update(PermitWorkflow.leave_program, Revoke(actor=w.SETTER))
     await stage_is(by_id[first], WithinStage.offered)
     await d.lottery.execute_update(
         L.accept_offer, OfferAnswer(application_id=first, actor=w.CERTIFIER)
@@ -109,7 +110,8 @@ async def test_record_lottery_and_within_requests(
     await poll(d.record, lambda r: r.stage.value == "closed", "the ledger closed")
     await save(d.lottery, "released-offered-closed")
     await save(by_id[first], "offered-accepted")
-    await save(by_id[placed], "placed-withdrawn")
+    await save(by_id[placed], "placed-permit-issued")
+    await save(holder, "within-left-program")
 
     decided = await d.submit(5, w.MONTESSORI_1, grade=1)  # the current year (IX) by now
     await stage_is(decided, WithinStage.under_review)

@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from districts import SHIPPED_DIR
 from models.lottery_record import LotteryRecord
 from settings import find_binary
-from store import lotteries, records
+from store import lotteries, permits, records
 from store.engine import make_engine
 from tests.test_end_to_end import Inbox, _wait_for_port, free_port
 
@@ -374,8 +374,10 @@ def test_a_batch_the_draw_at_the_close_certification_notices_and_an_offer(stack:
     placed = stack.json("decide", current, "--approve", "--actor", "kowalski", *weighed)
     assert placed["stage"] == "placed" and placed["decided_by"] == "kowalski"
     assert placed["factors"]["capacity_and_staffing"] == "two seats open, staffed"
+    permit = placed["permit_id"]
+    until("the placement's permit", lambda: permits.get_permit(stack.engine, permit), 20)
     revoked = stack.json("leave-program", current, "--actor", "olsen")
-    assert revoked["stage"] == "revoked" and revoked["assigned_program"] == "regular"
+    assert revoked["stage"] == "revoked" and revoked["school"] != "norris-elementary"
 
     # ---- the draw happens on its own at the close ----
     wait = (closes - datetime.now(TZ)).total_seconds() + 30
@@ -457,8 +459,12 @@ def test_a_batch_the_draw_at_the_close_certification_notices_and_an_offer(stack:
     # ---- a placement given up goes to the first in line, who accepts ----
     holder = next(e.application_id for e in record.result.entries
                   if e.seat_key == key and e.outcome.value == "placed")
-    withdrawn = stack.json("withdraw", holder, "--actor", "olsen", "--note", "moved away")
-    assert withdrawn["stage"] == "withdrawn"
+    assert "its permit" in stack.refused("withdraw", holder, "--actor", "olsen")
+    holder_permit = f"PERMIT-{holder}"
+    until("the holder's permit", lambda: permits.get_permit(stack.engine, holder_permit), 20)
+    ended = stack.json("permit", "transfer", holder_permit, "--school", "Another school",
+                       "--actor", "olsen")
+    assert ended["stage"] == "transferred"
     until("the offer to the first in line", lambda: stack.stage(first) == "offered", 20)
     offered = stack.json("show", first)
     assert offered["offer_deadline"] is not None

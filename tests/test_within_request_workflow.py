@@ -20,15 +20,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.lottery_record import AddSeats, LotteryRecord, LotteryStage, OfferAnswer
-from models.within_district import Program, SeatKey
+from models.permits import PermitCondition, PermitProcess, PermitStage, Revoke
+from models.within_district import SeatKey
 from models.within_district_config import WithinDistrictConfig
 from models.within_request import (
     CurrentYearFactors,
     DecideWithin,
-    LeaveProgram,
     Recommend,
     RecommendationKind,
-    WithdrawWithin,
     WithinKind,
     WithinRequestState,
     WithinStage,
@@ -42,6 +41,7 @@ from tests import within_helpers as w
 from tests.workflow_helpers import skip_to
 from within_submission import prepare_within, start_within
 from workflows.lottery import LotteryWorkflow as L
+from workflows.permit import PermitWorkflow as P
 from workflows.within_request import WithinRequestWorkflow as R
 
 SECOND = timedelta(seconds=1)
@@ -99,6 +99,21 @@ async def poll(get: Callable[[], Any], ready: Callable[[Any], bool], what: str,
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}: {value!r:.300}")
         await asyncio.sleep(0.05)
+
+
+async def permit_of(d: District, request_id: str) -> WorkflowHandle:
+    """The permit a placement issued, once its workflow answers."""
+    handle = d.env.client.get_workflow_handle(f"PERMIT-{request_id}")
+    d.handles.append(handle)
+
+    async def issued() -> bool:
+        try:
+            return bool((await handle.query(P.status)).events)
+        except RPCError:
+            return False
+
+    await poll(issued, bool, f"the permit of {request_id}")
+    return handle
 
 
 async def state(handle: WorkflowHandle) -> WithinRequestState:
@@ -220,7 +235,10 @@ async def test_offer_expires_and_passes_to_the_next(district: District) -> None:
     await stage_is(by_id[line[1]], WithinStage.waitlisted)
     assert await d.lottery.query(L.waitlist_position, line[1]) == 2
 
-    await by_id[placed].execute_update(R.withdraw, WithdrawWithin(actor=w.SETTER))
+    # The placed student leaves the Montessori program: the permit is revoked (IV.A) and the
+    # seat goes back to the lottery.
+    holder = await permit_of(d, placed)
+    await holder.execute_update(P.leave_program, Revoke(actor=w.SETTER))
     first = await stage_is(by_id[line[0]], WithinStage.offered)
     assert first.offer_deadline is not None
     offer = await one_sent(d.engine, line[0], "within_offer")
@@ -315,41 +333,31 @@ async def test_recommendation_against_denies_and_frees_the_seat(district: Distri
     await stage_is(by_id[first], WithinStage.offered)
 
 
-async def test_leaving_the_special_program_revokes_and_reassigns_home(district: District) -> None:
+async def test_a_placement_issues_its_permit_and_leaving_the_program_frees_the_seat(
+    district: District,
+) -> None:
     d = district
-    handle = await d.submit(1, home_school="abbott-elementary", current_school="abbott-elementary")
-    waiting = await d.submit(2)
-    third = await d.submit(3)
-    await d.certified()
-    placed = await poll(lambda: state(handle), lambda s: s.stage in
-                        (WithinStage.placed, WithinStage.waitlisted), "result")
-    holder = handle if placed.stage is WithinStage.placed else waiting
-    await stage_is(holder, WithinStage.placed)
-    await refused(holder, R.leave_program, LeaveProgram(actor=w.DESIGNEE), "student_services")
-    revoked = await holder.execute_update(R.leave_program, LeaveProgram(actor=w.SETTER))
-    assert revoked.stage is WithinStage.revoked
-    assert revoked.assigned_school == "abbott-elementary"
-    assert revoked.assigned_program is Program.regular
-    notice = await one_sent(d.engine, holder.id, "within_revoked")
-    assert "Abbott Elementary School" in notice.body and "IV.A" in notice.body
+    handles = [await d.submit(n) for n in (1, 2, 3)]  # Montessori K: 2 seats
+    done = await d.certified()
+    assert done.result is not None
+    placed = done.result.placed(w.MONTESSORI_K)[0].application_id
+    waiting = done.result.waitlist(w.MONTESSORI_K)[0].application_id
+    request = await stage_is({h.id: h for h in handles}[placed], WithinStage.placed)
+    assert request.permit_id == f"PERMIT-{placed}"
+    permit = await permit_of(d, placed)
+    issued = await permit.query(P.status)
+    assert issued.process is PermitProcess.within_district
+    assert issued.condition is PermitCondition.until_level_end
+    assert (issued.school, issued.program, issued.home_school) == (
+        "norris-elementary", "montessori", "abbott-elementary")
+    assert (issued.grade, issued.level_last_grade, issued.school_year) == (0, 5, d.year)
+    assert issued.lottery_id == d.lottery.id  # IV.D: the level ends after grade 5 at Norris
+    revoked = await permit.execute_update(P.leave_program, Revoke(actor=w.SETTER))
+    assert revoked.stage is PermitStage.revoked and revoked.school == "abbott-elementary"
+    notice = await one_sent(d.engine, placed, "permit_revoked")
+    assert "IV.A" in notice.body
     record = await poll(d.record, lambda r: bool(r.offers), "the freed seat offered")
-    assert record.offers[0].application_id in {handle.id, waiting.id, third.id} - {holder.id}
-
-
-async def test_placement_holds_for_the_level_then_ends(district: District) -> None:
-    d = district
-    handle = await d.submit(1, w.MONTESSORI_K, grade=0)
-    await d.certified()
-    placed = await stage_is(handle, WithinStage.placed)
-    assert placed.level_ends is not None
-    assert placed.level_ends.year == int(d.year[:4]) + 6  # K through grade 5 at Norris
-    end = calendar.end_of_day(placed.level_ends, w.TZ)
-    await skip_to(d.env, end - SECOND)
-    assert (await state(handle)).stage is WithinStage.placed
-    await skip_to(d.env, end)
-    ended = await stage_is(handle, WithinStage.level_completed)
-    assert "IV.D" in ended.reason
-    await one_sent(d.engine, handle.id, "within_level_completed")
+    assert [o.application_id for o in record.offers] == [waiting]
 
 
 # ---- the reopened window and the current school year ------------------------------------
@@ -393,5 +401,5 @@ async def test_current_year_request_is_decided_with_the_ix_b_factors(
     assert approved.stage is WithinStage.placed and approved.factors == FACTORS
     history = records.get_history(d.engine, handle.id)
     assert "time of year: early in the semester" in history[-1].reason
-    await refused(handle, R.decide, DecideWithin(actor=w.DESIGNEE, approve=False,
-                                                 factors=FACTORS), "cannot be decided")
+    issued = await (await permit_of(d, handle.id)).query(P.status)
+    assert issued.lottery_id is None and issued.grade == 1

@@ -25,7 +25,7 @@ from datetime import date, time
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
 
@@ -302,6 +302,13 @@ class PermitWorkflow:
         self.state.ended_on = self._today()
         self.state.reason = why
         await self._enter(stage, event, actor.name, why)
+        if self.state.lottery_id:  # the seat goes back to the lottery's next in line
+            try:
+                await workflow.get_external_workflow_handle(self.state.lottery_id).signal(
+                    "forfeit", self.state.request_id
+                )
+            except FailureError as error:  # the lottery has ended: nobody waits for the seat
+                workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
         await self._notify(NoticeKind.permit_revoked if stage is PermitStage.revoked
                            else NoticeKind.permit_ended)
 

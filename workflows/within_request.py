@@ -13,12 +13,12 @@ The stages, in the policy's order:
    its draw is certified (placed, waitlisted with position, denied), then about offers (offered
    with a deadline, expired, declined). Current year (IX): the superintendent's designee decides
    by the ``decide`` Update, writing down the four IX.B factors.
-4. The placement holds for the educational level (IV.D): the workflow sleeps until the level's
-   last school year ends, then says a new request is needed. Leaving the special program the
-   transfer was for revokes it and reassigns the home school (IV.A, ``leave_program``).
+4. A placement issues the permit (``workflows/permit.py``, a child that outlives the request):
+   it holds for the educational level (IV.D), through the school years, and leaving the
+   special program revokes it and reassigns the home school (IV.A). The request ends there.
 
-Whatever frees a seat (a withdrawal, a denial after a recommendation, a revocation) is sent to
-the lottery as the ``forfeit`` Signal so the next in line gets an offer.
+Whatever frees a seat (a withdrawal, a denial after a recommendation, a revoked permit) is
+sent to the lottery as the ``forfeit`` Signal so the next in line gets an offer.
 """
 
 from __future__ import annotations
@@ -27,14 +27,23 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
+from temporalio.workflow import ParentClosePolicy
 
-from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
+from workflows.permit import permit_id
+from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
     from models.notices import Notice, NoticeKind
     from models.people import Actor
-    from models.within_district import Program, is_special
+    from models.permits import (
+        PermitCondition,
+        PermitHolder,
+        PermitInput,
+        PermitPolicy,
+        PermitProcess,
+        PermitState,
+    )
     from models.within_district_config import (
         ROLE_DIRECTOR_SPECIAL_EDUCATION,
         ROLE_STUDENT_SERVICES,
@@ -42,7 +51,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.within_request import (
         DecideWithin,
-        LeaveProgram,
         LotteryNews,
         LotteryOutcome,
         Recommend,
@@ -111,7 +119,6 @@ class WithinRequestWorkflow:
         self.news: list[LotteryNews] = []
         self.news_seen: set[int] = set()
         self.decision: DecideWithin | None = None
-        self.left_program: LeaveProgram | None = None
 
     # ---- the stages -------------------------------------------------------------------
 
@@ -128,9 +135,9 @@ class WithinRequestWorkflow:
             await self._current_year()
         else:
             await self._follow_lottery()
-        if self.state.stage is WithinStage.placed:
-            await self._hold_placement()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self.state.stage is WithinStage.placed:
+            await self._issue_permit()
         return self.state
 
     async def _current_year(self) -> None:
@@ -172,38 +179,39 @@ class WithinRequestWorkflow:
         seq = await self._enter(stage, f"lottery_{news.outcome.value}", news.lottery_id, detail)
         await self._notify_parent(NEWS_NOTICE[news.outcome], seq)
 
-    async def _hold_placement(self) -> None:
-        """IV.D: the transfer holds for the level; IV.A: leaving the special program ends it."""
-        assert self.state.level_ends is not None
-        end = calendar.end_of_day(self.state.level_ends, self.state.timezone)
-        ended = await wait_until(
-            lambda: self.left_program is not None or self.state.stage is not WithinStage.placed,
-            end,
+    async def _issue_permit(self) -> None:
+        """IV.C, IV.D: the placement lives on as a permit for the educational level."""
+        request, student = self.state.request, self.state.request.student
+        state = PermitState(
+            id=self.state.permit_id or permit_id(self.state.id),
+            request_id=self.state.id,
+            district=self.policy.district_id,
+            process=PermitProcess.within_district,
+            lottery_id=self.state.lottery_id,
+            holder=PermitHolder(
+                student_id=student.id, student_name=f"{student.first_name} {student.last_name}",
+                parent_name=request.parent.name, parent_email=request.parent.email,
+                language=request.parent.language,
+            ),
+            school=request.school,
+            school_name=self._school_name(request.school),
+            program=request.program.value,
+            home_school=student.home_school,
+            condition=PermitCondition.until_level_end,
+            school_year=request.school_year,
+            grade=student.grade,
+            level_last_grade=self.inp.level_last_grade,
         )
-        if self.state.stage is not WithinStage.placed:
-            return  # given up (withdrawn)
-        if ended and self.left_program is not None:
-            home = self.state.request.student.home_school
-            self.state.assigned_school = home
-            self.state.assigned_program = Program.regular
-            self.state.reason = (
-                f"withdrew from the {self.state.request.program.value} program; reassigned to "
-                f"{self._school_name(home)}, the school the student would have attended (IV.A)"
-            )
-            seq = await self._enter(
-                WithinStage.revoked, "transfer_revoked", self.left_program.actor.name,
-                self.state.reason,
-            )
-            await self._forfeit()
-            await self._notify_parent(NoticeKind.within_revoked, seq)
-            return
-        self.state.reason = (
-            "the transfer held for the educational level, which has ended; moving up a level "
-            "needs a new request (IV.D)"
+        policy = PermitPolicy(
+            district_id=self.policy.district_id, district_name=self.policy.district_name,
+            timezone=self.policy.timezone, contact=self.policy.contact,
+            notices_from=self.policy.notices_from,
+            staff_notices_to=list(self.policy.staff_notices_to),
         )
-        seq = await self._enter(WithinStage.level_completed, "level_completed", "system",
-                                self.state.reason)
-        await self._notify_parent(NoticeKind.within_level_completed, seq)
+        await workflow.start_child_workflow(
+            "Permit", PermitInput(state=state, policy=policy), id=state.id,
+            parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
+        )
 
     # ---- signals and updates --------------------------------------------------------------
 
@@ -277,9 +285,6 @@ class WithinRequestWorkflow:
     @workflow.update
     async def withdraw(self, action: WithdrawWithin) -> WithinRequestState:
         self._check_withdraw(action)
-        if self.state.stage is WithinStage.placed:
-            self.state.assigned_school = self.state.request.student.home_school
-            self.state.assigned_program = Program.regular
         seq = await self._enter(
             WithinStage.withdrawn, "withdrawn", action.actor.name, action.reason or "withdrawn"
         )
@@ -290,17 +295,6 @@ class WithinRequestWorkflow:
     @withdraw.validator
     def _validate_withdraw(self, action: WithdrawWithin) -> None:
         self._check_withdraw(action)
-
-    @workflow.update
-    async def leave_program(self, action: LeaveProgram) -> WithinRequestState:
-        self._check_leave(action)
-        self.left_program = action
-        await workflow.wait_condition(lambda: self.state.stage is WithinStage.revoked)
-        return self.state
-
-    @leave_program.validator
-    def _validate_leave_program(self, action: LeaveProgram) -> None:
-        self._check_leave(action)
 
     @workflow.query
     def status(self) -> WithinRequestState:
@@ -330,20 +324,11 @@ class WithinRequestWorkflow:
 
     def _check_withdraw(self, action: WithdrawWithin) -> None:
         self._check_role(action.actor, ROLE_STUDENT_SERVICES, "withdraw a request")
-        # A placement may be given up too (the student stays at the home school); its seat
-        # passes to the next in line.
-        if not self.state.is_open and self.state.stage is not WithinStage.placed:
+        if self.state.stage is WithinStage.placed:
+            refuse(f"request {self.state.id} is placed: its permit {self.state.permit_id} "
+                   "holds the transfer now (`transfers permit ...`)")
+        if not self.state.is_open:
             refuse(f"request {self.state.id} is {self.state.stage.value}: nothing to withdraw")
-
-    def _check_leave(self, action: LeaveProgram) -> None:
-        self._check_role(action.actor, ROLE_STUDENT_SERVICES, "record leaving a program")
-        if self.state.stage is not WithinStage.placed or self.left_program is not None:
-            refuse(f"request {self.state.id} is {self.state.stage.value}, not a placement")
-        if not is_special(self.state.request.program):
-            refuse(
-                "the transfer is to the regular program; IV.A applies only to a transfer for "
-                "a special program"
-            )
 
     @staticmethod
     def _check_role(actor: Actor, role: str, what: str) -> None:
@@ -405,6 +390,7 @@ class WithinRequestWorkflow:
     def _assign(self) -> None:
         self.state.assigned_school = self.state.request.school
         self.state.assigned_program = self.state.request.program
+        self.state.permit_id = permit_id(self.state.id)
 
     def _school_name(self, school_id: str) -> str:
         return self.policy.schools.get(school_id, school_id)
