@@ -412,7 +412,7 @@ def test_a_batch_the_draw_at_the_close_certification_notices_and_an_offer(stack:
         rows = records.list_requests(stack.engine, district=DISTRICT)
         return len(rows) == FORMS and all(r.stage == expected[r.id] for r in rows)
 
-    until("every request to take its result", settled, 30, every=0.5)
+    until("every request to take its result", settled, 120, every=0.5)
 
     def result_notices() -> dict[str, list[str]]:
         found: dict[str, list[str]] = {i: [] for i in ids}
