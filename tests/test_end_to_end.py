@@ -5,26 +5,21 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from settings import find_binary
+from tests.e2e_support import BIN, Inbox, running
 from tests.factories import request_data
 
 pytestmark = pytest.mark.e2e
-BIN = Path(sys.executable).parent
 
 
 def local_today() -> date:
@@ -33,21 +28,6 @@ def local_today() -> date:
 
 def _text(message: Any) -> str:
     return message.get_payload(decode=True).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
 
 
 def district_toml(today: date) -> str:
@@ -142,51 +122,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     today = local_today()
     (tmp / "districts").mkdir()
     (tmp / "districts" / "testdistrict.toml").write_text(district_toml(today))
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    port = free_port()
-    server = subprocess.Popen(
-        [find_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-         "--port", str(port), "--db-filename", str(tmp / "temporal.sqlite"),
-         "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
-        "TRANSFERS_DATA_DIR": str(tmp / "data"),
-        "TRANSFERS_DISTRICTS_DIR": str(tmp / "districts"),
-        "TRANSFERS_SMTP_HOST": "127.0.0.1",
-        "TRANSFERS_SMTP_PORT": str(smtp.port),
-    }
-    env.pop("TRANSFERS_DATABASE_URL", None)
-    if os.environ.get("TRANSFERS_TEST_DATABASE_URL"):
-        env["TRANSFERS_DATABASE_URL"] = os.environ["TRANSFERS_TEST_DATABASE_URL"]
-        _reset_postgres(os.environ["TRANSFERS_TEST_DATABASE_URL"])
-    _wait_for_port(port)
-    worker = subprocess.Popen(
-        [str(BIN / "transfers"), "worker"], env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=(tmp / "worker.log").open("w"),
-    )
-    try:
-        yield Stack(env, inbox, tmp, f"{today.year}-{today.year + 1}")
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        server.terminate()
-        server.wait(timeout=30)
-        smtp.stop()
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError("the dev server did not open its port")
+    url = os.environ.get("TRANSFERS_TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    with running(tmp, url) as stack_:
+        yield Stack(stack_.env, stack_.inbox, tmp, f"{today.year}-{today.year + 1}")
 
 
 def _reset_postgres(url: str) -> None:

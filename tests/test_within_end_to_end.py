@@ -16,7 +16,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 import tomllib
 import uuid
@@ -28,18 +27,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
 from districts import SHIPPED_DIR
 from models.lottery_record import LotteryRecord
-from settings import find_binary
 from store import lotteries, permits, records
 from store.engine import make_engine
-from tests.test_end_to_end import Inbox, _wait_for_port, free_port
+from tests.e2e_support import BIN, Inbox, running
 
 pytestmark = pytest.mark.e2e
-BIN = Path(sys.executable).parent
 TZ = ZoneInfo("America/Chicago")
 DISTRICT = "e2edistrict"  # next year: the lottery
 CURRENT = "e2ecurrent"  # current year: the superintendent's designee decides (IX)
@@ -233,25 +229,8 @@ def until(what: str, check: Callable[[], Any], seconds: float, every: float = 0.
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("within-e2e")
     (tmp / "districts").mkdir()
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    port = free_port()
-    server = subprocess.Popen(  # in memory: gone with the process
-        [find_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-         "--port", str(port), "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
-        "TRANSFERS_DATA_DIR": str(tmp / "data"),
-        "TRANSFERS_DISTRICTS_DIR": str(tmp / "districts"),
-        "TRANSFERS_SMTP_HOST": "127.0.0.1",
-        "TRANSFERS_SMTP_PORT": str(smtp.port),
-    }
-    env.pop("TRANSFERS_DATABASE_URL", None)
     admin, schema = None, None
+    url = None
     if os.environ.get("TRANSFERS_TEST_DATABASE_URL"):
         # A schema of its own, so nothing of another run (or test module) is in the way.
         from sqlalchemy import create_engine, text
@@ -262,23 +241,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-        env["TRANSFERS_DATABASE_URL"] = url
-    else:
-        url = f"sqlite:///{tmp / 'data' / 'records.sqlite3'}"
-    engine = make_engine(url)
-    _wait_for_port(port)
-    worker = subprocess.Popen(
-        [str(BIN / "transfers"), "worker"], env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=(tmp / "worker.log").open("w"),
-    )
+    engine = make_engine(url or f"sqlite:///{tmp / 'data' / 'records.sqlite3'}")
     try:
-        yield Stack(env, inbox, tmp, engine)
+        with running(tmp, url, persisted=False) as stack_:
+            yield Stack(stack_.env, stack_.inbox, tmp, engine)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        server.terminate()
-        server.wait(timeout=30)
-        smtp.stop()
         engine.dispose()
         if admin is not None:
             from sqlalchemy import text
