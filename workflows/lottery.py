@@ -60,7 +60,11 @@ with workflow.unsafe.imports_passed_through():
     from rules.lottery import draw, random_number
     from rules.lottery_audit import recorded_tier, verify
     from rules.tiers import NoTransferNeeded, tier_label
-    from rules.within_windows import next_year_window, offer_accept_last_day
+    from rules.within_windows import (
+        certification_escalation_day,
+        next_year_window,
+        offer_accept_last_day,
+    )
 
 __all__ = ["LotteryWorkflow", "lottery_id", "lottery_input", "verify"]
 
@@ -193,7 +197,7 @@ class LotteryWorkflow:
     async def _await_certification(self) -> None:
         """Escalate every morning from N days before the notification deadline until it is
         certified; past the deadline keep waiting (the escalations said so)."""
-        first = self.inp.notify_by - timedelta(days=self.inp.escalation_days_before)
+        first = certification_escalation_day(self.inp.notify_by, self.inp.escalation_days_before)
         day = max(first, self._today())
         while day <= self.inp.notify_by and not self.record.certified:
             instant = calendar.at_local(day, ESCALATION_CLOCK, self.inp.timezone)
