@@ -7,6 +7,13 @@
 - ``TRANSFERS_SMTP_HOST`` / ``TRANSFERS_SMTP_PORT``: deliver notices by SMTP instead of the
   outbox folder.
 - ``TRANSFERS_TASK_QUEUE``: the task queue (default ``transfers``).
+- ``TRANSFERS_METRICS_PORT``: serve the SDK's Prometheus metrics on this port (default: off).
+- ``TRANSFERS_HEALTH_PORT``: serve the worker's readiness probe, ``GET /healthz``, on this
+  port (default: off).
+- ``TRANSFERS_LOG_FORMAT``: ``json`` for one JSON object per log line (production), ``text``
+  (default) for people.
+- ``TRANSFERS_ENCRYPTION_KEYS`` / ``TRANSFERS_ENCRYPTION_KEY_ID``: payload encryption keys and
+  the one new payloads are written with, see ``codec.py``.
 - The Temporal connection: Temporal's standard environment configuration
   (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, TLS), see `connect()`.
 """
@@ -17,6 +24,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+ENVIRONMENT: tuple[str, ...] = (
+    "TRANSFERS_DATA_DIR", "TRANSFERS_DATABASE_URL", "TRANSFERS_DISTRICTS_DIR",
+    "TRANSFERS_SMTP_HOST", "TRANSFERS_SMTP_PORT", "TRANSFERS_TASK_QUEUE",
+    "TRANSFERS_METRICS_PORT", "TRANSFERS_HEALTH_PORT", "TRANSFERS_LOG_FORMAT",
+    "TRANSFERS_ENCRYPTION_KEYS", "TRANSFERS_ENCRYPTION_KEY_ID",
+)
+"""Every variable of the project's own that the worker and the CLI read (Temporal's own
+``TEMPORAL_*`` variables are read by ``temporalio.envconfig``)."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,6 +42,9 @@ class Settings:
     smtp_host: str | None
     smtp_port: int
     task_queue: str
+    metrics_port: int | None = None
+    health_port: int | None = None
+    log_format: str = "text"
 
     @property
     def outbox_dir(self) -> Path:
@@ -49,7 +68,26 @@ def load_settings() -> Settings:
         smtp_host=os.environ.get("TRANSFERS_SMTP_HOST") or None,
         smtp_port=int(os.environ.get("TRANSFERS_SMTP_PORT", "25")),
         task_queue=os.environ.get("TRANSFERS_TASK_QUEUE", "transfers"),
+        metrics_port=_port("TRANSFERS_METRICS_PORT"),
+        health_port=_port("TRANSFERS_HEALTH_PORT"),
+        log_format=_choice("TRANSFERS_LOG_FORMAT", ("text", "json")),
     )
+
+
+def _port(name: str) -> int | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"{name} must be a port number (1-65535), not {value!r}")
+    return int(value)
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or choices[0]
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 async def connect():  # -> temporalio.client.Client

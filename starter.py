@@ -67,6 +67,7 @@ from models.within_district_config import WithinDistrictConfig
 from models.within_request import WithinRequestState
 from permit_cli import permit_app
 from rules.errors import PolicyError
+from search_attributes import dev_server_flags
 from settings import Settings, connect, find_binary
 from store import notices as notice_store
 from store import records
@@ -150,7 +151,7 @@ def dev(
             "--db-filename", str(settings.data_dir / "temporal.sqlite"),
             "--port", str(port), "--ui-port", str(ui_port), "--ip", "127.0.0.1",
             "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-            "--log-level", "warn",
+            *dev_server_flags(), "--log-level", "warn",
         ],
         start_new_session=True,
     )

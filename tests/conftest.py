@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from codec import DATA_CONVERTER
+from search_attributes import register
 from settings import Settings, find_binary, load_settings
 from store.engine import make_engine
 from worker import build_worker
@@ -30,6 +31,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=find_binary("temporal-test-server"),
         data_converter=DATA_CONVERTER,
     )
+    await register(environment.client)
     yield environment
     await environment.shutdown()
 
@@ -42,6 +44,7 @@ async def private_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=find_binary("temporal-test-server"),
         data_converter=DATA_CONVERTER,
     )
+    await register(environment.client)
     yield environment
     await environment.shutdown()
 

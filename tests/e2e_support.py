@@ -18,6 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from search_attributes import dev_server_flags
 from settings import find_binary
 
 BIN = Path(sys.executable).parent
@@ -65,7 +66,7 @@ def running(tmp: Path, database_url: str | None, persisted: bool = True) -> Iter
     store = ["--db-filename", str(tmp / "temporal.sqlite")] if persisted else []
     server = subprocess.Popen(
         [find_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-         "--port", str(port), *store, "--log-level", "error"],
+         "--port", str(port), *store, *dev_server_flags(), "--log-level", "error"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     env = {

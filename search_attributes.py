@@ -1,0 +1,84 @@
+"""The search attributes every process keeps current, for the Temporal Web UI and
+``temporal workflow list --query``: where a request stands, whose it is, and what is due.
+
+No student data goes in them: Temporal's visibility store is not encrypted (``codec.py``
+encrypts payloads only), so they hold the stage, the district, the school year and the date
+the next decision is due, and nothing that names a student.
+
+Every server the workflows run on must have them registered: ``transfers dev`` and the tests
+call `register`; the compose stack runs ``temporal operator search-attribute create`` with
+the names and types in `ATTRIBUTES`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+STAGE = SearchAttributeKey.for_keyword("TransferStage")
+DISTRICT = SearchAttributeKey.for_keyword("TransferDistrict")
+SCHOOL_YEAR = SearchAttributeKey.for_keyword("TransferSchoolYear")  # e.g. "2027-2028"
+DECISION_DUE = SearchAttributeKey.for_datetime("TransferDecisionDue")
+
+ATTRIBUTES: dict[str, str] = {
+    STAGE.name: "Keyword",
+    DISTRICT.name: "Keyword",
+    SCHOOL_YEAR.name: "Keyword",
+    DECISION_DUE.name: "Datetime",
+}
+"""Name -> the type as ``temporal operator search-attribute create --type`` spells it."""
+
+
+def updates(
+    stage: str, district: str, school_year: str, decision_due: datetime | None
+) -> list[SearchAttributeUpdate]:
+    """The upsert for a stage change; a cleared due date removes the attribute."""
+    return [
+        STAGE.value_set(stage),
+        DISTRICT.value_set(district),
+        SCHOOL_YEAR.value_set(school_year),
+        DECISION_DUE.value_set(decision_due) if decision_due else DECISION_DUE.value_unset(),
+    ]
+
+
+async def register(client: object) -> None:
+    """Register the attributes on the client's namespace; those already there are kept."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+    from temporalio.client import Client
+    from temporalio.service import RPCError, RPCStatusCode
+
+    assert isinstance(client, Client)
+    kinds = {
+        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    }
+    existing: set[str] = set()
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        existing = set(listed.custom_attributes)
+    except RPCError as error:  # the time-skipping test server can add but not list
+        if error.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+    missing = {name: kinds[kind] for name, kind in ATTRIBUTES.items() if name not in existing}
+    if not missing:
+        return
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    except RPCError as error:
+        if error.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+
+
+def dev_server_flags() -> list[str]:
+    """``temporal server start-dev`` flags that register the attributes at start."""
+    pairs = (("--search-attribute", f"{name}={kind}") for name, kind in ATTRIBUTES.items())
+    return [flag for pair in pairs for flag in pair]
