@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,41 @@ class Inbox:
 
 @dataclass
 class Running:
+    """The running stack; the fault tests kill and restart its processes."""
+
     env: dict[str, str]
     inbox: Inbox
+    tmp: Path
+    server_command: list[str]
+    server: subprocess.Popen
+    workers: list[subprocess.Popen] = field(default_factory=list)
+
+    def start_worker(self, **extra_env: str) -> subprocess.Popen:
+        """Another worker process on the same task queue; its log in ``worker-<n>.log``."""
+        log = (self.tmp / f"worker-{len(self.workers)}.log").open("w")
+        worker = subprocess.Popen(
+            [str(BIN / "transfers"), "worker"], env={**self.env, **extra_env},
+            start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
+        )
+        self.workers.append(worker)
+        return worker
+
+    def kill_worker(self, worker: subprocess.Popen) -> None:
+        """SIGKILL: no clean shutdown, tasks in flight are lost to the server's timeouts."""
+        worker.kill()
+        worker.wait(timeout=30)
+
+    def stop_server(self) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+    def start_server(self) -> None:
+        """Start the dev server again on the same port and SQLite file."""
+        self.server = subprocess.Popen(
+            self.server_command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_for_port(int(self.env["TEMPORAL_ADDRESS"].rsplit(":", 1)[1]))
 
 
 def _wait_for_port(port: int) -> None:
@@ -56,18 +89,24 @@ def _wait_for_port(port: int) -> None:
 
 
 @contextlib.contextmanager
-def running(tmp: Path, database_url: str | None, persisted: bool = True) -> Iterator[Running]:
-    """SMTP, the dev server (its SQLite file in ``tmp``, or in memory) and a worker, with the
-    records in ``database_url`` (None: SQLite in the data folder); torn down on exit."""
+def running(
+    tmp: Path, database_url: str | None, persisted: bool = True, workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Running]:
+    """SMTP, the dev server (its SQLite file in ``tmp``, or in memory) and ``workers`` worker
+    processes, with the records in ``database_url`` (None: SQLite in the data folder) and
+    ``extra_env`` for the CLI and the workers; torn down on exit."""
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     port = free_port()
     store = ["--db-filename", str(tmp / "temporal.sqlite")] if persisted else []
+    command = [
+        find_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+        "--port", str(port), *store, *dev_server_flags(), "--log-level", "error",
+    ]
     server = subprocess.Popen(
-        [find_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-         "--port", str(port), *store, *dev_server_flags(), "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     env = {
         **os.environ,
@@ -76,22 +115,22 @@ def running(tmp: Path, database_url: str | None, persisted: bool = True) -> Iter
         "TRANSFERS_DISTRICTS_DIR": str(tmp / "districts"),
         "TRANSFERS_SMTP_HOST": "127.0.0.1",
         "TRANSFERS_SMTP_PORT": str(smtp.port),
+        **(extra_env or {}),
     }
     env.pop("TRANSFERS_DATABASE_URL", None)
     if database_url is not None:
         env["TRANSFERS_DATABASE_URL"] = database_url
-    worker = None
+    stack = Running(env, inbox, tmp, command, server)
     try:
         _wait_for_port(port)
-        worker = subprocess.Popen(
-            [str(BIN / "transfers"), "worker"], env=env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=(tmp / "worker.log").open("w"),
-        )
-        yield Running(env, inbox)
+        for _ in range(workers):
+            stack.start_worker()
+        yield stack
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
-        server.terminate()
-        server.wait(timeout=30)
+        for worker in stack.workers:
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=30)
+        if stack.server.poll() is None:
+            stack.stop_server()
         smtp.stop()
