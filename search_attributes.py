@@ -12,9 +12,14 @@ the names and types in `ATTRIBUTES`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+import rules.calendar as calendar
+from models.stages import Stage
+from models.state import RequestState
 
 STAGE = SearchAttributeKey.for_keyword("TransferStage")
 DISTRICT = SearchAttributeKey.for_keyword("TransferDistrict")
@@ -40,6 +45,50 @@ def updates(
         SCHOOL_YEAR.value_set(school_year),
         DECISION_DUE.value_set(decision_due) if decision_due else DECISION_DUE.value_unset(),
     ]
+
+
+# What an interdistrict request waits on in each open stage: the documents, the other
+# district's release, the decision (EC 46600.2), the parent's appeal to the county (EC 46601)
+# and the county's decision.
+_INTERDISTRICT_DUE: dict[Stage, str] = {
+    Stage.submitted: "documents_due",
+    Stage.awaiting_documents: "documents_due",
+    Stage.awaiting_release: "release_due",
+    Stage.under_review: "decision_due",
+    Stage.denied: "appeal_deadline",
+    Stage.deemed_denied: "appeal_deadline",
+    Stage.appeal_pending: "appeal_decision_due",
+}
+
+
+def interdistrict_due(state: RequestState) -> date | None:
+    """The last day of what the request waits on now; None once it is closed."""
+    field = _INTERDISTRICT_DUE.get(state.stage)
+    return getattr(state, field) if field else None
+
+
+class Publisher:
+    """Keeps one workflow's attributes current: an upsert when a value changed, none else.
+
+    Workflows started before the attributes existed never upsert (``workflow.patched``), so
+    their histories replay."""
+
+    def __init__(self, district: str, school_year: str, timezone: str) -> None:
+        self._fixed = (district, school_year)
+        self._timezone = timezone
+        self._last: tuple[str, date | None] | None = None
+
+    def publish(self, stage: str, due: date | datetime | None) -> None:
+        """``due``: an instant, or a last day (due at its end in the district's time zone)."""
+        if (stage, due) == self._last or not workflow.patched("search-attributes"):
+            return
+        self._last = (stage, due)
+        # Due at the end of its last day, so "TransferDecisionDue < now" means overdue.
+        if isinstance(due, datetime) or due is None:
+            instant = due
+        else:
+            instant = calendar.end_of_day(due, self._timezone)
+        workflow.upsert_search_attributes(updates(stage, *self._fixed, instant))
 
 
 async def register(client: object) -> None:

@@ -93,15 +93,19 @@ def _choice(name: str, choices: tuple[str, ...]) -> str:
 async def connect():  # -> temporalio.client.Client
     """Connect with Temporal's standard environment configuration (``temporalio.envconfig``):
     ``TEMPORAL_ADDRESS`` (default localhost:7233), ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``,
-    TLS settings, or a profile in Temporal's config file."""
+    TLS settings, or a profile in Temporal's config file. Payloads are encrypted when
+    ``TRANSFERS_ENCRYPTION_KEYS`` is set (``codec.data_converter``)."""
     from temporalio.client import Client
     from temporalio.envconfig import ClientConfigProfile
 
-    from codec import DATA_CONVERTER
+    from codec import data_converter
 
+    # Encrypting when TRANSFERS_ENCRYPTION_KEYS is set (codec.py); read before connecting so
+    # a bad key configuration fails before anything is sent.
+    converter = data_converter()
     config = ClientConfigProfile.load().to_client_connect_config()
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=DATA_CONVERTER)
+    return await Client.connect(**config, data_converter=converter)
 
 
 def find_binary(name: str) -> str:

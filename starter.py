@@ -569,6 +569,37 @@ def notices(request_id: Annotated[str | None, typer.Argument()] = None,
     _emit(as_json, data, human)
 
 
+@app.command("codec-server")
+@refusing
+def codec_server(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8081,
+    cors_origin: Annotated[str, typer.Option(help="the Web UI's origin")] = "http://localhost:8233",
+) -> None:
+    """Decrypt payloads for the Temporal Web UI (its codec endpoint) until Ctrl-C.
+
+    Needs TRANSFERS_ENCRYPTION_KEYS; whoever reaches it reads student data, so beyond
+    loopback put it behind the district's sign-in."""
+    import codec_server as server
+    from codec import KEYS_VARIABLE, encryption_codec
+
+    try:
+        codec = encryption_codec()
+    except ValueError as error:
+        raise Refused(str(error)) from None
+    if codec is None:
+        raise Refused(f"no encryption key configured: set {KEYS_VARIABLE} (see codec.py)")
+    err.print(f"codec server on http://{host}:{port} for {cors_origin} "
+              f"(keys {', '.join(codec.key_ids)}; current {codec.current})",
+              markup=False, highlight=False)
+    try:
+        server.serve(host, port, cors_origin)
+    except OSError as error:  # the port is taken, the address is not ours
+        raise Refused(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    except KeyboardInterrupt:
+        pass
+
+
 def main() -> None:
     """Entry point. Leaves with ``os._exit`` after flushing: the SDK's native bridge can
     crash an exiting interpreter after the work is done (temporalio/sdk-python#300)."""

@@ -64,7 +64,8 @@ def test_every_workflow_type_has_a_recorded_history() -> None:
 
 async def save(handle: WorkflowHandle, name: str) -> None:
     history = await handle.fetch_history()
-    kind = (await handle.describe()).workflow_type
+    started = history.events[0].workflow_execution_started_event_attributes
+    kind = started.workflow_type.name
     (HISTORIES / f"{kind}--{name}.json").write_text(history.to_json())
 
 

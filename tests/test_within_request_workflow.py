@@ -38,7 +38,7 @@ from rules.lottery_audit import verify
 from store import notices as notice_store
 from store import records
 from tests import within_helpers as w
-from tests.workflow_helpers import skip_to
+from tests.workflow_helpers import describe, skip_to
 from within_submission import prepare_within, start_within
 from workflows.lottery import LotteryWorkflow as L
 from workflows.permit import PermitWorkflow as P
@@ -168,7 +168,7 @@ async def district(
     # until its timeout: let them finish. A timer left on a stopped worker's queue blocks
     # skipping too: end every workflow.
     for handle in made.handles:
-        await poll(handle.describe, lambda d: not d.raw_description.pending_activities,
+        await poll(lambda h=handle: describe(h), lambda d: not d.pending_activities,
                    f"{handle.id} activities")
     for handle in made.handles:
         with contextlib.suppress(RPCError):

@@ -9,6 +9,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+)
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -109,3 +114,14 @@ async def refused(
 def local_day(instant: datetime) -> date:
     """The district's calendar date of an instant (a letter's date, a receipt's date)."""
     return calendar.local_date(instant, TZ)
+
+
+async def describe(handle: WorkflowHandle) -> DescribeWorkflowExecutionResponse:
+    """The raw description. Not ``handle.describe()``: the time-skipping server keeps an unset
+    datetime search attribute as null, which the SDK cannot decode (a real server drops it)."""
+    client = handle._client  # the handle's own client and namespace
+    return await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+        )
+    )

@@ -21,6 +21,7 @@ from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wai
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    import search_attributes
     from models.actions import (
         AddDocument,
         Decide,
@@ -81,6 +82,9 @@ class InterdistrictPermitWorkflow:
             ),
         )
         self.release_granted: bool | None = None
+        self.attributes = search_attributes.Publisher(
+            request.district, request.school_year, inp.policy.timezone
+        )
 
     # ---- the stages -------------------------------------------------------------------
 
@@ -556,6 +560,7 @@ class InterdistrictPermitWorkflow:
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""
         self.state.stage = stage
+        self.attributes.publish(stage, search_attributes.interdistrict_due(self.state))
         seq = len(self.state.history) + 1
         self.state.history.append(
             HistoryEntry(

@@ -34,6 +34,7 @@ from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wai
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    import search_attributes
     from models.lottery_record import (
         AddSeats,
         LotteryEvent,
@@ -127,6 +128,9 @@ class LotteryWorkflow:
             seats=list(inp.seats),
             overcrowded_schools=list(inp.overcrowded_schools),
             seats_set_by=inp.seats_set_by,
+        )
+        self.attributes = search_attributes.Publisher(
+            inp.district_id, inp.school_year, inp.timezone
         )
         if inp.carried is not None:  # the same lottery, continued in a new run
             self.record = inp.carried
@@ -687,6 +691,9 @@ class LotteryWorkflow:
 
     def _log(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
         self.record.stage = stage
+        # While the window is open, its close is what the lottery waits on (VIII.A.2).
+        collecting = stage is LotteryStage.collecting
+        self.attributes.publish(stage, self.record.window_closes if collecting else None)
         seq = len(self.record.history) + 1
         self.record.history.append(
             LotteryEvent(

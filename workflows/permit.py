@@ -31,6 +31,7 @@ from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wai
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    import search_attributes
     from models.notices import Notice, NoticeKind
     from models.people import Actor
     from models.permits import (
@@ -78,6 +79,9 @@ class PermitWorkflow:
         self.state = inp.state
         self.policy = inp.policy
         self.ends_at_year_end: str | None = None  # IV.B: a move inside the district
+        self.attributes = search_attributes.Publisher(
+            self.state.district, self.state.school_year, self.policy.timezone
+        )
 
     # ---- the school year ----------------------------------------------------------------
 
@@ -105,11 +109,7 @@ class PermitWorkflow:
     async def _spring(self) -> None:
         """January 15: renewals open (reapply annually), or the level's end is near."""
         state = self.state
-        first, last = rules.renewal_window(
-            state.school_year,
-            (self.policy.renewal_opens_month, self.policy.renewal_opens_day),
-            (self.policy.renewal_deadline_month, self.policy.renewal_deadline_day),
-        )
+        first, last = self._renewal_window()
         opens = calendar.at_local(first, NOTICE_CLOCK, self._tz)
         last_grade = state.grade >= state.level_last_grade
         renews = state.condition is PermitCondition.reapply_annually and not last_grade
@@ -314,6 +314,8 @@ class PermitWorkflow:
 
     async def _enter(self, stage: PermitStage, event: str, actor: str, reason: str = "") -> None:
         self.state.stage = stage
+        renewal_due = stage is PermitStage.renewal_due
+        self.attributes.publish(stage, self._renewal_window()[1] if renewal_due else None)
         self.state.events.append(
             PermitEvent(at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason)
         )
@@ -359,6 +361,14 @@ class PermitWorkflow:
     @property
     def _tz(self) -> str:
         return self.policy.timezone
+
+    def _renewal_window(self) -> tuple[date, date]:
+        """The first and last days to reapply for the next school year (seed 000)."""
+        return rules.renewal_window(
+            self.state.school_year,
+            (self.policy.renewal_opens_month, self.policy.renewal_opens_day),
+            (self.policy.renewal_deadline_month, self.policy.renewal_deadline_day),
+        )
 
     def _today(self) -> date:
         return calendar.local_date(workflow.now(), self._tz)

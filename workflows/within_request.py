@@ -34,6 +34,7 @@ from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    import search_attributes
     from models.notices import Notice, NoticeKind
     from models.people import Actor
     from models.permits import (
@@ -119,6 +120,9 @@ class WithinRequestWorkflow:
         self.news: list[LotteryNews] = []
         self.news_seen: set[int] = set()
         self.decision: DecideWithin | None = None
+        self.attributes = search_attributes.Publisher(
+            inp.request.district, inp.request.school_year, inp.policy.timezone
+        )
 
     # ---- the stages -------------------------------------------------------------------
 
@@ -341,6 +345,9 @@ class WithinRequestWorkflow:
     async def _enter(self, stage: WithinStage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""
         self.state.stage = stage
+        # The only date a within-district request waits on is an offer's last day (VIII.D).
+        due = self.state.offer_deadline if stage is WithinStage.offered else None
+        self.attributes.publish(stage, due)
         seq = len(self.state.history) + 1
         self.state.history.append(
             WithinHistoryEntry(

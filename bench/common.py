@@ -1,0 +1,476 @@
+"""What the Temporal benchmarks share (`throughput.py`, `burst.py`, `idle.py`).
+
+- `DevStack`: the embedded default as `transfers dev` starts it: the Temporal dev server
+  persisted to SQLite in a (fresh) data folder with the same flags (WAL, synchronous=normal,
+  the search attributes), and the project's worker, either in this process
+  (`DevStack.project_worker`, built by `worker.build_worker` exactly as `transfers dev` builds
+  it) or as its own process (`DevStack.start_worker_process`: `transfers worker`).
+- A benchmark district (`bench`) whose current school year takes submissions today, written
+  to the data folder and found through ``TRANSFERS_DISTRICTS_DIR`` like any district file.
+- `submit`: a request through the CLI's own submission path (`starter._prepare_interdistrict`:
+  the role check, the intake checks against the records store, then `Client.start_workflow`).
+- `ActivityCounter`: a worker interceptor counting finished activity executions, so a
+  benchmark can tell when every activity a run caused (also a child's) has finished.
+- Percentiles, a plain table printer, the machine's description, RSS of a process.
+
+The benchmarks add the repository root to ``sys.path`` and import this module as ``common``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BIN = Path(sys.executable).parent
+DISTRICT = "bench"
+TIMEZONE = "America/Los_Angeles"
+CLERK = "clerk"  # pupil services: submits, adds documents, records releases
+DIRECTOR = "director"  # decides
+
+
+class BenchError(RuntimeError):
+    """Something went wrong (not: a target missed): the benchmark exits non-zero."""
+
+
+# ---- the district ------------------------------------------------------------------------
+
+
+def local_today() -> date:
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def school_year(today: date | None = None) -> str:
+    today = today or local_today()
+    return f"{today.year}-{today.year + 1}"
+
+
+def district_toml(today: date) -> str:
+    """A district whose current school year began 30 days ago, whatever today is, so a
+    request submitted now is accepted (the policy's submission window) and its decision is
+    due 30 days after it is complete (EC 46600.2). Its interdistrict settings are the
+    defaults, as for paramount."""
+    return f"""
+id = "{DISTRICT}"
+name = "Benchmark Unified School District"
+state = "CA"
+timezone = "{TIMEZONE}"
+contact = "Pupil Services"
+notices_from = "pupil-services@bench.example.org"
+staff_notices_to = ["pupil-services@bench.example.org"]
+
+[interdistrict]
+appeal_body = "the County Office of Education"
+
+[calendar.{school_year(today)}]
+first_day = {today - timedelta(days=30)}
+last_day = {today + timedelta(days=200)}
+
+[[staff]]
+name = "{CLERK}"
+email = "clerk@bench.example.org"
+roles = ["pupil_services"]
+
+[[staff]]
+name = "{DIRECTOR}"
+email = "director@bench.example.org"
+roles = ["director"]
+
+[[schools]]
+id = "central-high"
+name = "Central High School"
+level = "high"
+lowest_grade = 9
+highest_grade = 12
+"""
+
+
+def request_form(n: int, direction: str = "into", tag: str = "B") -> dict[str, Any]:
+    """Request number ``n`` as a parent's form (what `transfers submit file.json` reads):
+    into the district for child care (four documents and the release needed), or out of
+    it for a move (one document)."""
+    form: dict[str, Any] = {
+        "district": DISTRICT,
+        "student": {"id": f"{tag}{n:07d}", "first_name": "Ana", "last_name": f"Bench{n}",
+                    "grade": 9 + n % 4},
+        "parent": {"name": f"Maria Bench{n}", "email": f"parent{n}@example.com",
+                   "relationship": "natural_parent"},
+        "direction": direction,
+        "school_year": school_year(),
+    }
+    if direction == "into":
+        form.update(reason="child_care", other_district="Compton Unified School District",
+                    preferred_school="central-high")
+    else:
+        form.update(reason="moving", other_district="Downey Unified School District")
+    return form
+
+
+# ---- processes and ports -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
+    """`transfers dev`'s dev server command (starter.dev), ports aside: keep the two alike."""
+    from search_attributes import dev_server_flags
+    from settings import find_binary
+
+    return [
+        find_binary("temporal"), "server", "start-dev",
+        "--db-filename", str(data_dir / "temporal.sqlite"),
+        "--port", str(port), "--ui-port", str(ui_port), "--ip", "127.0.0.1",
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+        *dev_server_flags(), "--log-level", "warn",
+    ]
+
+
+def rss_mib(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MiB, from /proc/<pid>/status."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", math.nan), values.get("VmHWM", math.nan)
+
+
+def file_mib(*paths: Path) -> float:
+    return sum(p.stat().st_size for p in paths if p.exists()) / (1024 * 1024)
+
+
+def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+class DevStack:
+    """A fresh data folder, the persisted dev server on free ports, the environment the
+    CLI and the worker read (``TRANSFERS_DATA_DIR``, ``TRANSFERS_DISTRICTS_DIR``,
+    ``TEMPORAL_ADDRESS``: also set in this process's ``os.environ``), and a client."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.ui_port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.server: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+        self.client: Any = None
+        districts = data_dir / "districts"
+        self.env = {
+            "TEMPORAL_ADDRESS": self.address,
+            "TRANSFERS_DATA_DIR": str(data_dir),
+            "TRANSFERS_DISTRICTS_DIR": str(districts),
+        }
+
+    @property
+    def records_path(self) -> Path:
+        return self.data_dir / "records.sqlite3"
+
+    @property
+    def temporal_path(self) -> Path:
+        return self.data_dir / "temporal.sqlite"
+
+    def settings(self) -> Any:
+        from settings import load_settings
+
+        return load_settings()
+
+    def engine(self) -> Any:
+        from store.engine import engine_for
+
+        return engine_for(self.settings().database_url)
+
+    async def start(self) -> None:
+        from settings import connect
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        districts = self.data_dir / "districts"
+        districts.mkdir(exist_ok=True)
+        (districts / f"{DISTRICT}.toml").write_text(district_toml(local_today()))
+        for name in ("TRANSFERS_DATABASE_URL", "TRANSFERS_SMTP_HOST", "TRANSFERS_TASK_QUEUE",
+                     "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY"):
+            os.environ.pop(name, None)  # the embedded default: SQLite records, the outbox
+        os.environ.update(self.env)
+        log = (self.data_dir / "temporal-server.log").open("w")
+        self.server = subprocess.Popen(
+            server_command(self.data_dir, self.port, self.ui_port),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.engine()  # creates and migrates the records store, as the worker would
+        for _ in range(600):
+            if self.server.poll() is not None:
+                raise BenchError(f"the dev server exited; see {log.name}")
+            try:
+                self.client = await connect()
+                return
+            except RuntimeError:
+                await asyncio.sleep(0.1)
+        raise BenchError("the dev server did not start in 60 s")
+
+    def start_worker_process(self) -> subprocess.Popen:
+        """`transfers worker` on its own (its RSS is its own), log in the data folder."""
+        log = (self.data_dir / f"worker-{len(self.workers)}.log").open("w")
+        worker = subprocess.Popen(
+            [str(BIN / "transfers"), "worker"], env={**os.environ, **self.env},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.workers.append(worker)
+        return worker
+
+    def check_workers(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is not None:
+                raise BenchError(f"the worker exited with {worker.returncode}; see "
+                                 f"{self.data_dir}/worker-*.log")
+
+    @contextlib.asynccontextmanager
+    async def project_worker(self, interceptors: Sequence[Any] = ()) -> AsyncIterator[Any]:
+        """The project's worker in this process, as `transfers dev` runs it
+        (worker.build_worker with run_worker's 16-thread activity executor)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from store.migrate import check_current
+        from worker import build_worker
+
+        settings = self.settings()
+        check_current(self.engine())
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            worker = build_worker(self.client, settings, executor,
+                                  interceptors=list(interceptors))
+            async with worker:
+                yield worker
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            _stop(worker)
+        if self.server is not None:
+            _stop(self.server)
+
+
+@contextlib.asynccontextmanager
+async def dev_stack(data_dir: str | None, keep: bool) -> AsyncIterator[DevStack]:
+    """A `DevStack` in ``data_dir`` (must be new or empty) or a temporary folder, removed
+    afterwards unless ``keep``."""
+    if data_dir:
+        path = Path(data_dir).resolve()
+        if path.exists() and any(path.iterdir()):
+            raise BenchError(f"{path} is not empty: the benchmarks start from a fresh store")
+    else:
+        path = Path(tempfile.mkdtemp(prefix="transfers-bench-"))
+    stack = DevStack(path)
+    try:
+        await stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        if keep:
+            print(f"kept the data folder {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+# ---- the CLI's paths, without its process start-up ----------------------------------------
+
+
+def prepare(form: dict[str, Any], actor: str = CLERK) -> Any:
+    """`transfers submit`'s checks for one interdistrict form (synchronous: it reads the
+    records store): a `cli_common.Prepared` whose ``start(client)`` starts the workflow."""
+    from starter import _prepare_interdistrict
+    from submission import parse_request
+
+    return _prepare_interdistrict(parse_request(form, "the form"), actor)
+
+
+async def submit(client: Any, form: dict[str, Any], actor: str = CLERK) -> str:
+    """Submit as `transfers submit` does (its checks in a thread: they read SQLite)."""
+    prepared = await asyncio.to_thread(prepare, form, actor)
+    await prepared.start(client)
+    return prepared.id
+
+
+def stage_of(engine: Any, request_id: str) -> str | None:
+    """The request's stage in the records store (what `transfers show` reads)."""
+    from sqlalchemy import select
+
+    from store.schema import RequestRow
+
+    with engine.connect() as connection:
+        return connection.execute(
+            select(RequestRow.stage).where(RequestRow.id == request_id)
+        ).scalar_one_or_none()
+
+
+async def wait_for_stage(engine: Any, request_id: str, stages: set[str],
+                         timeout: float = 120.0, every: float = 0.02) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        stage = await asyncio.to_thread(stage_of, engine, request_id)
+        if stage in stages:
+            return stage
+        if time.monotonic() > deadline:
+            raise BenchError(f"{request_id} stayed {stage}, not {' or '.join(sorted(stages))}, "
+                             f"for {timeout:.0f} s")
+        await asyncio.sleep(every)
+
+
+# ---- counting activities -------------------------------------------------------------------
+
+
+def activity_counter_class() -> type:
+    from temporalio.worker import ActivityInboundInterceptor, Interceptor
+
+    class ActivityCounter(Interceptor):
+        """Counts finished activity executions (regular and local) in this process."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.finished = 0
+
+        def total(self) -> int:
+            with self.lock:
+                return self.finished
+
+        def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+            counter = self
+
+            class Inbound(ActivityInboundInterceptor):
+                async def execute_activity(self, input: Any) -> Any:
+                    try:
+                        return await self.next.execute_activity(input)
+                    finally:
+                        with counter.lock:
+                            counter.finished += 1
+
+            return Inbound(next)
+
+    return ActivityCounter
+
+
+def ActivityCounter() -> Any:  # noqa: N802 - reads as the class it makes
+    return activity_counter_class()()
+
+
+async def wait_until_count(counter: Any, target: int, timeout: float) -> float:
+    """The monotonic instant ``counter`` reached ``target``."""
+    deadline = time.monotonic() + timeout
+    while counter.total() < target:
+        if time.monotonic() > deadline:
+            raise BenchError(f"only {counter.total()} of {target} activities finished in "
+                             f"{timeout:.0f} s")
+        await asyncio.sleep(0.005)
+    return time.monotonic()
+
+
+async def wait_until_quiet(counter: Any, quiet: float = 1.5, timeout: float = 60) -> int:
+    """Wait until no activity has finished for ``quiet`` seconds; the count then."""
+    deadline = time.monotonic() + timeout
+    last, since = counter.total(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        if time.monotonic() > deadline:
+            raise BenchError("activities kept running")
+        await asyncio.sleep(0.05)
+        now = counter.total()
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
+# ---- figures and printing ------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0-100), linear between the closest ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        first = row[0].ljust(widths[0])
+        rest = [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest]).rstrip()
+
+    print(line(cells[0]))
+    print("  ".join("-" * w for w in widths))
+    for row in cells[1:]:
+        print(line(row))
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """One paragraph: CPU, cores, load, Python, temporalio, the temporal CLI."""
+    import temporalio
+
+    from settings import find_binary
+
+    try:
+        cli = subprocess.run([find_binary("temporal"), "--version"], capture_output=True,
+                             text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        cli = "temporal CLI: unknown"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"machine: {_cpu_model()}, {os.cpu_count()} CPUs, load average {load}\n"
+        f"{platform.system()} {platform.release()}; python {platform.python_version()}; "
+        f"temporalio {temporalio.__version__}; {cli}"
+    )
+
+
+def worker_cache_setting() -> str:
+    """max_cached_workflows as worker.py sets it (read from its source: the worker process
+    is started with no override)."""
+    text = (ROOT / "worker.py").read_text()
+    found = re.search(r'max_cached_workflows["\']?,\s*(\d[\d_]*)', text)
+    return found.group(1) if found else "the SDK default"
+
+
+def seconds(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
