@@ -122,6 +122,8 @@ async def _client() -> Client:
     except RuntimeError as error:
         address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
         raise Refused(f"cannot reach Temporal at {address}: {error}") from None
+    except ValueError as error:  # a bad setting (encryption keys, TLS files): it names itself
+        raise Refused(str(error)) from None
 
 
 def _rpc_refusal(workflow_id: str, error: RPCError) -> Refused:

@@ -90,11 +90,12 @@ def _choice(name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-async def connect():  # -> temporalio.client.Client
+async def connect(runtime: object = None):  # -> temporalio.client.Client
     """Connect with Temporal's standard environment configuration (``temporalio.envconfig``):
     ``TEMPORAL_ADDRESS`` (default localhost:7233), ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``,
     TLS settings, or a profile in Temporal's config file. Payloads are encrypted when
-    ``TRANSFERS_ENCRYPTION_KEYS`` is set (``codec.data_converter``)."""
+    ``TRANSFERS_ENCRYPTION_KEYS`` is set (``codec.data_converter``). ``runtime``: the SDK
+    runtime (``observability.runtime``: metrics, log forwarding); None: the SDK's default."""
     from temporalio.client import Client
     from temporalio.envconfig import ClientConfigProfile
 
@@ -105,7 +106,9 @@ async def connect():  # -> temporalio.client.Client
     converter = data_converter()
     config = ClientConfigProfile.load().to_client_connect_config()
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=converter)
+    return await Client.connect(
+        **config, data_converter=converter, runtime=runtime  # type: ignore[arg-type]
+    )
 
 
 def find_binary(name: str) -> str:

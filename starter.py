@@ -168,14 +168,16 @@ def dev(
 
 
 async def _dev_worker(settings: Settings, server: subprocess.Popen, ui_port: int) -> None:
+    import observability
     from worker import run_worker
 
     client: Client | None = None
+    runtime = observability.runtime(settings)  # once: it binds the metrics port
     for _ in range(300):
         if server.poll() is not None:
             raise Refused("the Temporal dev server exited; is the port already in use?")
         try:
-            client = await connect()
+            client = await connect(runtime)
             break
         except RuntimeError:
             await asyncio.sleep(0.1)
@@ -578,8 +580,7 @@ def codec_server(
 ) -> None:
     """Decrypt payloads for the Temporal Web UI (its codec endpoint) until Ctrl-C.
 
-    Needs TRANSFERS_ENCRYPTION_KEYS; whoever reaches it reads student data, so beyond
-    loopback put it behind the district's sign-in."""
+    Needs TRANSFERS_ENCRYPTION_KEYS. Beyond loopback, put it behind the district's sign-in."""
     import codec_server as server
     from codec import KEYS_VARIABLE, encryption_codec
 

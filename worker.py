@@ -5,6 +5,7 @@ Run any number of them against one Temporal server (`transfers worker`)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import observability
 from activities.notices import NoticeActivities
 from activities.records import RecordActivities
 from settings import Settings, connect, load_settings
@@ -64,14 +66,31 @@ def build_worker(
 async def run_worker(settings: Settings | None = None, client: Client | None = None) -> None:
     """Run until SIGINT or SIGTERM, then shut down cleanly (finishing running tasks)."""
     settings = settings or load_settings()
+    observability.configure_logging(settings)
     # Never poll on a records database behind the code's schema: the error names the command.
     check_current(engine_for(settings.database_url))
-    client = client or await connect()
+    client = client or await connect(observability.runtime(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(client, settings, executor)
-        async with worker:
-            await stop.wait()
+    readiness = None
+    if settings.health_port is not None:
+        probe = client.service_client.check_health
+        readiness = observability.Readiness(settings.health_port, probe)
+        await readiness.start()
+    try:
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            worker = build_worker(client, settings, executor)
+            async with worker:
+                if readiness is not None:
+                    readiness.ready.set()
+                logging.getLogger(__name__).info(
+                    "worker polling task queue %s", settings.task_queue
+                )
+                await stop.wait()
+                if readiness is not None:  # draining: take no new traffic
+                    readiness.ready.clear()
+    finally:
+        if readiness is not None:
+            await readiness.stop()

@@ -20,11 +20,13 @@ class RecordActivities:
     def record_event(self, state: RequestState) -> None:
         """Upsert the request's state and append its newest history entry (idempotent)."""
         records.record_event(self._engine, state, state.history[-1])
+        _log_recorded(state.history[-1].event, state.stage)
 
     @activity.defn(name="record_within_event")
     def record_within_event(self, state: WithinRequestState) -> None:
         """The same, for a within-district request (Rule 5110.1)."""
         records.record_event(self._engine, state, state.history[-1])
+        _log_recorded(state.history[-1].event, state.stage)
 
     @activity.defn(name="record_lottery")
     def record_lottery(self, record: LotteryRecord) -> None:
@@ -35,3 +37,9 @@ class RecordActivities:
     def record_permit(self, state: PermitState) -> None:
         """Keep the permit as it is now (``transfers permit list``)."""
         permits.save_permit(self._engine, state)
+
+
+def _log_recorded(event: str, stage: str) -> None:
+    # The SDK adds the workflow id (the request id) to the record: the event and stage are
+    # all the message says, never the student.
+    activity.logger.info("recorded %s (stage %s)", event, stage)

@@ -5,6 +5,7 @@ Temporal dev server and the project's worker as real processes, and the environm
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -12,14 +13,17 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 
 from search_attributes import dev_server_flags
 from settings import find_binary
+from tests.factories import request_data
 
 BIN = Path(sys.executable).parent
 
@@ -134,3 +138,101 @@ def running(
         if stack.server.poll() is None:
             stack.stop_server()
         smtp.stop()
+
+
+# ---- driving the CLI -----------------------------------------------------------------
+
+
+def local_today() -> date:
+    return datetime.now(ZoneInfo("America/Los_Angeles")).date()
+
+
+def text_of(message: Any) -> str:
+    """The decoded text of a received message."""
+    return message.get_payload(decode=True).decode()
+
+
+def district_toml(today: date) -> str:
+    """A district whose current school year started 30 days ago, whatever today is."""
+    return f"""
+id = "testdistrict"
+name = "Test Unified School District"
+state = "CA"
+timezone = "America/Los_Angeles"
+contact = "Pupil Services"
+notices_from = "pupil-services@test.example.org"
+staff_notices_to = ["pupil-services@test.example.org"]
+
+[interdistrict]
+appeal_body = "the County Office of Education"
+
+[calendar.{today.year}-{today.year + 1}]
+first_day = {today - timedelta(days=30)}
+last_day = {today + timedelta(days=200)}
+
+[[staff]]
+name = "clerk"
+email = "clerk@test.example.org"
+roles = ["pupil_services"]
+
+[[staff]]
+name = "director"
+email = "director@test.example.org"
+roles = ["director"]
+
+[[schools]]
+id = "central-high"
+name = "Central High School"
+level = "high"
+lowest_grade = 9
+highest_grade = 12
+"""
+
+
+class Stack:
+    def __init__(self, env: dict[str, str], inbox: Inbox, tmp: Path, year: str) -> None:
+        self.env, self.inbox, self.tmp, self.year = env, inbox, tmp, year
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(BIN / "transfers"), *args], env=self.env, capture_output=True, text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"transfers {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def wait_for(self, request_id: str, predicate: Any, seconds: float = 20) -> dict:
+        deadline = time.monotonic() + seconds
+        while True:
+            result = self.run("show", request_id, "--json", check=False)
+            if result.returncode == 0:
+                state = json.loads(result.stdout)
+                if predicate(state):
+                    return state
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{request_id} did not get there: {result.stdout}")
+            time.sleep(0.2)
+
+    def submit(self, student_id: str, **overrides: Any) -> str:
+        student = {"id": student_id, **overrides.pop("student", {})}
+        data = request_data(
+            district="testdistrict", school_year=self.year, student=student, **overrides
+        )
+        path = self.tmp / f"{student_id}.json"
+        path.write_text(json.dumps(data))
+        request_id = self.json("submit", str(path), "--actor", "clerk")["id"]
+        self.wait_for(request_id, lambda s: s["stage"] == "awaiting_documents")
+        return request_id
+
+
+    def add_lease(self, request_id: str, content: bytes) -> dict:
+        """The one document a move out of the district needs; then review begins."""
+        lease = self.tmp / f"lease-{request_id}.pdf"
+        lease.write_bytes(content)
+        self.run("documents", "add", request_id, "--kind", "escrow_or_lease", str(lease),
+                 "--actor", "clerk")
+        return self.wait_for(request_id, lambda s: s["stage"] == "under_review")

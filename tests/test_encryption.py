@@ -170,7 +170,7 @@ def codec() -> EncryptionCodec:
 @pytest.fixture
 def codec_server(codec: EncryptionCodec) -> Iterator[CodecServer]:
     server = make_server("127.0.0.1", 0, "http://ui.example:8233", codec=codec)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
@@ -228,7 +228,8 @@ async def test_the_codec_server_refuses_bad_bodies_and_foreign_keys(
     assert status == 400 and "not a JSON Payloads body" in json.loads(body)["error"]
     status, _, body = post(codec_server, "/decode", b'{"payloads": "none"}')
     assert status == 400 and "error" in json.loads(body)
-    other = data_converter({"TRANSFERS_ENCRYPTION_KEYS": f"old:{base64.b64encode(b'o' * 32).decode()}"})
+    old_key = base64.b64encode(b"o" * 32).decode()
+    other = data_converter({"TRANSFERS_ENCRYPTION_KEYS": f"old:{old_key}"})
     sent = await other.encode(["x"])
     status, _, body = post(codec_server, "/decode", as_json(sent))
     assert status == 400 and "'old'" in json.loads(body)["error"]

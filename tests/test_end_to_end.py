@@ -3,117 +3,16 @@ Temporal dev server, with notices delivered to a real SMTP server (aiosmtpd) on 
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 
-from tests.e2e_support import BIN, Inbox, running
-from tests.factories import request_data
+from tests.e2e_support import Stack, district_toml, local_today, running, text_of
 
 pytestmark = pytest.mark.e2e
-
-
-def local_today() -> date:
-    return datetime.now(ZoneInfo("America/Los_Angeles")).date()
-
-
-def _text(message: Any) -> str:
-    return message.get_payload(decode=True).decode()
-
-
-def district_toml(today: date) -> str:
-    """A district whose current school year started 30 days ago, whatever today is."""
-    return f"""
-id = "testdistrict"
-name = "Test Unified School District"
-state = "CA"
-timezone = "America/Los_Angeles"
-contact = "Pupil Services"
-notices_from = "pupil-services@test.example.org"
-staff_notices_to = ["pupil-services@test.example.org"]
-
-[interdistrict]
-appeal_body = "the County Office of Education"
-
-[calendar.{today.year}-{today.year + 1}]
-first_day = {today - timedelta(days=30)}
-last_day = {today + timedelta(days=200)}
-
-[[staff]]
-name = "clerk"
-email = "clerk@test.example.org"
-roles = ["pupil_services"]
-
-[[staff]]
-name = "director"
-email = "director@test.example.org"
-roles = ["director"]
-
-[[schools]]
-id = "central-high"
-name = "Central High School"
-level = "high"
-lowest_grade = 9
-highest_grade = 12
-"""
-
-
-class Stack:
-    def __init__(self, env: dict[str, str], inbox: Inbox, tmp: Path, year: str) -> None:
-        self.env, self.inbox, self.tmp, self.year = env, inbox, tmp, year
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(BIN / "transfers"), *args], env=self.env, capture_output=True, text=True,
-            timeout=60,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"transfers {' '.join(args)} failed: {result.stderr}")
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "--json").stdout)
-
-    def wait_for(self, request_id: str, predicate: Any, seconds: float = 20) -> dict:
-        deadline = time.monotonic() + seconds
-        while True:
-            result = self.run("show", request_id, "--json", check=False)
-            if result.returncode == 0:
-                state = json.loads(result.stdout)
-                if predicate(state):
-                    return state
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{request_id} did not get there: {result.stdout}")
-            time.sleep(0.2)
-
-    def submit(self, student_id: str, **overrides: Any) -> str:
-        data = request_data(
-            district="testdistrict", school_year=self.year, student={"id": student_id},
-            **overrides,
-        )
-        path = self.tmp / f"{student_id}.json"
-        path.write_text(json.dumps(data))
-        request_id = self.json("submit", str(path), "--actor", "clerk")["id"]
-        self.wait_for(request_id, lambda s: s["stage"] == "awaiting_documents")
-        return request_id
-
-
-    def add_lease(self, request_id: str, content: bytes) -> dict:
-        """The one document a move out of the district needs; then review begins."""
-        lease = self.tmp / f"lease-{request_id}.pdf"
-        lease.write_bytes(content)
-        self.run("documents", "add", request_id, "--kind", "escrow_or_lease", str(lease),
-                 "--actor", "clerk")
-        return self.wait_for(request_id, lambda s: s["stage"] == "under_review")
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +20,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
     today = local_today()
     (tmp / "districts").mkdir()
-    (tmp / "districts" / "testdistrict.toml").write_text(district_toml(today))
+    (tmp / "districts" / "testdistrict.toml").writetext_of(district_toml(today))
     url = os.environ.get("TRANSFERS_TEST_DATABASE_URL")
     if url:
         _reset_postgres(url)
@@ -183,10 +82,10 @@ def test_denial_notices_arrive_once_each_by_smtp(stack: Stack) -> None:
     assert [n["kind"] for n in notices] == ["receipt", "missing_documents", "denied"]
     assert all(n["status"] == "sent" for n in notices)
     mine = [m for m in stack.inbox.messages if request_id in m["Subject"] or
-            request_id in _text(m)]
+            request_id in text_of(m)]
     counts = Counter(m["Message-ID"] for m in mine)
     assert len(counts) == 3 and set(counts.values()) == {1}
     denial = next(m for m in mine if m["Subject"].startswith("Interdistrict permit denied"))
-    body = _text(denial)
+    body = text_of(denial)
     assert "Lack of space availability" in body and "Overcrowding" in body
     assert f"{last_day:%B} {last_day.day}, {last_day.year}" in body
