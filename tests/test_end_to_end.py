@@ -20,7 +20,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
     today = local_today()
     (tmp / "districts").mkdir()
-    (tmp / "districts" / "testdistrict.toml").writetext_of(district_toml(today))
+    (tmp / "districts" / "testdistrict.toml").write_text(district_toml(today))
     url = os.environ.get("TRANSFERS_TEST_DATABASE_URL")
     if url:
         _reset_postgres(url)
