@@ -21,8 +21,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ENVIRONMENT: tuple[str, ...] = (
     "TRANSFERS_DATA_DIR", "TRANSFERS_DATABASE_URL", "TRANSFERS_DISTRICTS_DIR",
@@ -97,18 +99,33 @@ async def connect(runtime: object = None):  # -> temporalio.client.Client
     ``TRANSFERS_ENCRYPTION_KEYS`` is set (``codec.data_converter``). ``runtime``: the SDK
     runtime (``observability.runtime``: metrics, log forwarding); None: the SDK's default."""
     from temporalio.client import Client
-    from temporalio.envconfig import ClientConfigProfile
 
     from codec import data_converter
 
     # Encrypting when TRANSFERS_ENCRYPTION_KEYS is set (codec.py); read before connecting so
     # a bad key configuration fails before anything is sent.
     converter = data_converter()
-    config = ClientConfigProfile.load().to_client_connect_config()
-    config.setdefault("target_host", "localhost:7233")
     return await Client.connect(
-        **config, data_converter=converter, runtime=runtime  # type: ignore[arg-type]
+        **connect_config(), data_converter=converter, runtime=runtime  # type: ignore[arg-type]
     )
+
+
+def connect_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``Client.connect`` arguments from Temporal's environment configuration: the profile
+    (``TEMPORAL_PROFILE``) of the config file (``TEMPORAL_CONFIG_FILE``, default
+    ``~/.config/temporalio/temporal.toml``), overridden by ``TEMPORAL_ADDRESS``,
+    ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY`` (Temporal Cloud; TLS on),
+    ``TEMPORAL_TLS_CLIENT_CERT_PATH`` / ``TEMPORAL_TLS_CLIENT_KEY_PATH`` (mTLS),
+    ``TEMPORAL_TLS_SERVER_CA_CERT_PATH``, ``TEMPORAL_TLS_SERVER_NAME``, ``TEMPORAL_TLS``."""
+    from temporalio.envconfig import ClientConfigProfile
+
+    try:
+        profile = ClientConfigProfile.load(override_env_vars=environ)
+        config: dict[str, Any] = dict(profile.to_client_connect_config())
+    except OSError as error:  # a certificate or key file that is not there
+        raise ValueError(f"Temporal connection settings: {error}") from None
+    config.setdefault("target_host", "localhost:7233")
+    return config
 
 
 def find_binary(name: str) -> str:
