@@ -17,7 +17,7 @@ from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.permit import permit_id
-from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
+from workflows.waiting import NOTICE_TIMEOUT, RETRY, record, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -568,9 +568,7 @@ class InterdistrictPermitWorkflow:
             )
         )
         snapshot = self.state.model_copy(deep=True)
-        await workflow.execute_activity(
-            "record_event", snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
-        )
+        await record("record_event", snapshot)
         return seq
 
     async def _notify_parent(self, kind: NoticeKind, seq: int = 0, **facts: Any) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
+from workflows.waiting import NOTICE_TIMEOUT, RETRY, record, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -684,10 +684,7 @@ class LotteryWorkflow:
         if len(self.record.history) == self.saved_version:
             return
         self.saved_version = len(self.record.history)
-        await workflow.execute_activity(
-            "record_lottery", self.record.model_copy(deep=True),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY,
-        )
+        await record("record_lottery", self.record.model_copy(deep=True))
 
     def _log(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
         self.record.stage = stage

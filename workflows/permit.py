@@ -27,7 +27,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse, wait_until
+from workflows.waiting import NOTICE_TIMEOUT, RETRY, record, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -319,10 +319,7 @@ class PermitWorkflow:
         self.state.events.append(
             PermitEvent(at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason)
         )
-        await workflow.execute_activity(
-            "record_permit", self.state.model_copy(deep=True),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY,
-        )
+        await record("record_permit", self.state.model_copy(deep=True))
 
     async def _notify(self, kind: NoticeKind, **facts: Any) -> None:
         state = self.state

@@ -1,12 +1,12 @@
 """What every workflow here does the same way: wait for a condition until an instant, refuse
-a staff action with a message that reaches the caller intact, and run activities with the
-same timeouts and retries."""
+a staff action with a message that reaches the caller intact, write the records store, and
+run activities with the same timeouts and retries."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -35,3 +35,20 @@ async def wait_until(condition: Callable[[], bool], instant: datetime) -> bool:
 def refuse(message: str) -> NoReturn:
     """Reject an Update: the caller sees ``message``; nothing was changed."""
     raise ApplicationError(message, type="PolicyError", non_retryable=True)
+
+
+async def record(activity: str, snapshot: Any) -> None:
+    """Write ``snapshot`` to the records store.
+
+    A local activity: the write is a short idempotent upsert (the store keeps the newest
+    version), so it runs inside the workflow task instead of costing the server an activity
+    task and a second workflow task; on a crash before the task completes it simply runs
+    again. Workflows started before this change keep their scheduled activity."""
+    if workflow.patched("local-records"):
+        await workflow.execute_local_activity(
+            activity, snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
+        )
+    else:
+        await workflow.execute_activity(
+            activity, snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
+        )

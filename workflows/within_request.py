@@ -30,7 +30,7 @@ from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.permit import permit_id
-from workflows.waiting import NOTICE_TIMEOUT, RECORD_TIMEOUT, RETRY, refuse
+from workflows.waiting import NOTICE_TIMEOUT, RETRY, record, refuse
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -354,12 +354,7 @@ class WithinRequestWorkflow:
                 seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
             )
         )
-        await workflow.execute_activity(
-            "record_within_event",
-            self.state.model_copy(deep=True),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RETRY,
-        )
+        await record("record_within_event", self.state.model_copy(deep=True))
         return seq
 
     async def _forfeit(self) -> None:
