@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -429,7 +430,7 @@ async def perform(handle: WorkflowHandle, kind: str, payload: Any) -> int:
 
 
 async def simulate(env: WorkflowEnvironment, engine: Any, plans: list[Plan], task_queue: str,
-                   concurrency: int, timings: Timings) -> None:
+                   concurrency: int, timings: Timings, progress: bool = True) -> None:
     config = load_district(DISTRICT)
     tz = config.timezone
     limit = asyncio.Semaphore(concurrency)
@@ -444,7 +445,13 @@ async def simulate(env: WorkflowEnvironment, engine: Any, plans: list[Plan], tas
         for day, todo in by_day.items():
             actions[day].append((plan, todo))
     days = sorted(set(starts) | set(actions))
+    began, month, started = time.perf_counter(), None, 0
     for day in days:
+        if progress and (day.year, day.month) != month:
+            month = (day.year, day.month)
+            print(f"  {day:%Y-%m}: {started} requests started so far, "
+                  f"{time.perf_counter() - began:6.1f} s", flush=True)
+        started += len(starts[day])
         t = time.perf_counter()
         await skip_to(env, day, tz)
         timings.add("skip time (server fires the deadlines)", time.perf_counter() - t)
@@ -564,6 +571,66 @@ def report(plans: list[Plan], mismatches: dict[int, list[str]]) -> None:
         print(f"... and {len(mismatches) - 40} more mismatches")
 
 
+class Metrics:
+    """The SDK's own metrics (``--metrics``): workflow task and activity latencies, drained
+    from a buffer once a second."""
+
+    NAMES = {
+        "temporal_workflow_task_schedule_to_start_latency": "workflow task waits for the worker",
+        "temporal_workflow_task_execution_latency": "workflow task runs (Python, sandbox)",
+        "temporal_workflow_task_replay_latency": "workflow task replay part",
+        "temporal_activity_schedule_to_start_latency": "activity waits for a slot",
+        "temporal_activity_execution_latency": "activity runs",
+        "temporal_local_activity_execution_latency": "local activity runs",
+        "temporal_workflow_endtoend_latency": "workflow run, start to close",
+    }
+
+    def __init__(self) -> None:
+        from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
+
+        self.buffer = MetricBuffer(1_000_000)
+        self.runtime = Runtime(telemetry=TelemetryConfig(metrics=self.buffer))
+        self.values: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.counters: Counter[str] = Counter()
+        self._task: asyncio.Task[None] | None = None
+
+    def drain(self) -> None:
+        for update in self.buffer.retrieve_updates():
+            name = update.metric.name
+            if name in self.NAMES:
+                what = str(update.attributes.get("activity_type")
+                           or update.attributes.get("workflow_type") or "")
+                self.values[(name, what)].append(float(update.value))
+            elif update.metric.kind == 0:  # a counter: its delta
+                self.counters[name] += int(update.value)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            self.drain()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    def report(self) -> None:
+        if self._task:
+            self._task.cancel()
+        self.drain()
+        print("\nSDK metrics (milliseconds): count, total, median, p95, max")
+        for (name, what), values in sorted(self.values.items()):
+            values.sort()
+            n = len(values)
+            print(f"  {self.NAMES[name] + (' ' + what if what else ''):62} {n:6d} "
+                  f"{sum(values) / 1000:8.1f} s {values[n // 2]:7.0f} "
+                  f"{values[int(n * 0.95)]:7.0f} {values[-1]:7.0f}")
+        for name in ("temporal_workflow_completed", "temporal_sticky_cache_miss",
+                     "temporal_sticky_cache_total_forced_eviction",
+                     "temporal_workflow_task_execution_failed",
+                     "temporal_activity_execution_failed"):
+            if self.counters.get(name):
+                print(f"  {name:62} {self.counters[name]:6d}")
+
+
 async def main(args: argparse.Namespace) -> int:
     wall = time.perf_counter()
     timings = Timings()
@@ -583,10 +650,14 @@ async def main(args: argparse.Namespace) -> int:
         )
         t = time.perf_counter()
         engine = engine_for(settings.database_url)  # the worker's activities share it
+        metrics = Metrics() if args.metrics else None
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=find_binary("temporal-test-server"),
             data_converter=DATA_CONVERTER,
+            runtime=metrics.runtime if metrics else None,
         )
+        if metrics:
+            metrics.start()
         await register(env.client)
         timings.add("start the server and the store", time.perf_counter() - t)
         mismatches: dict[int, list[str]] = {}
@@ -602,7 +673,7 @@ async def main(args: argparse.Namespace) -> int:
                     with env.auto_time_skipping_disabled():
                         sim = time.perf_counter()
                         await simulate(env, engine, plans, settings.task_queue,
-                                       args.concurrency, timings)
+                                       args.concurrency, timings, not args.quiet)
                         simulated = time.perf_counter() - sim
                         t = time.perf_counter()
                         mismatches = await collect(env, engine, plans, args.concurrency,
@@ -618,12 +689,19 @@ async def main(args: argparse.Namespace) -> int:
             await env.shutdown()
     report(plans, mismatches)
     total = time.perf_counter() - wall
+    if metrics:
+        metrics.report()
     print("\nwall time breakdown:")
     for part, seconds in timings.parts.items():
         n = timings.counts[part]
         print(f"  {part:42} {seconds:7.2f} s  ({n} {'calls' if n != 1 else 'call'})")
     print(f"  {'simulation (submission to last close)':42} {simulated:7.2f} s")
     print(f"notices in the outbox: {outbox}")
+    own, server = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    print(f"CPU time: this process (driver and worker) {own.ru_utime + own.ru_stime:.1f} s, "
+          f"the test server {server.ru_utime + server.ru_stime:.1f} s; "
+          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     met = "met" if total < TARGET_SECONDS else "not met"
     print(f"\nwall time {total:.1f} s for {len(plans)} requests "
           f"(target < {TARGET_SECONDS:.0f} s: {met})")
@@ -640,6 +718,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="client calls (starts, Updates, results) in flight at once")
     parser.add_argument("--activity-threads", type=int, default=16,
                         help="the worker's activity executor (the production worker's 16)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--metrics", action="store_true",
+                        help="collect the SDK's task and activity latencies and print them")
     parser.add_argument("--cache", type=int, default=None,
                         help="max_cached_workflows (default: build_worker's)")
     return parser.parse_args(argv)
