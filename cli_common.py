@@ -55,11 +55,22 @@ def refusing(command: Callable[..., None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             command(*args, **kwargs)
-        except (Refused, PolicyError, ValidationError, DatabaseNotCurrent) as error:
+        except ValidationError as error:  # an option's value the action's model refuses
+            err.print(f"error: {validation_problems(error)}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        except (Refused, PolicyError, DatabaseNotCurrent) as error:
             err.print(f"error: {error}", markup=False, highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def validation_problems(error: ValidationError) -> str:
+    """Each wrong field and what is wrong with it, without the input (it may be huge)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or error.title}: {e['msg']}"
+        for e in error.errors()
+    )
 
 
 def _settings() -> Settings:

@@ -66,7 +66,9 @@ from models.state import RequestState
 from models.within_district_config import WithinDistrictConfig
 from models.within_request import WithinRequestState
 from permit_cli import permit_app
+from rules.documents import check_document_content, check_document_name
 from rules.errors import PolicyError
+from rules.roles import check_role
 from search_attributes import dev_server_flags
 from settings import Settings, connect, find_binary
 from store import notices as notice_store
@@ -245,8 +247,6 @@ def submit(
 
 
 def _prepare_interdistrict(request: InterdistrictRequest, actor: str) -> Prepared:
-    from rules.roles import check_role
-
     config = _district(request.district)
     staff = _actor(config, actor)
     check_role("submit", staff.name, staff.roles)
@@ -351,12 +351,14 @@ def documents_add(
     """Record a document; it is stored content-addressed by its sha256."""
     state = _request(request_id)
     staff = _actor(_district(state.request.district), actor)
+    check_role("add_document", staff.name, staff.roles)  # before anything is stored
     if not state.is_open:
         raise Refused(f"request {request_id} is closed ({state.stage.value})")
     try:
         content = file.read_bytes()
     except OSError as error:
         raise Refused(f"cannot read {file}: {error.strerror}") from None
+    check_document_content(check_document_name(name or file.name), content)
     stored = DocumentStore(_settings().documents_dir).put(name or file.name, content)
     action = AddDocument(
         actor=staff, kind=kind, name=stored.name, sha256=stored.sha256, size=stored.size

@@ -41,8 +41,10 @@ def read_form(path: Path) -> object:
         raise PolicyError(f"cannot read request file {path}: {error}") from error
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # the decoders' errors, and an integer of over 4300 digits
         raise PolicyError(f"request file {path.name} is malformed: {error}") from error
+    except RecursionError:
+        raise PolicyError(f"request file {path.name} is malformed: nested too deeply") from None
     return data
 
 

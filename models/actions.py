@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.documents import DocumentKind
 from models.people import Actor
+from rules.documents import check_document_name
 
 
 class StaffAction(BaseModel):
@@ -21,6 +22,13 @@ class AddDocument(StaffAction):
     name: str = Field(min_length=1, max_length=255)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_file_name(cls, name: str) -> str:
+        """A plain file name, as the CLI stores it: a name sent straight to the workflow is
+        held to the same rule (a PolicyError is a ValueError: a validation error)."""
+        return check_document_name(name)
 
 
 class RecordRelease(StaffAction):

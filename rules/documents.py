@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import PureWindowsPath
+
 from models.documents import DocumentKind as D
 from models.requests import Direction
 from models.requests import TransferReason as R
+from rules.errors import PolicyError
 
 # Out of the district: the evidence for each reason (seed 000, "What are the reasons the
 # PUSD may approve a request out of the District?").
@@ -85,3 +88,60 @@ DOCUMENT_LABELS: dict[D, str] = {
         "or not comparable in the district of residence"
     ),
 }
+
+
+
+# What a document's name says it is, and how a file of that kind begins. A name whose ending
+# is not here claims nothing that can be checked.
+SIGNATURES: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    ".pdf": ("a PDF", (b"%PDF-",)),
+    ".png": ("a PNG image", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("a JPEG image", (b"\xff\xd8\xff",)),
+    ".jpeg": ("a JPEG image", (b"\xff\xd8\xff",)),
+    ".gif": ("a GIF image", (b"GIF87a", b"GIF89a")),
+    ".tif": ("a TIFF image", (b"II*\x00", b"MM\x00*")),
+    ".tiff": ("a TIFF image", (b"II*\x00", b"MM\x00*")),
+    ".docx": ("a Word document", (b"PK\x03\x04",)),
+    ".doc": ("a Word document", (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)),
+}
+PDF_HEADER_WITHIN = 1024  # readers accept the %PDF- header anywhere in the first kilobyte
+
+
+def check_document_content(name: str, content: bytes) -> None:
+    """Refuse a document that is not what its name says: a ``.pdf`` that is text, a
+    ``.jpg`` that is a program, a ``.txt`` that is not text."""
+    if not content:
+        return  # the document store refuses an empty document, and says so
+    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    if suffix == ".txt":
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "\x00"
+        if "\x00" in text:
+            raise PolicyError(f"document {name!r} is not text, as its name says")
+        return
+    if suffix not in SIGNATURES:
+        return
+    kind, magics = SIGNATURES[suffix]
+    if suffix == ".pdf":
+        found = magics[0] in content[:PDF_HEADER_WITHIN]
+    else:
+        found = content.startswith(magics)
+    if not found:
+        raise PolicyError(
+            f"document {name!r} is not {kind}, as its name says: its content does not begin "
+            f"as {kind} does"
+        )
+
+
+def check_document_name(name: str) -> str:
+    if not name or len(name) > 255:
+        raise PolicyError("document name must be 1 to 255 characters")
+    if "\x00" in name or any(ord(c) < 32 for c in name):
+        raise PolicyError(f"document name {name!r} contains control characters")
+    # Any separator or a dot-only name is refused, even where pathlib would normalise it
+    # ("x/", "./x"): the name is shown to staff and parents and must be a plain file name.
+    if "/" in name or "\\" in name or PureWindowsPath(name).drive or set(name) <= {"."}:
+        raise PolicyError(f"document name {name!r} tries to leave the document store")
+    return name

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 
+from rules.documents import check_document_name
 from rules.errors import PolicyError
 
 MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
@@ -22,18 +23,6 @@ class StoredDocument:
     name: str
     sha256: str
     size: int
-
-
-def check_document_name(name: str) -> str:
-    if not name or len(name) > 255:
-        raise PolicyError("document name must be 1 to 255 characters")
-    if "\x00" in name or any(ord(c) < 32 for c in name):
-        raise PolicyError(f"document name {name!r} contains control characters")
-    # Any separator or a dot-only name is refused, even where pathlib would normalise it
-    # ("x/", "./x"): the name is shown to staff and parents and must be a plain file name.
-    if "/" in name or "\\" in name or PureWindowsPath(name).drive or set(name) <= {"."}:
-        raise PolicyError(f"document name {name!r} tries to leave the document store")
-    return name
 
 
 class DocumentStore:

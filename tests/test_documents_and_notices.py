@@ -26,10 +26,10 @@ from models.decisions import DENIAL_REASON_TEXT, DenialReason
 from models.documents import DocumentKind
 from models.notices import Notice, NoticeKind
 from rules import calendar
-from rules.documents import DOCUMENT_LABELS
+from rules.documents import DOCUMENT_LABELS, check_document_name
 from rules.errors import PolicyError
 from store import notices as delivery
-from store.documents import DocumentStore, check_document_name
+from store.documents import DocumentStore
 from store.engine import make_engine
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "activities" / "templates"

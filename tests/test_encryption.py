@@ -129,9 +129,10 @@ async def test_the_history_on_the_server_holds_no_student_data(
     # Not a vacuous check: the same input without the key carries the name in the clear.
     (plain,) = await DATA_CONVERTER.encode([inp])
     assert b"Quintanilla" in plain.SerializeToString()
-    # Every payload is sealed but the SDK's own patch markers (``workflow.patched``: the
-    # patch id, which the SDK core writes past the codec).
-    payloads = [p for e in history.events if not _patch_marker(e) for p in payloads_in(e)]
+    # Every payload is sealed but what the SDK core writes past the codec in its markers:
+    # the patch id of ``workflow.patched`` and a local activity's bookkeeping (its id, type
+    # and time); a local activity's result is sealed like any other.
+    payloads = [p for e in history.events for p in _sealable(e)]
     assert len(payloads) > 5  # input, activity inputs and results, Update arguments, ...
     assert {p.metadata["encoding"] for p in payloads} == {ENCRYPTED_ENCODING}
     # Whoever holds the key reads it back.
@@ -143,9 +144,15 @@ async def test_the_history_on_the_server_holds_no_student_data(
     assert back.request.student.first_name == "Esperanza"
 
 
-def _patch_marker(event: HistoryEvent) -> bool:
-    return (event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-            and event.marker_recorded_event_attributes.marker_name == "core_patch")
+def _sealable(event: HistoryEvent) -> Iterator[Payload]:
+    if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+        yield from payloads_in(event)
+        return
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name == "core_local_activity" and "result" in marker.details:
+        yield from marker.details["result"].payloads
+    elif marker.marker_name != "core_patch":
+        yield from payloads_in(event)
 
 
 async def _policy(env: WorkflowEnvironment) -> Any:
