@@ -23,6 +23,28 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) .transfers
 
-.PHONY: bench-lottery
+# Benchmarks (bench/RESULTS.md): all five in order, each printing its own table. The
+# Temporal ones start their own dev server (persisted to SQLite, as `make run` does) in a
+# temporary folder, on free ports. Run them on a quiet machine: about 1 h 15 min in all.
+.PHONY: bench bench-throughput bench-burst bench-idle bench-lottery bench-school-year
+bench: $(STAMP)
+	$(PY) bench/throughput.py
+	$(PY) bench/burst.py
+	$(PY) bench/idle.py
+	$(PY) bench/lottery.py
+	$(PY) bench/school_year.py
+
+bench-throughput: $(STAMP)
+	$(PY) bench/throughput.py
+
+bench-burst: $(STAMP)
+	$(PY) bench/burst.py
+
+bench-idle: $(STAMP)
+	$(PY) bench/idle.py
+
 bench-lottery: $(STAMP)
 	$(PY) bench/lottery.py
+
+bench-school-year: $(STAMP)
+	$(PY) bench/school_year.py

@@ -9,8 +9,6 @@
   to the data folder and found through ``TRANSFERS_DISTRICTS_DIR`` like any district file.
 - `submit`: a request through the CLI's own submission path (`starter._prepare_interdistrict`:
   the role check, the intake checks against the records store, then `Client.start_workflow`).
-- `ActivityCounter`: a worker interceptor counting finished activity executions, so a
-  benchmark can tell when every activity a run caused (also a child's) has finished.
 - Percentiles, a plain table printer, the machine's description, RSS of a process.
 
 The benchmarks add the repository root to ``sys.path`` and import this module as ``common``.
@@ -30,7 +28,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
@@ -333,7 +330,7 @@ def stage_of(engine: Any, request_id: str) -> str | None:
 
 
 async def wait_for_stage(engine: Any, request_id: str, stages: set[str],
-                         timeout: float = 120.0, every: float = 0.02) -> str:
+                         timeout: float = 120.0, every: float = 0.05) -> str:
     deadline = time.monotonic() + timeout
     while True:
         stage = await asyncio.to_thread(stage_of, engine, request_id)
@@ -345,66 +342,26 @@ async def wait_for_stage(engine: Any, request_id: str, stages: set[str],
         await asyncio.sleep(every)
 
 
-# ---- counting activities -------------------------------------------------------------------
+UPDATE_RETRIES = 5
+retried_updates = 0  # how many Updates had to be asked again (reported by the scripts)
 
 
-def activity_counter_class() -> type:
-    from temporalio.worker import ActivityInboundInterceptor, Interceptor
+async def execute_update(handle: Any, update: Any, arg: Any, **kwargs: Any) -> Any:
+    """``handle.execute_update`` with an id of its own, asked again (the same id: Temporal
+    runs it once) when the call times out on a loaded machine before the Update finished."""
+    import uuid
 
-    class ActivityCounter(Interceptor):
-        """Counts finished activity executions (regular and local) in this process."""
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
-        def __init__(self) -> None:
-            self.lock = threading.Lock()
-            self.finished = 0
-
-        def total(self) -> int:
-            with self.lock:
-                return self.finished
-
-        def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-            counter = self
-
-            class Inbound(ActivityInboundInterceptor):
-                async def execute_activity(self, input: Any) -> Any:
-                    try:
-                        return await self.next.execute_activity(input)
-                    finally:
-                        with counter.lock:
-                            counter.finished += 1
-
-            return Inbound(next)
-
-    return ActivityCounter
-
-
-def ActivityCounter() -> Any:  # noqa: N802 - reads as the class it makes
-    return activity_counter_class()()
-
-
-async def wait_until_count(counter: Any, target: int, timeout: float) -> float:
-    """The monotonic instant ``counter`` reached ``target``."""
-    deadline = time.monotonic() + timeout
-    while counter.total() < target:
-        if time.monotonic() > deadline:
-            raise BenchError(f"only {counter.total()} of {target} activities finished in "
-                             f"{timeout:.0f} s")
-        await asyncio.sleep(0.005)
-    return time.monotonic()
-
-
-async def wait_until_quiet(counter: Any, quiet: float = 1.5, timeout: float = 60) -> int:
-    """Wait until no activity has finished for ``quiet`` seconds; the count then."""
-    deadline = time.monotonic() + timeout
-    last, since = counter.total(), time.monotonic()
-    while time.monotonic() - since < quiet:
-        if time.monotonic() > deadline:
-            raise BenchError("activities kept running")
-        await asyncio.sleep(0.05)
-        now = counter.total()
-        if now != last:
-            last, since = now, time.monotonic()
-    return last
+    global retried_updates
+    update_id = str(uuid.uuid4())
+    for attempt in range(UPDATE_RETRIES):
+        try:
+            return await handle.execute_update(update, arg, id=update_id, **kwargs)
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            if attempt == UPDATE_RETRIES - 1:
+                raise
+            retried_updates += 1
 
 
 # ---- figures and printing ------------------------------------------------------------------

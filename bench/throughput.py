@@ -20,21 +20,27 @@ Both go through the client API as the CLI's commands do (`starter._prepare_inter
 `Client.start_workflow`; `execute_update` with the project's models), not one CLI process per
 action, whose start-up would dominate. Like a clerk, the driver of (b) waits for the records
 store to show the request awaiting documents before adding them, and under review before
-deciding. Both workers run in this process, one side at a time, with the same number of
-requests in flight. A request counts as completed when its workflow has completed and every
-activity it caused, its child's included, has finished. Printed: the shape counted, completed
+deciding. Each side has one worker process (the project's: `transfers worker`; the bare one:
+this script with the SDK's defaults), both polling throughout; the sides run one after the
+other (``--rounds`` alternates them more often) with the same number of requests in flight.
+The clock runs from the first start to the server's time of the last event of the last
+workflow to settle: every request closed, every child waiting on its timer with nothing
+pending (so work a request leaves behind is counted). Printed: the shape counted, completed
 requests per second for (a) and (b), and b/a (target >= 1.0).
 
-    .venv/bin/python bench/throughput.py [--requests 200] [--concurrency 20] [--rounds 1]
+    .venv/bin/python bench/throughput.py [--requests 200] [--concurrency 50] [--rounds 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
+import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +59,7 @@ class BareShape(BaseModel):
     in_update: list[int] = []  # during Update k (its handler)
     after_update: list[int] = []  # after Update k, before the next one (the run)
     signals: int = 0
-    timers: int = 0  # how many of the run's waits for an Update are on a timer
+    timers: int = 0  # timers started (and cancelled by the Updates)
     children: int = 0
     child_activities: int = 0
     child_timers: int = 0
@@ -84,17 +90,16 @@ class BareRequest:
 
     @workflow.run
     async def run(self, shape: BareShape) -> None:
+        # The project's waits for staff are on timers that the staff's Updates cancel:
+        # as many timers here, started at once and cancelled when the Updates are in.
+        timers = [asyncio.ensure_future(workflow.sleep(LONG_WAIT)) for _ in range(shape.timers)]
         await _noops(shape.start)
         for k in range(len(shape.in_update)):
-            def arrived(k: int = k) -> bool:
-                return self.updates_done > k
-
-            if k < shape.timers:
-                await workflow.wait_condition(arrived, timeout=LONG_WAIT)
-            else:
-                await workflow.wait_condition(arrived)
+            await workflow.wait_condition(lambda k=k: self.updates_done > k)
             await _noops(shape.after_update[k])
         await workflow.wait_condition(lambda: self.signals >= shape.signals)
+        for timer in timers:
+            timer.cancel()
         info = workflow.info()
         for c in range(shape.children):
             await workflow.start_child_workflow(
@@ -189,7 +194,6 @@ def shape_of(events: list[Any], child: dict[str, int] | None) -> BareShape:
             shape.timers += 1
         elif t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
             shape.children += 1
-    shape.timers = min(shape.timers, len(shape.in_update))
     if child:
         shape.child_activities = child["activities"] + child["local activities"]
         shape.child_timers = min(child["timers"], 1)
@@ -199,8 +203,9 @@ def shape_of(events: list[Any], child: dict[str, int] | None) -> BareShape:
 def child_ids(events: list[Any]) -> list[str]:
     from temporalio.api.enums.v1 import EventType as E
 
+    started = E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
     return [e.start_child_workflow_execution_initiated_event_attributes.workflow_id
-            for e in events if e.event_type == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED]
+            for e in events if e.event_type == started]
 
 
 # ---- the two sides ------------------------------------------------------------------------------
@@ -213,8 +218,8 @@ class Project:
 
     def __init__(self, stack: Any, run_tag: str) -> None:
         import common
+
         from cli_common import _actor, _district
-        from models.documents import DocumentKind  # noqa: F401 - the kinds' type
         from models.requests import Direction, TransferReason
         from rules.documents import required_documents
         from store.documents import DocumentStore
@@ -228,7 +233,7 @@ class Project:
         self.documents = DocumentStore(stack.settings().documents_dir)
         self.run_tag = run_tag
 
-    async def one(self, client: Any, n: int) -> None:
+    async def one(self, client: Any, n: int) -> str:
         from models.actions import AddDocument, Decide, RecordRelease
         from models.decisions import Outcome
         from models.state import RequestState
@@ -236,28 +241,28 @@ class Project:
 
         common = self.common
         request_id = await common.submit(client, common.request_form(n, "into", self.run_tag))
-        handle = client.get_workflow_handle(request_id)
+        handle = client.get_workflow_handle_for(W.run, request_id)
         await common.wait_for_stage(self.engine, request_id, {"awaiting_documents"})
         for kind in self.kinds:
             content = f"%PDF-1.4 {request_id} {kind.value}".encode()
             stored = await asyncio.to_thread(self.documents.put, f"{kind.value}.pdf", content)
-            await handle.execute_update(
-                W.add_document,
+            await common.execute_update(
+                handle, W.add_document,
                 AddDocument(actor=self.clerk, kind=kind, name=stored.name, sha256=stored.sha256,
                             size=stored.size),
                 result_type=RequestState,
             )
-        await handle.execute_update(W.record_release, RecordRelease(actor=self.clerk,
+        await common.execute_update(handle, W.record_release, RecordRelease(actor=self.clerk,
                                                                    granted=True),
                                     result_type=RequestState)
         await common.wait_for_stage(self.engine, request_id, {"under_review"})
-        await handle.execute_update(W.decide, Decide(actor=self.director,
+        await common.execute_update(handle, W.decide, Decide(actor=self.director,
                                                      outcome=Outcome.approve),
                                     result_type=RequestState)
-        final = await handle.result(result_type=RequestState)
+        final = await handle.result()
         if final.stage.value != "approved":
             raise common.BenchError(f"{request_id} ended {final.stage.value}, not approved")
-        self.last_id = request_id
+        return request_id
 
 
 class Bare:
@@ -268,124 +273,153 @@ class Bare:
     def __init__(self, shape: BareShape, run_tag: str) -> None:
         self.shape, self.run_tag = shape, run_tag
 
-    async def one(self, client: Any, n: int) -> None:
+    async def one(self, client: Any, n: int) -> str:
+        import common
+
         handle = await client.start_workflow(
             BareRequest.run, self.shape, id=f"bare-{self.run_tag}-{n}", task_queue=BARE_QUEUE
         )
         for k in range(len(self.shape.in_update)):
-            await handle.execute_update(BareRequest.step, k)
+            await common.execute_update(handle, BareRequest.step, k)
         for _ in range(self.shape.signals):
             await handle.signal(BareRequest.poke)
         await handle.result()
-        self.last_id = handle.id
+        return handle.id
 
 
-async def drive(side: Any, client: Any, counter: Any, start: int, count: int,
-                concurrency: int, per_request: int) -> dict[str, float]:
-    """``count`` requests, ``concurrency`` at a time; the clock stops when every workflow
-    has completed and every activity they caused has finished."""
+async def settled_at(client: Any, workflow_id: str, timeout: float = 300) -> list[Any]:
+    """The history of a workflow once it has nothing under way: closed, or waiting with no
+    activity, workflow task or child pending (the permit waiting on its timers)."""
+    import common
+
+    handle = client.get_workflow_handle(workflow_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        raw = (await handle.describe()).raw_description
+        closed = raw.workflow_execution_info.HasField("close_time")
+        if closed or not (raw.pending_activities or raw.pending_children
+                          or raw.HasField("pending_workflow_task")):
+            return list((await handle.fetch_history()).events)
+        if time.monotonic() > deadline:
+            raise common.BenchError(f"{workflow_id} still busy after {timeout:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+async def finished(client: Any, workflow_id: str) -> tuple[float, list[Any], list[Any] | None]:
+    """When a request and everything it started last did something (server event times,
+    epoch seconds), its history and its first child's."""
+    events = await settled_at(client, workflow_id)
+    last = events[-1].event_time.ToDatetime(tzinfo=UTC).timestamp()
+    child = None
+    for n, child_id in enumerate(child_ids(events)):
+        child_events = await settled_at(client, child_id)
+        last = max(last, child_events[-1].event_time.ToDatetime(tzinfo=UTC).timestamp())
+        if n == 0:
+            child = child_events
+    return last, events, child
+
+
+async def drive(side: Any, client: Any, start: int, count: int,
+                concurrency: int) -> dict[str, float]:
+    """``count`` requests, ``concurrency`` at a time, each driven to its end; the clock
+    stops at the last event of the last workflow (the permits' included) to settle."""
     import common
 
     semaphore = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
     failures: list[BaseException] = []
-    target = counter.total() + count * per_request
+    ids: list[str] = []
 
     async def one(n: int) -> None:
         async with semaphore:
             began = time.monotonic()
             try:
-                await side.one(client, n)
+                ids.append(await side.one(client, n))
             except BaseException as error:  # noqa: BLE001 - reported below
                 failures.append(error)
                 return
             latencies.append(time.monotonic() - began)
 
-    t0 = time.monotonic()
+    t0 = time.time()
     await asyncio.gather(*(one(n) for n in range(start, start + count)))
     if failures:
         raise common.BenchError(f"{len(failures)} of {count} {side.name} requests failed; "
                                 f"the first: {failures[0]!r}")
-    workflows_done = time.monotonic()
-    all_done = await common.wait_until_count(counter, target, timeout=600)
-    elapsed = max(workflows_done, all_done) - t0
+    semaphore = asyncio.Semaphore(20)
+
+    async def last_event(workflow_id: str) -> float:
+        async with semaphore:
+            return (await finished(client, workflow_id))[0]
+
+    ends = await asyncio.gather(*(last_event(i) for i in ids))
+    elapsed = max(ends) - t0
     return {"elapsed": elapsed, "rate": count / elapsed,
             "p50": common.percentile(latencies, 50), "p99": common.percentile(latencies, 99)}
 
 
-async def probe(side: Any, client: Any, counter: Any, n: int) -> tuple[int, list[Any], Any]:
-    """One request, untimed: the activities it causes, its history and its child's."""
-    import common
+def shape_rows(p: dict, pc: dict | None, b: dict, bc: dict | None) -> list[list[Any]]:
+    rows = [[key, b[key], p[key], bc[key] if bc else "-", pc[key] if pc else "-"] for key in p]
+    return rows
 
-    before = counter.total()
-    await side.one(client, n)
-    after = await common.wait_until_quiet(counter)
-    history = await client.get_workflow_handle(side.last_id).fetch_history()
-    events = list(history.events)
-    child = None
-    for child_id in child_ids(events)[:1]:
-        child = list((await client.get_workflow_handle(child_id).fetch_history()).events)
-    return after - before, events, child
+
+def matches(p: dict, pc: dict | None, b: dict, bc: dict | None) -> bool:
+    def acts(c: dict | None) -> int:
+        return (c["activities"] + c["local activities"]) if c else 0
+
+    return (acts(p) == acts(b) and acts(pc) == acts(bc)
+            and all(p[k] == b[k] for k in ("updates", "signals", "child workflows")))
 
 
 async def bench(args: argparse.Namespace) -> int:
     import common
-    from temporalio.worker import Worker
 
     print(common.machine())
-    counter = common.ActivityCounter()
     async with common.dev_stack(args.data_dir, args.keep) as stack:
         client = stack.client
-        bare_worker = Worker(client, task_queue=BARE_QUEUE, workflows=[BareRequest, BareChild],
-                             activities=[noop], interceptors=[counter])
-        async with stack.project_worker([counter]), bare_worker:
-            project = Project(stack, "P")
-            per_project, events, child_events = await probe(project, client, counter, 0)
-            p_counts = count_history(events)
-            c_counts = count_history(child_events) if child_events else None
-            shape = shape_of(events, c_counts)
-            bare = Bare(shape, "r")
-            per_bare, bare_events, bare_child = await probe(bare, client, counter, 0)
-            b_counts = count_history(bare_events)
-            bc_counts = count_history(bare_child) if bare_child else None
+        project_worker = stack.start_worker_process()
+        log = (stack.data_dir / "bare-worker.log").open("w")
+        bare_worker = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--bare-worker"],
+            env={**os.environ, **stack.env}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        stack.workers.append(bare_worker)  # stopped with the stack
+        project = Project(stack, "P")
+        _, events, child_events = await finished(client, await project.one(client, 0))
+        p_counts = count_history(events)
+        c_counts = count_history(child_events) if child_events else None
+        shape = shape_of(events, c_counts)
+        bare = Bare(shape, "r")
+        _, bare_events, bare_child = await finished(client, await bare.one(client, 0))
+        b_counts = count_history(bare_events)
+        bc_counts = count_history(bare_child) if bare_child else None
 
-            print(f"dev server: {stack.address}, SQLite {stack.temporal_path} (as `transfers "
-                  "dev`); both workers in this process; driven through the client API "
-                  "(no CLI process per action)")
-            print("\nshape of one request (counted from the histories of one untimed run each):")
-            rows = []
-            for key in p_counts:
-                rows.append([key, b_counts[key], p_counts[key],
-                             bc_counts[key] if bc_counts else "-",
-                             c_counts[key] if c_counts else "-"])
-            rows.append(["activities finished (all)", per_bare, per_project, "", ""])
-            common.print_table(["per request", "bare", "project", "bare child",
-                                "permit child"], rows)
-            matched = (b_counts["activities"] == p_counts["activities"]
-                       + p_counts["local activities"]
-                       and b_counts["updates"] == p_counts["updates"]
-                       and b_counts["signals"] == p_counts["signals"]
-                       and b_counts["child workflows"] == p_counts["child workflows"]
-                       and per_bare == per_project)
-            print("bare activities placed: start %d, in updates %s, after updates %s"
-                  % (shape.start, shape.in_update, shape.after_update))
-            if not matched:
-                raise common.BenchError("the bare workflow does not match the project's shape")
+        print(f"dev server {stack.address}, SQLite {stack.temporal_path.name} with `transfers "
+              f"dev`'s flags; project worker `transfers worker` (pid {project_worker.pid}), "
+              f"bare worker its own process (pid {bare_worker.pid}); driven through the client "
+              "API, no CLI process per action")
+        print("\nshape of one request (counted from one untimed run of each):")
+        common.print_table(["per request", "bare", "project", "bare child", "permit child"],
+                           shape_rows(p_counts, c_counts, b_counts, bc_counts))
+        print(f"bare activities: {shape.start} at the start, {shape.in_update} in the Updates, "
+              f"{shape.after_update} after them; the project's local activities run as "
+              "regular ones")
+        if not matches(p_counts, c_counts, b_counts, bc_counts):
+            raise common.BenchError("the bare workflow does not match the project's shape")
 
-            results: dict[str, list[dict[str, float]]] = {"bare": [], "project": []}
-            for r in range(args.rounds):
-                base = 1 + r * args.requests
-                for key, side, per in (("bare", bare, per_bare),
-                                       ("project", project, per_project)):
-                    result = await drive(side, client, counter, base, args.requests,
-                                         args.concurrency, per)
-                    results[key].append(result)
-                    print(f"round {r + 1}: {side.name}: {args.requests} in "
-                          f"{result['elapsed']:.1f} s, {result['rate']:.2f}/s")
-            permits = _count_permits(stack.engine())
-            expected = (1 + args.rounds * args.requests) * p_counts["child workflows"]
-            if permits != expected:
-                raise common.BenchError(f"{permits} permits recorded, expected {expected}")
+        results: dict[str, list[dict[str, float]]] = {"bare": [], "project": []}
+        for r in range(args.rounds):
+            base = 1 + r * args.requests
+            for key, side in (("bare", bare), ("project", project)):
+                stack.check_workers()
+                result = await drive(side, client, base, args.requests, args.concurrency)
+                results[key].append(result)
+                print(f"round {r + 1}: {side.name}: {args.requests} in "
+                      f"{result['elapsed']:.1f} s, {result['rate']:.2f}/s", flush=True)
+        permits = _count_permits(stack.engine())
+        expected = (1 + args.rounds * args.requests) * p_counts["child workflows"]
+        if permits != expected:
+            raise common.BenchError(f"{permits} permits recorded, expected {expected}")
 
     def total(key: str) -> dict[str, float]:
         runs = results[key]
@@ -395,7 +429,8 @@ async def bench(args: argparse.Namespace) -> int:
                 "p99": max(r["p99"] for r in runs)}
 
     a, b = total("bare"), total("project")
-    print(f"\n{args.requests} requests x {args.rounds} round(s), {args.concurrency} in flight:")
+    print(f"\n{args.requests} requests a side x {args.rounds} round(s), {args.concurrency} "
+          "in flight; a request is complete when it and its child have settled:")
     common.print_table(
         ["", "completed/s", "elapsed", "request p50", "request p99"],
         [["(a) bare workflow", f"{a['rate']:.2f}", f"{a['elapsed']:.1f} s",
@@ -403,9 +438,28 @@ async def bench(args: argparse.Namespace) -> int:
          ["(b) project lifecycle", f"{b['rate']:.2f}", f"{b['elapsed']:.1f} s",
           common.seconds(b["p50"]), common.seconds(b["p99"])]],
     )
+    if common.retried_updates:
+        print(f"({common.retried_updates} Update calls timed out and were asked again)")
     ratio = b["rate"] / a["rate"]
     print(f"b/a = {ratio:.2f} (target >= 1.0: {'met' if ratio >= 1.0 else 'NOT met'})")
     return 0
+
+
+async def serve_bare() -> None:
+    """The bare worker process: its own task queue, the SDK's defaults."""
+    import common  # noqa: F401 - puts the repository on sys.path
+    from temporalio.worker import Worker
+
+    from settings import connect
+
+    client = await connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Worker(client, task_queue=BARE_QUEUE, workflows=[BareRequest, BareChild],
+                      activities=[noop]):
+        await stop.wait()
 
 
 def _count_permits(engine: Any) -> int:
@@ -422,13 +476,18 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="per side (default 200)")
-    parser.add_argument("--concurrency", type=int, default=20,
-                        help="requests in flight, both sides (default 20)")
+    parser.add_argument("--concurrency", type=int, default=50,
+                        help="requests in flight, both sides (default 50: enough to keep the "
+                        "server saturated)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate a, b this many times (default 1)")
     parser.add_argument("--data-dir", help="a new folder for the stores (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.bare_worker:
+        asyncio.run(serve_bare())
+        return 0
     if min(args.requests, args.concurrency, args.rounds) < 1:
         parser.error("--requests, --concurrency and --rounds must be at least 1")
     try:
