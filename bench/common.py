@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,43 +63,13 @@ def school_year(today: date | None = None) -> str:
 
 
 def district_toml(today: date) -> str:
-    """A district whose current school year began 30 days ago, whatever today is, so a
-    request submitted now is accepted (the policy's submission window) and its decision is
-    due 30 days after it is complete (EC 46600.2). Its interdistrict settings are the
-    defaults, as for paramount."""
-    return f"""
-id = "{DISTRICT}"
-name = "Benchmark Unified School District"
-state = "CA"
-timezone = "{TIMEZONE}"
-contact = "Pupil Services"
-notices_from = "pupil-services@bench.example.org"
-staff_notices_to = ["pupil-services@bench.example.org"]
+    """The end-to-end tests' district (``tests/e2e_support.py``) as ``bench``: its school
+    year began 30 days ago, whatever today is, so a request submitted now is accepted and its
+    decision is due 30 days after it is complete (EC 46600.2); staff ``clerk`` and
+    ``director``, with the default interdistrict settings."""
+    from tests.e2e_support import district_toml as e2e_district
 
-[interdistrict]
-appeal_body = "the County Office of Education"
-
-[calendar.{school_year(today)}]
-first_day = {today - timedelta(days=30)}
-last_day = {today + timedelta(days=200)}
-
-[[staff]]
-name = "{CLERK}"
-email = "clerk@bench.example.org"
-roles = ["pupil_services"]
-
-[[staff]]
-name = "{DIRECTOR}"
-email = "director@bench.example.org"
-roles = ["director"]
-
-[[schools]]
-id = "central-high"
-name = "Central High School"
-level = "high"
-lowest_grade = 9
-highest_grade = 12
-"""
+    return e2e_district(today, DISTRICT, "Benchmark")
 
 
 def request_form(n: int, direction: str = "into", tag: str = "B") -> dict[str, Any]:

@@ -152,16 +152,19 @@ def text_of(message: Any) -> str:
     return message.get_payload(decode=True).decode()
 
 
-def district_toml(today: date) -> str:
-    """A district whose current school year started 30 days ago, whatever today is."""
+def district_toml(today: date, district: str = "testdistrict", name: str = "Test") -> str:
+    """A district whose current school year started 30 days ago, whatever today is, so a
+    request submitted now is accepted and its decision is due 30 days after it is complete
+    (EC 46600.2); staff ``clerk`` (pupil services) and ``director``."""
+    domain = f"{district}.example.org"
     return f"""
-id = "testdistrict"
-name = "Test Unified School District"
+id = "{district}"
+name = "{name} Unified School District"
 state = "CA"
 timezone = "America/Los_Angeles"
 contact = "Pupil Services"
-notices_from = "pupil-services@test.example.org"
-staff_notices_to = ["pupil-services@test.example.org"]
+notices_from = "pupil-services@{domain}"
+staff_notices_to = ["pupil-services@{domain}"]
 
 [interdistrict]
 appeal_body = "the County Office of Education"
@@ -172,12 +175,12 @@ last_day = {today + timedelta(days=200)}
 
 [[staff]]
 name = "clerk"
-email = "clerk@test.example.org"
+email = "clerk@{domain}"
 roles = ["pupil_services"]
 
 [[staff]]
 name = "director"
-email = "director@test.example.org"
+email = "director@{domain}"
 roles = ["director"]
 
 [[schools]]
