@@ -1,6 +1,10 @@
 """Sending notices: rendered from templates in the parent's language, recorded, delivered to
-the outbox folder as .eml or by SMTP; each key sent at most once (its delivery record is
-claimed before sending, and a sent record is never claimed again).
+the outbox folder as .eml or by SMTP; each key sent once (its delivery record is claimed
+before sending, and a sent record is never claimed again). One gap cannot be closed: a worker
+killed between the SMTP server's acceptance and the record's ``sent`` leaves it ``sending``,
+and the next attempt sends it again, with the same Message-ID (one per key), by which a
+receiver can drop the copy. A send whose record fails to be written (the records database
+unreachable) is not repeated by the same worker process: the next attempt only records it.
 
 The delivery record (`store.notices`, ``transfers notices``): ``queued`` when recorded,
 ``sending`` during an attempt, then ``sent``, or ``failed`` with the error (``attempts``
@@ -74,6 +78,9 @@ class NoticeActivities:
         self._engine = engine
         self._outbox = outbox_dir
         self._smtp = (smtp_host, smtp_port) if smtp_host else None
+        # Keys this process delivered whose record could not be marked sent (the records
+        # database failed right after the send): the next attempt marks them, not resends.
+        self._delivered_unrecorded: set[str] = set()
 
     @activity.defn(name="send_notice")
     def send_notice(self, notice: Notice) -> str:
@@ -108,7 +115,12 @@ class NoticeActivities:
         fields = (key, request_id, kind, to, rendered.subject, rendered.body)
         extra = {"language": rendered.language, "note": rendered.note}
         if delivery.record(self._engine, *fields, **extra) == "sent":
+            self._delivered_unrecorded.discard(key)
             return False
+        if key in self._delivered_unrecorded:  # sent by an earlier attempt: record it only
+            delivery.mark_sent(self._engine, key)
+            self._delivered_unrecorded.discard(key)
+            return True
         if not delivery.claim(self._engine, *fields):
             return False
         message = EmailMessage()
@@ -125,7 +137,9 @@ class NoticeActivities:
         except DeliveryError as error:
             delivery.mark_failed(self._engine, key, describe(error))
             raise
-        delivery.mark_sent(self._engine, key)
+        self._delivered_unrecorded.add(key)
+        delivery.mark_sent(self._engine, key)  # raises while the database is unreachable
+        self._delivered_unrecorded.discard(key)
         return True
 
     def _escalate(
@@ -167,7 +181,7 @@ class NoticeActivities:
             temporary.replace(self._outbox / f"{name}.eml")  # atomic: no half-written notice
             return
         host, port = self._smtp
-        with smtplib.SMTP(host, port, timeout=30) as smtp:
+        with smtplib.SMTP(host, port, timeout=20) as smtp:
             smtp.send_message(message)
 
 

@@ -45,11 +45,15 @@ def open_engine(url: str, schema: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        engine = create_engine(url, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    # hide_parameters: a database error becomes an activity's failure message, which Temporal
+    # keeps unencrypted; the parameters (a state, a notice's body) hold student data.
+    return create_engine(
+        url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True
+    )
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:

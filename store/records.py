@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from models.state import HistoryEntry, RequestState
 from models.within_request import WithinHistoryEntry, WithinRequestState
@@ -66,14 +66,17 @@ def upsert_newer(table: Any, engine: Engine, values: dict[str, Any], version: An
 
 
 def record_event(engine: Engine, state: AnyState, entry: AnyEntry) -> None:
-    """Upsert the request's current state and append ``entry`` to the audit trail, in one
-    transaction. Idempotent: a retried write of the same sequence changes nothing, and an
-    older state never overwrites a newer one."""
+    """Upsert the request's current state and write ``entry`` to the audit trail at its
+    sequence number, in one transaction. Idempotent, and an older state never overwrites a
+    newer one. The write is a local activity: if its workflow task is lost (a worker killed),
+    the workflow runs again and writes the same sequence number anew, maybe at another time
+    or with another event; the last write of a sequence number is the one kept."""
     upsert = upsert_newer(RequestRow, engine, _request_values(state), RequestRow.last_seq)
-    append = (
-        insert_for(engine, EventRow)
-        .values(request_id=state.id, **{**entry.model_dump(mode="python"), "at": _utc(entry.at)})
-        .on_conflict_do_nothing(index_elements=[EventRow.request_id, EventRow.seq])
+    values = {**entry.model_dump(mode="python"), "at": _utc(entry.at)}
+    append = insert_for(engine, EventRow).values(request_id=state.id, **values)
+    append = append.on_conflict_do_update(
+        index_elements=[EventRow.request_id, EventRow.seq],
+        set_={k: append.excluded[k] for k in values if k != "seq"},
     )
     with engine.begin() as connection:
         connection.execute(upsert)
@@ -147,7 +150,9 @@ def list_requests(
     open_only: bool = False,
     limit: int = 1000,
 ) -> list[RequestRow]:
-    query = select(RequestRow)
+    """The list's rows, without their states: a state is kilobytes of JSON that a list does
+    not show (``get_request`` reads one)."""
+    query = select(RequestRow).options(defer(RequestRow.state, raiseload=True))
     if district:
         query = query.where(RequestRow.district == district)
     if stage:

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email import message_from_bytes
@@ -145,6 +145,20 @@ def running(
 
 def local_today() -> date:
     return datetime.now(ZoneInfo("America/Los_Angeles")).date()
+
+
+def until(what: str, check: Callable[[], Any], seconds: float, every: float = 0.25,
+          detail: Callable[[], Any] = lambda: "") -> Any:
+    """Poll ``check`` until it returns something true (and return that), or fail after
+    ``seconds`` naming ``what`` and the ``detail`` of the moment."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what} {detail()}")
+        time.sleep(every)
 
 
 def text_of(message: Any) -> str:

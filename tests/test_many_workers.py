@@ -34,6 +34,15 @@ DIRECTOR = Actor(name="director", roles=["director"])
 LOGS = {"TRANSFERS_LOG_FORMAT": "json"}
 
 
+async def reach(handle: WorkflowHandle, stage: Stage) -> RequestState:
+    for _ in range(600):
+        state = await handle.query(P.status)
+        if state.stage is stage:
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{handle.id} is {state.stage}, not {stage}")
+
+
 async def _approve_all(address: str, ids: list[str]) -> list[RequestState]:
     client = await Client.connect(address, data_converter=DATA_CONVERTER)
     gate = asyncio.Semaphore(8)
@@ -52,13 +61,10 @@ async def _approve_all(address: str, ids: list[str]) -> list[RequestState]:
     async def approve(request_id: str) -> RequestState:
         async with gate:
             handle = client.get_workflow_handle(request_id)
-            for _ in range(300):  # the receipt and the missing-documents notice come first
-                state = await handle.query(P.status)
-                if state.stage is Stage.awaiting_documents:
-                    break
-                await asyncio.sleep(0.1)
+            state = await reach(handle, Stage.awaiting_documents)  # after the receipt
             for kind in state.missing_documents:
                 await update(handle, "add_document", document(kind))
+            await reach(handle, Stage.under_review)  # the review begins after the Update
             return await update(handle, "decide", Decide(actor=DIRECTOR, outcome=Outcome.approve))
 
     return list(await asyncio.gather(*(approve(i) for i in ids)))

@@ -121,7 +121,8 @@ async def status(handle: WorkflowHandle) -> PermitState:
 
 async def until(handle: WorkflowHandle, ready: Callable[[PermitState], bool], what: str
                 ) -> PermitState:
-    deadline = asyncio.get_running_loop().time() + 10
+    # Generous: on a loaded machine a new run of a continue-as-new takes seconds to answer.
+    deadline = asyncio.get_running_loop().time() + 30
     while True:
         try:
             state = await status(handle)

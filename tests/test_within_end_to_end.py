@@ -20,7 +20,7 @@ import time
 import tomllib
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from districts import SHIPPED_DIR
 from models.lottery_record import LotteryRecord
 from store import lotteries, permits, records
 from store.engine import make_engine
-from tests.e2e_support import BIN, Inbox, running
+from tests.e2e_support import BIN, Inbox, running, until
 
 pytestmark = pytest.mark.e2e
 TZ = ZoneInfo("America/Chicago")
@@ -212,17 +212,6 @@ class Stack:
 def subject(message: Any) -> str:
     """The Subject as one line (a long header is folded in transit)."""
     return re.sub(r"\s+", " ", str(message["Subject"])).strip()
-
-
-def until(what: str, check: Callable[[], Any], seconds: float, every: float = 0.25) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="module")

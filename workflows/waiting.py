@@ -13,7 +13,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 RECORD_TIMEOUT = timedelta(seconds=60)  # a large lottery's record is a few megabytes
-NOTICE_TIMEOUT = timedelta(minutes=2)
+NOTICE_TIMEOUT = timedelta(minutes=1)  # a send and, past five attempts, its escalation
 # Activities retry until they succeed: a write or a notice that the law requires is never
 # given up; the backoff caps at ten minutes so an outage heals without a flood.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
