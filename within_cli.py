@@ -29,7 +29,6 @@ from cli_common import (
     _client,
     _emit,
     _engine,
-    _parse_date,
     _query,
     _run,
     _say,
@@ -325,20 +324,18 @@ def recommend(
 def leave_program(
     request_id: str,
     actor: ActorOption,
-    on: Annotated[str | None, typer.Option(help="the day the student left (YYYY-MM-DD)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Record that a placed student left the special program (IV.A): the transfer ends.
 
-    The placement's permit is revoked, the student is reassigned to the home school and the
-    seat goes to the next in line (the same as `transfers permit leave-program`)."""
+    The placement's permit is revoked as of now (staff record it when the student leaves),
+    the student is reassigned to the home school and the seat goes to the next in line (the
+    same as `transfers permit leave-program`)."""
     from permit_cli import leave_program as permit_leave_program
 
     state = _within_request(request_id)
     if state.stage is not WithinStage.placed or state.permit_id is None:
         raise Refused(f"request {request_id} is {state.stage.value}, not a placement")
-    if on:
-        _parse_date(on, "--on")
     permit_leave_program(state.permit_id, actor, as_json)
 
 
