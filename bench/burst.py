@@ -152,11 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 1 or args.rate <= 0:
         parser.error("--requests must be at least 1 and --rate positive")
-    try:
-        return asyncio.run(bench(args))
-    except common.BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return common.run(bench(args))
 
 
 if __name__ == "__main__":

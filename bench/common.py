@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -401,3 +401,12 @@ def seconds(value: float) -> str:
     if math.isnan(value):
         return "-"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def run(benchmark: Coroutine[Any, Any, int]) -> int:
+    """Run a benchmark's coroutine: its exit code, or 1 with the error when it went wrong."""
+    try:
+        return asyncio.run(benchmark)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

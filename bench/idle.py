@@ -239,11 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 1 or not 0 <= args.reviewed <= 1 or args.concurrency < 1:
         parser.error("--requests and --concurrency must be at least 1, --reviewed in 0..1")
-    try:
-        return asyncio.run(bench(args))
-    except common.BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return common.run(bench(args))
 
 
 if __name__ == "__main__":

@@ -490,11 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if min(args.requests, args.concurrency, args.rounds) < 1:
         parser.error("--requests, --concurrency and --rounds must be at least 1")
-    try:
-        return asyncio.run(bench(args))
-    except common.BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return common.run(bench(args))
 
 
 if __name__ == "__main__":
