@@ -161,6 +161,24 @@ def until(what: str, check: Callable[[], Any], seconds: float, every: float = 0.
         time.sleep(every)
 
 
+def toml_value(value: Any) -> str:
+    """``value`` written as TOML, for the district files the e2e tests make."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items())
+        return "{ " + ", ".join(pairs) + " }"
+    if hasattr(value, "isoformat"):  # date, datetime, time
+        return value.isoformat()
+    raise TypeError(value)
+
+
 def text_of(message: Any) -> str:
     """The decoded text of a received message."""
     return message.get_payload(decode=True).decode()

@@ -47,7 +47,7 @@ from districts import SHIPPED_DIR
 from starter import app
 from store.engine import engine_for
 from store.schema import Base
-from tests.e2e_support import BIN, district_toml, running
+from tests.e2e_support import BIN, district_toml, running, toml_value
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -58,20 +58,6 @@ MB = 1024 * 1024
 
 
 # ---- the districts --------------------------------------------------------------------------
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    raise TypeError(value)
 
 
 def _year(start: int) -> str:
@@ -118,20 +104,20 @@ def within_toml(today: date) -> tuple[str, Years]:
     years = [(start, first_day), (start + 1, date(start + 1, 8, 12)),
              (start + 3, date(start + 3, 8, 12))]
     millard = tomllib.loads((SHIPPED_DIR / "millard.toml").read_text())
-    lines = [f"{k} = {_toml(v)}" for k, v in {
+    lines = [f"{k} = {toml_value(v)}" for k, v in {
         "id": "badwithin", "name": "Bad Input Public Schools", "state": "NE",
         "timezone": "America/Chicago", "contact": "Student Services",
         "notices_from": "student-services@badwithin.example.org",
         "staff_notices_to": ["student-services@badwithin.example.org"],
     }.items()]
-    lines += ["", "[within_district]"] + [f"{k} = {_toml(v)}" for k, v in settings_.items()]
+    lines += ["", "[within_district]"] + [f"{k} = {toml_value(v)}" for k, v in settings_.items()]
     lines += ["", "[calendar]"] + [
         f'"{_year(y)}" = {{ first_day = {first}, last_day = {first + timedelta(days=280)} }}'
         for y, first in years
     ]
     for table in ("staff", "schools"):
         for row in millard[table]:
-            lines += ["", f"[[{table}]]"] + [f"{k} = {_toml(v)}" for k, v in row.items()]
+            lines += ["", f"[[{table}]]"] + [f"{k} = {toml_value(v)}" for k, v in row.items()]
     for y, _ in years[:2]:
         lines += ["", "[[open_seats]]", f'school_year = "{_year(y)}"',
                   'school = "norris-elementary"', 'program = "montessori"', "grade = 1",

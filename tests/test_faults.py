@@ -46,7 +46,7 @@ from store import lotteries, notices, records
 from store.engine import make_engine
 from store.schema import EventRow, NoticeRow, RequestRow
 from submission import request_id_base
-from tests.e2e_support import BIN, Running, district_toml, running, text_of, until
+from tests.e2e_support import BIN, Running, district_toml, running, text_of, toml_value, until
 from tests.factories import request_data
 from tests.tcp_proxy import TcpProxy
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
@@ -490,20 +490,6 @@ MIDDLE = ["andersen-middle", "beadle-middle", "kiewit-middle", "russell-middle"]
 HIGH = ["north-high", "west-high"]
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
-    return value.isoformat()
-
-
 def within_toml(district: str, closes: datetime) -> tuple[str, str]:
     """Millard's schools and staff; the next-year window open now and closing at ``closes``
     (its lottery's durable timer). The file and the school year."""
@@ -521,13 +507,13 @@ def within_toml(district: str, closes: datetime) -> tuple[str, str]:
         "next_year_closes_time": closes.time().replace(microsecond=0),
         "notify_by_month": notify.month, "notify_by_day": notify.day,
     }
-    lines = [f"{k} = {_toml(v)}" for k, v in head.items()]
-    lines += ["", "[within_district]"] + [f"{k} = {_toml(v)}" for k, v in settings.items()]
+    lines = [f"{k} = {toml_value(v)}" for k, v in head.items()]
+    lines += ["", "[within_district]"] + [f"{k} = {toml_value(v)}" for k, v in settings.items()]
     lines += ["", "[calendar]", f'"{year}" = {{ first_day = {first_day}, '
               f"last_day = {first_day + timedelta(days=280)} }}"]
     for table, rows in (("staff", millard["staff"]), ("schools", millard["schools"])):
         for row in rows:
-            lines += ["", f"[[{table}]]"] + [f"{k} = {_toml(v)}" for k, v in row.items()]
+            lines += ["", f"[[{table}]]"] + [f"{k} = {toml_value(v)}" for k, v in row.items()]
     for school, program, grade, seats in SEATS:
         lines += ["", "[[open_seats]]", f'school_year = "{year}"', f'school = "{school}"',
                   f'program = "{program}"', f"grade = {grade}", f"seats = {seats}"]

@@ -33,7 +33,7 @@ from districts import SHIPPED_DIR
 from models.lottery_record import LotteryRecord
 from store import lotteries, permits, records
 from store.engine import make_engine
-from tests.e2e_support import BIN, Inbox, running, until
+from tests.e2e_support import BIN, Inbox, running, toml_value, until
 
 pytestmark = pytest.mark.e2e
 TZ = ZoneInfo("America/Chicago")
@@ -67,22 +67,6 @@ RESULT_SUBJECTS = {  # the start of each result notice's subject (activities/tem
 # ---- the district and the forms -----------------------------------------------------------
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, date | datetime) or hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
-    raise TypeError(value)
-
-
 def district_toml(district_id: str, year: str, first_day: date, settings: dict[str, Any]) -> str:
     """Millard's schools and staff, the seats of SEATS for ``year`` and ``settings``."""
     millard = tomllib.loads((SHIPPED_DIR / "millard.toml").read_text())
@@ -91,8 +75,8 @@ def district_toml(district_id: str, year: str, first_day: date, settings: dict[s
         "contact": millard["contact"], "notices_from": "student-services@e2e.example.org",
         "staff_notices_to": ["student-services@e2e.example.org"],
     }
-    lines = [f"{k} = {_toml(v)}" for k, v in head.items()]
-    lines += ["", "[within_district]"] + [f"{k} = {_toml(v)}" for k, v in settings.items()]
+    lines = [f"{k} = {toml_value(v)}" for k, v in head.items()]
+    lines += ["", "[within_district]"] + [f"{k} = {toml_value(v)}" for k, v in settings.items()]
     lines += ["", "[within_district.overcrowding]", "enabled = true",
               'schools = ["elk-ridge-elementary", "west-high"]']
     lines += ["", "[calendar]",
@@ -100,7 +84,7 @@ def district_toml(district_id: str, year: str, first_day: date, settings: dict[s
               f"last_day = {first_day + timedelta(days=280)} }}"]
     for table, rows in (("staff", millard["staff"]), ("schools", millard["schools"])):
         for row in rows:
-            lines += ["", f"[[{table}]]"] + [f"{k} = {_toml(v)}" for k, v in row.items()]
+            lines += ["", f"[[{table}]]"] + [f"{k} = {toml_value(v)}" for k, v in row.items()]
     for school, program, grade, seats in SEATS:
         lines += ["", "[[open_seats]]", f'school_year = "{year}"', f'school = "{school}"',
                   f'program = "{program}"', f"grade = {grade}", f"seats = {seats}"]
