@@ -12,6 +12,8 @@
   port (default: off).
 - ``TRANSFERS_LOG_FORMAT``: ``json`` for one JSON object per log line (production), ``text``
   (default) for people.
+- ``TRANSFERS_WORKFLOW_SANDBOX``: ``on`` runs workflows in the SDK's sandbox; ``off``
+  (default) runs them without it, see `worker.workflow_runner`. The test suite turns it on.
 - ``TRANSFERS_ENCRYPTION_KEYS`` / ``TRANSFERS_ENCRYPTION_KEY_ID``: payload encryption keys and
   the one new payloads are written with, see ``codec.py``.
 - The Temporal connection: Temporal's standard environment configuration
@@ -30,7 +32,7 @@ ENVIRONMENT: tuple[str, ...] = (
     "TRANSFERS_DATA_DIR", "TRANSFERS_DATABASE_URL", "TRANSFERS_DISTRICTS_DIR",
     "TRANSFERS_SMTP_HOST", "TRANSFERS_SMTP_PORT", "TRANSFERS_TASK_QUEUE",
     "TRANSFERS_METRICS_PORT", "TRANSFERS_HEALTH_PORT", "TRANSFERS_LOG_FORMAT",
-    "TRANSFERS_ENCRYPTION_KEYS", "TRANSFERS_ENCRYPTION_KEY_ID",
+    "TRANSFERS_WORKFLOW_SANDBOX", "TRANSFERS_ENCRYPTION_KEYS", "TRANSFERS_ENCRYPTION_KEY_ID",
 )
 """Every variable of the project's own that the worker and the CLI read (Temporal's own
 ``TEMPORAL_*`` variables are read by ``temporalio.envconfig``)."""
@@ -47,6 +49,7 @@ class Settings:
     metrics_port: int | None = None
     health_port: int | None = None
     log_format: str = "text"
+    workflow_sandbox: bool = False
 
     @property
     def outbox_dir(self) -> Path:
@@ -73,6 +76,7 @@ def load_settings() -> Settings:
         metrics_port=_port("TRANSFERS_METRICS_PORT"),
         health_port=_port("TRANSFERS_HEALTH_PORT"),
         log_format=_choice("TRANSFERS_LOG_FORMAT", ("text", "json")),
+        workflow_sandbox=_choice("TRANSFERS_WORKFLOW_SANDBOX", ("off", "on")) == "on",
     )
 
 

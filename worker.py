@@ -11,7 +11,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import observability
@@ -41,8 +41,19 @@ def build_activities(settings: Settings) -> list:
     ]
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox every workflow runs in (the worker's, and the replayer's in the tests)."""
+def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
+    """The runner of the workflows: the SDK's sandbox, or none.
+
+    The sandbox re-imports the workflow modules for every workflow run and runs every
+    activation and every payload's (de)serialisation through ``exec``: on a busy worker it
+    was two fifths of the CPU (bench/RESULTS.md, throughput). Workers therefore run without
+    it by default (``TRANSFERS_WORKFLOW_SANDBOX``). What the sandbox guards (no clock, no
+    randomness, no I/O in workflow code) is guarded instead where it costs nothing in
+    production: every workflow test, every end-to-end worker process and the replay of the
+    committed histories run sandboxed (tests/conftest.py turns it on), and ruff bans the
+    clock, randomness and I/O calls in ``workflows/`` (workflows/ruff.toml)."""
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
     # The sandbox imports the workflow modules again for every workflow run: let Python keep
     # their bytecode (even where PYTHONDONTWRITEBYTECODE is set) so that costs a load, not a
     # compile; compiling was a fifth of a busy worker's CPU.
@@ -60,7 +71,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(settings.workflow_sandbox),
         activities=build_activities(settings),
         activity_executor=executor,
         max_cached_workflows=options.pop("max_cached_workflows", 1000),  # type: ignore[arg-type]

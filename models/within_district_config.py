@@ -6,7 +6,7 @@ top-level keys (id, name, timezone, calendar, schools, staff) are written so tha
 from __future__ import annotations
 
 from datetime import date, time
-from pathlib import Path
+from pathlib import Path  # noqa: TID251 (a type only: districts.load_config reads the file)
 
 from pydantic import BaseModel, Field, model_validator
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from models.lottery_record import LotteryRecord
-from store.records import upsert_newer
+from store.records import upsert
 from store.schema import LotteryRow
 
 
@@ -19,9 +19,8 @@ def save_lottery(engine: Engine, record: LotteryRecord) -> None:
         "version": len(record.history),
         "record": record.model_dump(mode="json"),
     }
-    upsert = upsert_newer(LotteryRow, engine, values, LotteryRow.version)
     with engine.begin() as connection:
-        connection.execute(upsert)
+        upsert(connection, LotteryRow, values, version="version")
 
 
 def get_lottery(engine: Engine, lottery_id: str) -> LotteryRecord | None:

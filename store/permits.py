@@ -6,7 +6,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models.permits import PermitState
-from store.records import upsert_newer
+from store.records import upsert
 from store.schema import PermitRow
 
 
@@ -25,9 +25,8 @@ def save_permit(engine: Engine, state: PermitState) -> None:
         "version": state.years * 1000 + len(state.events),
         "state": state.model_dump(mode="json"),
     }
-    upsert = upsert_newer(PermitRow, engine, values, PermitRow.version)
     with engine.begin() as connection:
-        connection.execute(upsert)
+        upsert(connection, PermitRow, values, version="version")
 
 
 def get_permit(engine: Engine, permit_id: str) -> PermitState | None:

@@ -24,6 +24,11 @@ from worker import build_worker
 
 POSTGRES_URL_VARIABLE = "TRANSFERS_TEST_DATABASE_URL"
 
+# Every worker the tests start (here and as processes, which inherit the environment) runs
+# the workflows in the SDK's sandbox, so a clock, randomness or I/O in workflow code fails
+# the suite even though production workers run without it (worker.workflow_runner).
+os.environ.setdefault("TRANSFERS_WORKFLOW_SANDBOX", "on")
+
 
 @pytest.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
