@@ -6,9 +6,9 @@ and the next attempt sends it again, with the same Message-ID (one per key), by 
 receiver can drop the copy. A send whose record fails to be written (the records database
 unreachable) is not repeated by the same worker process: the next attempt only records it.
 
-The delivery record (`store.notices`, ``transfers notices``): ``queued`` when recorded,
-``sending`` during an attempt, then ``sent``, or ``failed`` with the error (``attempts``
-counts them). A failed attempt raises: the workflow's retry policy tries again with backoff.
+The delivery record (`store.notices`, ``transfers notices``): ``sending`` during an
+attempt, then ``sent``, or ``failed`` with the error (``attempts`` counts them). A failed
+attempt raises: the workflow's retry policy tries again with backoff.
 
 A parent who was never told cannot be held to a deadline: when attempt `ESCALATE_AFTER` (or
 a later one) of a notice to a parent fails, the activity also tells the district's staff
@@ -110,18 +110,16 @@ class NoticeActivities:
         self, key: str, request_id: str, kind: str, sender: str, to: list[str],
         rendered: RenderedNotice,
     ) -> bool:
-        """Record, claim and deliver one notice; False when it was sent before. A delivery
+        """Claim (record) and deliver one notice; False when it was sent before. A delivery
         error is recorded on the notice (failed) and raised."""
-        fields = (key, request_id, kind, to, rendered.subject, rendered.body)
-        extra = {"language": rendered.language, "note": rendered.note}
-        if delivery.record(self._engine, *fields, **extra) == "sent":
-            self._delivered_unrecorded.discard(key)
-            return False
         if key in self._delivered_unrecorded:  # sent by an earlier attempt: record it only
             delivery.mark_sent(self._engine, key)
             self._delivered_unrecorded.discard(key)
             return True
-        if not delivery.claim(self._engine, *fields):
+        if not delivery.claim(
+            self._engine, key, request_id, kind, to, rendered.subject, rendered.body,
+            language=rendered.language, note=rendered.note,
+        ):
             return False
         message = EmailMessage()
         message["From"] = sender

@@ -1,9 +1,10 @@
 """Delivery records of notices: claimed before sending, so a key is sent at most once.
 
-A record's life (``status``): `record` makes it ``queued``; `claim` marks an attempt
-``sending`` (and counts it in ``attempts``); then `mark_sent` (``sent``: never claimed again)
-or `mark_failed` (``failed``, with the error; the next attempt claims it again). A record
-left ``sending`` is an attempt that died: the next one claims it again too."""
+A record's life (``status``): `claim` writes it ``sending`` for an attempt (and counts it in
+``attempts``); then `mark_sent` (``sent``: never claimed again) or `mark_failed` (``failed``,
+with the error; the next attempt claims it again). A record left ``sending`` is an attempt
+that died: the next one claims it again too. `record` keeps a notice that is not sent at all
+(``queued``: an escalation with nobody to send it to)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from store.schema import NoticeRow
 
@@ -48,31 +49,35 @@ def record(
 
 def claim(
     engine: Engine, key: str, request_id: str, kind: str, recipients: list[str],
-    subject: str, body: str,
+    subject: str, body: str, language: str | None = None, note: str | None = None,
 ) -> bool:
-    """Record the notice as being sent (``sending``, one more attempt). False when it was
-    already sent (nothing to do). It reads and writes the columns of revision 0001 only
-    (``language`` and ``note`` are `record`'s), so it also works on a database of that
-    revision (tests/test_migrations.py makes one with it)."""
-    now = datetime.now(UTC)
+    """Record the notice as being sent (``sending``, one more attempt), with what is about to
+    be sent (recipients, text, and ``language`` and ``note`` when given), in one transaction.
+    False when it was already sent (nothing to do, nothing changed). Without ``language`` and
+    ``note`` it reads and writes the columns of revision 0001 only, so it also works on a
+    database of that revision (tests/test_migrations.py makes one with it)."""
+    table = NoticeRow.__table__
+    fields = {"recipients": ", ".join(recipients), "subject": subject, "body": body}
+    fields |= {"language": language} if language is not None else {}
+    fields |= {"note": note} if note is not None else {}
     try:
-        with Session(engine) as session, session.begin():
-            row = session.get(
-                NoticeRow, key, with_for_update=True,
-                options=[load_only(NoticeRow.status, NoticeRow.attempts)],
-            )
-            if row is not None:
-                if row.status == "sent":
-                    return False
-                row.status, row.attempts = "sending", row.attempts + 1
-                return True
-            session.connection().execute(  # Core: no RETURNING of the columns it leaves out
-                insert(NoticeRow.__table__).values(
-                    key=key, request_id=request_id, kind=kind,
-                    recipients=", ".join(recipients), subject=subject, body=body,
-                    status="sending", error="", attempts=1, created_at=now,
+        with engine.begin() as connection:
+            row = connection.execute(
+                select(table.c.status, table.c.attempts).where(table.c.key == key)
+                .with_for_update()
+            ).one_or_none()
+            if row is None:
+                connection.execute(insert(table).values(
+                    key=key, request_id=request_id, kind=kind, status="sending", error="",
+                    attempts=1, created_at=datetime.now(UTC), **fields,
+                ))
+            elif row.status == "sent":
+                return False
+            else:
+                connection.execute(
+                    update(table).where(table.c.key == key)
+                    .values(status="sending", attempts=row.attempts + 1, **fields)
                 )
-            )
     except IntegrityError:  # another attempt claimed the same key at the same moment
         return False
     return True

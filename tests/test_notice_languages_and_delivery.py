@@ -342,26 +342,41 @@ def test_the_record_keeps_the_language_and_the_fallback_note(
     assert sorted(m["Content-Language"] for m in messages.values()) == ["en", "es", "es"]
 
 
-def test_a_notice_is_queued_when_recorded_and_a_sent_one_is_left_as_it_is(
+def test_a_claim_records_what_is_sent_and_a_sent_notice_is_left_as_it_is(
     engine: Engine,
 ) -> None:
     args = (KEY, "R1", "denied", [PARENT], "Asunto", "Cuerpo")
-    assert delivery.record(engine, *args, language="es") == "queued"
+    assert delivery.claim(engine, *args, language="es")
     row = rows(engine)[KEY]
-    assert (row.status, row.attempts, row.language, row.note, row.error) == (
-        "queued", 0, "es", "", ""
+    assert (row.status, row.attempts, row.language, row.note, row.error, row.subject) == (
+        "sending", 1, "es", "", "", "Asunto"
     )
-    # Recorded again before it is sent: brought up to date with what will be sent.
-    assert delivery.record(engine, KEY, "R1", "denied", [PARENT], "Subject", "Body",
-                           language="en", note="no vi template for denied: sent in English")
-    assert rows(engine)[KEY].subject == "Subject"
-    assert delivery.claim(engine, *args)
-    assert (rows(engine)[KEY].status, rows(engine)[KEY].attempts) == ("sending", 1)
+    delivery.mark_failed(engine, KEY, "SMTPServerDisconnected: gone")
+    # The next attempt sends another text: its claim brings the record up to date.
+    assert delivery.claim(engine, KEY, "R1", "denied", [PARENT], "Subject", "Body",
+                          language="en", note="no vi template for denied: sent in English")
+    row = rows(engine)[KEY]
+    assert (row.status, row.attempts, row.subject, row.language, row.note) == (
+        "sending", 2, "Subject", "en", "no vi template for denied: sent in English"
+    )
     delivery.mark_sent(engine, KEY)
+    assert not delivery.claim(engine, *args, language="es")
     assert delivery.record(engine, *args, language="es") == "sent"
     row = rows(engine)[KEY]
-    assert (row.status, row.subject, row.language) == ("sent", "Subject", "en")
-    assert not delivery.claim(engine, *args)
+    assert (row.status, row.attempts, row.subject, row.language) == ("sent", 2, "Subject", "en")
+
+
+def test_a_notice_with_nobody_to_send_it_to_is_recorded_queued(engine: Engine) -> None:
+    args = (KEY, "R1", "staff_escalation", [], "Asunto", "Cuerpo")
+    assert delivery.record(engine, *args, language="es", note=NO_STAFF_NOTE) == "queued"
+    row = rows(engine)[KEY]
+    assert (row.status, row.attempts, row.language, row.note, row.error) == (
+        "queued", 0, "es", NO_STAFF_NOTE, ""
+    )
+    # Recorded again: brought up to date.
+    assert delivery.record(engine, KEY, "R1", "staff_escalation", [], "Subject", "Body",
+                           language="en", note=NO_STAFF_NOTE) == "queued"
+    assert (rows(engine)[KEY].subject, rows(engine)[KEY].language) == ("Subject", "en")
 
 
 # ---- retries and the escalation, against a real SMTP server ------------------------------
@@ -432,10 +447,11 @@ def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
     at_claim: list[str] = []  # the record's status as each attempt claims it
     claim = delivery.claim
 
-    def watched_claim(engine_: Engine, key: str, *rest: Any) -> bool:
+    def watched_claim(engine_: Engine, key: str, *rest: Any, **named: Any) -> bool:
         if key == KEY:
-            at_claim.append(rows(engine)[KEY].status)
-        return claim(engine_, key, *rest)
+            row = rows(engine).get(KEY)
+            at_claim.append(row.status if row else "none")
+        return claim(engine_, key, *rest, **named)
 
     monkeypatch.setattr(delivery, "claim", watched_claim)
     activities = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", port)
@@ -451,8 +467,9 @@ def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
         )
         assert (row.language, row.recipients) == ("es", PARENT)
         assert ESCALATION_KEY not in rows(engine)  # not yet: retries first
-    # Recorded queued, then failed after each attempt; "sending" while an attempt is on.
-    assert at_claim == ["queued"] + ["failed"] * (ESCALATE_AFTER - 2)
+    # No record before the first claim, then failed after each attempt; "sending" while an
+    # attempt is on.
+    assert at_claim == ["none"] + ["failed"] * (ESCALATE_AFTER - 2)
     assert handler.status_during_attempts == ["sending"] * (ESCALATE_AFTER - 1)
 
     # Attempt 5 fails: staff are told, but the server refuses them too. The escalation is
