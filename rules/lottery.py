@@ -23,6 +23,14 @@ from models.within_district import (
 from rules.errors import PolicyError
 from rules.tiers import NoTransferNeeded, TierKey, tier_of
 
+try:  # CPython's own SHA-256: for 40-byte inputs a third faster than OpenSSL's (no EVP set-up)
+    from _sha256 import sha256 as _sha256  # CPython 3.11
+except ImportError:  # pragma: no cover - the module's name from CPython 3.12 on
+    try:
+        from _sha2 import sha256 as _sha256  # type: ignore[no-redef]
+    except ImportError:
+        _sha256 = hashlib.sha256  # type: ignore[assignment]
+
 RANDOM_BITS = 53  # fits a JSON number exactly, also for readers that parse it as a double
 NUMBER_MASK = (1 << RANDOM_BITS) - 1
 _quote = json.encoder.encode_basestring_ascii  # how json.dumps quotes a str
@@ -41,7 +49,7 @@ def random_number(seed: str, student_id: str) -> int:
 def random_numbers(seed: str, student_ids: Iterable[str]) -> dict[str, int]:
     """``random_number`` for many students at once (the hash prefix is built once)."""
     prefix = f'["5110.1-lottery", {_quote(seed)}, '.encode()
-    sha256, shift = hashlib.sha256, 64 - RANDOM_BITS
+    sha256, shift = _sha256, 64 - RANDOM_BITS
     return {
         s: int.from_bytes(sha256(prefix + _quote(s).encode() + b"]").digest()[:8], "big") >> shift
         for s in student_ids

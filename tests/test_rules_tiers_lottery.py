@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -385,3 +387,17 @@ def test_property_withdraw_and_reapply_keeps_the_random_number(
     number = lottery.random_number(seed, gone.student_id)
     assert before.for_application(gone.application_id).random_number == number
     assert after.for_application("reapplied").random_number == number
+
+
+def test_a_students_number_is_the_documented_hash_of_seed_and_student() -> None:
+    """Anyone re-running a draw from its record computes the numbers this way (DESIGN.md):
+    the first 53 bits of SHA-256 of the JSON array ["5110.1-lottery", seed, student id]."""
+    students = ["S1", "S-0042", 'odd "quoted" \\ id', "Muñoz-7"]
+    expected = {
+        s: int.from_bytes(
+            hashlib.sha256(json.dumps(["5110.1-lottery", SEED, s]).encode()).digest()[:8], "big"
+        ) >> 11
+        for s in students
+    }
+    assert lottery.random_numbers(SEED, students) == expected
+    assert {s: lottery.random_number(SEED, s) for s in students} == expected
