@@ -34,6 +34,7 @@ from cli_common import (
     _settings,
     _update,
     out,
+    print_rows,
     refusing,
 )
 from districts import list_districts
@@ -250,13 +251,12 @@ def list_(
         if not rows:
             _say("no permits")
             return
-        table = Table("district", "year", "grade", "school", "condition", "stage")
-        table.add_column("id", no_wrap=True)
-        for d in data:
-            grade = "" if d["grade"] is None else _grade(int(d["grade"]))
-            table.add_row(d["district"], d["school_year"], grade, d["school"] or "-",
-                          d["condition"], d["stage"], d["id"])
-        out.print(table)
+        print_rows(
+            ("district", "year", "grade", "school", "condition", "stage", "id"),
+            ((d["district"], d["school_year"],
+              "" if d["grade"] is None else _grade(int(d["grade"])), d["school"] or "-",
+              d["condition"], d["stage"], d["id"]) for d in data),
+        )
 
     _emit(as_json, data, human)
 

@@ -46,6 +46,7 @@ from cli_common import (
     _update,
     err,
     out,
+    print_rows,
     refusing,
 )
 from db_cli import db_app
@@ -540,12 +541,11 @@ def list_(
     ]
 
     def human() -> None:
-        table = Table("direction", "year", "stage", "decision due", "overdue")
-        table.add_column("id", no_wrap=True)
-        for r in rows:
-            table.add_row(r.direction, r.school_year, r.stage, str(r.decision_due or ""),
-                          "yes" if r.overdue else "", r.id)
-        out.print(table)
+        print_rows(
+            ("direction", "year", "stage", "decision due", "overdue", "id"),
+            ((r.direction, r.school_year, r.stage, r.decision_due or "",
+              "yes" if r.overdue else "", r.id) for r in rows),
+        )
 
     _emit(as_json, data, human)
 

@@ -149,6 +149,17 @@ def ids(result: Result) -> list[str]:
 # ---- list -------------------------------------------------------------------------------
 
 
+def test_the_list_prints_one_aligned_line_per_permit(permits: dict[str, str]) -> None:
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    header, rule, *body = result.output.splitlines()
+    assert header.split() == ["district", "year", "grade", "school", "condition", "stage", "id"]
+    assert set(rule) == {"-", " "}
+    # Every id whole, at the id column, however long: nothing is cut or wrapped.
+    column = header.index("id")
+    assert sorted(line[column:] for line in body) == sorted(permits.values())
+
+
 def test_list_filters_one_at_a_time_and_together(permits: dict[str, str]) -> None:
     p = permits
     assert ids(run("list", "--json")) == sorted(p.values())
