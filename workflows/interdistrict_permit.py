@@ -567,8 +567,7 @@ class InterdistrictPermitWorkflow:
                 seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
             )
         )
-        snapshot = self.state.model_copy(deep=True)
-        await record("record_event", snapshot)
+        await record("record_event", self.state)
         return seq
 
     async def _notify_parent(self, kind: NoticeKind, seq: int = 0, **facts: Any) -> None:

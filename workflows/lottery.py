@@ -684,7 +684,7 @@ class LotteryWorkflow:
         if len(self.record.history) == self.saved_version:
             return
         self.saved_version = len(self.record.history)
-        await record("record_lottery", self.record.model_copy(deep=True))
+        await record("record_lottery", self.record)
 
     def _log(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
         self.record.stage = stage

@@ -319,7 +319,7 @@ class PermitWorkflow:
         self.state.events.append(
             PermitEvent(at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason)
         )
-        await record("record_permit", self.state.model_copy(deep=True))
+        await record("record_permit", self.state)
 
     async def _notify(self, kind: NoticeKind, **facts: Any) -> None:
         state = self.state

@@ -354,7 +354,7 @@ class WithinRequestWorkflow:
                 seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
             )
         )
-        await record("record_within_event", self.state.model_copy(deep=True))
+        await record("record_within_event", self.state)
         return seq
 
     async def _forfeit(self) -> None:
