@@ -317,27 +317,17 @@ class StageWatcher:
                 self.waiting.pop(request_id, None)
 
     async def _poll(self) -> None:
+        from store import records
+
         while self.waiting:
             ids = list(self.waiting)
-            self.last_seen.update(await asyncio.to_thread(stages_of, self.engine, ids))
+            self.last_seen.update(await asyncio.to_thread(records.stages_of, self.engine, ids))
             for request_id in ids:
                 stage = self.last_seen.get(request_id)
                 for stages, future in self.waiting.get(request_id, []):
                     if stage in stages and not future.done():
                         future.set_result(stage)
             await asyncio.sleep(self.every)
-
-
-def stages_of(engine: Any, request_ids: list[str]) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from store.schema import RequestRow
-
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(RequestRow.id, RequestRow.stage).where(RequestRow.id.in_(request_ids))
-        ).all()
-    return {row.id: row.stage for row in rows}
 
 
 _watchers: dict[tuple[int, float], StageWatcher] = {}

@@ -144,6 +144,15 @@ def request_ids_like(engine: Engine, base_id: str) -> Sequence[str]:
         ).scalars().all()
 
 
+def stages_of(engine: Engine, request_ids: Sequence[str]) -> dict[str, str]:
+    """The stage of each of ``request_ids`` that the store has, in one query."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(RequestRow.id, RequestRow.stage).where(RequestRow.id.in_(request_ids))
+        ).all()
+    return {row.id: row.stage for row in rows}
+
+
 def list_requests(
     engine: Engine,
     district: str | None = None,

@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email import message_from_bytes
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 
+from districts import SHIPPED_DIR
 from search_attributes import dev_server_flags
 from settings import find_binary
 from tests.factories import request_data
@@ -177,6 +179,30 @@ def toml_value(value: Any) -> str:
     if hasattr(value, "isoformat"):  # date, datetime, time
         return value.isoformat()
     raise TypeError(value)
+
+
+def within_district_toml(
+    head: dict[str, Any], settings: dict[str, Any], year: str, first_day: date,
+    seats: Iterable[tuple[str, str, int, int]], overcrowded: Sequence[str] = (),
+) -> str:
+    """A within-district file on Millard's schools and staff: ``head`` (id, name, zone,
+    ...), ``[within_district]`` ``settings``, ``year`` from ``first_day`` for 280 days, the
+    ``seats`` (school, program, grade, seats) open in it, and the ``overcrowded`` schools."""
+    millard = tomllib.loads((SHIPPED_DIR / "millard.toml").read_text())
+    lines = [f"{k} = {toml_value(v)}" for k, v in head.items()]
+    lines += ["", "[within_district]"] + [f"{k} = {toml_value(v)}" for k, v in settings.items()]
+    if overcrowded:
+        lines += ["", "[within_district.overcrowding]", "enabled = true",
+                  f"schools = {toml_value(list(overcrowded))}"]
+    lines += ["", "[calendar]", f'"{year}" = {{ first_day = {first_day}, '
+              f"last_day = {first_day + timedelta(days=280)} }}"]
+    for table, rows in (("staff", millard["staff"]), ("schools", millard["schools"])):
+        for row in rows:
+            lines += ["", f"[[{table}]]"] + [f"{k} = {toml_value(v)}" for k, v in row.items()]
+    for school, program, grade, count in seats:
+        lines += ["", "[[open_seats]]", f'school_year = "{year}"', f'school = "{school}"',
+                  f'program = "{program}"', f"grade = {grade}", f"seats = {count}"]
+    return "\n".join(lines) + "\n"
 
 
 def text_of(message: Any) -> str:

@@ -44,9 +44,17 @@ from models.people import Actor
 from models.state import RequestState
 from store import lotteries, notices, records
 from store.engine import make_engine
-from store.schema import EventRow, NoticeRow, RequestRow
+from store.schema import EventRow, NoticeRow
 from submission import request_id_base
-from tests.e2e_support import BIN, Running, district_toml, running, text_of, toml_value, until
+from tests.e2e_support import (
+    BIN,
+    Running,
+    district_toml,
+    running,
+    text_of,
+    until,
+    within_district_toml,
+)
 from tests.factories import request_data
 from tests.tcp_proxy import TcpProxy
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
@@ -175,14 +183,6 @@ async def workflow_states(stack: Running, ids: list[str]) -> dict[str, RequestSt
 
 
 # ---- what the store holds -----------------------------------------------------------------
-
-
-def stored_stages(engine: Engine, ids: list[str]) -> dict[str, str]:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(RequestRow.id, RequestRow.stage).where(RequestRow.id.in_(ids))
-        ).all()
-    return {row.id: row.stage for row in rows}
 
 
 def event_counts(engine: Engine, ids: list[str]) -> dict[tuple[str, str], int]:
@@ -343,7 +343,7 @@ async def move_through(client: Client, engine: Engine, ids: list[str], progress:
 
     deadline = time.monotonic() + 420  # a notice lost with a killed worker: 2 min to retry
     while len(progress) < len(ids):
-        stages = await asyncio.to_thread(stored_stages, engine, ids)
+        stages = await asyncio.to_thread(records.stages_of, engine, ids)
         for request_id, stage in stages.items():
             what = {"awaiting_documents": "lease", "under_review": "decide"}.get(stage)
             if what and (request_id, what) not in started:
@@ -441,7 +441,7 @@ def test_worker_killed_mid_flight_a_new_one_finishes_everything(tmp_path: Path) 
 
         expected = {request_id: expected_stage(n) for n, request_id in enumerate(ids)}
         until("every request's stage in the store",
-              lambda: stored_stages(engine, ids) == expected, 240)
+              lambda: records.stages_of(engine, ids) == expected, 240)
         phase("every stage stored")
         # A request asks for its documents unless the document came first: after the kill,
         # the store can show "awaiting documents" from a workflow task that was lost, the
@@ -507,17 +507,7 @@ def within_toml(district: str, closes: datetime) -> tuple[str, str]:
         "next_year_closes_time": closes.time().replace(microsecond=0),
         "notify_by_month": notify.month, "notify_by_day": notify.day,
     }
-    lines = [f"{k} = {toml_value(v)}" for k, v in head.items()]
-    lines += ["", "[within_district]"] + [f"{k} = {toml_value(v)}" for k, v in settings.items()]
-    lines += ["", "[calendar]", f'"{year}" = {{ first_day = {first_day}, '
-              f"last_day = {first_day + timedelta(days=280)} }}"]
-    for table, rows in (("staff", millard["staff"]), ("schools", millard["schools"])):
-        for row in rows:
-            lines += ["", f"[[{table}]]"] + [f"{k} = {toml_value(v)}" for k, v in row.items()]
-    for school, program, grade, seats in SEATS:
-        lines += ["", "[[open_seats]]", f'school_year = "{year}"', f'school = "{school}"',
-                  f'program = "{program}"', f"grade = {grade}", f"seats = {seats}"]
-    return "\n".join(lines) + "\n", year
+    return within_district_toml(head, settings, year, first_day, SEATS), year
 
 
 def within_form(district: str, year: str, n: int) -> dict[str, Any]:
@@ -567,8 +557,8 @@ def test_timers_fire_after_the_dev_server_is_stopped_and_started(tmp_path: Path)
         assert len(set(ids)) == len(files)
         phase(f"{len(ids)} submitted")
         until("every request in its lottery", lambda: set(
-            stored_stages(engine, ids).values()) == {"in_lottery"}
-            and len(stored_stages(engine, ids)) == len(ids), 30)
+            records.stages_of(engine, ids).values()) == {"in_lottery"}
+            and len(records.stages_of(engine, ids)) == len(ids), 30)
         assert datetime.now(WITHIN_TZ) < min(closes.values()), "raise submit_within"
 
         stack.stop_server()
@@ -600,7 +590,7 @@ def test_timers_fire_after_the_dev_server_is_stopped_and_started(tmp_path: Path)
                    for r in records_.values() for e in r.result.entries}
         assert set(outcome) == set(ids)
         until("every request's result in the store",
-              lambda: stored_stages(engine, ids) == outcome, 90)
+              lambda: records.stages_of(engine, ids) == outcome, 90)
         until("every notice sent", lambda: {
             r.status for r in notice_rows(engine, ids)} == {"sent"}
             and len(notice_rows(engine, ids)) >= 2 * len(ids), 60)
@@ -639,14 +629,14 @@ def test_records_database_unreachable_for_a_while(tmp_path: Path) -> None:
                 engine = make_engine(url)
                 Submission(stack, files[:first]).finished(120)
                 until("the first batch awaiting documents", lambda: set(
-                    stored_stages(engine, ids[:first]).values()) == {"awaiting_documents"}
-                    and len(stored_stages(engine, ids[:first])) == first, 60)
+                    records.stages_of(engine, ids[:first]).values()) == {"awaiting_documents"}
+                    and len(records.stages_of(engine, ids[:first])) == first, 60)
                 assert proxy.connections > 0
 
                 async def drive() -> None:
                     client = await client_for(stack)
                     submitting = Submission(stack, files[first:])
-                    while len(await asyncio.to_thread(stored_stages, engine, ids[first:])) < 3:
+                    while len(await asyncio.to_thread(records.stages_of, engine, ids[first:])) < 3:
                         await asyncio.sleep(0.1)
                     progress: list[str] = []
                     moving = asyncio.create_task(
@@ -655,9 +645,9 @@ def test_records_database_unreachable_for_a_while(tmp_path: Path) -> None:
                         await asyncio.sleep(0.05)
                     proxy.cut()  # requests being submitted, documents added, decisions made
                     phase("database cut")
-                    frozen = await asyncio.to_thread(stored_stages, engine, ids)
+                    frozen = await asyncio.to_thread(records.stages_of, engine, ids)
                     await asyncio.sleep(8)
-                    assert await asyncio.to_thread(stored_stages, engine, ids) == frozen
+                    assert await asyncio.to_thread(records.stages_of, engine, ids) == frozen
                     proxy.restore()
                     phase("database restored")
                     await moving
@@ -670,7 +660,7 @@ def test_records_database_unreachable_for_a_while(tmp_path: Path) -> None:
                 expected = {i: expected_stage(n) for n, i in enumerate(ids[:first])}
                 expected |= {i: "awaiting_documents" for i in ids[first:]}
                 until("every request's stage in the store",
-                      lambda: stored_stages(engine, ids) == expected, 120)
+                      lambda: records.stages_of(engine, ids) == expected, 120)
                 until("every notice sent", lambda: {
                     r.status for r in notice_rows(engine, ids)} == {"sent"}
                     and len(notice_rows(engine, ids)) >= 3 * first + 2 * second, 120)

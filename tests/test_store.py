@@ -378,3 +378,11 @@ def test_schema_creation_survives_concurrent_first_starts(tmp_path) -> None:
         for thread in threads:
             thread.join()
         assert errors == []
+
+
+def test_the_stages_of_many_requests_in_one_read(store_engine: Engine) -> None:
+    record(store_engine, state_at(1, "A"))
+    record(store_engine, state_at(3, "B"))
+    found = records.stages_of(store_engine, ["A", "B", "NOT-THERE"])
+    assert found == {"A": STAGES[0].value, "B": STAGES[2].value}
+    assert records.stages_of(store_engine, []) == {}

@@ -33,7 +33,7 @@ from districts import SHIPPED_DIR
 from models.lottery_record import LotteryRecord
 from store import lotteries, permits, records
 from store.engine import make_engine
-from tests.e2e_support import BIN, Inbox, running, toml_value, until
+from tests.e2e_support import BIN, Inbox, running, until, within_district_toml
 
 pytestmark = pytest.mark.e2e
 TZ = ZoneInfo("America/Chicago")
@@ -75,20 +75,9 @@ def district_toml(district_id: str, year: str, first_day: date, settings: dict[s
         "contact": millard["contact"], "notices_from": "student-services@e2e.example.org",
         "staff_notices_to": ["student-services@e2e.example.org"],
     }
-    lines = [f"{k} = {toml_value(v)}" for k, v in head.items()]
-    lines += ["", "[within_district]"] + [f"{k} = {toml_value(v)}" for k, v in settings.items()]
-    lines += ["", "[within_district.overcrowding]", "enabled = true",
-              'schools = ["elk-ridge-elementary", "west-high"]']
-    lines += ["", "[calendar]",
-              f'"{year}" = {{ first_day = {first_day}, '
-              f"last_day = {first_day + timedelta(days=280)} }}"]
-    for table, rows in (("staff", millard["staff"]), ("schools", millard["schools"])):
-        for row in rows:
-            lines += ["", f"[[{table}]]"] + [f"{k} = {toml_value(v)}" for k, v in row.items()]
-    for school, program, grade, seats in SEATS:
-        lines += ["", "[[open_seats]]", f'school_year = "{year}"', f'school = "{school}"',
-                  f'program = "{program}"', f"grade = {grade}", f"seats = {seats}"]
-    return "\n".join(lines) + "\n"
+    return within_district_toml(
+        head, settings, year, first_day, SEATS, overcrowded=("elk-ridge-elementary", "west-high")
+    )
 
 
 def next_year_district(closes: datetime) -> tuple[str, str]:
