@@ -51,7 +51,8 @@ def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
     randomness, no I/O in workflow code) is guarded instead where it costs nothing in
     production: every workflow test, every end-to-end worker process and the replay of the
     committed histories run sandboxed (tests/conftest.py turns it on), and ruff bans the
-    clock, randomness and I/O calls in ``workflows/`` (workflows/ruff.toml)."""
+    clock, randomness and I/O in ``workflows/``, ``models/`` and ``rules/`` (pyproject.toml,
+    tests/test_workflow_sandbox.py)."""
     if not sandboxed:
         return UnsandboxedWorkflowRunner()
     # The sandbox imports the workflow modules again for every workflow run: let Python keep
