@@ -10,16 +10,22 @@ import json
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+import search_attributes
 from models.district import DistrictConfig, DistrictPolicy
 from models.requests import InterdistrictRequest
+from models.stages import Stage
 from rules import eligibility
 from rules.errors import PolicyError
 from store import records
@@ -56,6 +62,14 @@ def validate_form(model: type[M], data: object, source: str = "request") -> M:
     """``data`` as ``model``; the error names every field that is wrong."""
     if not isinstance(data, dict):
         raise PolicyError(f"{source} must be an object with the request's fields")
+    # Pydantic ignores keys it does not know: a misspelled optional field (a preferred
+    # school, a sibling) would be dropped without a word. The form is refused instead.
+    unknown = unknown_fields(model, data)
+    if unknown:
+        raise PolicyError(
+            f"{source} is invalid: "
+            + "; ".join(f"{name}: not a field of the form" for name in unknown)
+        )
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -64,6 +78,33 @@ def validate_form(model: type[M], data: object, source: str = "request") -> M:
             for e in error.errors()
         )
         raise PolicyError(f"{source} is invalid: {problems}") from None
+
+
+def unknown_fields(model: type[BaseModel], data: dict[Any, Any], at: str = "") -> list[str]:
+    """The keys of ``data`` (and of its nested forms) that ``model`` has no field for,
+    dotted like pydantic's error locations."""
+    fields = {field.alias or name: field for name, field in model.model_fields.items()}
+    unknown: list[str] = []
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None:
+            unknown.append(f"{at}{key}")
+            continue
+        nested = _form_model(field.annotation)
+        if nested is not None and isinstance(value, dict):
+            unknown += unknown_fields(nested, value, f"{at}{key}.")
+    return unknown
+
+
+def _form_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (``Student``, ``Parent | None``), if it holds one."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _form_model(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def policy_for(config: DistrictConfig, school_year: str) -> DistrictPolicy:
@@ -146,11 +187,21 @@ def prepare(
 
 
 async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> WorkflowHandle:
-    return await start_request(client, InterdistrictPermitWorkflow.run, inp, inp.id, task_queue)
+    attributes = search_attributes.at_start(
+        Stage.submitted, inp.request.district, inp.request.school_year
+    )
+    return await start_request(
+        client, InterdistrictPermitWorkflow.run, inp, inp.id, task_queue, attributes
+    )
 
 
 async def start_request(
-    client: Client, run: Any, inp: BaseModel, request_id: str, task_queue: str
+    client: Client,
+    run: Any,
+    inp: BaseModel,
+    request_id: str,
+    task_queue: str,
+    attributes: TypedSearchAttributes,
 ) -> WorkflowHandle:
     """Start a request's workflow once: its id is derived, so a second start is refused."""
     try:
@@ -159,6 +210,7 @@ async def start_request(
             inp,
             id=request_id,
             task_queue=task_queue,
+            search_attributes=attributes,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )

@@ -13,7 +13,7 @@ from models.stages import Stage
 from models.state import HistoryEntry, RequestState
 from rules.errors import PolicyError
 from store import records
-from submission import base_request_id, parse_request_file, prepare
+from submission import base_request_id, parse_request, parse_request_file, prepare
 from tests.factories import make_request, request_data
 
 PARAMOUNT = load_district("paramount")
@@ -101,3 +101,15 @@ def test_a_district_without_interdistrict_permits_is_refused(engine) -> None:
     millard = load_district("millard")  # Rule 5110.1: within-district transfers only
     with pytest.raises(PolicyError, match="millard does not take interdistrict permit"):
         prepare(make_request(district="millard"), millard, OPENING_DAY, engine, "avalos")
+
+
+def test_a_form_with_a_field_it_does_not_have_is_refused_naming_each() -> None:
+    """A misspelled optional field would otherwise be dropped without a word."""
+    data = request_data(preffered_school="gaines", student={"has_iep": True})
+    with pytest.raises(PolicyError) as refused:
+        parse_request(data, "form.json")
+    assert str(refused.value) == (
+        "form.json is invalid: student.has_iep: not a field of the form; "
+        "preffered_school: not a field of the form"
+    )
+    assert parse_request(request_data(preferred_school="gaines")).preferred_school == "gaines"
