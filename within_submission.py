@@ -15,8 +15,15 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+import search_attributes
 from models.within_district_config import ROLE_SEAT_SETTER, WithinDistrictConfig
-from models.within_request import WithinKind, WithinPolicy, WithinRequest, WithinRequestInput
+from models.within_request import (
+    WithinKind,
+    WithinPolicy,
+    WithinRequest,
+    WithinRequestInput,
+    WithinStage,
+)
 from rules import within_eligibility, within_windows
 from rules.errors import PolicyError
 from rules.within_levels import level_ends
@@ -186,4 +193,9 @@ async def start_within(
             message = getattr(error.cause, "message", str(error))
             if "already entered" not in message:
                 raise PolicyError(message) from None
-    return await start_request(client, WithinRequestWorkflow.run, inp, inp.id, task_queue)
+    attributes = search_attributes.at_start(
+        WithinStage.submitted, inp.request.district, inp.request.school_year
+    )
+    return await start_request(
+        client, WithinRequestWorkflow.run, inp, inp.id, task_queue, attributes
+    )

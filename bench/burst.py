@@ -10,9 +10,10 @@ not what is measured.
 
 "The receipt recorded" is the receipt notice's delivery record marked ``sent`` in the
 records store: the workflow first records the submission (its first audit event), then the
-send_notice activity writes the receipt to the outbox and marks its record sent with the
-time (``notices.sent_at``). That is the moment the parent has the receipt and the store can
-show it, and it comes after the submission's own record, so it bounds both. The time is
+send_notice activity (a local one, in the same workflow task: workflows/waiting.py) writes
+the receipt to the outbox and marks its record sent with the time (``notices.sent_at``).
+That is the moment the parent has the receipt and the store can show it, and it comes
+after the submission's own record, so it bounds both. The time is
 written by the worker with the machine's clock, so the latency (sent_at minus the instant the
 submit call began, same clock) has no polling error; the store is polled only to know when
 all are in. Printed: the submit call's own time, p50/p99/max from submit to receipt, how late

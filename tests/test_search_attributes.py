@@ -4,17 +4,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, time
+from datetime import date, time, timedelta
+from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 import rules.calendar as calendar
+import submission
 from codec import DATA_CONVERTER
-from models.actions import Withdraw
+from models.actions import Decide, Withdraw
+from models.decisions import Outcome
+from models.permits import PermitStage
 from models.stages import CLOSED_STAGES, Stage
 from models.state import RequestState
 from search_attributes import (
@@ -27,10 +33,12 @@ from search_attributes import (
     register,
 )
 from settings import Settings, find_binary
-from tests.factories import CLERK, make_request
-from tests.workflow_helpers import TZ, start, wait_stage
+from tests.factories import CLERK, DIRECTOR, make_input, make_request
+from tests.workflow_helpers import TZ, start, supply_documents, today, wait_stage
 from worker import build_worker
+from workflows import versions
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
+from workflows.permit import PermitWorkflow
 
 
 def test_every_open_stage_publishes_what_it_waits_on_and_a_closed_one_nothing() -> None:
@@ -114,3 +122,68 @@ async def test_the_dev_server_lists_requests_by_stage_and_due_date(
             system = {"BuildIds", "TemporalChangeVersion"}  # the server's own, and the patch
             assert {p.key.name for p in attributes} - system <= set(ATTRIBUTES)
             await handles[1].terminate("test over")
+
+
+def _upserts(history: WorkflowHistory) -> list[dict[str, Any]]:
+    """What each UpsertWorkflowSearchAttributes event set, in order, decoded (an unset
+    attribute is None)."""
+    found = []
+    for event in history.events:
+        if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+            fields = event.upsert_workflow_search_attributes_event_attributes
+            found.append({
+                name: json.loads(payload.data) if payload.data else None
+                for name, payload in fields.search_attributes.indexed_fields.items()
+            })
+    return found
+
+
+def _stages(history: WorkflowHistory) -> list[str]:
+    return [u[STAGE.name] for u in _upserts(history) if STAGE.name in u]
+
+
+async def test_a_request_started_with_its_first_stage_does_not_upsert_it(
+    dev_server: Client, settings: Settings
+) -> None:
+    """`submission.start` gives the workflow its first stage: the Web UI lists it as
+    submitted before a worker has picked it up, and the workflow spends no upsert on it."""
+    env = WorkflowEnvironment.from_client(dev_server)
+    first_day = (await today(env)) + timedelta(days=120)
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        async with build_worker(dev_server, settings, executor) as worker:
+            bare = await start(env, worker.task_queue, first_day=first_day)
+            inp = make_input(f"req-{uuid.uuid4().hex[:10]}", first_day)
+            submitted = await submission.start(dev_server, inp, worker.task_queue)
+            for handle in (bare, submitted):
+                await wait_stage(handle, Stage.awaiting_documents)
+            assert _stages(await bare.fetch_history()) == ["submitted", "awaiting_documents"]
+            upserts = _upserts(await submitted.fetch_history())
+            assert [u.get(STAGE.name) for u in upserts] == [None, "awaiting_documents"]
+            # The other one is the versions' single marker (workflows/versions.py).
+            assert upserts[0] == {"TemporalChangeVersion": [versions.BASELINE]}
+            for handle in (bare, submitted):
+                await handle.terminate("test over")
+
+
+async def test_a_permit_is_started_active_and_does_not_upsert_it(
+    dev_server: Client, settings: Settings
+) -> None:
+    """The permit child gets its first stage at its start too (`at_start`)."""
+    env = WorkflowEnvironment.from_client(dev_server)
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        async with build_worker(dev_server, settings, executor) as worker:
+            handle = await start(env, worker.task_queue)
+            await supply_documents(handle)
+            await wait_stage(handle, Stage.under_review)
+            approved = await handle.execute_update(
+                P.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve)
+            )
+            assert approved.permit_id
+            permit = dev_server.get_workflow_handle(approved.permit_id)
+            issued = await wait_stage(permit, PermitStage.active, query=PermitWorkflow.status)
+            assert issued.events  # its first stage is entered and recorded
+            described = await permit.describe()
+            assert described.typed_search_attributes.get(STAGE) == "active"
+            upserts = _upserts(await permit.fetch_history())
+            assert upserts == [{"TemporalChangeVersion": [versions.BASELINE]}]
+            await permit.terminate("test over")

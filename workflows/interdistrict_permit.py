@@ -16,8 +16,9 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
+from workflows import versions
 from workflows.permit import permit_id
-from workflows.waiting import NOTICE_TIMEOUT, RETRY, record, refuse, wait_until
+from workflows.waiting import record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         PermitInput,
         PermitPolicy,
         PermitProcess,
+        PermitStage,
         PermitState,
     )
     from models.requests import Direction, InterdistrictRequest
@@ -511,7 +513,7 @@ class InterdistrictPermitWorkflow:
             to += self.policy.staff_notices_to  # "every party is notified" (seed 000)
         facts = {"permit_id": self.state.permit_id, "school": school_name}
         await self._send(notice, f"{seq}", to, facts)
-        if workflow.patched("issue-permit"):  # requests approved before this lived no further
+        if versions.patched("issue-permit"):  # requests approved before this lived no further
             await self._issue_permit(school_name)
 
     async def _issue_permit(self, school_name: str) -> None:
@@ -555,6 +557,12 @@ class InterdistrictPermitWorkflow:
             PermitInput(state=state, policy=policy),
             id=state.id,
             parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
+            # Versioned: the start command of a permit issued before this had none.
+            search_attributes=search_attributes.at_start(
+                PermitStage.active, state.district, state.school_year
+            )
+            if versions.patched("start-attributes")
+            else None,
         )
 
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
@@ -595,9 +603,7 @@ class InterdistrictPermitWorkflow:
             language="en" if kind.value.startswith("staff_") else request.parent.language,
             staff=list(self.policy.staff_notices_to),
         )
-        await workflow.execute_activity(
-            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
-        )
+        await send_notice(notice, receipt=kind is NoticeKind.receipt)
 
     # ---- helpers ------------------------------------------------------------------------
 

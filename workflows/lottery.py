@@ -30,7 +30,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows.waiting import NOTICE_TIMEOUT, RETRY, record, refuse, wait_until
+from workflows import versions
+from workflows.waiting import record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -156,7 +157,7 @@ class LotteryWorkflow:
     async def run(self, inp: LotteryInput) -> LotteryRecord:
         # Versioned: lotteries started by the first release end at certification; from this
         # one on they release the results, keep the seats and write the records store.
-        self.releases = workflow.patched("lottery-releases-results")
+        self.releases = versions.patched("lottery-releases-results")
         if inp.carried is None:
             self._log(
                 LotteryStage.collecting, "lottery_opened", "system",
@@ -717,9 +718,7 @@ class LotteryWorkflow:
             to=list(self.inp.staff_notices_to),
             facts=facts,
         )
-        await workflow.execute_activity(
-            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
-        )
+        await send_notice(notice)
 
     # ---- helpers ------------------------------------------------------------------------
 

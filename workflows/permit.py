@@ -27,7 +27,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows.waiting import NOTICE_TIMEOUT, RETRY, record, refuse, wait_until
+from workflows.waiting import record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -349,9 +349,7 @@ class PermitWorkflow:
                 **facts,
             },
         )
-        await workflow.execute_activity(
-            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
-        )
+        await send_notice(notice)
 
     # ---- helpers ------------------------------------------------------------------------
 

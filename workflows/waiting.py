@@ -13,6 +13,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from workflows import versions
+
 RECORD_TIMEOUT = timedelta(seconds=60)  # a large lottery's record is a few megabytes
 NOTICE_TIMEOUT = timedelta(minutes=1)  # a send and, past five attempts, its escalation
 # Activities retry until they succeed: a write or a notice that the law requires is never
@@ -50,11 +52,34 @@ async def record(activity: str, state: BaseModel) -> None:
     task and a second workflow task; on a crash before the task completes it simply runs
     again. Workflows started before this change keep their scheduled activity."""
     snapshot = state.model_dump(mode="json")
-    if workflow.patched("local-records"):
+    if versions.patched("local-records"):
         await workflow.execute_local_activity(
             activity, snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
         )
     else:
         await workflow.execute_activity(
             activity, snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
+        )
+
+
+async def send_notice(notice: BaseModel, receipt: bool = False) -> None:
+    """Send a notice (the ``send_notice`` activity).
+
+    A request's receipt is sent by a local activity, inside the workflow task that starts the
+    request: the parent's receipt goes out at once, and costs the server no activity task
+    and no second workflow task (bench/burst.py). That is safe for the receipt alone. It is
+    the first thing every request does, whatever else has arrived, and its key is fixed:
+    if the task is lost (a worker killed) and run again, the activity finds the notice
+    claimed in the records store and delivers nothing twice. Any other notice follows a
+    decision that a task run again could make differently, after an Update or a document
+    that arrived in between: it must not leave the worker before the decision is in the
+    history, so it is a regular activity, scheduled by the task that decides. Workflows
+    started before this keep their receipt's scheduled activity."""
+    if receipt and versions.patched("local-receipts"):
+        await workflow.execute_local_activity(
+            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
+        )
+    else:
+        await workflow.execute_activity(
+            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
         )

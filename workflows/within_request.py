@@ -30,7 +30,7 @@ from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.permit import permit_id
-from workflows.waiting import NOTICE_TIMEOUT, RETRY, record, refuse
+from workflows.waiting import record, refuse, send_notice
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -383,9 +383,7 @@ class WithinRequestWorkflow:
             language=self.state.request.parent.language,
             staff=list(self.policy.staff_notices_to),
         )
-        await workflow.execute_activity(
-            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
-        )
+        await send_notice(notice, receipt=kind is NoticeKind.within_receipt)
 
     # ---- helpers ------------------------------------------------------------------------
 

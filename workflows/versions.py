@@ -1,0 +1,40 @@
+"""The versioned changes of the workflows (``workflow.patched``), folded into one marker a run.
+
+A change to a workflow that may already be running is guarded by a patch id, so that runs
+started before it replay as they ran. Temporal's core SDK pairs every patch marker a new run
+records with an upsert of the ``TemporalChangeVersion`` search attribute: a history event and a
+visibility write on the server for each distinct id, which on the embedded dev server cost
+as much as the request's own stage changes (four of a request's eight upserts were patches).
+
+So the ids that every run started from now on takes are folded into ``BASELINE``: a new run
+records that one marker, and each folded id is then true without a marker of its own. A run
+started before the baseline has no baseline marker in its history: for it ``patched`` asks
+Temporal about each id as before, and it replays exactly as it ran.
+
+A new change gets a new id, outside ``FOLDED``, and costs its one upsert a run until it is
+folded into the next baseline (a new ``BASELINE`` name, with the old baseline's ids and the
+new ones). ``temporal workflow list --query "TemporalChangeVersion = '<baseline>'"`` finds the
+runs that took the baseline.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+BASELINE = "baseline-2026-11"
+FOLDED: frozenset[str] = frozenset({
+    "search-attributes",  # every process keeps its search attributes current
+    "local-records",  # records are written by local activities
+    "issue-permit",  # an approval starts the permit's own workflow
+    "lottery-releases-results",  # the lottery releases its results and keeps the seats
+    "start-attributes",  # a workflow is started with its first stage's search attributes
+    "local-receipts",  # a request's receipt is sent by a local activity
+})
+
+
+def patched(patch_id: str) -> bool:
+    """``workflow.patched(patch_id)``, true without a marker of its own for a folded id in a
+    run that took the baseline."""
+    if patch_id in FOLDED and workflow.patched(BASELINE):
+        return True
+    return workflow.patched(patch_id)
