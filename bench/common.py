@@ -125,6 +125,12 @@ def rss_mib(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", math.nan), values.get("VmHWM", math.nan)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def file_mib(*paths: Path) -> float:
     return sum(p.stat().st_size for p in paths if p.exists()) / (1024 * 1024)
 

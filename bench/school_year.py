@@ -15,6 +15,9 @@ show the stage its path predicts, on the day it predicts, with the events it pre
 Prints the counts per path, every mismatch (exit 1 if any), a breakdown of the wall time and
 whether the target (under 60 s for 1,000 requests) was met.
 
+The worker runs as production runs it, in its own process (`transfers worker`, connected to
+the test server); ``--in-process-worker`` runs it in this process beside the driver instead.
+
     .venv/bin/python bench/school_year.py [--requests 1000] [--seed 2027]
 """
 
@@ -22,15 +25,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -42,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import common  # noqa: E402  (bench/common.py: this folder is on the path of a script)
 from sqlalchemy import select  # noqa: E402
 from temporalio.client import WorkflowHandle  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
@@ -631,6 +638,44 @@ class Metrics:
                 print(f"  {name:62} {self.counters[name]:6d}")
 
 
+@contextlib.asynccontextmanager
+async def project_worker(
+    env: WorkflowEnvironment, settings: Any, args: argparse.Namespace, options: dict[str, Any]
+) -> AsyncIterator[int | None]:
+    """The project's worker: by default `transfers worker` in its own process, as production
+    runs it, connected to the test server (yields its pid); with ``--in-process-worker``,
+    in this process beside the driver (yields None), where the two share one interpreter
+    lock."""
+    if args.in_process_worker:
+        with ThreadPoolExecutor(max_workers=args.activity_threads) as executor:
+            async with build_worker(env.client, settings, executor, **options):
+                yield None
+        return
+    log_path = settings.data_dir / "worker.log"
+    environment = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TRANSFERS_DATA_DIR": str(settings.data_dir),
+        "TRANSFERS_DATABASE_URL": settings.database_url,
+        "TRANSFERS_TASK_QUEUE": settings.task_queue,
+    }
+    environment.pop("TRANSFERS_SMTP_HOST", None)  # notices to the outbox, as here
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(common.BIN / "transfers"), "worker"], env=environment,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        while "worker polling task queue" not in log_path.read_text():
+            if process.poll() is not None:
+                raise SystemExit(f"the worker exited with {process.returncode}: {log_path}")
+            await asyncio.sleep(0.05)
+        yield process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)  # a clean shutdown: running tasks finish
+        await asyncio.to_thread(process.wait, 60)
+
+
 async def main(args: argparse.Namespace) -> int:
     wall = time.perf_counter()
     timings = Timings()
@@ -661,28 +706,31 @@ async def main(args: argparse.Namespace) -> int:
         await register(env.client)
         timings.add("start the server and the store", time.perf_counter() - t)
         mismatches: dict[int, list[str]] = {}
+        worker_cpu: float | None = None
         try:
             options: dict[str, Any] = {}
             if args.cache is not None:
                 options["max_cached_workflows"] = args.cache
-            with ThreadPoolExecutor(max_workers=args.activity_threads) as executor:
-                worker = build_worker(env.client, settings, executor, **options)
-                async with worker:
-                    # Nothing here waits on a result for time to pass: the only skips are the
-                    # explicit ones between staff days.
-                    with env.auto_time_skipping_disabled():
-                        sim = time.perf_counter()
-                        await simulate(env, engine, plans, settings.task_queue,
-                                       args.concurrency, timings, not args.quiet)
-                        simulated = time.perf_counter() - sim
-                        t = time.perf_counter()
-                        mismatches = await collect(env, engine, plans, args.concurrency,
-                                                   config.timezone)
-                        timings.add("collect results and check the store",
-                                    time.perf_counter() - t, len(plans))
+            t = time.perf_counter()
+            async with project_worker(env, settings, args, options) as worker_pid:
+                timings.add("start the worker", time.perf_counter() - t)
+                # Nothing here waits on a result for time to pass: the only skips are the
+                # explicit ones between staff days.
+                with env.auto_time_skipping_disabled():
+                    sim = time.perf_counter()
+                    await simulate(env, engine, plans, settings.task_queue,
+                                   args.concurrency, timings, not args.quiet)
+                    simulated = time.perf_counter() - sim
                     t = time.perf_counter()
-                # shutting the worker down (its open permits stay on the server)
-                timings.add("stop the worker", time.perf_counter() - t)
+                    mismatches = await collect(env, engine, plans, args.concurrency,
+                                               config.timezone)
+                    timings.add("collect results and check the store",
+                                time.perf_counter() - t, len(plans))
+                if worker_pid is not None:
+                    worker_cpu = common.cpu_seconds(worker_pid)
+                t = time.perf_counter()
+            # shutting the worker down (its open permits stay on the server)
+            timings.add("stop the worker", time.perf_counter() - t)
             outbox = len(list(settings.outbox_dir.glob("*.eml"))) if settings.outbox_dir.exists() \
                 else 0
         finally:
@@ -697,11 +745,16 @@ async def main(args: argparse.Namespace) -> int:
         print(f"  {part:42} {seconds:7.2f} s  ({n} {'calls' if n != 1 else 'call'})")
     print(f"  {'simulation (submission to last close)':42} {simulated:7.2f} s")
     print(f"notices in the outbox: {outbox}")
-    own, server = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
         resource.RUSAGE_CHILDREN)
-    print(f"CPU time: this process (driver and worker) {own.ru_utime + own.ru_stime:.1f} s, "
-          f"the test server {server.ru_utime + server.ru_stime:.1f} s; "
-          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    own_cpu, children_cpu = own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+    if worker_cpu is None:
+        print(f"CPU time: this process (driver and worker) {own_cpu:.1f} s, "
+              f"the test server {children_cpu:.1f} s; ", end="")
+    else:
+        print(f"CPU time: the driver {own_cpu:.1f} s, the worker process {worker_cpu:.1f} s, "
+              f"the test server {children_cpu - worker_cpu:.1f} s; ", end="")
+    print(f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     met = "met" if total < TARGET_SECONDS else "not met"
     print(f"\nwall time {total:.1f} s for {len(plans)} requests "
           f"(target < {TARGET_SECONDS:.0f} s: {met})")
@@ -722,7 +775,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--metrics", action="store_true",
                         help="collect the SDK's task and activity latencies and print them")
     parser.add_argument("--cache", type=int, default=None,
-                        help="max_cached_workflows (default: build_worker's)")
+                        help="max_cached_workflows (default: build_worker's; in-process only)")
+    parser.add_argument("--in-process-worker", action="store_true",
+                        help="run the worker in this process, beside the driver (default: "
+                        "`transfers worker` in its own process, as production runs it)")
     return parser.parse_args(argv)
 
 

@@ -137,7 +137,8 @@ def count_history(events: list[Any]) -> dict[str, int]:
 
     counts = {"activities": 0, "local activities": 0, "updates": 0, "signals": 0,
               "timers": 0, "child workflows": 0, "search attribute upserts": 0,
-              "workflow tasks": 0, "history events": len(events)}
+              "workflow tasks": 0, "history events": len(events),
+              "history bytes": sum(e.ByteSize() for e in events)}
     for e in events:
         t = e.event_type
         if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
