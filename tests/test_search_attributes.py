@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 import rules.calendar as calendar
 import submission
@@ -75,6 +76,14 @@ async def dev_server() -> AsyncIterator[Client]:
     await environment.shutdown()
 
 
+@pytest.fixture
+async def dev_worker(dev_server: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """The project's worker on the dev server."""
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        async with build_worker(dev_server, settings, executor) as worker:
+            yield worker
+
+
 async def _listed(client: Client, query: str, expected: int) -> list[str]:
     """Visibility is eventually consistent: poll briefly for the listing to catch up."""
     for _ in range(100):
@@ -86,42 +95,40 @@ async def _listed(client: Client, query: str, expected: int) -> list[str]:
 
 
 async def test_the_dev_server_lists_requests_by_stage_and_due_date(
-    dev_server: Client, settings: Settings
+    dev_server: Client, dev_worker: Worker
 ) -> None:
     env = WorkflowEnvironment.from_client(dev_server)
-    with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(dev_server, settings, executor) as worker:
-            handles: list[WorkflowHandle] = [
-                await start(env, worker.task_queue) for _ in range(2)
-            ]
-            states = [await wait_stage(h, Stage.awaiting_documents) for h in handles]
-            request = states[0].request
-            query = (f"{STAGE.name} = 'awaiting_documents' AND {DISTRICT.name} = "
-                     f"'{request.district}' AND {SCHOOL_YEAR.name} = '{request.school_year}'")
-            assert sorted(await _listed(dev_server, query, 2)) == sorted(h.id for h in handles)
+    handles: list[WorkflowHandle] = [
+        await start(env, dev_worker.task_queue) for _ in range(2)
+    ]
+    states = [await wait_stage(h, Stage.awaiting_documents) for h in handles]
+    request = states[0].request
+    query = (f"{STAGE.name} = 'awaiting_documents' AND {DISTRICT.name} = "
+             f"'{request.district}' AND {SCHOOL_YEAR.name} = '{request.school_year}'")
+    assert sorted(await _listed(dev_server, query, 2)) == sorted(h.id for h in handles)
 
-            due = calendar.end_of_day(states[0].documents_due, TZ)
-            described = await handles[0].describe()
-            attributes = described.typed_search_attributes
-            assert attributes.get(DECISION_DUE) == due
-            # Overdue once its last day has ended, not before.
-            before = f"{DECISION_DUE.name} < '{due.isoformat()}'"
-            assert await _listed(dev_server, before, 0) == []
+    due = calendar.end_of_day(states[0].documents_due, TZ)
+    described = await handles[0].describe()
+    attributes = described.typed_search_attributes
+    assert attributes.get(DECISION_DUE) == due
+    # Overdue once its last day has ended, not before.
+    before = f"{DECISION_DUE.name} < '{due.isoformat()}'"
+    assert await _listed(dev_server, before, 0) == []
 
-            await handles[0].execute_update(P.withdraw, Withdraw(actor=CLERK))
-            await _listed(dev_server, f"{STAGE.name} = 'withdrawn'", 1)
-            attributes = (await handles[0].describe()).typed_search_attributes
-            assert attributes.get(DECISION_DUE) is None  # nothing is due on a closed request
-            assert attributes.get(STAGE) == "withdrawn"
+    await handles[0].execute_update(P.withdraw, Withdraw(actor=CLERK))
+    await _listed(dev_server, f"{STAGE.name} = 'withdrawn'", 1)
+    attributes = (await handles[0].describe()).typed_search_attributes
+    assert attributes.get(DECISION_DUE) is None  # nothing is due on a closed request
+    assert attributes.get(STAGE) == "withdrawn"
 
-            # No student data: every value is a stage, a district, a year or a date.
-            student = request.student
-            text = repr([(p.key.name, p.value) for p in attributes])
-            for word in (student.first_name, student.last_name, request.parent.email):
-                assert word not in text
-            system = {"BuildIds", "TemporalChangeVersion"}  # the server's own, and the patch
-            assert {p.key.name for p in attributes} - system <= set(ATTRIBUTES)
-            await handles[1].terminate("test over")
+    # No student data: every value is a stage, a district, a year or a date.
+    student = request.student
+    text = repr([(p.key.name, p.value) for p in attributes])
+    for word in (student.first_name, student.last_name, request.parent.email):
+        assert word not in text
+    system = {"BuildIds", "TemporalChangeVersion"}  # the server's own, and the patch
+    assert {p.key.name for p in attributes} - system <= set(ATTRIBUTES)
+    await handles[1].terminate("test over")
 
 
 def _upserts(history: WorkflowHistory) -> list[dict[str, Any]]:
@@ -143,47 +150,43 @@ def _stages(history: WorkflowHistory) -> list[str]:
 
 
 async def test_a_request_started_with_its_first_stage_does_not_upsert_it(
-    dev_server: Client, settings: Settings
+    dev_server: Client, dev_worker: Worker
 ) -> None:
     """`submission.start` gives the workflow its first stage: the Web UI lists it as
     submitted before a worker has picked it up, and the workflow spends no upsert on it."""
     env = WorkflowEnvironment.from_client(dev_server)
     first_day = (await today(env)) + timedelta(days=120)
-    with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(dev_server, settings, executor) as worker:
-            bare = await start(env, worker.task_queue, first_day=first_day)
-            inp = make_input(f"req-{uuid.uuid4().hex[:10]}", first_day)
-            submitted = await submission.start(dev_server, inp, worker.task_queue)
-            for handle in (bare, submitted):
-                await wait_stage(handle, Stage.awaiting_documents)
-            assert _stages(await bare.fetch_history()) == ["submitted", "awaiting_documents"]
-            upserts = _upserts(await submitted.fetch_history())
-            assert [u.get(STAGE.name) for u in upserts] == [None, "awaiting_documents"]
-            # The other one is the versions' single marker (workflows/versions.py).
-            assert upserts[0] == {"TemporalChangeVersion": [versions.BASELINE]}
-            for handle in (bare, submitted):
-                await handle.terminate("test over")
+    bare = await start(env, dev_worker.task_queue, first_day=first_day)
+    inp = make_input(f"req-{uuid.uuid4().hex[:10]}", first_day)
+    submitted = await submission.start(dev_server, inp, dev_worker.task_queue)
+    for handle in (bare, submitted):
+        await wait_stage(handle, Stage.awaiting_documents)
+    assert _stages(await bare.fetch_history()) == ["submitted", "awaiting_documents"]
+    upserts = _upserts(await submitted.fetch_history())
+    assert [u.get(STAGE.name) for u in upserts] == [None, "awaiting_documents"]
+    # The other one is the versions' single marker (workflows/versions.py).
+    assert upserts[0] == {"TemporalChangeVersion": [versions.BASELINE]}
+    for handle in (bare, submitted):
+        await handle.terminate("test over")
 
 
 async def test_a_permit_is_started_active_and_does_not_upsert_it(
-    dev_server: Client, settings: Settings
+    dev_server: Client, dev_worker: Worker
 ) -> None:
     """The permit child gets its first stage at its start too (`at_start`)."""
     env = WorkflowEnvironment.from_client(dev_server)
-    with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(dev_server, settings, executor) as worker:
-            handle = await start(env, worker.task_queue)
-            await supply_documents(handle)
-            await wait_stage(handle, Stage.under_review)
-            approved = await handle.execute_update(
-                P.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve)
-            )
-            assert approved.permit_id
-            permit = dev_server.get_workflow_handle(approved.permit_id)
-            issued = await wait_stage(permit, PermitStage.active, query=PermitWorkflow.status)
-            assert issued.events  # its first stage is entered and recorded
-            described = await permit.describe()
-            assert described.typed_search_attributes.get(STAGE) == "active"
-            upserts = _upserts(await permit.fetch_history())
-            assert upserts == [{"TemporalChangeVersion": [versions.BASELINE]}]
-            await permit.terminate("test over")
+    handle = await start(env, dev_worker.task_queue)
+    await supply_documents(handle)
+    await wait_stage(handle, Stage.under_review)
+    approved = await handle.execute_update(
+        P.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve)
+    )
+    assert approved.permit_id
+    permit = dev_server.get_workflow_handle(approved.permit_id)
+    issued = await wait_stage(permit, PermitStage.active, query=PermitWorkflow.status)
+    assert issued.events  # its first stage is entered and recorded
+    described = await permit.describe()
+    assert described.typed_search_attributes.get(STAGE) == "active"
+    upserts = _upserts(await permit.fetch_history())
+    assert upserts == [{"TemporalChangeVersion": [versions.BASELINE]}]
+    await permit.terminate("test over")
