@@ -4,7 +4,7 @@ A change to a workflow that may already be running is guarded by a patch id, so 
 started before it replay as they ran. Temporal's core SDK pairs every patch marker a new run
 records with an upsert of the ``TemporalChangeVersion`` search attribute: a history event and a
 visibility write on the server for each distinct id, which on the embedded dev server cost
-as much as the request's own stage changes (four of a request's eight upserts were patches).
+like a stage change (three of a request's eight upserts were patches).
 
 So the ids that every run started from now on takes are folded into ``BASELINE``: a new run
 records that one marker, and each folded id is then true without a marker of its own. A run
