@@ -37,6 +37,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+# The worker's 16 activity threads and its event loop may each hold a connection at once.
+# SQLAlchemy's default pool keeps 5 and opens and closes the others for every use: a busy
+# worker spent 1-2% of its time connecting (py-spy, bench/school_year.py).
+POOL_SIZE = 20
+
+
 def open_engine(url: str, schema: str | None = None) -> Engine:
     """An engine on the database as it is: nothing created or migrated (`transfers db`).
     ``schema`` (PostgreSQL) puts the tables in a schema of their own: the store tests use it
@@ -45,14 +51,15 @@ def open_engine(url: str, schema: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, hide_parameters=True)
+        engine = create_engine(url, hide_parameters=True, pool_size=POOL_SIZE)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
     # hide_parameters: a database error becomes an activity's failure message, which Temporal
     # keeps unencrypted; the parameters (a state, a notice's body) hold student data.
     return create_engine(
-        url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True
+        url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True,
+        pool_size=POOL_SIZE,
     )
 
 
