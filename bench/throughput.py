@@ -448,7 +448,7 @@ async def bench(args: argparse.Namespace) -> int:
         print(f"b/a per round: {', '.join(f'{x:.2f}' for x in pairs)}; median "
               f"{common.percentile(pairs, 50):.2f}")
     ratio = b["rate"] / a["rate"]
-    print(f"b/a = {ratio:.2f} (target >= 1.0: {'met' if ratio >= 1.0 else 'NOT met'})")
+    print(f"b/a = {ratio:.3f} (target >= 1.0: {'met' if ratio >= 1.0 else 'NOT met'})")
     return 0
 
 
