@@ -3,6 +3,7 @@ outbox and to a real SMTP server on loopback, and the notice templates."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import hashlib
@@ -20,6 +21,7 @@ from jinja2 import StrictUndefined, UndefinedError, meta
 from sqlalchemy import Engine
 from temporalio.exceptions import ApplicationError
 
+import activities.notices as notices_module
 from activities.notices import NoticeActivities
 from activities.rendering import _env, render
 from models.decisions import DENIAL_REASON_TEXT, DenialReason
@@ -444,6 +446,46 @@ def parse(data: bytes) -> EmailMessage:
 def the_row(engine: Engine, key: str = "PUSD-2027-0001:receipt:0"):  # type: ignore[no-untyped-def]
     (row,) = [n for n in delivery.list_notices(engine) if n.key == key]
     return row
+
+
+def _read(message: Any) -> tuple[Any, ...]:
+    """What a mail reader shows of a message: its headers, decoded, and its text."""
+    parsed = parse(bytes(message))
+    headers = ("From", "To", "Subject", "Message-ID", "Content-Language")
+    return (*(" ".join(str(parsed[h]).split()) for h in headers),
+            parsed.get_content_type(), parsed.get_content())
+
+
+@pytest.mark.parametrize("accented_subject", [False, True])
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("kind", [NoticeKind.receipt, NoticeKind.denied])
+def test_the_plain_and_the_modern_e_mail_read_the_same(
+    kind: NoticeKind, language: str, accented_subject: bool
+) -> None:
+    rendered = render(kind.value, CASES[kind][0], language)
+    if accented_subject:  # a long one, folded, in RFC 2047 encoded words
+        rendered = dataclasses.replace(
+            rendered, subject=f"{rendered.subject}: decisión del miércoles, 14 de abril de 2027"
+        )
+    args = ("Paramount USD <pupil-services@paramount.example.org>",
+            ["maria@example.com", "staff@paramount.example.org"], rendered, "<k1@transfers>")
+    plain, modern = notices_module.plain_message(*args), notices_module.modern_message(*args)
+    assert _read(plain) == _read(modern)
+    assert bytes(plain).isascii()  # 7-bit: quoted-printable text, encoded-word subject
+    assert type(notices_module.build_message(*args)) is type(plain)
+
+
+def test_an_address_that_is_not_ascii_takes_the_modern_e_mail() -> None:
+    rendered = render(NoticeKind.receipt.value, CASES[NoticeKind.receipt][0], "es")
+    message = notices_module.build_message(
+        "Distrito de Paramount <pupil-services@paramount.example.org>", ["josé@example.com"],
+        rendered, "<k2@transfers>",
+    )
+    assert isinstance(message, EmailMessage)
+    read = _read(message)
+    assert read[0] == "Distrito de Paramount <pupil-services@paramount.example.org>"
+    assert read[2] == " ".join(rendered.subject.split())
+    assert read[-1] == rendered.body
 
 
 def test_outbox_writes_one_eml_and_a_repeat_writes_nothing(
