@@ -40,14 +40,22 @@ import os
 import re
 import zlib
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import (
+    PydanticJSONPlainPayloadConverter,
+    PydanticPayloadConverter,
+    pydantic_data_converter,
+)
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
     PayloadCodec,
 )
 
@@ -205,9 +213,33 @@ def encryption_codec(environ: Mapping[str, str] = os.environ) -> EncryptionCodec
     return EncryptionCodec(keys, current)
 
 
-DATA_CONVERTER: DataConverter = dataclasses.replace(
-    pydantic_data_converter, payload_codec=ZlibCodec()
+class SharedPydanticPayloadConverter(PydanticPayloadConverter):
+    """The SDK's pydantic payload converter, with one JSON converter for all its instances.
+
+    The SDK builds a data converter, and with it a payload converter, several times for every
+    workflow activation (one per serialization context). Each pydantic converter built its
+    own serializer and its own cache of type adapters, so every activation built the type
+    adapters of its payloads again: 2% of a busy worker's Python time (py-spy,
+    bench/school_year.py). The JSON converter holds nothing but that cache (thread-safe), so
+    sharing it changes no payload."""
+
+    _json: ClassVar[PydanticJSONPlainPayloadConverter | None] = None
+
+    def __init__(self) -> None:  # noqa: D107 - see the class
+        cls = SharedPydanticPayloadConverter
+        if cls._json is None:
+            cls._json = PydanticJSONPlainPayloadConverter()
+        CompositePayloadConverter.__init__(self, *(
+            cls._json if isinstance(converter, JSONPlainPayloadConverter) else converter
+            for converter in DefaultPayloadConverter.default_encoding_payload_converters
+        ))
+
+
+PYDANTIC = dataclasses.replace(
+    pydantic_data_converter, payload_converter_class=SharedPydanticPayloadConverter
 )
+
+DATA_CONVERTER: DataConverter = dataclasses.replace(PYDANTIC, payload_codec=ZlibCodec())
 """Compression only: the tests' converter and the one the recorded histories replay with."""
 
 
@@ -215,7 +247,7 @@ def encrypted_converter(codec: EncryptionCodec) -> DataConverter:
     """Pydantic JSON, compressed when large, then encrypted; failures' messages and stack
     traces move into an encoded (so encrypted) attribute, since refusals may name people."""
     return dataclasses.replace(
-        pydantic_data_converter,
+        PYDANTIC,
         payload_codec=CompressThenEncrypt(codec),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

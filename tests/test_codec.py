@@ -58,6 +58,21 @@ def lottery_record(applications: int) -> LotteryRecord:
     )
 
 
+def test_the_shared_payload_converter_writes_what_pydantic_does() -> None:
+    """Every data converter here shares one JSON converter (its cache of type adapters),
+    however many the SDK builds; the payloads are the stock pydantic converter's."""
+    record = lottery_record(20)
+    stock = pydantic_data_converter.payload_converter
+    keys = {"TRANSFERS_ENCRYPTION_KEYS": "k1:" + base64.b64encode(bytes(range(32))).decode()}
+    for converter in (DATA_CONVERTER, data_converter(keys)):
+        assert converter.payload_converter.to_payloads([record, None, "x"]) == \
+            stock.to_payloads([record, None, "x"])
+        built = [converter.payload_converter_class() for _ in range(2)]
+        assert built[0].converters[b"json/plain"] is built[1].converters[b"json/plain"]
+        (payload,) = built[0].to_payloads([record])
+        assert built[1].from_payloads([payload], [LotteryRecord]) == [record]
+
+
 async def test_a_district_lottery_fits_a_payload_compressed_and_reads_back() -> None:
     record = lottery_record(5000)
     (plain,) = pydantic_data_converter.payload_converter.to_payloads([record])
