@@ -51,8 +51,11 @@ from cli_common import (
 )
 from db_cli import db_app
 from models.actions import (
+    MAX_DOCUMENTS_AT_ONCE,
     AddDocument,
+    AddDocuments,
     Decide,
+    DocumentFile,
     ExtendAppeal,
     FileAppeal,
     RecordAppealOutcome,
@@ -343,28 +346,53 @@ def _drop_none(value: Any) -> Any:
 @refusing
 def documents_add(
     request_id: str,
-    kind: Annotated[DocumentKind, typer.Option(help="what the document is")],
-    file: Annotated[Path, typer.Argument(help="the document's file")],
+    kind: Annotated[list[DocumentKind], typer.Option(
+        help="what the document is; one for each file, in the files' order")],
+    file: Annotated[list[Path], typer.Argument(help="the document's file, or several")],
     actor: ActorOption,
-    name: Annotated[str | None, typer.Option(help="its name (default: the file's)")] = None,
+    name: Annotated[list[str] | None, typer.Option(
+        help="its name (default: the file's); one for each file when given")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Record a document; it is stored content-addressed by its sha256."""
+    """Record a document, or a parent's packet of several in one action (an audit entry
+    each); each is stored content-addressed by its sha256."""
+    if len(kind) != len(file):
+        raise Refused(f"{len(file)} file(s) but {len(kind)} --kind: give one --kind for each "
+                      "file, in the same order")
+    if name and len(name) != len(file):
+        raise Refused(f"{len(file)} file(s) but {len(name)} --name: give one --name for each "
+                      "file, or none")
+    if len(file) > MAX_DOCUMENTS_AT_ONCE:
+        raise Refused(f"{len(file)} files: at most {MAX_DOCUMENTS_AT_ONCE} in one action")
     state = _request(request_id)
     staff = _actor(_district(state.request.district), actor)
     check_role("add_document", staff.name, staff.roles)  # before anything is stored
     if not state.is_open:
         raise Refused(f"request {request_id} is closed ({state.stage.value})")
-    try:
-        content = file.read_bytes()
-    except OSError as error:
-        raise Refused(f"cannot read {file}: {error.strerror}") from None
-    check_document_content(check_document_name(name or file.name), content)
-    stored = DocumentStore(_settings().documents_dir).put(name or file.name, content)
-    action = AddDocument(
-        actor=staff, kind=kind, name=stored.name, sha256=stored.sha256, size=stored.size
-    )
-    result = _run(_update(request_id, InterdistrictPermitWorkflow.add_document, action))
+    names = name or [path.name for path in file]
+    contents = []
+    for path, stored_name in zip(file, names, strict=True):  # every file checked first
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            raise Refused(f"cannot read {path}: {error.strerror}") from None
+        check_document_content(check_document_name(stored_name), content)
+        contents.append(content)
+    store = DocumentStore(_settings().documents_dir)
+    stored = [store.put(n, content) for n, content in zip(names, contents, strict=True)]
+    documents = [
+        DocumentFile(kind=k, name=d.name, sha256=d.sha256, size=d.size)
+        for k, d in zip(kind, stored, strict=True)
+    ]
+    if len(documents) == 1:  # one document: the Update every worker version knows
+        action: AddDocument | AddDocuments = AddDocument(
+            actor=staff, **documents[0].model_dump()
+        )
+        update: Any = InterdistrictPermitWorkflow.add_document
+    else:
+        action = AddDocuments(actor=staff, documents=documents)
+        update = InterdistrictPermitWorkflow.add_documents
+    result = _run(_update(request_id, update, action))
     _emit(as_json, _state_json(result), lambda: _print_summary(result))
 
 

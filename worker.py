@@ -35,7 +35,8 @@ def build_activities(settings: Settings) -> list:
     )
     records = RecordActivities(engine)
     return [
-        records.record_event, records.record_within_event, records.record_lottery,
+        records.record_event, records.record_events, records.record_within_event,
+        records.record_lottery,
         records.record_permit,
         notices.send_notice,
     ]

@@ -7,7 +7,7 @@ from temporalio import activity
 
 from models.lottery_record import LotteryRecord
 from models.permits import PermitState
-from models.state import RequestState
+from models.state import RecordedEvents, RequestState
 from models.within_request import WithinRequestState
 from store import lotteries, permits, records
 
@@ -21,6 +21,16 @@ class RecordActivities:
         """Upsert the request's state and append its newest history entry (idempotent)."""
         records.record_event(self._engine, state, state.history[-1])
         _log_recorded(state.history[-1].event, state.stage)
+
+    @activity.defn(name="record_events")
+    def record_events(self, recorded: RecordedEvents) -> None:
+        """The same, with every history entry from ``recorded.since`` on (an Update that
+        added several documents): one write for all of them."""
+        state = recorded.state
+        entries = state.history[recorded.since - 1:]
+        records.record_events(self._engine, state, entries)
+        for entry in entries:
+            _log_recorded(entry.event, state.stage)
 
     @activity.defn(name="record_within_event")
     def record_within_event(self, state: WithinRequestState) -> None:

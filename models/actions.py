@@ -17,7 +17,9 @@ class StaffAction(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-class AddDocument(StaffAction):
+class DocumentFile(BaseModel):
+    """A document stored in the document store: what it is, its name and its content's hash."""
+
     kind: DocumentKind
     name: str = Field(min_length=1, max_length=255)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -29,6 +31,19 @@ class AddDocument(StaffAction):
         """A plain file name, as the CLI stores it: a name sent straight to the workflow is
         held to the same rule (a PolicyError is a ValueError: a validation error)."""
         return check_document_name(name)
+
+
+class AddDocument(DocumentFile, StaffAction):
+    pass
+
+
+MAX_DOCUMENTS_AT_ONCE = 20  # a parent's packet: every kind a request can need, and more
+
+
+class AddDocuments(StaffAction):
+    """Several documents recorded together (a parent's packet), in the order given."""
+
+    documents: list[DocumentFile] = Field(min_length=1, max_length=MAX_DOCUMENTS_AT_ONCE)
 
 
 class RecordRelease(StaffAction):

@@ -48,3 +48,11 @@ class RequestState(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
+
+
+class RecordedEvents(BaseModel):
+    """The input of the ``record_events`` activity: the state, and the first sequence number
+    of the history entries to write (those an Update added together)."""
+
+    state: RequestState
+    since: int = Field(ge=1)

@@ -75,15 +75,22 @@ def upsert(
 
 
 def record_event(engine: Engine, state: AnyState, entry: AnyEntry) -> None:
-    """Upsert the request's current state and write ``entry`` to the audit trail at its
-    sequence number, in one transaction. Idempotent, and an older state never overwrites a
+    """`record_events` of one entry: what every stage change and event writes."""
+    record_events(engine, state, [entry])
+
+
+def record_events(engine: Engine, state: AnyState, entries: Sequence[AnyEntry]) -> None:
+    """Upsert the request's current state and write ``entries`` to the audit trail at their
+    sequence numbers, in one transaction. Idempotent, and an older state never overwrites a
     newer one. The write is a local activity: if its workflow task is lost (a worker killed),
-    the workflow runs again and writes the same sequence number anew, maybe at another time
-    or with another event; the last write of a sequence number is the one kept."""
-    event = {"request_id": state.id, **entry.model_dump(mode="python"), "at": _utc(entry.at)}
+    the workflow runs again and writes the same sequence numbers anew, maybe at another time
+    or with other events; the last write of a sequence number is the one kept."""
     with engine.begin() as connection:
         upsert(connection, RequestRow, _request_values(state), version="last_seq")
-        upsert(connection, EventRow, event, conflict=("request_id", "seq"))
+        for entry in entries:
+            event = {"request_id": state.id, **entry.model_dump(mode="python"),
+                     "at": _utc(entry.at)}
+            upsert(connection, EventRow, event, conflict=("request_id", "seq"))
 
 
 def get_request(engine: Engine, request_id: str) -> AnyState | None:

@@ -595,6 +595,13 @@ CORPUS = [
          ("documents", "add", "{open}", "--kind", "escrow_or_lease", "{tmp}/nothing.pdf",
           "--actor", "clerk"), ("cannot read", "nothing.pdf"), touches=("open",)),
     Case("document-empty", DOCUMENT, ("is empty",), b"", ".pdf", touches=("open",)),
+    Case("packet-kinds-and-files-differ",
+         ("documents", "add", "{open}", "{file}", "{file}", "--kind", "escrow_or_lease",
+          "--actor", "clerk"), ("2 file(s) but 1 --kind",), PDF, ".pdf", touches=("open",)),
+    Case("packet-with-a-missing-file",
+         ("documents", "add", "{open}", "{file}", "{tmp}/nothing.pdf", "--kind",
+          "escrow_or_lease", "--kind", "report_card", "--actor", "clerk"),
+         ("cannot read", "nothing.pdf"), PDF, ".pdf", touches=("open",)),
     # -- a document that is not what its name says
     Case("pdf-that-is-text", DOCUMENT, ("is not a PDF",), TEXT, ".pdf", touches=("open",)),
     Case("pdf-that-is-a-png", DOCUMENT, ("is not a PDF",),
@@ -716,6 +723,7 @@ DIRECTOR = _actor("director", "director")
 CLERK = _actor("clerk", "pupil_services")
 SHA = "ab" * 32
 DOC = {"actor": CLERK, "kind": "escrow_or_lease", "name": "lease.pdf", "sha256": SHA, "size": 10}
+DOC_FILE = {k: v for k, v in DOC.items() if k != "actor"}
 WEIGHED = {"reasons": "r", "time_of_year": "t", "capacity_and_staffing": "c",
            "educational_program": "p"}
 
@@ -757,6 +765,11 @@ UPDATES = [
                ("size",)),
     UpdateCase("document-unknown-kind", "open", "add_document", {**DOC, "kind": "selfie"},
                ("kind",)),
+    UpdateCase("packet-empty", "open", "add_documents", {"actor": CLERK, "documents": []},
+               ("documents",)),
+    UpdateCase("packet-name-dot-dot", "open", "add_documents",
+               {"actor": CLERK, "documents": [DOC_FILE, {**DOC_FILE, "name": "../../etc/passwd"}]},
+               ("tries to leave the document store",)),
     UpdateCase("appeal-impossible-date", "denied", "file_appeal",
                {"actor": CLERK, "filed_on": "2027-02-30"}, ("filed_on",)),
     UpdateCase("release-grant-as-word", "open", "record_release",

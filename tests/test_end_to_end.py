@@ -56,6 +56,28 @@ def test_submit_documents_decide_show(stack: Stack) -> None:
     assert ("document_added", "clerk") in events and ("approved", "director") in events
 
 
+def test_a_packet_of_documents_is_one_command(stack: Stack) -> None:
+    """`documents add` with several files: one --kind each, in order; an entry each."""
+    request_id = stack.submit("E2E-PACKET")
+    files = []
+    for kind in ("escrow_or_lease", "report_card"):
+        path = stack.tmp / f"{kind}-{request_id}.pdf"
+        path.write_bytes(f"%PDF-1.4 {kind}".encode())
+        files.append(str(path))
+    mismatch = stack.run("documents", "add", request_id, *files, "--kind", "escrow_or_lease",
+                         "--actor", "clerk", check=False)
+    assert mismatch.returncode != 0
+    assert "2 file(s) but 1 --kind" in mismatch.stderr
+    assert stack.json("show", request_id)["documents"] == []
+    state = stack.json("documents", "add", request_id, *files, "--kind", "escrow_or_lease",
+                       "--kind", "report_card", "--actor", "clerk")
+    assert [d["kind"] for d in state["documents"]] == ["escrow_or_lease", "report_card"]
+    added = [e["reason"].split(":")[0] for e in state["history"]
+             if e["event"] == "document_added"]
+    assert added == ["escrow_or_lease", "report_card"]
+    stack.wait_for(request_id, lambda s: s["stage"] == "under_review")
+
+
 def test_refused_action_exits_nonzero_and_changes_nothing(stack: Stack) -> None:
     request_id = stack.submit("E2E-REFUSED")
     before = stack.json("show", request_id)

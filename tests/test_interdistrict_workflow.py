@@ -22,7 +22,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.actions import (
+    AddDocuments,
     Decide,
+    DocumentFile,
     ExtendAppeal,
     FileAppeal,
     RecordAppealOutcome,
@@ -31,11 +33,13 @@ from models.actions import (
 )
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.documents import DocumentKind
+from models.people import Actor
 from models.requests import InterdistrictRequest
 from models.stages import Stage
 from models.state import HistoryEntry, RequestState
 from settings import Settings
 from store import notices as notice_store
+from store import records
 from tests.factories import CLERK, COUNTY, DIRECTOR, NOBODY, document, make_request
 from tests.workflow_helpers import (
     end_of,
@@ -540,6 +544,54 @@ async def test_withdraw_at_an_open_stage(env, launch: Launch, engine, stage: Sta
     assert (await wait_notices(engine, state.id, "withdrawn"))[0].recipients == PARENT_EMAIL
 
 
+# ---- a packet of documents in one Update --------------------------------------------------
+
+
+def packet(kinds: list[DocumentKind], actor: Actor = CLERK) -> AddDocuments:
+    return AddDocuments(actor=actor, documents=[
+        DocumentFile.model_validate(document(kind).model_dump(exclude={"actor", "note"}))
+        for kind in kinds
+    ])
+
+
+async def test_a_packet_of_documents_is_one_update_with_an_entry_for_each(
+    env, launch: Launch, engine
+):
+    handle = await launch(request=into_request())
+    state = await wait_stage(handle, Stage.awaiting_documents)
+    needed = list(state.missing_documents)
+    assert len(needed) > 1
+    first = len(state.history) + 1
+    state = await handle.execute_update(W.add_documents, packet(needed))
+    assert state.missing_documents == []
+    assert [d.kind for d in state.documents] == needed
+    added = state.history[first - 1:first - 1 + len(needed)]
+    assert [(e.seq, e.event, e.reason.split(":")[0]) for e in added] == [
+        (first + n, "document_added", kind.value) for n, kind in enumerate(needed)
+    ]
+    # One write of them all, done when the Update returns.
+    stored = records.get_history(engine, state.id)
+    assert [(e.seq, e.event, e.reason) for e in stored[first - 1:first - 1 + len(needed)]] == [
+        (e.seq, e.event, e.reason) for e in added
+    ]
+    state = await wait_stage(handle, Stage.awaiting_release)  # moved on, as one by one
+    await handle.execute_update(W.record_release, GRANT_RELEASE)
+    await wait_stage(handle, Stage.under_review)
+
+
+async def test_a_packet_is_refused_whole(env, launch: Launch):
+    handle = await launch()
+    state = await wait_stage(handle, Stage.awaiting_documents)
+    await refused(handle, W.add_documents, packet(state.missing_documents, NOBODY),
+                  "visitor (no role) may not add document", "pupil_services")
+    with pytest.raises(WorkflowUpdateFailedError) as failure:  # the payload fails validation
+        await handle.execute_update(
+            "add_documents", {"actor": CLERK.model_dump(), "documents": []}
+        )
+    assert "documents" in str(failure.value.cause.cause or failure.value.cause)
+    assert await status(handle) == state
+
+
 # ---- refused actions: a clear error, and nothing changes ----------------------------------
 
 
@@ -738,6 +790,7 @@ async def test_actions_on_a_closed_request_are_refused(env, launch: Launch):
     await refused_when_closed(handle, W.withdraw, WITHDRAW)
     await refused_when_closed(handle, W.decide, DENY)
     await refused_when_closed(handle, W.add_document, document(DocumentKind.report_card))
+    await refused_when_closed(handle, W.add_documents, packet([DocumentKind.report_card]))
     await refused_when_closed(handle, W.file_appeal, FileAppeal(actor=CLERK))
     assert (await status(handle)).history == state.history
 

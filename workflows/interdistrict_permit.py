@@ -25,7 +25,9 @@ with workflow.unsafe.imports_passed_through():
     import search_attributes
     from models.actions import (
         AddDocument,
+        AddDocuments,
         Decide,
+        DocumentFile,
         ExtendAppeal,
         FileAppeal,
         RecordAppealOutcome,
@@ -290,24 +292,46 @@ class InterdistrictPermitWorkflow:
     @workflow.update
     async def add_document(self, action: AddDocument) -> RequestState:
         self._check("add_document", action, open_only=True)
-        self.state.documents.append(
-            DocumentRecord(
-                kind=action.kind, name=action.name, sha256=action.sha256, size=action.size,
-                recorded_by=action.actor.name, recorded_at=workflow.now(),
-            )
-        )
-        self.state.missing_documents = [
-            k for k in self.state.missing_documents if k is not action.kind
-        ]
-        await self._enter(
-            self.state.stage, "document_added", action.actor.name,
-            f"{action.kind.value}: {action.name} (sha256 {action.sha256[:12]})",
-        )
+        self._take_document(action, action.actor.name)
+        await record("record_event", self.state)
         return self.state
 
     @add_document.validator
     def _validate_add_document(self, action: AddDocument) -> None:
         self._check("add_document", action, open_only=True)
+
+    @workflow.update
+    async def add_documents(self, action: AddDocuments) -> RequestState:
+        """A parent's packet: each document its own audit entry, in the order given, and one
+        write of them all; the request moves on once the last one needed is in, as with
+        `add_document`."""
+        self._check("add_document", action, open_only=True)
+        first = len(self.state.history) + 1
+        for document in action.documents:
+            self._take_document(document, action.actor.name)
+        await record("record_events", self.state, since=first)
+        return self.state
+
+    @add_documents.validator
+    def _validate_add_documents(self, action: AddDocuments) -> None:
+        self._check("add_document", action, open_only=True)
+
+    def _take_document(self, document: DocumentFile, actor: str) -> int:
+        """Keep the document, strike its kind off the missing ones, and add its audit entry
+        (not yet written)."""
+        self.state.documents.append(
+            DocumentRecord(
+                kind=document.kind, name=document.name, sha256=document.sha256,
+                size=document.size, recorded_by=actor, recorded_at=workflow.now(),
+            )
+        )
+        self.state.missing_documents = [
+            k for k in self.state.missing_documents if k is not document.kind
+        ]
+        return self._append(
+            self.state.stage, "document_added", actor,
+            f"{document.kind.value}: {document.name} (sha256 {document.sha256[:12]})",
+        )
 
     @workflow.update
     async def record_release(self, action: RecordRelease) -> RequestState:
@@ -567,6 +591,12 @@ class InterdistrictPermitWorkflow:
 
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""
+        seq = self._append(stage, event, actor, reason)
+        await record("record_event", self.state)
+        return seq
+
+    def _append(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
+        """Change stage (or stay) and add the audit entry; the caller writes them."""
         self.state.stage = stage
         self.attributes.publish(stage, search_attributes.interdistrict_due(self.state))
         seq = len(self.state.history) + 1
@@ -575,7 +605,6 @@ class InterdistrictPermitWorkflow:
                 seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
             )
         )
-        await record("record_event", self.state)
         return seq
 
     async def _notify_parent(self, kind: NoticeKind, seq: int = 0, **facts: Any) -> None:

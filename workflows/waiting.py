@@ -40,7 +40,7 @@ def refuse(message: str) -> NoReturn:
     raise ApplicationError(message, type="PolicyError", non_retryable=True)
 
 
-async def record(activity: str, state: BaseModel) -> None:
+async def record(activity: str, state: BaseModel, since: int | None = None) -> None:
     """Write ``state`` to the records store, as it is now.
 
     The state is taken now, as the JSON the activity receives (the payload is only encoded
@@ -50,8 +50,13 @@ async def record(activity: str, state: BaseModel) -> None:
     A local activity: the write is a short idempotent upsert (the store keeps the newest
     version), so it runs inside the workflow task instead of costing the server an activity
     task and a second workflow task; on a crash before the task completes it simply runs
-    again. Workflows started before this change keep their scheduled activity."""
-    snapshot = state.model_dump(mode="json")
+    again. Workflows started before this change keep their scheduled activity.
+
+    With ``since``, the activity receives ``{"state": ..., "since": since}``: the entries
+    from that sequence number on are written together (``record_events``)."""
+    snapshot: dict = state.model_dump(mode="json")
+    if since is not None:
+        snapshot = {"state": snapshot, "since": since}
     if versions.patched("local-records"):
         await workflow.execute_local_activity(
             activity, snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
