@@ -7,8 +7,9 @@ window ends); denied and appealed (the county upholds or grants, sometimes late 
 extension); documents never supplied (abandoned at the document deadline); into the district
 with no release by its deadline (abandoned) or a refused release; withdrawn at some open
 stage; deemed denied at the statute (EC 46600.1) and then not appealed, appealed, or approved
-late. Staff act at 10 a.m. local time on the day a path says; between those days the server
-skips time, and every deadline on the way fires on its own.
+late. Staff act at 10 a.m. local time on the day a path says (a request's documents as the
+parent's packet, one Update, as `transfers documents add` sends several files); between those
+days the server skips time, and every deadline on the way fires on its own.
 
 At the end every request's result (the closed run) and its row in the records store must
 show the stage its path predicts, on the day it predicts, with the events it predicts.
@@ -58,7 +59,9 @@ from codec import DATA_CONVERTER  # noqa: E402
 from districts import load_district  # noqa: E402
 from models.actions import (  # noqa: E402
     AddDocument,
+    AddDocuments,
     Decide,
+    DocumentFile,
     ExtendAppeal,
     FileAppeal,
     RecordAppealOutcome,
@@ -423,11 +426,16 @@ async def wait_closed(engine: Any, ids: list[str], seconds: float) -> int:
 
 async def perform(handle: WorkflowHandle, kind: str, payload: Any) -> int:
     """One planned staff action; the number of Updates it took."""
-    if kind == "documents":
-        for kind_ in payload:
-            await handle.execute_update(W.add_document, AddDocument(
-                actor=CLERK, kind=kind_, name=f"{kind_.value}.pdf", sha256=SHA, size=2048))
-        return len(payload)
+    if kind == "documents":  # the parent's packet, as `transfers documents add` sends it
+        files = [DocumentFile(kind=k, name=f"{k.value}.pdf", sha256=SHA, size=2048)
+                 for k in payload]
+        if len(files) == 1:
+            await handle.execute_update(W.add_document,
+                                        AddDocument(actor=CLERK, **files[0].model_dump()))
+        else:
+            await handle.execute_update(W.add_documents,
+                                        AddDocuments(actor=CLERK, documents=files))
+        return 1
     update = {
         "release": W.record_release, "decide": W.decide, "appeal": W.file_appeal,
         "extend": W.extend_appeal, "outcome": W.record_appeal_outcome, "withdraw": W.withdraw,
@@ -683,7 +691,7 @@ async def main(args: argparse.Namespace) -> int:
     first_day = config.calendar[SCHOOL_YEAR].first_day
     schools = {s.id: (s.lowest_grade, s.highest_grade) for s in config.schools}
     plans = make_plans(args.requests, args.seed, first_day, schools)
-    updates = sum(len(x) if k == "documents" else 1 for p in plans for _, k, x in p.actions)
+    updates = sum(len(p.actions) for p in plans)  # a packet of documents is one Update
     print(f"{args.requests} requests, seed {args.seed}: {updates} staff updates planned, "
           f"{len({p.submit_day for p in plans} | {d for p in plans for d, _, _ in p.actions})}"
           " staff days", flush=True)
