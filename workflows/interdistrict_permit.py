@@ -316,7 +316,7 @@ class InterdistrictPermitWorkflow:
     def _validate_add_documents(self, action: AddDocuments) -> None:
         self._check("add_document", action, open_only=True)
 
-    def _take_document(self, document: DocumentFile, actor: str) -> int:
+    def _take_document(self, document: DocumentFile, actor: str) -> None:
         """Keep the document, strike its kind off the missing ones, and add its audit entry
         (not yet written)."""
         self.state.documents.append(
@@ -328,7 +328,7 @@ class InterdistrictPermitWorkflow:
         self.state.missing_documents = [
             k for k in self.state.missing_documents if k is not document.kind
         ]
-        return self._append(
+        self._append(
             self.state.stage, "document_added", actor,
             f"{document.kind.value}: {document.name} (sha256 {document.sha256[:12]})",
         )
