@@ -78,14 +78,13 @@ def claim(
     fields |= {"language": language} if language is not None else {}
     fields |= {"note": note} if note is not None else {}
     statement = _claim_statement(engine.dialect.name, tuple(fields))
-    try:
-        with engine.begin() as connection:
-            claimed = connection.execute(statement, {
-                "key": key, "request_id": request_id, "kind": kind, "status": "sending",
-                "error": "", "attempts": 1, "created_at": datetime.now(UTC), **fields,
-            }).first()
-    except IntegrityError:  # another attempt claimed the same key at the same moment
-        return False
+    # A claim of the same key at the same moment waits for the other's row (ON CONFLICT)
+    # and then sees its status: no unique violation reaches here.
+    with engine.begin() as connection:
+        claimed = connection.execute(statement, {
+            "key": key, "request_id": request_id, "kind": kind, "status": "sending",
+            "error": "", "attempts": 1, "created_at": datetime.now(UTC), **fields,
+        }).first()
     return claimed is not None
 
 
