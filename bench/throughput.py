@@ -410,11 +410,18 @@ async def bench(args: argparse.Namespace) -> int:
             raise common.BenchError("the bare workflow does not match the project's shape")
 
         results: dict[str, list[dict[str, float]]] = {"bare": [], "project": []}
+        workers = {"bare": bare_worker.pid, "project": project_worker.pid}
+        cpu: dict[str, dict[str, float]] = {key: {"server": 0.0, "worker": 0.0, "driver": 0.0}
+                                            for key in results}
         for r in range(args.rounds):
             base = 1 + r * args.requests
             for key, side in (("bare", bare), ("project", project)):
                 stack.check_workers()
+                before = _cpu(stack.server.pid, workers[key])
                 result = await drive(side, client, base, args.requests, args.concurrency)
+                after = _cpu(stack.server.pid, workers[key])
+                for part, began, ended in zip(cpu[key], before, after, strict=True):
+                    cpu[key][part] += ended - began
                 results[key].append(result)
                 print(f"round {r + 1}: {side.name}: {args.requests} in "
                       f"{result['elapsed']:.1f} s, {result['rate']:.2f}/s", flush=True)
@@ -439,6 +446,13 @@ async def bench(args: argparse.Namespace) -> int:
           common.seconds(a["p50"]), common.seconds(a["p99"])],
          ["(b) project lifecycle", f"{b['rate']:.2f}", f"{b['elapsed']:.1f} s",
           common.seconds(b["p50"]), common.seconds(b["p99"])]],
+    )
+    done = args.requests * args.rounds
+    print("CPU per request, ms (each side's own worker; the server and the driver are shared):")
+    common.print_table(
+        ["", "dev server", "worker", "driver"],
+        [[name, *(f"{1000 * cpu[key][part] / done:.1f}" for part in cpu[key])]
+         for name, key in (("(a) bare workflow", "bare"), ("(b) project lifecycle", "project"))],
     )
     if common.retried_updates:
         print(f"({common.retried_updates} Update calls timed out and were asked again)")
@@ -467,6 +481,13 @@ async def serve_bare() -> None:
     async with Worker(client, task_queue=BARE_QUEUE, workflows=[BareRequest, BareChild],
                       activities=[noop]):
         await stop.wait()
+
+
+def _cpu(server: int, worker: int) -> tuple[float, float, float]:
+    """CPU seconds so far of the dev server, a worker and this process (the driver)."""
+    import common
+
+    return common.cpu_seconds(server), common.cpu_seconds(worker), time.process_time()
 
 
 def _count_permits(engine: Any) -> int:
