@@ -9,8 +9,10 @@ import sqlite3
 import time
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Insert, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from store import migrate
@@ -61,6 +63,13 @@ def open_engine(url: str, schema: str | None = None) -> Engine:
         url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True,
         pool_size=POOL_SIZE,
     )
+
+
+def upsert_insert(dialect: str, table: Any) -> Insert:
+    """An INSERT that can take ``ON CONFLICT`` for the store's database (``dialect``, an
+    engine's ``dialect.name``): the store runs on SQLite or PostgreSQL, and both spell it
+    the same way through their own dialect's insert."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:

@@ -12,10 +12,10 @@ import functools
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, Insert, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.engine import upsert_insert
 from store.schema import NoticeRow
 
 
@@ -56,7 +56,7 @@ def _claim_statement(dialect: str, columns: tuple[str, ...]) -> Insert:
     statement instead of a read and a write, built once: a busy worker sends a notice or two
     for every request and spent more on building and running the two than on the e-mail."""
     table = NoticeRow.__table__
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    insert = upsert_insert(dialect, table)
     return insert.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={"status": "sending", "attempts": table.c.attempts + 1}

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
 from models.state import HistoryEntry, RequestState
 from models.within_request import WithinHistoryEntry, WithinRequestState
+from store.engine import upsert_insert
 from store.schema import EventRow, RequestRow
 
 WITHIN = "within"  # the ``direction`` of a within-district request (Rule 5110.1)
@@ -53,7 +53,7 @@ def _request_values(state: AnyState) -> dict:
 def _upsert_statement(
     dialect: str, table: Any, keys: tuple[str, ...], conflict: tuple[str, ...], version: str
 ) -> Insert:
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    insert = upsert_insert(dialect, table)
     return insert.on_conflict_do_update(
         index_elements=[getattr(table, name) for name in conflict],
         set_={k: insert.excluded[k] for k in keys if k not in conflict},
