@@ -74,7 +74,10 @@ def validation_problems(error: ValidationError) -> str:
 
 
 def _settings() -> Settings:
-    return load_settings()
+    try:
+        return load_settings()
+    except ValueError as error:  # a variable of the environment's: its name and the problem
+        raise Refused(str(error)) from None
 
 
 def _engine() -> Engine:
@@ -103,8 +106,11 @@ def _any_request(request_id: str) -> AnyState:
     return state
 
 
-def _run(coroutine: Awaitable[T]) -> T:
-    return asyncio.run(coroutine)  # type: ignore[arg-type]
+def _run(
+    coroutine: Awaitable[T], loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+) -> T:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(coroutine)  # type: ignore[arg-type]
 
 
 def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:

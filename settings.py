@@ -16,6 +16,8 @@
   (default) runs them without it, see `worker.workflow_runner`. The test suite turns it on.
 - ``TRANSFERS_ENCRYPTION_KEYS`` / ``TRANSFERS_ENCRYPTION_KEY_ID``: payload encryption keys and
   the one new payloads are written with, see ``codec.py``.
+- ``TRANSFERS_EVENT_LOOP``: the worker's event loop, ``uvloop`` (default) or ``asyncio``
+  (Python's own), see `worker.event_loop_factory`.
 - The Temporal connection: Temporal's standard environment configuration
   (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, TLS), see `connect()`.
 """
@@ -33,6 +35,7 @@ ENVIRONMENT: tuple[str, ...] = (
     "TRANSFERS_SMTP_HOST", "TRANSFERS_SMTP_PORT", "TRANSFERS_TASK_QUEUE",
     "TRANSFERS_METRICS_PORT", "TRANSFERS_HEALTH_PORT", "TRANSFERS_LOG_FORMAT",
     "TRANSFERS_WORKFLOW_SANDBOX", "TRANSFERS_ENCRYPTION_KEYS", "TRANSFERS_ENCRYPTION_KEY_ID",
+    "TRANSFERS_EVENT_LOOP",
 )
 """Every variable of the project's own that the worker and the CLI read (Temporal's own
 ``TEMPORAL_*`` variables are read by ``temporalio.envconfig``)."""
@@ -50,6 +53,7 @@ class Settings:
     health_port: int | None = None
     log_format: str = "text"
     workflow_sandbox: bool = False
+    event_loop: str = "uvloop"
 
     @property
     def outbox_dir(self) -> Path:
@@ -77,6 +81,7 @@ def load_settings() -> Settings:
         health_port=_port("TRANSFERS_HEALTH_PORT"),
         log_format=_choice("TRANSFERS_LOG_FORMAT", ("text", "json")),
         workflow_sandbox=_choice("TRANSFERS_WORKFLOW_SANDBOX", ("off", "on")) == "on",
+        event_loop=_choice("TRANSFERS_EVENT_LOOP", ("uvloop", "asyncio")),
     )
 
 

@@ -136,7 +136,8 @@ def worker() -> None:
     """Run a worker until Ctrl-C (connects with TEMPORAL_ADDRESS etc.)."""
     from worker import run_worker
 
-    _run(run_worker())
+    settings = _settings()
+    _run(run_worker(settings), loop_factory=_event_loop(settings))
 
 
 @app.command()
@@ -148,6 +149,7 @@ def dev(
     """The embedded default: the Temporal dev server (persisted in the data folder) and a
     worker, until Ctrl-C stops both."""
     settings = _settings()
+    loop_factory = _event_loop(settings)  # a wrong setting stops here, before the server
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
     # last transactions (DESIGN.md: about 22 workflows/s against 10 with the defaults).
@@ -163,7 +165,7 @@ def dev(
     )
     os.environ.setdefault("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
     try:
-        _run(_dev_worker(settings, server, ui_port))
+        _run(_dev_worker(settings, server, ui_port), loop_factory)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -171,6 +173,15 @@ def dev(
         except subprocess.TimeoutExpired:
             server.kill()
         err.print("stopped the worker and the Temporal dev server")
+
+
+def _event_loop(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    from worker import event_loop_factory
+
+    try:
+        return event_loop_factory(settings.event_loop)
+    except ValueError as error:
+        raise Refused(str(error)) from None
 
 
 async def _dev_worker(settings: Settings, server: subprocess.Popen, ui_port: int) -> None:

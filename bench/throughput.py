@@ -10,7 +10,9 @@ what a workflow of the same shape costs anyway. The same number of requests goes
       own task queue against the same dev server: as many no-op activities (always regular
       ones, Temporal's default), Updates, signals, timers and child workflows as (b),
       counted from (b)'s history at the start of the run, ending the same way (a child that
-      does its no-op activities and then waits on a timer, as the permit does);
+      does its no-op activities and then waits on a timer, as the permit does); its worker
+      has the SDK's defaults (the sandbox too) on the project's worker's event loop
+      (``TRANSFERS_EVENT_LOOP``, uvloop by default), so the loop is not what is compared;
   (b) the project's interdistrict lifecycle: `submit` into the district (child care), the
       four documents (`documents add`), the release, the approval; with the receipt, the
       missing-documents and approval notices, a record of every event, and the permit's own
@@ -398,8 +400,9 @@ async def bench(args: argparse.Namespace) -> int:
 
         print(f"dev server {stack.address}, SQLite {stack.temporal_path.name} with `transfers "
               f"dev`'s flags; project worker `transfers worker` (pid {project_worker.pid}), "
-              f"bare worker its own process (pid {bare_worker.pid}); driven through the client "
-              "API, no CLI process per action")
+              f"bare worker its own process (pid {bare_worker.pid}), both on the "
+              f"{stack.settings().event_loop} event loop; driven through the client API, no "
+              "CLI process per action")
         print("\nshape of one request (counted from one untimed run of each):")
         common.print_table(["per request", "bare", "project", "bare child", "permit child"],
                            shape_rows(p_counts, c_counts, b_counts, bc_counts))
@@ -467,7 +470,8 @@ async def bench(args: argparse.Namespace) -> int:
 
 
 async def serve_bare() -> None:
-    """The bare worker process: its own task queue, the SDK's defaults."""
+    """The bare worker process: its own task queue, the SDK's defaults (the sandbox
+    included), on the project's worker's event loop."""
     import common  # noqa: F401 - puts the repository on sys.path
     from temporalio.worker import Worker
 
@@ -515,7 +519,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_worker:
-        asyncio.run(serve_bare())
+        # The project's worker's event loop (TRANSFERS_EVENT_LOOP), so b/a compares the work
+        # and not the loops.
+        from settings import load_settings
+        from worker import event_loop_factory
+
+        with asyncio.Runner(loop_factory=event_loop_factory(load_settings().event_loop)) as run:
+            run.run(serve_bare())
         return 0
     if min(args.requests, args.concurrency, args.rounds) < 1:
         parser.error("--requests, --concurrency and --rounds must be at least 1")

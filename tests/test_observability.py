@@ -87,6 +87,9 @@ def test_worker_logs_metrics_and_readiness(tmp_path: Path) -> None:
 
     lines = (tmp_path / "worker-0.log").read_text().splitlines()
     entries = [json.loads(line) for line in lines]  # every line is JSON
+    # The worker process runs on the default event loop (TRANSFERS_EVENT_LOOP, worker.py).
+    assert any(e["message"] == "worker polling task queue transfers on the uvloop event loop"
+               for e in entries), entries[:10]
     mine = [e for e in entries if e.get("request_id") == request_id]
     assert any(e["message"].startswith("recorded submitted") for e in mine), entries[-5:]
     log = "\n".join(lines)
