@@ -25,7 +25,7 @@ clean:
 
 # Benchmarks (bench/RESULTS.md): all five in order, each printing its own table. The
 # Temporal ones start their own dev server (persisted to SQLite, as `make run` does) in a
-# temporary folder, on free ports. Run them on a quiet machine: about 35 min on 2 vCPUs.
+# temporary folder, on free ports. Run them on a quiet machine: 18-35 min on 2 vCPUs.
 .PHONY: bench bench-throughput bench-burst bench-idle bench-lottery bench-school-year
 bench: $(STAMP)
 	$(PY) bench/throughput.py
