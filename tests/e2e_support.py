@@ -37,12 +37,25 @@ def free_port() -> int:
 
 
 class Inbox:
+    """An aiosmtpd handler that keeps what it accepts, and refuses (550) the addresses in
+    ``refused``, as a mail server refuses an unknown mailbox."""
+
     def __init__(self) -> None:
         self.messages: list[Any] = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in self.messages if m["To"] == address]
 
 
 @dataclass

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.e2e_support import Stack, district_toml, local_today, running, text_of
+from tests.e2e_support import Stack, district_toml, local_today, running, text_of, until
 
 pytestmark = pytest.mark.e2e
 
@@ -92,6 +92,12 @@ def test_refused_action_exits_nonzero_and_changes_nothing(stack: Stack) -> None:
     assert result.returncode == 1 and "already has an open request" in result.stderr
 
 
+def _all_sent(stack: Stack, request_id: str, count: int) -> list[dict] | None:
+    notices = stack.json("notices", request_id)
+    done = len(notices) == count and all(n["status"] == "sent" for n in notices)
+    return notices if done else None
+
+
 def test_denial_notices_arrive_once_each_by_smtp(stack: Stack) -> None:
     request_id = stack.submit("E2E-DENY")
     stack.add_lease(request_id, b"%PDF-1.4 another lease")
@@ -100,9 +106,9 @@ def test_denial_notices_arrive_once_each_by_smtp(stack: Stack) -> None:
     last_day = local_today() + timedelta(days=30)
     assert denied["appeal_deadline"] == last_day.isoformat()
 
-    notices = stack.json("notices", request_id)
+    # The decision returns as soon as it is recorded; its notice follows.
+    notices = until("the denial notice", lambda: _all_sent(stack, request_id, 3), 30)
     assert [n["kind"] for n in notices] == ["receipt", "missing_documents", "denied"]
-    assert all(n["status"] == "sent" for n in notices)
     mine = [m for m in stack.inbox.messages if request_id in m["Subject"] or
             request_id in text_of(m)]
     counts = Counter(m["Message-ID"] for m in mine)

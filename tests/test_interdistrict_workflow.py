@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -40,8 +43,10 @@ from models.state import HistoryEntry, RequestState
 from settings import Settings
 from store import notices as notice_store
 from store import records
+from tests.e2e_support import Inbox, free_port
 from tests.factories import CLERK, COUNTY, DIRECTOR, NOBODY, document, make_request
 from tests.workflow_helpers import (
+    describe,
     end_of,
     local_day,
     refused,
@@ -188,6 +193,72 @@ async def test_out_request_approved_issues_permit(env: WorkflowEnvironment, work
     assert kinds == ["receipt", "missing_documents", "approved"]
 
 
+async def test_a_decision_does_not_wait_for_a_refused_parent_mailbox(
+    env: WorkflowEnvironment, settings: Settings, engine: Engine
+) -> None:
+    """The approval's notice is retried until the parent's mail server takes it. The
+    director's Update returns at once all the same, and the permit is issued. The notice is
+    sent once, when the server takes it, and the request closes only after that."""
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    mailing = replace(settings, smtp_host="127.0.0.1", smtp_port=smtp.port)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as executor:
+            async with build_worker(env.client, mailing, executor) as worker:
+                handle = await start(env, worker.task_queue)
+                await supply_documents(handle)
+                await wait_stage(handle, Stage.under_review)
+                inbox.refused = {PARENT_EMAIL}
+
+                state = await asyncio.wait_for(handle.execute_update(W.decide, APPROVE), 10)
+                assert state.stage is Stage.approved
+                permit = await wait_until_exists(env, f"PERMIT-{state.id}")
+                assert permit.stage.value == "active"
+                approved = await wait_for_failed(engine, state.id, "approved")
+                assert approved.attempts >= 1 and "550" in approved.error
+                assert inbox.to(PARENT_EMAIL) and not any(
+                    "approved" in m["Subject"].lower() for m in inbox.to(PARENT_EMAIL)
+                )
+                running = (await describe(handle)).workflow_execution_info.status
+                assert running == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+
+                inbox.refused = set()
+                await env.sleep(timedelta(minutes=11))  # past the longest retry interval
+                (sent,) = await wait_notices(engine, state.id, "approved")
+                assert sent.status == "sent"
+                result = await finished(env, handle, Stage.approved)
+                assert result.permit_id == state.permit_id
+    finally:
+        smtp.stop()
+    subjects = [m["Subject"] for m in inbox.to(PARENT_EMAIL)]
+    assert len([s for s in subjects if "approved" in s.lower()]) == 1, subjects
+
+
+async def wait_until_exists(env: WorkflowEnvironment, permit_id: str) -> Any:
+    from workflows.permit import PermitWorkflow
+
+    handle = env.client.get_workflow_handle_for(PermitWorkflow.run, permit_id)
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        with contextlib.suppress(RPCError):
+            return await handle.query(PermitWorkflow.status)
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no permit {permit_id}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_for_failed(engine: Engine, request_id: str, kind: str) -> notice_store.NoticeRow:
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        found = [n for n in notices_of(engine, request_id, kind) if n.status == "failed"]
+        if found:
+            return found[0]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no failed {kind} notice")
+        await asyncio.sleep(0.05)
+
+
 # ---- into the district: the release from the district of residence ----------------------
 
 
@@ -275,7 +346,7 @@ async def test_denial_without_appeal_is_abandoned_when_the_30_days_end(
     letter = local_day(entry(state, "denied").at)
     assert state.appeal_deadline == letter + timedelta(days=30)
     assert state.denial_reasons == [DenialReason.no_space]
-    denied = notices_of(engine, state.id, "denied")[0]
+    denied = (await wait_notices(engine, state.id, "denied"))[0]
     assert denied.recipients == PARENT_EMAIL
     assert "Lack of space availability" in denied.body
     await skip_to(env, end_of(state.appeal_deadline) - MINUTE)
@@ -687,7 +758,7 @@ async def test_appeal_by_an_expelled_student_is_refused(
 ):
     handle = await launch(request=make_request(student=student))
     state = await to_denied(handle)
-    assert "may not appeal" in notices_of(engine, state.id, "denied")[0].body
+    assert "may not appeal" in (await wait_notices(engine, state.id, "denied"))[0].body
     await refused(handle, W.file_appeal, FileAppeal(actor=COUNTY), problem)
 
 
@@ -714,7 +785,7 @@ async def test_appeal_dated_before_the_denial_is_refused(env, launch: Launch):
 
 @pytest.mark.parametrize("days_late", [0, 1], ids=["filed-on-last-day", "filed-day-after"])
 async def test_appeal_recorded_after_a_worker_outage(
-    env: WorkflowEnvironment, settings: Settings, days_late: int
+    env: WorkflowEnvironment, settings: Settings, engine: Engine, days_late: int
 ):
     """No worker runs while the appeal window's last day ends; the clerk then records an
     appeal dated the last day (accepted: the request is not abandoned) or the day after
@@ -726,6 +797,9 @@ async def test_appeal_recorded_after_a_worker_outage(
         async with build_worker(env.client, queue_settings, executor, max_cached_workflows=0):
             handle = await start(env, queue_settings.task_queue)
             state = await to_denied(handle)
+            # The denial's notice follows the decision: sent before this worker stops (the
+            # server skips no time while an activity waits for a worker).
+            await wait_notices(engine, state.id, "denied")
         try:
             assert state.appeal_deadline is not None
             # With no worker the server cannot skip past the window's timer (its task would

@@ -18,7 +18,7 @@ from temporalio.workflow import ParentClosePolicy
 
 from workflows import versions
 from workflows.permit import permit_id
-from workflows.waiting import record, refuse, send_notice, wait_until
+from workflows.waiting import NoticesUnderway, record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -86,6 +86,7 @@ class InterdistrictPermitWorkflow:
             ),
         )
         self.release_granted: bool | None = None
+        self.notices = NoticesUnderway()  # the notices of staff actions, on their way
         self.attributes = search_attributes.Publisher(
             request.district, request.school_year, inp.policy.timezone
         )
@@ -112,6 +113,7 @@ class InterdistrictPermitWorkflow:
                 elif self.state.stage is Stage.appeal_pending:
                     await self._await_county()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.notices.settled()
         return self.state
 
     async def _collect_documents(self) -> bool:
@@ -355,7 +357,7 @@ class InterdistrictPermitWorkflow:
         self.state.overdue = False
         actor = action.actor.name
         if action.outcome is Outcome.approve:
-            await self._approve(actor, action.note or "approved", action.school)
+            await self._approve(actor, action.note or "approved", action.school, wait=False)
             return self.state
         self.state.denial_reasons = list(action.reasons)
         letter = self._today()
@@ -365,7 +367,8 @@ class InterdistrictPermitWorkflow:
             ", ".join(action.reasons) + (f"; {action.note}" if action.note else ""),
         )
         await self._notify_parent(
-            NoticeKind.denied, seq, **self._appeal_facts(), letter_date=self._long(letter),
+            NoticeKind.denied, seq, wait=False, **self._appeal_facts(),
+            letter_date=self._long(letter),
             reasons=[DENIAL_REASON_TEXT[r] for r in action.reasons],
         )
         return self.state
@@ -384,7 +387,7 @@ class InterdistrictPermitWorkflow:
             action.note or f"appeal filed with the county on {filed.isoformat()}",
         )
         await self._notify_parent(
-            NoticeKind.appeal_received, seq, filed_on=self._long(filed),
+            NoticeKind.appeal_received, seq, wait=False, filed_on=self._long(filed),
             appeal_decision_due=self._long(self.state.appeal_decision_due),
         )
         return self.state
@@ -417,14 +420,14 @@ class InterdistrictPermitWorkflow:
         if action.outcome is AppealOutcome.granted:
             await self._approve(
                 action.actor.name, action.note or "the county granted the appeal", None,
-                notice=NoticeKind.appeal_granted,
+                notice=NoticeKind.appeal_granted, wait=False,
             )
         else:
             seq = await self._enter(
                 Stage.denied_final, "appeal_upheld", action.actor.name,
                 action.note or "the county upheld the denial",
             )
-            await self._notify_parent(NoticeKind.appeal_upheld, seq)
+            await self._notify_parent(NoticeKind.appeal_upheld, seq, wait=False)
         return self.state
 
     @record_appeal_outcome.validator
@@ -437,7 +440,9 @@ class InterdistrictPermitWorkflow:
         seq = await self._enter(
             Stage.withdrawn, "withdrawn", action.actor.name, action.note or "withdrawn"
         )
-        await self._notify_parent(NoticeKind.withdrawn, seq, today=self._long(self._today()))
+        await self._notify_parent(
+            NoticeKind.withdrawn, seq, wait=False, today=self._long(self._today())
+        )
         return self.state
 
     @withdraw.validator
@@ -524,7 +529,7 @@ class InterdistrictPermitWorkflow:
 
     async def _approve(
         self, actor: str, why: str, school: str | None,
-        notice: NoticeKind = NoticeKind.approved,
+        notice: NoticeKind = NoticeKind.approved, wait: bool = True,
     ) -> None:
         self.state.overdue = False
         self.state.permit_id = permit_id(self.state.id)
@@ -536,7 +541,7 @@ class InterdistrictPermitWorkflow:
         if notice is NoticeKind.appeal_granted:
             to += self.policy.staff_notices_to  # "every party is notified" (seed 000)
         facts = {"permit_id": self.state.permit_id, "school": school_name}
-        await self._send(notice, f"{seq}", to, facts)
+        await self._send(notice, f"{seq}", to, facts, wait=wait)
         if versions.patched("issue-permit"):  # requests approved before this lived no further
             await self._issue_permit(school_name)
 
@@ -607,8 +612,10 @@ class InterdistrictPermitWorkflow:
         )
         return seq
 
-    async def _notify_parent(self, kind: NoticeKind, seq: int = 0, **facts: Any) -> None:
-        await self._send(kind, f"{seq}", [self.state.request.parent.email], facts)
+    async def _notify_parent(
+        self, kind: NoticeKind, seq: int = 0, wait: bool = True, **facts: Any
+    ) -> None:
+        await self._send(kind, f"{seq}", [self.state.request.parent.email], facts, wait=wait)
 
     async def _notify_staff(self, kind: NoticeKind, sequence: str, **facts: Any) -> None:
         await self._send(kind, sequence, self.policy.staff_notices_to, facts)
@@ -617,8 +624,12 @@ class InterdistrictPermitWorkflow:
         await self._notify_staff(NoticeKind.staff_escalation, f"{seq}", what=what, detail=detail)
 
     async def _send(
-        self, kind: NoticeKind, sequence: str, to: list[str], facts: dict[str, Any]
+        self, kind: NoticeKind, sequence: str, to: list[str], facts: dict[str, Any],
+        wait: bool = True,
     ) -> None:
+        """Send a notice. ``wait=False`` (a staff action's): schedule it and go on, see
+        `NoticesUnderway`; requests that took an Update before that change wait for it, as
+        they did."""
         request = self.state.request
         notice = Notice(
             key=f"{self.state.id}:{kind.value}:{sequence}",
@@ -632,7 +643,10 @@ class InterdistrictPermitWorkflow:
             language="en" if kind.value.startswith("staff_") else request.parent.language,
             staff=list(self.policy.staff_notices_to),
         )
-        await send_notice(notice, receipt=kind is NoticeKind.receipt)
+        if not wait and versions.patched("notices-behind-updates"):
+            self.notices.send(notice)
+        else:
+            await send_notice(notice, receipt=kind is NoticeKind.receipt)
 
     # ---- helpers ------------------------------------------------------------------------
 

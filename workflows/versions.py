@@ -11,18 +11,19 @@ records that one marker, and each folded id is then true without a marker of its
 started before the baseline has no baseline marker in its history: for it ``patched`` asks
 Temporal about each id as before, and it replays exactly as it ran.
 
-A new change gets a new id, outside ``FOLDED``, and costs its one upsert a run until it is
-folded into the next baseline (a new ``BASELINE`` name, with the old baseline's ids and the
-new ones). ``temporal workflow list --query "TemporalChangeVersion = '<baseline>'"`` finds the
-runs that took the baseline.
+A new change gets a new id, outside the baselines, and costs its one upsert a run until it is
+folded into the next baseline: a new name, with the newest baseline's ids and the new ones,
+put first in ``BASELINES``. A run replays with the baseline its history holds: asked first
+for the newest, a run recorded before it has no such marker, so it is asked for the older
+ones in turn, and for each id of its own. ``temporal workflow list --query
+"TemporalChangeVersion = '<baseline>'"`` finds the runs that took a baseline.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
 
-BASELINE = "baseline-2026-11"
-FOLDED: frozenset[str] = frozenset({
+_FIRST: frozenset[str] = frozenset({
     "search-attributes",  # every process keeps its search attributes current
     "local-records",  # records are written by local activities
     "issue-permit",  # an approval starts the permit's own workflow
@@ -31,10 +32,20 @@ FOLDED: frozenset[str] = frozenset({
     "local-receipts",  # a request's receipt is sent by a local activity
 })
 
+BASELINES: tuple[tuple[str, frozenset[str]], ...] = (  # the newest first
+    ("baseline-2026-11-24", _FIRST | {
+        "notices-behind-updates",  # an Update returns without waiting for its notice
+    }),
+    ("baseline-2026-11", _FIRST),
+)
+BASELINE = BASELINES[0][0]
+"""The marker every run started from now on records."""
+
 
 def patched(patch_id: str) -> bool:
-    """``workflow.patched(patch_id)``, true without a marker of its own for a folded id in a
-    run that took the baseline."""
-    if patch_id in FOLDED and workflow.patched(BASELINE):
-        return True
+    """``workflow.patched(patch_id)``, true without a marker of its own for an id folded into
+    the baseline that the run took."""
+    for baseline, folded in BASELINES:
+        if patch_id in folded and workflow.patched(baseline):
+            return True
     return workflow.patched(patch_id)

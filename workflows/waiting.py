@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import versions
 
@@ -88,3 +88,32 @@ async def send_notice(notice: BaseModel, receipt: bool = False) -> None:
         await workflow.execute_activity(
             "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
         )
+
+
+class NoticesUnderway:
+    """Notices that staff actions (Updates) scheduled and did not wait for.
+
+    An Update returns once its decision is in the history and the records store; its notice
+    is scheduled by the same workflow task, so it is on its way when the staff member's
+    command returns. Waiting for it made the command wait for the mail: forever, while a
+    parent's address was refused (the notice is retried until it is delivered), and an
+    approval's permit was not issued until then. The run waits for them before it ends, so
+    nothing a request scheduled is left behind (`settled`)."""
+
+    def __init__(self) -> None:
+        self._handles: list[workflow.ActivityHandle[Any]] = []
+
+    def send(self, notice: BaseModel) -> None:
+        self._handles.append(workflow.start_activity(
+            "send_notice", notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
+        ))
+
+    async def settled(self) -> None:
+        """Until every notice scheduled was sent. One that can never be (a notice that does
+        not render: a bug, not retried) is logged; the request still ends as decided."""
+        while self._handles:
+            handle = self._handles.pop(0)
+            try:
+                await handle
+            except ActivityError as error:
+                workflow.logger.error("a notice was not sent: %s", error.cause or error)
