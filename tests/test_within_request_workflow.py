@@ -35,10 +35,11 @@ from models.within_request import (
 from rules import calendar
 from rules.errors import PolicyError
 from rules.lottery_audit import verify
+from settings import Settings
 from store import notices as notice_store
 from store import records
 from tests import within_helpers as w
-from tests.workflow_helpers import describe, skip_to
+from tests.workflow_helpers import describe, mailing_worker, skip_to
 from within_submission import prepare_within, start_within
 from workflows.lottery import LotteryWorkflow as L
 from workflows.permit import PermitWorkflow as P
@@ -177,6 +178,40 @@ FACTORS = CurrentYearFactors(
     reasons="closer to the parent's work", time_of_year="early in the semester",
     capacity_and_staffing="room in grade 1", educational_program="no credit issues",
 )
+
+
+async def test_a_placement_does_not_wait_for_a_refused_parent_mailbox(
+    env: WorkflowEnvironment, settings: Settings, engine: Engine
+) -> None:
+    """The designee's decision returns, and the permit is issued, while the parent's mail
+    server refuses the placement notice; the notice is sent once, when the server takes it."""
+    async with mailing_worker(env, settings) as (worker, inbox):
+        d = District(env, worker, engine, w.test_district(await env.get_current_time()))
+        try:
+            first_day = d.config.calendar[d.year].first_day
+            await skip_to(env, calendar.at_local(first_day, datetime.min.time(), w.TZ))
+            handle = await d.submit(1, w.MONTESSORI_1, grade=1)
+            await stage_is(handle, WithinStage.under_review)
+            parent = "parent1@example.org"
+            inbox.refused = {parent}
+            decide = DecideWithin(actor=w.DESIGNEE, approve=True, factors=FACTORS)
+            placed = await asyncio.wait_for(handle.execute_update(R.decide, decide), 10)
+            assert placed.stage is WithinStage.placed
+            issued = await (await permit_of(d, handle.id)).query(P.status)
+            assert issued.stage is PermitStage.active
+            await poll(lambda: asyncio.to_thread(notice_store.list_notices, engine, handle.id),
+                       lambda rows: any(n.kind == "within_placed" and n.status == "failed"
+                                        for n in rows), "the placement notice refused")
+            inbox.refused = set()
+            await env.sleep(timedelta(minutes=11))  # past the longest retry interval
+            await poll(lambda: asyncio.to_thread(sent, engine, handle.id, "within_placed"),
+                       bool, "the placement notice sent")
+            subjects = [m["Subject"] for m in inbox.to(parent)]
+            assert len([x for x in subjects if "transfer approved" in x]) == 1, subjects
+        finally:
+            for started in d.handles:
+                with contextlib.suppress(RPCError):
+                    await started.terminate("test over")
 
 
 # ---- the next-year lottery --------------------------------------------------------------

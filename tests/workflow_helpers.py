@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
@@ -16,11 +20,15 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 import rules.calendar as calendar
 from models.stages import Stage
 from models.state import RequestState
+from settings import Settings
+from tests.e2e_support import Inbox, free_port
 from tests.factories import document, make_input
+from worker import build_worker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
 
 TZ = "America/Los_Angeles"
@@ -125,3 +133,21 @@ async def describe(handle: WorkflowHandle) -> DescribeWorkflowExecutionResponse:
             namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
         )
     )
+
+
+@contextlib.asynccontextmanager
+async def mailing_worker(
+    env: WorkflowEnvironment, settings: Settings
+) -> AsyncIterator[tuple[Worker, Inbox]]:
+    """A worker that sends notices by SMTP to an aiosmtpd server on loopback, and that
+    server's ``Inbox`` (its ``refused`` addresses get 550, as an unknown mailbox does)."""
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        mailing = replace(settings, smtp_host="127.0.0.1", smtp_port=smtp.port)
+        with ThreadPoolExecutor(max_workers=8) as executor:
+            async with build_worker(env.client, mailing, executor) as worker:
+                yield worker, inbox
+    finally:
+        smtp.stop()

@@ -27,7 +27,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows.waiting import record, refuse, send_notice, wait_until
+from workflows import versions
+from workflows.waiting import NoticesUnderway, record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -79,6 +80,7 @@ class PermitWorkflow:
         self.state = inp.state
         self.policy = inp.policy
         self.ends_at_year_end: str | None = None  # IV.B: a move inside the district
+        self.notices = NoticesUnderway()  # the notices of staff actions, on their way
         self.attributes = search_attributes.Publisher(
             self.state.district, self.state.school_year, self.policy.timezone
         )
@@ -102,8 +104,10 @@ class PermitWorkflow:
             # revocation, a second move), until the school year is over.
             await workflow.sleep(max(0.0, (year_end - workflow.now()).total_seconds()))
             await workflow.wait_condition(workflow.all_handlers_finished)
+            await self.notices.settled()
             return state
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.notices.settled()
         workflow.continue_as_new(PermitInput(state=self._carried(), policy=self.policy))
 
     async def _spring(self) -> None:
@@ -309,8 +313,9 @@ class PermitWorkflow:
                 )
             except FailureError as error:  # the lottery has ended: nobody waits for the seat
                 workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
+        # A staff action's notice: scheduled, not waited for (see `NoticesUnderway`).
         await self._notify(NoticeKind.permit_revoked if stage is PermitStage.revoked
-                           else NoticeKind.permit_ended)
+                           else NoticeKind.permit_ended, wait=False)
 
     async def _enter(self, stage: PermitStage, event: str, actor: str, reason: str = "") -> None:
         self.state.stage = stage
@@ -321,7 +326,7 @@ class PermitWorkflow:
         )
         await record("record_permit", self.state)
 
-    async def _notify(self, kind: NoticeKind, **facts: Any) -> None:
+    async def _notify(self, kind: NoticeKind, wait: bool = True, **facts: Any) -> None:
         state = self.state
         notice = Notice(
             key=f"{state.id}:{kind.value}:{state.school_year}:{len(state.events)}",
@@ -349,7 +354,10 @@ class PermitWorkflow:
                 **facts,
             },
         )
-        await send_notice(notice)
+        if not wait and versions.patched("notices-behind-updates"):
+            self.notices.send(notice)
+        else:  # permits that took such an action before that change wait for it
+            await send_notice(notice)
 
     # ---- helpers ------------------------------------------------------------------------
 

@@ -29,8 +29,9 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows import versions
 from workflows.permit import permit_id
-from workflows.waiting import record, refuse, send_notice
+from workflows.waiting import NoticesUnderway, record, refuse, send_notice
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -101,6 +102,7 @@ class WithinRequestWorkflow:
     def __init__(self, inp: WithinRequestInput) -> None:
         self.inp = inp
         self.policy = inp.policy
+        self.notices = NoticesUnderway()  # the notices of staff actions, on their way
         student = inp.request.student
         flags = within_eligibility.review_flags(
             extensive_record=student.extensive_disciplinary_record,
@@ -142,6 +144,7 @@ class WithinRequestWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.state.stage is WithinStage.placed:
             await self._issue_permit()
+        await self.notices.settled()
         return self.state
 
     async def _current_year(self) -> None:
@@ -249,7 +252,7 @@ class WithinRequestWorkflow:
                 self.state.reason,
             )
             await self._forfeit()
-            await self._notify_parent(NoticeKind.within_denied, seq)
+            await self._notify_parent(NoticeKind.within_denied, seq, wait=False)
         elif not self.state.pending_recommendations() and self.inp.kind is not (
             WithinKind.current_year
         ) and self.state.stage is WithinStage.awaiting_recommendation:
@@ -275,11 +278,11 @@ class WithinRequestWorkflow:
         if action.approve:
             self._assign()
             seq = await self._enter(WithinStage.placed, "approved", action.actor.name, summary)
-            await self._notify_parent(NoticeKind.within_placed, seq)
+            await self._notify_parent(NoticeKind.within_placed, seq, wait=False)
         else:
             self.state.reason = summary
             seq = await self._enter(WithinStage.denied, "denied", action.actor.name, summary)
-            await self._notify_parent(NoticeKind.within_denied, seq)
+            await self._notify_parent(NoticeKind.within_denied, seq, wait=False)
         return self.state
 
     @decide.validator
@@ -293,7 +296,7 @@ class WithinRequestWorkflow:
             WithinStage.withdrawn, "withdrawn", action.actor.name, action.reason or "withdrawn"
         )
         await self._forfeit()
-        await self._notify_parent(NoticeKind.within_withdrawn, seq)
+        await self._notify_parent(NoticeKind.within_withdrawn, seq, wait=False)
         return self.state
 
     @withdraw.validator
@@ -372,7 +375,9 @@ class WithinRequestWorkflow:
         except FailureError as error:
             workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
 
-    async def _notify_parent(self, kind: NoticeKind, seq: int) -> None:
+    async def _notify_parent(self, kind: NoticeKind, seq: int, wait: bool = True) -> None:
+        """``wait=False``: a staff action's notice, scheduled and not waited for (see
+        `NoticesUnderway`); requests that took such an action before that change wait."""
         notice = Notice(
             key=f"{self.state.id}:{kind.value}:{seq}",
             request_id=self.state.id,
@@ -383,7 +388,10 @@ class WithinRequestWorkflow:
             language=self.state.request.parent.language,
             staff=list(self.policy.staff_notices_to),
         )
-        await send_notice(notice, receipt=kind is NoticeKind.within_receipt)
+        if not wait and versions.patched("notices-behind-updates"):
+            self.notices.send(notice)
+        else:
+            await send_notice(notice, receipt=kind is NoticeKind.within_receipt)
 
     # ---- helpers ------------------------------------------------------------------------
 
