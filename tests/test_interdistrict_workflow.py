@@ -48,6 +48,7 @@ from tests.workflow_helpers import (
     end_of,
     local_day,
     mailing_worker,
+    notice_in,
     refused,
     skip_to,
     start,
@@ -208,7 +209,7 @@ async def test_a_decision_does_not_wait_for_a_refused_parent_mailbox(
         assert state.stage is Stage.approved
         permit = await wait_until_exists(env, f"PERMIT-{state.id}")
         assert permit.stage.value == "active"
-        approved = await wait_for_failed(engine, state.id, "approved")
+        approved = await notice_in(engine, state.id, "approved", "failed")
         assert approved.attempts >= 1 and "550" in approved.error
         running = (await describe(handle)).workflow_execution_info.status
         assert running == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
@@ -232,17 +233,6 @@ async def wait_until_exists(env: WorkflowEnvironment, permit_id: str) -> Any:
             return await handle.query(PermitWorkflow.status)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"no permit {permit_id}")
-        await asyncio.sleep(0.05)
-
-
-async def wait_for_failed(engine: Engine, request_id: str, kind: str) -> notice_store.NoticeRow:
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        found = [n for n in notices_of(engine, request_id, kind) if n.status == "failed"]
-        if found:
-            return found[0]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no failed {kind} notice")
         await asyncio.sleep(0.05)
 
 

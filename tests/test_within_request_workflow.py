@@ -39,7 +39,7 @@ from settings import Settings
 from store import notices as notice_store
 from store import records
 from tests import within_helpers as w
-from tests.workflow_helpers import describe, mailing_worker, skip_to
+from tests.workflow_helpers import describe, mailing_worker, notice_in, skip_to
 from within_submission import prepare_within, start_within
 from workflows.lottery import LotteryWorkflow as L
 from workflows.permit import PermitWorkflow as P
@@ -199,13 +199,10 @@ async def test_a_placement_does_not_wait_for_a_refused_parent_mailbox(
             assert placed.stage is WithinStage.placed
             issued = await (await permit_of(d, handle.id)).query(P.status)
             assert issued.stage is PermitStage.active
-            await poll(lambda: asyncio.to_thread(notice_store.list_notices, engine, handle.id),
-                       lambda rows: any(n.kind == "within_placed" and n.status == "failed"
-                                        for n in rows), "the placement notice refused")
+            await notice_in(engine, handle.id, "within_placed", "failed")
             inbox.refused = set()
             await env.sleep(timedelta(minutes=11))  # past the longest retry interval
-            await poll(lambda: asyncio.to_thread(sent, engine, handle.id, "within_placed"),
-                       bool, "the placement notice sent")
+            await notice_in(engine, handle.id, "within_placed", "sent")
             subjects = [m["Subject"] for m in inbox.to(parent)]
             assert len([x for x in subjects if "transfer approved" in x]) == 1, subjects
         finally:

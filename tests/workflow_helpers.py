@@ -26,6 +26,7 @@ import rules.calendar as calendar
 from models.stages import Stage
 from models.state import RequestState
 from settings import Settings
+from store import notices as notice_store
 from tests.e2e_support import Inbox, free_port
 from tests.factories import document, make_input
 from worker import build_worker
@@ -133,6 +134,22 @@ async def describe(handle: WorkflowHandle) -> DescribeWorkflowExecutionResponse:
             namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
         )
     )
+
+
+async def notice_in(
+    engine: Any, request_id: str, kind: str, status: str, seconds: float = 10
+) -> notice_store.NoticeRow:
+    """The request's first ``kind`` notice once its delivery record is ``status`` (a short
+    poll of the records store: tests only)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        rows = await asyncio.to_thread(notice_store.list_notices, engine, request_id)
+        found = [n for n in rows if n.kind == kind and n.status == status]
+        if found:
+            return found[0]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no {kind} notice {status} for {request_id}: {rows!r:.300}")
+        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
