@@ -15,10 +15,10 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-import observability
 from activities.notices import NoticeActivities
 from activities.records import RecordActivities
-from settings import Settings, connect, load_settings
+from infra import observability
+from infra.settings import Settings, connect, load_settings
 from store.engine import engine_for
 from store.migrate import check_current
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow

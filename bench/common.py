@@ -103,8 +103,8 @@ def free_port() -> int:
 
 def server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
     """`transfers dev`'s dev server command (starter.dev), ports aside: keep the two alike."""
-    from search_attributes import dev_server_flags
-    from settings import find_binary
+    from infra.search_attributes import dev_server_flags
+    from infra.settings import find_binary
 
     return [
         find_binary("temporal"), "server", "start-dev",
@@ -175,7 +175,7 @@ class DevStack:
         return self.data_dir / "temporal.sqlite"
 
     def settings(self) -> Any:
-        from settings import load_settings
+        from infra.settings import load_settings
 
         return load_settings()
 
@@ -185,7 +185,7 @@ class DevStack:
         return engine_for(self.settings().database_url)
 
     async def start(self) -> None:
-        from settings import connect
+        from infra.settings import connect
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         districts = self.data_dir / "districts"
@@ -279,8 +279,8 @@ async def dev_stack(data_dir: str | None, keep: bool) -> AsyncIterator[DevStack]
 def prepare(form: dict[str, Any], actor: str = CLERK) -> Any:
     """`transfers submit`'s checks for one interdistrict form (synchronous: it reads the
     records store): a `cli_common.Prepared` whose ``start(client)`` starts the workflow."""
-    from starter import _prepare_interdistrict
-    from submission import parse_request
+    from cli.main import _prepare_interdistrict
+    from intake.interdistrict import parse_request
 
     return _prepare_interdistrict(parse_request(form, "the form"), actor)
 
@@ -409,7 +409,7 @@ def machine() -> str:
     """One paragraph: CPU, cores, load, Python, temporalio, the temporal CLI."""
     import temporalio
 
-    from settings import find_binary
+    from infra.settings import find_binary
 
     try:
         cli = subprocess.run([find_binary("temporal"), "--version"], capture_output=True,

@@ -54,7 +54,7 @@ def stage_counts(engine: Any) -> dict[str, int]:
 
 async def create(stack: Any, n: int, reviewed: float, concurrency: int) -> dict[str, int]:
     """``n`` requests, ``concurrency`` at a time; the stage counts they must reach."""
-    from cli_common import _actor, _district
+    from cli.common import _actor, _district
     from models.actions import AddDocument
     from models.requests import Direction, TransferReason
     from models.state import RequestState

@@ -55,8 +55,11 @@ from temporalio.client import WorkflowHandle  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 import rules.calendar as calendar  # noqa: E402
-from codec import DATA_CONVERTER  # noqa: E402
 from districts import load_district  # noqa: E402
+from infra.codec import DATA_CONVERTER  # noqa: E402
+from infra.search_attributes import register  # noqa: E402
+from infra.settings import find_binary, load_settings  # noqa: E402
+from intake.interdistrict import prepare, start  # noqa: E402
 from models.actions import (  # noqa: E402
     AddDocument,
     AddDocuments,
@@ -75,12 +78,9 @@ from models.requests import Direction, InterdistrictRequest, TransferReason  # n
 from models.stages import Stage  # noqa: E402
 from models.state import RequestState  # noqa: E402
 from rules.documents import required_documents  # noqa: E402
-from search_attributes import register  # noqa: E402
-from settings import find_binary, load_settings  # noqa: E402
 from store import records  # noqa: E402
 from store.engine import engine_for  # noqa: E402
 from store.schema import RequestRow  # noqa: E402
-from submission import prepare, start  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W  # noqa: E402
 

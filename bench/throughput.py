@@ -223,7 +223,7 @@ class Project:
     def __init__(self, stack: Any, run_tag: str) -> None:
         import common
 
-        from cli_common import _actor, _district
+        from cli.common import _actor, _district
         from models.requests import Direction, TransferReason
         from rules.documents import required_documents
         from store.documents import DocumentStore
@@ -475,7 +475,7 @@ async def serve_bare() -> None:
     import common  # noqa: F401 - puts the repository on sys.path
     from temporalio.worker import Worker
 
-    from settings import connect
+    from infra.settings import connect
 
     client = await connect()
     stop = asyncio.Event()
@@ -521,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.bare_worker:
         # The project's worker's event loop (TRANSFERS_EVENT_LOOP), so b/a compares the work
         # and not the loops.
-        from settings import load_settings
+        from infra.settings import load_settings
         from worker import event_loop_factory
 
         with asyncio.Runner(loop_factory=event_loop_factory(load_settings().event_loop)) as run:

@@ -16,9 +16,9 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from codec import DATA_CONVERTER
-from search_attributes import register
-from settings import Settings, find_binary, load_settings
+from infra.codec import DATA_CONVERTER
+from infra.search_attributes import register
+from infra.settings import Settings, find_binary, load_settings
 from store.engine import make_engine
 from worker import build_worker
 

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 from aiosmtpd.controller import Controller
 
 from districts import SHIPPED_DIR
-from search_attributes import dev_server_flags
-from settings import find_binary
+from infra.search_attributes import dev_server_flags
+from infra.settings import find_binary
 from tests.factories import request_data
 
 BIN = Path(sys.executable).parent

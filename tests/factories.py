@@ -6,12 +6,12 @@ from datetime import date
 from typing import Any
 
 from districts import load_district
+from intake.interdistrict import policy_for
 from models.actions import AddDocument
 from models.district import DistrictPolicy
 from models.documents import DocumentKind
 from models.people import Actor
 from models.requests import InterdistrictRequest
-from submission import policy_for
 from workflows.interdistrict_permit import PermitRequestInput
 
 CLERK = Actor(name="avalos", roles=["pupil_services"])

@@ -43,8 +43,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner, Result
 
+from cli.main import app
 from districts import SHIPPED_DIR
-from starter import app
 from store.engine import engine_for
 from store.schema import Base
 from tests.e2e_support import BIN, district_toml, running, toml_value
@@ -277,7 +277,7 @@ def records_snapshot(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
 
 
 async def _workflows(names: list[str], ids: dict[str, str]) -> dict[str, Any]:
-    from settings import connect
+    from infra.settings import connect
     from workflows.lottery import LotteryWorkflow
 
     client = await connect()
@@ -799,7 +799,7 @@ async def _send(world: World, case: UpdateCase) -> str:
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
-    from settings import connect
+    from infra.settings import connect
 
     client = await connect()
     handle = client.get_workflow_handle(world.ids[case.target])

@@ -16,7 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from codec import (
+from infra.codec import (
     DATA_CONVERTER,
     ENCODING,
     ENCRYPTED_ENCODING,

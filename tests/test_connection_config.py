@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from temporalio.service import TLSConfig
 
-from settings import connect_config
+from infra.settings import connect_config
 
 
 def _certificate(tmp_path: Path) -> tuple[Path, Path]:

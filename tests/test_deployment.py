@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-import settings
-from codec import encryption_codec
-from search_attributes import ATTRIBUTES
-from settings import find_binary
+from infra import settings
+from infra.codec import encryption_codec
+from infra.settings import find_binary
+from models.search_attributes import ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -219,7 +219,7 @@ def _check_command(argv: list[str]) -> None:
     tree `transfers --help` prints)."""
     import typer
 
-    import starter
+    from cli import main as starter
 
     assert argv[0] == "transfers", argv
     command = typer.main.get_command(starter.app)

@@ -29,17 +29,17 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from codec import (
+from infra.codec import (
     DATA_CONVERTER,
     ENCRYPTED_ENCODING,
     EncryptionCodec,
     data_converter,
     encryption_codec,
 )
-from codec_server import CodecServer, make_server
+from infra.codec_server import CodecServer, make_server
+from infra.search_attributes import register
+from infra.settings import Settings, find_binary
 from models.stages import Stage
-from search_attributes import register
-from settings import Settings, find_binary
 from tests.e2e_support import BIN, free_port, running
 from tests.factories import DIRECTOR, make_request
 from tests.workflow_helpers import start, supply_documents, wait_stage

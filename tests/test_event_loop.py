@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import uvloop
 
-from settings import load_settings
+from infra.settings import load_settings
 from worker import event_loop_factory
 
 TRANSFERS = Path(sys.executable).parent / "transfers"

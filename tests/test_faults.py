@@ -37,15 +37,15 @@ from sqlalchemy.exc import OperationalError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from codec import data_converter
 from districts import SHIPPED_DIR
+from infra.codec import data_converter
+from intake.interdistrict import request_id_base
 from models.actions import AddDocument, Decide
 from models.people import Actor
 from models.state import RequestState
 from store import lotteries, notices, records
 from store.engine import make_engine
 from store.schema import EventRow, NoticeRow
-from submission import request_id_base
 from tests.e2e_support import (
     BIN,
     Running,

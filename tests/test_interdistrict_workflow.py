@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from infra.settings import Settings
 from models.actions import (
     AddDocuments,
     Decide,
@@ -39,7 +40,6 @@ from models.people import Actor
 from models.requests import InterdistrictRequest
 from models.stages import Stage
 from models.state import HistoryEntry, RequestState
-from settings import Settings
 from store import notices as notice_store
 from store import records
 from tests.factories import CLERK, COUNTY, DIRECTOR, NOBODY, document, make_request

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 
-from codec import DATA_CONVERTER
+from infra.codec import DATA_CONVERTER
 from models.actions import Decide
 from models.decisions import Outcome
 from models.people import Actor

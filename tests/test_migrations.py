@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, inspect, text
 from typer.testing import CliRunner
 
-from db_cli import db_app
-from settings import load_settings
+from cli.db import db_app
+from infra.settings import load_settings
 from store import migrate, notices
 from store.engine import make_engine, open_engine
 from store.schema import Base

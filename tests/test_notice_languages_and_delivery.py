@@ -34,7 +34,7 @@ from activities.rendering import (
     parse_english_long_date,
     render,
 )
-from codec import DATA_CONVERTER
+from infra.codec import DATA_CONVERTER
 from models.notices import Notice, NoticeKind
 from rules import calendar
 from store import notices as delivery

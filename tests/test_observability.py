@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from observability import JsonFormatter
+from infra.observability import JsonFormatter
 from tests.e2e_support import Stack, district_toml, free_port, local_today, running
 
 

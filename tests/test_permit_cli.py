@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner, Result
 
+from cli.main import app
 from models.permits import (
     PermitCondition,
     PermitEvent,
@@ -37,7 +38,6 @@ from models.permits import (
 from rules import calendar
 from rules.permits import next_school_year
 from rules.revocation import RevocationReason
-from starter import app
 from store import permits as permit_store
 from store.engine import engine_for
 from workflows.permit import PermitWorkflow

@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from infra.settings import Settings
 from models.actions import Decide, RecordRelease
 from models.decisions import Outcome
 from models.people import Actor
@@ -39,7 +40,6 @@ from models.stages import Stage
 from rules import calendar
 from rules import permits as rules
 from rules.revocation import RevocationReason
-from settings import Settings
 from store import notices as notice_store
 from store import permits as permit_store
 from tests import workflow_helpers as helpers

@@ -22,7 +22,7 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from codec import DATA_CONVERTER
+from infra.codec import DATA_CONVERTER
 from models.actions import Decide, FileAppeal, RecordAppealOutcome
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.lottery_record import OfferAnswer

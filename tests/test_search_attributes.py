@@ -17,27 +17,21 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import rules.calendar as calendar
-import submission
-from codec import DATA_CONVERTER
+from infra.codec import DATA_CONVERTER
+from infra.search_attributes import register
+from infra.settings import Settings, find_binary
+from intake import interdistrict as submission
 from models.actions import Decide, Withdraw
 from models.decisions import Outcome
 from models.permits import PermitStage
+from models.search_attributes import ATTRIBUTES, DECISION_DUE, DISTRICT, SCHOOL_YEAR, STAGE
 from models.stages import CLOSED_STAGES, Stage
 from models.state import RequestState
-from search_attributes import (
-    ATTRIBUTES,
-    DECISION_DUE,
-    DISTRICT,
-    SCHOOL_YEAR,
-    STAGE,
-    interdistrict_due,
-    register,
-)
-from settings import Settings, find_binary
 from tests.factories import CLERK, DIRECTOR, make_input, make_request
 from tests.workflow_helpers import TZ, start, supply_documents, today, wait_stage
 from worker import build_worker
-from workflows import versions
+from workflows.common import versions
+from workflows.common.attributes import interdistrict_due
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.permit import PermitWorkflow
 

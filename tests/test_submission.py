@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from districts import UnknownDistrictError, load_district
+from intake.interdistrict import base_request_id, parse_request, parse_request_file, prepare
 from models.stages import Stage
 from models.state import HistoryEntry, RequestState
 from rules.errors import PolicyError
 from store import records
-from submission import base_request_id, parse_request, parse_request_file, prepare
 from tests.factories import make_request, request_data
 
 PARAMOUNT = load_district("paramount")

@@ -22,6 +22,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner, Result
 
+from cli.main import app
+from intake.interdistrict import parse_request
 from models.lottery_record import LotteryRecord, LotteryStage, RecordedApplicant, SeatCount
 from models.within_district import Applicant, Program, Residency, SeatKey
 from models.within_district_config import load_within_district
@@ -34,11 +36,9 @@ from models.within_request import (
 )
 from rules.lottery import draw, random_number
 from rules.lottery_audit import recorded_tier
-from starter import app
 from store import records
 from store.engine import engine_for
 from store.schema import RequestRow
-from submission import parse_request
 from tests import within_helpers as w
 from tests.conftest import POSTGRES_URL_VARIABLE, make_engine_raw
 from tests.factories import request_data

@@ -19,6 +19,8 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from infra.settings import Settings
+from intake.within import prepare_within, start_within
 from models.lottery_record import AddSeats, LotteryRecord, LotteryStage, OfferAnswer
 from models.permits import PermitCondition, PermitProcess, PermitStage, Revoke
 from models.within_district import SeatKey
@@ -35,12 +37,10 @@ from models.within_request import (
 from rules import calendar
 from rules.errors import PolicyError
 from rules.lottery_audit import verify
-from settings import Settings
 from store import notices as notice_store
 from store import records
 from tests import within_helpers as w
 from tests.workflow_helpers import describe, mailing_worker, notice_in, skip_to
-from within_submission import prepare_within, start_within
 from workflows.lottery import LotteryWorkflow as L
 from workflows.permit import PermitWorkflow as P
 from workflows.within_request import WithinRequestWorkflow as R

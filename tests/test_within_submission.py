@@ -17,6 +17,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
+from intake.within import prepare_within, window_for
 from models.within_district import Program, Residency, SeatKey, SpecialIssue
 from models.within_district_config import WithinDistrictConfig, load_within_district
 from models.within_request import (
@@ -35,7 +36,6 @@ from rules.errors import PolicyError
 from store import records
 from store.schema import EventRow
 from tests import within_helpers as w
-from within_submission import prepare_within, window_for
 
 CHI = ZoneInfo("America/Chicago")
 SECOND = timedelta(seconds=1)

@@ -12,7 +12,7 @@ import pytest
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from settings import load_settings
+from infra.settings import load_settings
 from worker import workflow_runner
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,9 +23,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import rules.calendar as calendar
+from infra.settings import Settings
 from models.stages import Stage
 from models.state import RequestState
-from settings import Settings
 from store import notices as notice_store
 from tests.e2e_support import Inbox, free_port
 from tests.factories import document, make_input

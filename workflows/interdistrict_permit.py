@@ -16,13 +16,12 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
-from workflows import versions
+from workflows.common import versions
+from workflows.common.waiting import NoticesUnderway, record, refuse, send_notice, wait_until
 from workflows.permit import permit_id
-from workflows.waiting import NoticesUnderway, record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
-    import search_attributes
     from models.actions import (
         AddDocument,
         AddDocuments,
@@ -55,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from rules import permits as permit_rules
     from rules.errors import PolicyError
     from rules.roles import check_role
+    from workflows.common import attributes
 
 REMINDER_CLOCK = time(8, 0)  # staff reminders go out at 8 a.m. local time
 
@@ -87,7 +87,7 @@ class InterdistrictPermitWorkflow:
         )
         self.release_granted: bool | None = None
         self.notices = NoticesUnderway()  # the notices of staff actions, on their way
-        self.attributes = search_attributes.Publisher(
+        self.attributes = attributes.Publisher(
             request.district, request.school_year, inp.policy.timezone
         )
 
@@ -587,7 +587,7 @@ class InterdistrictPermitWorkflow:
             id=state.id,
             parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
             # Versioned: the start command of a permit issued before this had none.
-            search_attributes=search_attributes.at_start(
+            search_attributes=attributes.at_start(
                 PermitStage.active, state.district, state.school_year
             )
             if versions.patched("start-attributes")
@@ -603,7 +603,7 @@ class InterdistrictPermitWorkflow:
     def _append(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and add the audit entry; the caller writes them."""
         self.state.stage = stage
-        self.attributes.publish(stage, search_attributes.interdistrict_due(self.state))
+        self.attributes.publish(stage, attributes.interdistrict_due(self.state))
         seq = len(self.state.history) + 1
         self.state.history.append(
             HistoryEntry(

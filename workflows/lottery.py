@@ -30,12 +30,11 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows import versions
-from workflows.waiting import record, refuse, send_notice, wait_until
+from workflows.common import versions
+from workflows.common.waiting import record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
-    import search_attributes
     from models.lottery_record import (
         AddSeats,
         LotteryEvent,
@@ -67,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         next_year_window,
         offer_accept_last_day,
     )
+    from workflows.common import attributes
 
 __all__ = ["LotteryWorkflow", "lottery_id", "lottery_input", "verify"]
 
@@ -130,7 +130,7 @@ class LotteryWorkflow:
             overcrowded_schools=list(inp.overcrowded_schools),
             seats_set_by=inp.seats_set_by,
         )
-        self.attributes = search_attributes.Publisher(
+        self.attributes = attributes.Publisher(
             inp.district_id, inp.school_year, inp.timezone
         )
         if inp.carried is not None:  # the same lottery, continued in a new run

@@ -27,12 +27,11 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows import versions
-from workflows.waiting import NoticesUnderway, record, refuse, send_notice, wait_until
+from workflows.common import versions
+from workflows.common.waiting import NoticesUnderway, record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
-    import search_attributes
     from models.notices import Notice, NoticeKind
     from models.people import Actor
     from models.permits import (
@@ -51,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from rules import permits as rules
     from rules.errors import PolicyError
     from rules.revocation import RevocationReason, check_may_revoke
+    from workflows.common import attributes
 
 NOTICE_CLOCK = time(8, 0)  # parents' yearly notices go out at 8 a.m. local time
 STAFF_ROLES = frozenset({"pupil_services", "student_services", "director",
@@ -81,7 +81,7 @@ class PermitWorkflow:
         self.policy = inp.policy
         self.ends_at_year_end: str | None = None  # IV.B: a move inside the district
         self.notices = NoticesUnderway()  # the notices of staff actions, on their way
-        self.attributes = search_attributes.Publisher(
+        self.attributes = attributes.Publisher(
             self.state.district, self.state.school_year, self.policy.timezone
         )
 

@@ -29,13 +29,12 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows import versions
+from workflows.common import versions
+from workflows.common.waiting import NoticesUnderway, record, refuse, send_notice
 from workflows.permit import permit_id
-from workflows.waiting import NoticesUnderway, record, refuse, send_notice
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
-    import search_attributes
     from models.notices import Notice, NoticeKind
     from models.people import Actor
     from models.permits import (
@@ -66,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         WithinStage,
     )
     from rules import within_eligibility
+    from workflows.common import attributes
 
 # III.A, III.C, III.D: who gives each recommendation.
 RECOMMENDER_ROLE = {
@@ -122,7 +122,7 @@ class WithinRequestWorkflow:
         self.news: list[LotteryNews] = []
         self.news_seen: set[int] = set()
         self.decision: DecideWithin | None = None
-        self.attributes = search_attributes.Publisher(
+        self.attributes = attributes.Publisher(
             inp.request.district, inp.request.school_year, inp.policy.timezone
         )
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from codec import CompressThenEncrypt, EncryptionCodec, encryption_codec
+from infra.codec import CompressThenEncrypt, EncryptionCodec, encryption_codec
 
 DEFAULT_CORS_ORIGIN = "http://localhost:8233"
 MAX_BODY = 64 * 1024 * 1024  # a lottery's record, decoded and base64: a few tens of MB at most

@@ -24,12 +24,12 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFa
 from temporalio.service import RPCError, RPCStatusCode
 
 from districts import UnknownDistrictError, load_district
+from infra.settings import Settings, connect, load_settings
 from models.district import DistrictBase, DistrictConfig
 from models.people import Actor
 from models.state import RequestState
 from models.within_request import WithinRequestState
 from rules.errors import PolicyError
-from settings import Settings, connect, load_settings
 from store import records
 from store.engine import engine_for
 from store.migrate import DatabaseNotCurrent

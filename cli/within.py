@@ -19,7 +19,7 @@ from rich.table import Table
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from cli_common import (
+from cli.common import (
     ActorOption,
     JsonFlag,
     Prepared,
@@ -39,6 +39,8 @@ from cli_common import (
     refusing,
 )
 from districts import UnknownDistrictError, load_district
+from intake.interdistrict import validate_form
+from intake.within import prepare_within, start_within
 from models.lottery_record import AddSeats, LotteryRecord, Offer, OfferAnswer, SeatCount
 from models.people import Actor
 from models.within_district import Program, SeatKey
@@ -60,8 +62,6 @@ from models.within_request import (
 )
 from rules.lottery_audit import verify
 from store import lotteries, records
-from submission import validate_form
-from within_submission import prepare_within, start_within
 from workflows.lottery import LotteryWorkflow, lottery_id
 from workflows.within_request import WithinRequestWorkflow
 
@@ -331,7 +331,7 @@ def leave_program(
     The placement's permit is revoked as of now (staff record it when the student leaves),
     the student is reassigned to the home school and the seat goes to the next in line (the
     same as `transfers permit leave-program`)."""
-    from permit_cli import leave_program as permit_leave_program
+    from cli.permits import leave_program as permit_leave_program
 
     state = _within_request(request_id)
     if state.stage is not WithinStage.placed or state.permit_id is None:

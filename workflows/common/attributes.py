@@ -1,14 +1,6 @@
-"""The search attributes every process keeps current, for the Temporal Web UI and
-``temporal workflow list --query``: where a request stands, whose it is, and what is due.
-
-No student data goes in them: Temporal's visibility store is not encrypted (``codec.py``
-encrypts payloads only), so they hold the stage, the district, the school year and the date
-the next decision is due, and nothing that names a student.
-
-Every server the workflows run on must have them registered: ``transfers dev`` and the tests
-call `register`; the compose stack runs ``temporal operator search-attribute create`` with
-the names and types in `ATTRIBUTES`.
-"""
+"""Keeping a workflow's search attributes (`models/search_attributes.py`) current, for the
+Temporal Web UI and ``temporal workflow list --query``: the stage, the district, the school
+year and what is due, never anything that names a student."""
 
 from __future__ import annotations
 
@@ -16,29 +8,16 @@ from datetime import date, datetime
 
 from temporalio import workflow
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
 
 import rules.calendar as calendar
+from models.search_attributes import DECISION_DUE, DISTRICT, SCHOOL_YEAR, STAGE
 from models.stages import Stage
 from models.state import RequestState
-from workflows import versions
-
-STAGE = SearchAttributeKey.for_keyword("TransferStage")
-DISTRICT = SearchAttributeKey.for_keyword("TransferDistrict")
-SCHOOL_YEAR = SearchAttributeKey.for_keyword("TransferSchoolYear")  # e.g. "2027-2028"
-DECISION_DUE = SearchAttributeKey.for_datetime("TransferDecisionDue")
-
-ATTRIBUTES: dict[str, str] = {
-    STAGE.name: "Keyword",
-    DISTRICT.name: "Keyword",
-    SCHOOL_YEAR.name: "Keyword",
-    DECISION_DUE.name: "Datetime",
-}
-"""Name -> the type as ``temporal operator search-attribute create --type`` spells it."""
+from workflows.common import versions
 
 
 def updates(
@@ -121,45 +100,3 @@ class Publisher:
         if not versions.patched("start-attributes"):
             return None
         return (stage, found.get(DECISION_DUE))
-
-
-async def register(client: object) -> None:
-    """Register the attributes on the client's namespace; those already there are kept."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest,
-        ListSearchAttributesRequest,
-    )
-    from temporalio.client import Client
-    from temporalio.service import RPCError, RPCStatusCode
-
-    assert isinstance(client, Client)
-    kinds = {
-        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
-    existing: set[str] = set()
-    try:
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=client.namespace)
-        )
-        existing = set(listed.custom_attributes)
-    except RPCError as error:  # the time-skipping test server can add but not list
-        if error.status != RPCStatusCode.UNIMPLEMENTED:
-            raise
-    missing = {name: kinds[kind] for name, kind in ATTRIBUTES.items() if name not in existing}
-    if not missing:
-        return
-    try:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
-        )
-    except RPCError as error:
-        if error.status != RPCStatusCode.ALREADY_EXISTS:
-            raise
-
-
-def dev_server_flags() -> list[str]:
-    """``temporal server start-dev`` flags that register the attributes at start."""
-    pairs = (("--search-attribute", f"{name}={kind}") for name, kind in ATTRIBUTES.items())
-    return [flag for pair in pairs for flag in pair]

@@ -15,7 +15,13 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-import search_attributes
+from intake.interdistrict import (
+    next_free_id,
+    read_form,
+    request_id_base,
+    start_request,
+    validate_form,
+)
 from models.within_district_config import ROLE_SEAT_SETTER, WithinDistrictConfig
 from models.within_request import (
     WithinKind,
@@ -28,7 +34,7 @@ from rules import within_eligibility, within_windows
 from rules.errors import PolicyError
 from rules.within_levels import level_ends
 from store import records
-from submission import next_free_id, read_form, request_id_base, start_request, validate_form
+from workflows.common.attributes import at_start
 from workflows.lottery import LotteryWorkflow, lottery_id, lottery_input
 from workflows.within_request import WithinRequestWorkflow
 
@@ -193,7 +199,7 @@ async def start_within(
             message = getattr(error.cause, "message", str(error))
             if "already entered" not in message:
                 raise PolicyError(message) from None
-    attributes = search_attributes.at_start(
+    attributes = at_start(
         WithinStage.submitted, inp.request.district, inp.request.school_year
     )
     return await start_request(

@@ -27,7 +27,7 @@ from temporalio.runtime import (
     TelemetryFilter,
 )
 
-from settings import Settings
+from infra.settings import Settings
 
 # The SDK's record extras that identify a workflow or an activity (never its payloads).
 _TEMPORAL_EXTRAS = ("temporal_workflow", "temporal_activity")

@@ -20,7 +20,7 @@ from rich.table import Table
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from cli_common import (
+from cli.common import (
     ActorOption,
     JsonFlag,
     Refused,
@@ -37,6 +37,7 @@ from cli_common import (
     print_rows,
     refusing,
 )
+from cli.within import _within_district
 from districts import list_districts
 from models.district import DistrictBase
 from models.people import Actor
@@ -53,7 +54,6 @@ from models.permits import (
 )
 from rules.revocation import RevocationReason
 from store import permits as permit_store
-from within_cli import _within_district
 from workflows.permit import PermitWorkflow
 
 permit_app = typer.Typer(

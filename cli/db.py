@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from settings import load_settings
+from infra.settings import load_settings
 from store import migrate
 from store.engine import open_engine
 

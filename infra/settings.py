@@ -109,7 +109,7 @@ async def connect(runtime: object = None):  # -> temporalio.client.Client
     runtime (``observability.runtime``: metrics, log forwarding); None: the SDK's default."""
     from temporalio.client import Client
 
-    from codec import data_converter
+    from infra.codec import data_converter
 
     # Encrypting when TRANSFERS_ENCRYPTION_KEYS is set (codec.py); read before connecting so
     # a bad key configuration fails before anything is sent.

@@ -22,13 +22,13 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-import search_attributes
 from models.district import DistrictConfig, DistrictPolicy
 from models.requests import InterdistrictRequest
 from models.stages import Stage
 from rules import eligibility
 from rules.errors import PolicyError
 from store import records
+from workflows.common.attributes import at_start
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -187,7 +187,7 @@ def prepare(
 
 
 async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> WorkflowHandle:
-    attributes = search_attributes.at_start(
+    attributes = at_start(
         Stage.submitted, inp.request.district, inp.request.school_year
     )
     return await start_request(

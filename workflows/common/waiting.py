@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import versions
+from workflows.common import versions
 
 RECORD_TIMEOUT = timedelta(seconds=60)  # a large lottery's record is a few megabytes
 NOTICE_TIMEOUT = timedelta(minutes=1)  # a send and, past five attempts, its escalation
