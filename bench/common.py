@@ -7,7 +7,7 @@
   it) or as its own process (`DevStack.start_worker_process`: `transfers worker`).
 - A benchmark district (`bench`) whose current school year takes submissions today, written
   to the data folder and found through ``TRANSFERS_DISTRICTS_DIR`` like any district file.
-- `submit`: a request through the CLI's own submission path (`starter._prepare_interdistrict`:
+- `submit`: a request through the CLI's own path (`app.submissions.prepare_interdistrict`:
   the role check, the intake checks against the records store, then `Client.start_workflow`).
 - Percentiles, a plain table printer, the machine's description, RSS of a process.
 
@@ -278,11 +278,12 @@ async def dev_stack(data_dir: str | None, keep: bool) -> AsyncIterator[DevStack]
 
 def prepare(form: dict[str, Any], actor: str = CLERK) -> Any:
     """`transfers submit`'s checks for one interdistrict form (synchronous: it reads the
-    records store): a `cli_common.Prepared` whose ``start(client)`` starts the workflow."""
-    from cli.main import _prepare_interdistrict
+    records store): a `app.submissions.Prepared` whose ``start(client)`` starts the workflow."""
+    from app.principal import Principal
+    from app.submissions import prepare_interdistrict
     from intake.interdistrict import parse_request
 
-    return _prepare_interdistrict(parse_request(form, "the form"), actor)
+    return prepare_interdistrict(parse_request(form, "the form"), Principal(actor))
 
 
 async def submit(client: Any, form: dict[str, Any], actor: str = CLERK) -> str:

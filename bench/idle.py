@@ -54,7 +54,8 @@ def stage_counts(engine: Any) -> dict[str, int]:
 
 async def create(stack: Any, n: int, reviewed: float, concurrency: int) -> dict[str, int]:
     """``n`` requests, ``concurrency`` at a time; the stage counts they must reach."""
-    from cli.common import _actor, _district
+    from app.context import district, staff
+    from app.principal import Principal
     from models.actions import AddDocument
     from models.requests import Direction, TransferReason
     from models.state import RequestState
@@ -63,7 +64,7 @@ async def create(stack: Any, n: int, reviewed: float, concurrency: int) -> dict[
     from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W
 
     client, engine = stack.client, stack.engine()
-    clerk = _actor(_district(common.DISTRICT), common.CLERK)
+    clerk = staff(district(common.DISTRICT), Principal(common.CLERK))
     kinds = required_documents(Direction.out, TransferReason.moving, False, False)
     documents = DocumentStore(stack.settings().documents_dir)
     every = round(1 / reviewed) if reviewed > 0 else 0

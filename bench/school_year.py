@@ -55,11 +55,12 @@ from temporalio.client import WorkflowHandle  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 import rules.calendar as calendar  # noqa: E402
+from app.submissions import start  # noqa: E402
 from districts import load_district  # noqa: E402
 from infra.codec import DATA_CONVERTER  # noqa: E402
 from infra.search_attributes import register  # noqa: E402
 from infra.settings import find_binary, load_settings  # noqa: E402
-from intake.interdistrict import prepare, start  # noqa: E402
+from intake.interdistrict import prepare  # noqa: E402
 from models.actions import (  # noqa: E402
     AddDocument,
     AddDocuments,

@@ -18,7 +18,7 @@ what a workflow of the same shape costs anyway. The same number of requests goes
       missing-documents and approval notices, a record of every event, and the permit's own
       workflow.
 
-Both go through the client API as the CLI's commands do (`starter._prepare_interdistrict` and
+Both go through the client API as the CLI's commands do (`app.submissions.prepare_interdistrict` and
 `Client.start_workflow`; `execute_update` with the project's models), not one CLI process per
 action, whose start-up would dominate. Like a clerk, the driver of (b) waits for the records
 store to show the request awaiting documents before adding them, and under review before
@@ -223,16 +223,17 @@ class Project:
     def __init__(self, stack: Any, run_tag: str) -> None:
         import common
 
-        from cli.common import _actor, _district
+        from app.context import district, staff
+        from app.principal import Principal
         from models.requests import Direction, TransferReason
         from rules.documents import required_documents
         from store.documents import DocumentStore
 
         self.stack, self.common = stack, common
         self.engine = stack.engine()
-        config = _district(common.DISTRICT)
-        self.clerk = _actor(config, common.CLERK)
-        self.director = _actor(config, common.DIRECTOR)
+        config = district(common.DISTRICT)
+        self.clerk = staff(config, Principal(common.CLERK))
+        self.director = staff(config, Principal(common.DIRECTOR))
         self.kinds = required_documents(Direction.into, TransferReason.child_care, False, False)
         self.documents = DocumentStore(stack.settings().documents_dir)
         self.run_tag = run_tag

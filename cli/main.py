@@ -1,98 +1,52 @@
-"""The staff command line, ``transfers``: starts request workflows, sends staff actions as
-Updates (an immediate yes or no), and reads the records store for listings.
+"""The staff command line, ``transfers``: every command calls the application layer
+(`app/`), which starts request workflows, sends staff actions as Updates (an immediate yes or
+no), and reads the records store for listings.
 
 This module is the command and the interdistrict permits (seed 000); the within-district
-commands (seed 004: recommendations, the lottery, offers) are in ``within_cli.py``, and
-``submit``, ``decide``, ``withdraw`` and ``show`` hand within-district requests to it. What
-both share (refusals, consoles, the client, Updates) is in ``cli_common.py``.
+commands (seed 004: recommendations, the lottery, offers) are in `cli/within.py`, permits in
+`cli/permits.py`, the records database in `cli/db.py`; ``submit``, ``decide``, ``withdraw``
+and ``show`` hand within-district requests to `cli/within.py`.
 
 Every command takes ``--json``. A refused action exits 1 with the reason on stderr and
 changes nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import subprocess
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.table import Table
-from temporalio.client import Client
-from temporalio.service import RPCError
 
-import rules.calendar as calendar
+from app import requests, services, submissions
+from app.errors import Refused
+from app.requests import DocumentUpload
+from app.submissions import Rejected
 from cli import within as within_cli
 from cli.common import (
     ActorOption,
     JsonFlag,
-    Prepared,
-    Refused,
-    _actor,
-    _any_request,
-    _client,
-    _district,
-    _emit,
-    _engine,
-    _parse_date,
-    _run,
-    _settings,
-    _update,
+    emit,
     err,
     out,
+    parse_date,
+    principal,
     print_rows,
     refusing,
+    run,
 )
 from cli.db import db_app
 from cli.permits import permit_app
-from infra.search_attributes import dev_server_flags
-from infra.settings import Settings, connect, find_binary
-from intake.interdistrict import parse_request, prepare, read_form, start
-from models.actions import (
-    MAX_DOCUMENTS_AT_ONCE,
-    AddDocument,
-    AddDocuments,
-    Decide,
-    DocumentFile,
-    ExtendAppeal,
-    FileAppeal,
-    RecordAppealOutcome,
-    RecordRelease,
-    Withdraw,
-)
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.documents import DocumentKind
-from models.people import Actor
-from models.requests import InterdistrictRequest
 from models.state import RequestState
-from models.within_district_config import WithinDistrictConfig
 from models.within_request import WithinRequestState
-from rules.documents import check_document_content, check_document_name
-from rules.errors import PolicyError
-from rules.roles import check_role
-from store import notices as notice_store
-from store import records
-from store.documents import DocumentStore
-from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
 app = typer.Typer(help="School transfer requests as durable processes.", no_args_is_help=True)
 documents_app = typer.Typer(help="Documents of a request.", no_args_is_help=True)
 app.add_typer(documents_app, name="documents")
-
-
-def _request(request_id: str) -> RequestState:
-    """An interdistrict permit request from the records store."""
-    state = _any_request(request_id)
-    if not isinstance(state, RequestState):
-        raise Refused(f"request {request_id} is a within-district request: this command is for "
-                      "interdistrict permits")
-    return state
 
 
 def _state_json(state: RequestState) -> dict[str, Any]:
@@ -101,18 +55,8 @@ def _state_json(state: RequestState) -> dict[str, Any]:
     return data
 
 
-def _act(request_id: str, update: Any, make: Callable[[Actor], BaseModel], actor: str,
-         as_json: bool) -> None:
-    _act_on(_request(request_id), update, make, actor, as_json)
-
-
-def _act_on(state: RequestState, update: Any, make: Callable[[Actor], BaseModel], actor: str,
-            as_json: bool) -> None:
-    action = make(_actor(_district(state.request.district), actor))
-    if not state.is_open:
-        raise Refused(f"request {state.id} is closed ({state.stage.value})")
-    result = _run(_update(state.id, update, action))
-    _emit(as_json, _state_json(result), lambda: _print_summary(result))
+def _done(result: RequestState, as_json: bool) -> None:
+    emit(as_json, _state_json(result), lambda: _print_summary(result))
 
 
 def _print_summary(state: RequestState) -> None:
@@ -134,10 +78,7 @@ def _print_summary(state: RequestState) -> None:
 @refusing
 def worker() -> None:
     """Run a worker until Ctrl-C (connects with TEMPORAL_ADDRESS etc.)."""
-    from worker import run_worker
-
-    settings = _settings()
-    _run(run_worker(settings), loop_factory=_event_loop(settings))
+    services.worker()
 
 
 @app.command()
@@ -148,64 +89,7 @@ def dev(
 ) -> None:
     """The embedded default: the Temporal dev server (persisted in the data folder) and a
     worker, until Ctrl-C stops both."""
-    settings = _settings()
-    loop_factory = _event_loop(settings)  # a wrong setting stops here, before the server
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
-    # last transactions (DESIGN.md: about 22 workflows/s against 10 with the defaults).
-    server = subprocess.Popen(
-        [
-            find_binary("temporal"), "server", "start-dev",
-            "--db-filename", str(settings.data_dir / "temporal.sqlite"),
-            "--port", str(port), "--ui-port", str(ui_port), "--ip", "127.0.0.1",
-            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-            *dev_server_flags(), "--log-level", "warn",
-        ],
-        start_new_session=True,
-    )
-    os.environ.setdefault("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
-    try:
-        _run(_dev_worker(settings, server, ui_port), loop_factory)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        err.print("stopped the worker and the Temporal dev server")
-
-
-def _event_loop(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    from worker import event_loop_factory
-
-    try:
-        return event_loop_factory(settings.event_loop)
-    except ValueError as error:
-        raise Refused(str(error)) from None
-
-
-async def _dev_worker(settings: Settings, server: subprocess.Popen, ui_port: int) -> None:
-    from infra import observability
-    from worker import run_worker
-
-    client: Client | None = None
-    runtime = observability.runtime(settings)  # once: it binds the metrics port
-    for _ in range(300):
-        if server.poll() is not None:
-            raise Refused("the Temporal dev server exited; is the port already in use?")
-        try:
-            client = await connect(runtime)
-            break
-        except RuntimeError:
-            await asyncio.sleep(0.1)
-    if client is None:
-        raise Refused("the Temporal dev server did not start")
-    err.print(
-        f"Temporal dev server on {os.environ['TEMPORAL_ADDRESS']}, Web UI on "
-        f"http://127.0.0.1:{ui_port}; "
-        "worker running. Ctrl-C stops both."
-    )
-    await run_worker(settings, client)
+    services.dev(port, ui_port, lambda text: err.print(text, markup=False, highlight=False))
 
 
 # ---- submitting -------------------------------------------------------------------------
@@ -252,90 +136,30 @@ def submit(
         "parent": {"name": parent_name, "email": parent_email,
                    "relationship": relationship},
     }
-    prepared = _prepare_interdistrict(parse_request(_drop_none(flags), "the flags"), actor)
-
-    async def go() -> None:
-        await prepared.start(await _client())
-
-    _run(go())
-    _emit(as_json, prepared.data, lambda: out.print(f"submitted [bold]{prepared.id}[/bold]"))
-
-
-def _prepare_interdistrict(request: InterdistrictRequest, actor: str) -> Prepared:
-    config = _district(request.district)
-    staff = _actor(config, actor)
-    check_role("submit", staff.name, staff.roles)
-    task_queue = _settings().task_queue
-    today = calendar.local_date(datetime.now(UTC), config.timezone)
-    inp = prepare(request, config, today, _engine(), staff.name)
-
-    async def go(client: Client) -> object:
-        return await start(client, inp, task_queue)
-
-    data = {"id": inp.id, "stage": "submitted", "first_day": inp.policy.first_day.isoformat()}
-    student = (request.district, request.student.id, request.school_year)
-    return Prepared(id=inp.id, data=data, start=go, student=student)
-
-
-def _prepare_file(
-    path: Path, actor: str, within: dict[str, WithinDistrictConfig | None]
-) -> Prepared:
-    form = read_form(path)
-    config = within_cli.within_district_of(form, within)
-    if config is not None:
-        return within_cli.prepare_form(form, path.name, config, actor)
-    return _prepare_interdistrict(parse_request(form, path.name), actor)
+    prepared = run(submissions.submit_form(_drop_none(flags), principal(actor)))
+    emit(as_json, prepared.data, lambda: out.print(f"submitted [bold]{prepared.id}[/bold]"))
 
 
 def _submit_files(files: list[Path], actor: str, as_json: bool) -> None:
-    """In order, in one process (how a district loads a batch of paper forms). Every check
-    of a form runs before its workflow starts, so a refused form starts nothing."""
+    """In order, in one process; each form is reported as it is done."""
     batch = len(files) > 1
-    within: dict[str, WithinDistrictConfig | None] = {}
-    taken: dict[tuple[str, str, str], str] = {}  # the students submitted in this batch
     results: list[dict[str, Any]] = []
 
-    def refused(path: Path, error: Exception) -> None:
-        if not batch:
-            raise error
-        where = "" if path.name in str(error) else f"{path.name}: "
-        err.print(f"error: {where}{error}", markup=False, highlight=False)
-        results.append({"file": str(path), "error": str(error)})
-
     async def go() -> None:
-        client: Client | None = None
-        for path in files:
-            try:
-                prepared = _prepare_file(path, actor, within)
-                if prepared.student in taken:
-                    district, student, year = prepared.student
-                    raise Refused(
-                        f"student {student} already has an open request for {year} in "
-                        f"{district} ({taken[prepared.student]}, earlier in this batch); "
-                        "only one may be open at a time"
-                    )
-            except (Refused, PolicyError, ValidationError) as error:
-                refused(path, error)
+        async for outcome in submissions.submit_files(files, principal(actor)):
+            path = outcome.file
+            if isinstance(outcome, Rejected):
+                where = "" if path.name in str(outcome.error) else f"{path.name}: "
+                err.print(f"error: {where}{outcome.error}", markup=False, highlight=False)
+                results.append({"file": str(path), "error": str(outcome.error)})
                 continue
-            if client is None:
-                client = await _client()  # Temporal unreachable: the whole batch stops
-            try:
-                await prepared.start(client)
-            except (Refused, PolicyError) as error:
-                refused(path, error)
-                continue
-            except RPCError as error:
-                done = sum(1 for r in results if "id" in r)
-                raise Refused(f"{path.name}: {error.message}; stopped after submitting "
-                              f"{done} of {len(files)}") from None
-            taken[prepared.student] = prepared.id
-            results.append({"file": str(path), **prepared.data})
+            results.append({"file": str(path), **outcome.data})
             if not as_json:
-                out.print(f"submitted [bold]{prepared.id}[/bold]")
+                out.print(f"submitted [bold]{outcome.data['id']}[/bold]")
 
-    _run(go())
+    run(go())
     if as_json:
-        _emit(True, results if batch else results[0], lambda: None)
+        emit(True, results if batch else results[0], lambda: None)
     failed = sum(1 for r in results if "error" in r)
     if failed:
         others = "; the others were submitted" if failed < len(files) else ""
@@ -373,38 +197,9 @@ def documents_add(
     if name and len(name) != len(file):
         raise Refused(f"{len(file)} file(s) but {len(name)} --name: give one --name for each "
                       "file, or none")
-    if len(file) > MAX_DOCUMENTS_AT_ONCE:
-        raise Refused(f"{len(file)} files: at most {MAX_DOCUMENTS_AT_ONCE} in one action")
-    state = _request(request_id)
-    staff = _actor(_district(state.request.district), actor)
-    check_role("add_document", staff.name, staff.roles)  # before anything is stored
-    if not state.is_open:
-        raise Refused(f"request {request_id} is closed ({state.stage.value})")
     names = name or [path.name for path in file]
-    contents = []
-    for path, stored_name in zip(file, names, strict=True):  # every file checked first
-        try:
-            content = path.read_bytes()
-        except OSError as error:
-            raise Refused(f"cannot read {path}: {error.strerror}") from None
-        check_document_content(check_document_name(stored_name), content)
-        contents.append(content)
-    store = DocumentStore(_settings().documents_dir)
-    stored = [store.put(n, content) for n, content in zip(names, contents, strict=True)]
-    documents = [
-        DocumentFile(kind=k, name=d.name, sha256=d.sha256, size=d.size)
-        for k, d in zip(kind, stored, strict=True)
-    ]
-    if len(documents) == 1:  # one document: the Update every worker version knows
-        action: AddDocument | AddDocuments = AddDocument(
-            actor=staff, **documents[0].model_dump()
-        )
-        update: Any = InterdistrictPermitWorkflow.add_document
-    else:
-        action = AddDocuments(actor=staff, documents=documents)
-        update = InterdistrictPermitWorkflow.add_documents
-    result = _run(_update(request_id, update, action))
-    _emit(as_json, _state_json(result), lambda: _print_summary(result))
+    uploads = [DocumentUpload(path, k, n) for path, k, n in zip(file, kind, names, strict=True)]
+    _done(run(requests.add_documents(request_id, uploads, principal(actor))), as_json)
 
 
 @app.command()
@@ -417,8 +212,7 @@ def release(
     as_json: JsonFlag = False,
 ) -> None:
     """Record the district of residence's release (into the district)."""
-    _act(request_id, InterdistrictPermitWorkflow.record_release,
-         lambda a: RecordRelease(actor=a, granted=granted, note=note), actor, as_json)
+    _done(run(requests.record_release(request_id, principal(actor), granted, note)), as_json)
 
 
 @app.command()
@@ -449,7 +243,7 @@ def decide(
     A within-district current-year request (IX.B) is decided by the superintendent's designee
     writing down the four factors weighed: --weighed-reasons, --weighed-time-of-year,
     --weighed-capacity and --weighed-program."""
-    state = _any_request(request_id)
+    state = requests.get(request_id)
     weighed = {
         "--weighed-reasons": weighed_reasons,
         "--weighed-time-of-year": weighed_time_of_year,
@@ -466,9 +260,8 @@ def decide(
     if given:
         raise Refused(f"{', '.join(given)}: the IX.B factors are for within-district requests")
     outcome = Outcome.approve if approve else Outcome.deny
-    _act_on(state, InterdistrictPermitWorkflow.decide,
-            lambda a: Decide(actor=a, outcome=outcome, reasons=reason or [], school=school,
-                             note=note), actor, as_json)
+    _done(run(requests.decide(request_id, principal(actor), outcome, reason or [], school, note)),
+          as_json)
 
 
 @app.command()
@@ -483,16 +276,15 @@ def appeal(
     as_json: JsonFlag = False,
 ) -> None:
     """Record an appeal filed with the county, its extension, or its outcome."""
+    who = principal(actor)
     if outcome is not None:
-        _act(request_id, InterdistrictPermitWorkflow.record_appeal_outcome,
-             lambda a: RecordAppealOutcome(actor=a, outcome=outcome, note=note), actor, as_json)
+        result = run(requests.record_appeal_outcome(request_id, who, outcome, note))
     elif extend is not None:
-        _act(request_id, InterdistrictPermitWorkflow.extend_appeal,
-             lambda a: ExtendAppeal(actor=a, reason=extend, note=note), actor, as_json)
+        result = run(requests.extend_appeal(request_id, who, extend, note))
     else:
-        filed = _parse_date(filed_on, "--filed-on") if filed_on else None
-        _act(request_id, InterdistrictPermitWorkflow.file_appeal,
-             lambda a: FileAppeal(actor=a, filed_on=filed, note=note), actor, as_json)
+        filed = parse_date(filed_on, "--filed-on") if filed_on else None
+        result = run(requests.file_appeal(request_id, who, filed, note))
+    _done(result, as_json)
 
 
 @app.command()
@@ -503,12 +295,11 @@ def withdraw(request_id: str, actor: ActorOption, note: str = "", as_json: JsonF
 
     A within-district placement may be given up too: the student stays at the home school
     and the seat goes to the next in line."""
-    state = _any_request(request_id)
+    state = requests.get(request_id)
     if isinstance(state, WithinRequestState):
         within_cli.withdraw_within(state, actor, note, as_json)
         return
-    _act_on(state, InterdistrictPermitWorkflow.withdraw,
-            lambda a: Withdraw(actor=a, note=note), actor, as_json)
+    _done(run(requests.withdraw(request_id, principal(actor), note)), as_json)
 
 
 # Within-district (Rule 5110.1): recommendations, leaving a program, the lottery, offers.
@@ -530,12 +321,12 @@ def show(request_id: str, as_json: JsonFlag = False) -> None:
 
     A waitlisted within-district request's position is asked of its lottery (the stored one
     when the lottery cannot be reached)."""
-    state = _any_request(request_id)
+    state = requests.get(request_id)
     if isinstance(state, WithinRequestState):
         within_cli.show_within(state, as_json)
         return
-    history = records.get_history(_engine(), request_id)
-    state = state.model_copy(update={"history": history})
+    state = requests.with_history(state)
+    history = state.history
     data = _state_json(state)
 
     def human() -> None:
@@ -546,7 +337,7 @@ def show(request_id: str, as_json: JsonFlag = False) -> None:
                           h.event, h.actor, h.reason)
         out.print(table)
 
-    _emit(as_json, data, human)
+    emit(as_json, data, human)
 
 
 @app.command("list")
@@ -560,18 +351,11 @@ def list_(
     as_json: JsonFlag = False,
 ) -> None:
     """What is due: requests from the records store, soonest decision first."""
-    from models.stages import Stage
-    from models.within_request import WithinStage
-
-    stages = list(Stage.__members__) + [s for s in WithinStage.__members__
-                                        if s not in Stage.__members__]
-    if stage is not None and stage not in stages:
-        raise Refused(f"unknown stage {stage!r} (one of: {', '.join(stages)})")
-    before = _parse_date(due_before, "--due-before") if due_before else None
-    rows = records.list_requests(
-        _engine(), district=district, stage=stage, overdue=overdue,
-        due_before=before, open_only=open_only,
-    )
+    if stage is not None and stage not in requests.STAGES:
+        raise Refused(f"unknown stage {stage!r} (one of: {', '.join(requests.STAGES)})")
+    before = parse_date(due_before, "--due-before") if due_before else None
+    rows = requests.list_due(stage=stage, overdue=overdue, due_before=before,
+                             district=district, open_only=open_only)
     data = [
         {"id": r.id, "district": r.district, "direction": r.direction,
          "school_year": r.school_year, "stage": r.stage, "overdue": r.overdue,
@@ -586,7 +370,7 @@ def list_(
               "yes" if r.overdue else "", r.id) for r in rows),
         )
 
-    _emit(as_json, data, human)
+    emit(as_json, data, human)
 
 
 @app.command()
@@ -594,7 +378,7 @@ def list_(
 def notices(request_id: Annotated[str | None, typer.Argument()] = None,
             as_json: JsonFlag = False) -> None:
     """Notices and their delivery records."""
-    rows = notice_store.list_notices(_engine(), request_id)
+    rows = requests.notices(request_id)
     data = [
         {"key": n.key, "request_id": n.request_id, "kind": n.kind, "to": n.recipients,
          "subject": n.subject, "status": n.status, "error": n.error, "attempts": n.attempts,
@@ -609,7 +393,7 @@ def notices(request_id: Annotated[str | None, typer.Argument()] = None,
                           str(n.attempts), n.error or n.note)
         out.print(table)
 
-    _emit(as_json, data, human)
+    emit(as_json, data, human)
 
 
 @app.command("codec-server")
@@ -622,25 +406,8 @@ def codec_server(
     """Decrypt payloads for the Temporal Web UI (its codec endpoint) until Ctrl-C.
 
     Needs TRANSFERS_ENCRYPTION_KEYS. Beyond loopback, put it behind the district's sign-in."""
-    import codec_server as server
-
-    from infra.codec import KEYS_VARIABLE, encryption_codec
-
-    try:
-        codec = encryption_codec()
-    except ValueError as error:
-        raise Refused(str(error)) from None
-    if codec is None:
-        raise Refused(f"no encryption key configured: set {KEYS_VARIABLE} (see codec.py)")
-    err.print(f"codec server on http://{host}:{port} for {cors_origin} "
-              f"(keys {', '.join(codec.key_ids)}; current {codec.current})",
-              markup=False, highlight=False)
-    try:
-        server.serve(host, port, cors_origin)
-    except OSError as error:  # the port is taken, the address is not ours
-        raise Refused(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    except KeyboardInterrupt:
-        pass
+    services.codec_server(host, port, cors_origin,
+                          lambda text: err.print(text, markup=False, highlight=False))
 
 
 def main() -> None:

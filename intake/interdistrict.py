@@ -1,37 +1,23 @@
-"""Submitting a request: parse, check against the policy, start its workflow.
-
-Every check runs before anything is started or written, so a refused request changes
-nothing. Used by the `transfers submit` command and by the tests."""
+"""An interdistrict permit request at intake (seed 000): parsed, checked against the policy
+(who may request, the school, the school year, the opening date, one open request per
+student), and made into its workflow's input. Every check runs before anything starts, so a
+refused request changes nothing; `app.submissions` starts it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar, get_args
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import (
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from intake.forms import read_form, validate_form
+from intake.ids import next_free_id, request_id_base
 from models.district import DistrictConfig, DistrictPolicy
 from models.requests import InterdistrictRequest
-from models.stages import Stage
 from rules import eligibility
 from rules.errors import PolicyError
 from store import records
-from workflows.common.attributes import at_start
-from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
-
-M = TypeVar("M", bound=BaseModel)
+from workflows.interdistrict_permit import PermitRequestInput
 
 
 def parse_request_file(path: Path) -> InterdistrictRequest:
@@ -39,72 +25,14 @@ def parse_request_file(path: Path) -> InterdistrictRequest:
     return parse_request(read_form(path), path.name)
 
 
-def read_form(path: Path) -> object:
-    """The fields of a request form in a .json or .toml file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError(f"cannot read request file {path}: {error}") from error
-    try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except ValueError as error:  # the decoders' errors, and an integer of over 4300 digits
-        raise PolicyError(f"request file {path.name} is malformed: {error}") from error
-    except RecursionError:
-        raise PolicyError(f"request file {path.name} is malformed: nested too deeply") from None
-    return data
+def base_request_id(request: InterdistrictRequest) -> str:
+    return request_id_base(
+        request.district, request.school_year, request.direction.value, request.student.id
+    )
 
 
 def parse_request(data: object, source: str = "request") -> InterdistrictRequest:
     return validate_form(InterdistrictRequest, data, source)
-
-
-def validate_form(model: type[M], data: object, source: str = "request") -> M:
-    """``data`` as ``model``; the error names every field that is wrong."""
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source} must be an object with the request's fields")
-    # Pydantic ignores keys it does not know: a misspelled optional field (a preferred
-    # school, a sibling) would be dropped without a word. The form is refused instead.
-    unknown = unknown_fields(model, data)
-    if unknown:
-        raise PolicyError(
-            f"{source} is invalid: "
-            + "; ".join(f"{name}: not a field of the form" for name in unknown)
-        )
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"
-            for e in error.errors()
-        )
-        raise PolicyError(f"{source} is invalid: {problems}") from None
-
-
-def unknown_fields(model: type[BaseModel], data: dict[Any, Any], at: str = "") -> list[str]:
-    """The keys of ``data`` (and of its nested forms) that ``model`` has no field for,
-    dotted like pydantic's error locations."""
-    fields = {field.alias or name: field for name, field in model.model_fields.items()}
-    unknown: list[str] = []
-    for key, value in data.items():
-        field = fields.get(key)
-        if field is None:
-            unknown.append(f"{at}{key}")
-            continue
-        nested = _form_model(field.annotation)
-        if nested is not None and isinstance(value, dict):
-            unknown += unknown_fields(nested, value, f"{at}{key}.")
-    return unknown
-
-
-def _form_model(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds (``Student``, ``Parent | None``), if it holds one."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in get_args(annotation):
-        found = _form_model(argument)
-        if found is not None:
-            return found
-    return None
 
 
 def policy_for(config: DistrictConfig, school_year: str) -> DistrictPolicy:
@@ -127,29 +55,6 @@ def policy_for(config: DistrictConfig, school_year: str) -> DistrictPolicy:
         schools={s.id: s.name for s in config.schools},
         settings=config.interdistrict,
     )
-
-
-def base_request_id(request: InterdistrictRequest) -> str:
-    return request_id_base(
-        request.district, request.school_year, request.direction.value, request.student.id
-    )
-
-
-def request_id_base(district: str, school_year: str, process: str, student_id: str) -> str:
-    """Derived from district, student, process and school year, so a duplicate cannot
-    start; the student's id enters only as a hash, keeping it out of workflow ids (FERPA)."""
-    student = hashlib.sha256(f"{district}:{student_id}".encode()).hexdigest()
-    return f"{district}-{school_year}-{process}-{student[:12]}"
-
-
-def next_free_id(engine: Engine, base: str) -> str:
-    """``base``, or ``base-N`` after the closed earlier requests of the same student and year."""
-    taken = set(records.request_ids_like(engine, base))
-    request_id, n = base, 1
-    while request_id in taken:
-        n += 1
-        request_id = f"{base}-{n}"
-    return request_id
 
 
 def prepare(
@@ -184,35 +89,3 @@ def prepare(
     return PermitRequestInput(
         id=request_id, request=request, policy=policy, submitted_by=submitted_by
     )
-
-
-async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> WorkflowHandle:
-    attributes = at_start(
-        Stage.submitted, inp.request.district, inp.request.school_year
-    )
-    return await start_request(
-        client, InterdistrictPermitWorkflow.run, inp, inp.id, task_queue, attributes
-    )
-
-
-async def start_request(
-    client: Client,
-    run: Any,
-    inp: BaseModel,
-    request_id: str,
-    task_queue: str,
-    attributes: TypedSearchAttributes,
-) -> WorkflowHandle:
-    """Start a request's workflow once: its id is derived, so a second start is refused."""
-    try:
-        return await client.start_workflow(
-            run,
-            inp,
-            id=request_id,
-            task_queue=task_queue,
-            search_attributes=attributes,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        )
-    except WorkflowAlreadyStartedError:
-        raise PolicyError(f"request {request_id} already exists") from None

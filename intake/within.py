@@ -1,6 +1,7 @@
-"""Submitting a within-district transfer request (seed 004, Rule 5110.1): every intake rule
-is checked before anything starts, so a refused request changes nothing; then the lottery
-(next year, reopened window) takes the application and the request's workflow starts.
+"""A within-district transfer request at intake (seed 004, Rule 5110.1): every intake rule
+is checked before anything starts, so a refused request changes nothing; `app.submissions`
+then enters the application in the lottery (next year, reopened window) and starts the
+request's workflow.
 
 The lottery workflow of a district and school year starts with its first application; the
 seats it draws are the district file's ``open_seats`` (VII), and the staff with the
@@ -12,31 +13,26 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from intake.interdistrict import (
-    next_free_id,
-    read_form,
-    request_id_base,
-    start_request,
-    validate_form,
+from districts import UnknownDistrictError, load_district
+from intake.forms import read_form, validate_form
+from intake.ids import next_free_id, request_id_base
+from models.within_district_config import (
+    ROLE_SEAT_SETTER,
+    WithinDistrictConfig,
+    load_within_district,
 )
-from models.within_district_config import ROLE_SEAT_SETTER, WithinDistrictConfig
 from models.within_request import (
     WithinKind,
     WithinPolicy,
     WithinRequest,
     WithinRequestInput,
-    WithinStage,
 )
 from rules import within_eligibility, within_windows
 from rules.errors import PolicyError
 from rules.within_levels import level_ends
 from store import records
-from workflows.common.attributes import at_start
-from workflows.lottery import LotteryWorkflow, lottery_id, lottery_input
-from workflows.within_request import WithinRequestWorkflow
+from workflows.lottery import lottery_id
 
 PROCESS = "within"
 
@@ -170,38 +166,28 @@ def seat_setters(config: WithinDistrictConfig) -> str:
     return ", ".join(names)
 
 
-async def ensure_lottery(
-    client: Client, config: WithinDistrictConfig, school_year: str, task_queue: str
-) -> WorkflowHandle:
-    """The district's lottery for the year, started by its first application."""
-    inp = lottery_input(config, school_year, seats_set_by=seat_setters(config))
-    return await client.start_workflow(
-        LotteryWorkflow.run,
-        inp,
-        id=inp.id,
-        task_queue=task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-
-
-async def start_within(
-    client: Client, inp: WithinRequestInput, config: WithinDistrictConfig, task_queue: str
-) -> WorkflowHandle:
-    """Enter the lottery (its clock decides 5:00 p.m.; a refusal starts nothing), then start
-    the request. Re-running after a crash between the two finds the application entered and
-    starts the request."""
-    if inp.lottery_id is not None:
-        lottery = await ensure_lottery(client, config, inp.request.school_year, task_queue)
+def within_district_of(
+    form: object, districts_dir: Path | None, cache: dict[str, WithinDistrictConfig | None]
+) -> WithinDistrictConfig | None:
+    """The district of a within-district form, or None for an interdistrict one: a form
+    without a ``direction`` whose district file describes a within-district district."""
+    if not isinstance(form, dict) or "direction" in form:
+        return None
+    district_id = form.get("district")
+    if not isinstance(district_id, str):
+        return None
+    if district_id not in cache:
         try:
-            await lottery.execute_update(LotteryWorkflow.enter, inp.request.applicant(inp.id))
-        except WorkflowUpdateFailedError as error:
-            message = getattr(error.cause, "message", str(error))
-            if "already entered" not in message:
-                raise PolicyError(message) from None
-    attributes = at_start(
-        WithinStage.submitted, inp.request.district, inp.request.school_year
-    )
-    return await start_request(
-        client, WithinRequestWorkflow.run, inp, inp.id, task_queue, attributes
-    )
+            cache[district_id] = load_within_district(district_id, districts_dir)
+        except UnknownDistrictError as error:
+            raise PolicyError(str(error).strip('"')) from None
+        except ValueError as error:
+            # Not a within-district file: an interdistrict one, or a broken within one.
+            try:
+                interdistrict = load_district(district_id, districts_dir).interdistrict is not None
+            except ValueError:
+                interdistrict = False
+            if not interdistrict:
+                raise PolicyError(str(error)) from None
+            cache[district_id] = None
+    return cache[district_id]

@@ -48,3 +48,13 @@ def check_renewal(school_year: str, renewed_for: str) -> None:
     expected = next_school_year(school_year)
     if renewed_for != expected:
         raise PolicyError(f"a renewal now is for {expected}, not {renewed_for}")
+
+
+def check_may_leave_program(permit_id: str, within_district: bool, program: str) -> None:
+    """Rule 5110.1 IV.A: withdrawing from the special program a transfer was for revokes it;
+    it applies to within-district transfers for a special program only."""
+    what = "IV.A applies to a within-district transfer for a special program"
+    if not within_district:
+        raise PolicyError(f"permit {permit_id} is an interdistrict permit: {what}")
+    if program == "regular":
+        raise PolicyError(f"permit {permit_id} is for the regular program: {what}")

@@ -35,3 +35,8 @@ def check_may_revoke(grade: int, school_year_end: date, today: date, reasons: li
             "a permit may not be revoked after June 30 following completion of grade 10 "
             f"({cutoff.isoformat()}; EC 46600)"
         )
+
+
+# Seed 000: "A decision to rescind or revoke a permit may not be appealed." The workflow
+# refuses every appeal with it, and a front says it of a permit that has ended.
+NOT_APPEALABLE = "a decision to rescind or revoke a permit may not be appealed (seed 000)"

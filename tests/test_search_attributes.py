@@ -17,10 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import rules.calendar as calendar
+from app import submissions
 from infra.codec import DATA_CONVERTER
 from infra.search_attributes import register
 from infra.settings import Settings, find_binary
-from intake import interdistrict as submission
 from models.actions import Decide, Withdraw
 from models.decisions import Outcome
 from models.permits import PermitStage
@@ -146,13 +146,13 @@ def _stages(history: WorkflowHistory) -> list[str]:
 async def test_a_request_started_with_its_first_stage_does_not_upsert_it(
     dev_server: Client, dev_worker: Worker
 ) -> None:
-    """`submission.start` gives the workflow its first stage: the Web UI lists it as
+    """`app.submissions.start` gives the workflow its first stage: the Web UI lists it as
     submitted before a worker has picked it up, and the workflow spends no upsert on it."""
     env = WorkflowEnvironment.from_client(dev_server)
     first_day = (await today(env)) + timedelta(days=120)
     bare = await start(env, dev_worker.task_queue, first_day=first_day)
     inp = make_input(f"req-{uuid.uuid4().hex[:10]}", first_day)
-    submitted = await submission.start(dev_server, inp, dev_worker.task_queue)
+    submitted = await submissions.start(dev_server, inp, dev_worker.task_queue)
     for handle in (bare, submitted):
         await wait_stage(handle, Stage.awaiting_documents)
     assert _stages(await bare.fetch_history()) == ["submitted", "awaiting_documents"]

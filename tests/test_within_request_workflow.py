@@ -19,8 +19,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from app.submissions import start_within
 from infra.settings import Settings
-from intake.within import prepare_within, start_within
+from intake.within import prepare_within
 from models.lottery_record import AddSeats, LotteryRecord, LotteryStage, OfferAnswer
 from models.permits import PermitCondition, PermitProcess, PermitStage, Revoke
 from models.within_district import SeatKey

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The temporal-create-namespace job: the namespace, then the search attributes the workflows
-# upsert (SEARCH_ATTRIBUTES: "Name=Type ...", search_attributes.ATTRIBUTES). Safe to repeat: an
+# upsert (SEARCH_ATTRIBUTES: "Name=Type ...", models/search_attributes.ATTRIBUTES). Safe to repeat: an
 # existing namespace is kept, and creating an attribute that exists with the same type is a
 # no-op; one that exists with another type fails the job, which is what should happen.
 set -eu

@@ -1,0 +1,70 @@
+"""What every operation reaches for: the settings, the records store, Temporal, the
+districts' files, the document store, and the roster that gives the acting person's roles.
+Read anew for each operation (the environment may change between two, as in the tests)."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from app.errors import Refused
+from app.principal import Principal
+from districts import UnknownDistrictError, load_district
+from infra.settings import Settings, connect, load_settings
+from models.district import DistrictBase, DistrictConfig
+from models.people import Actor
+from models.within_district_config import WithinDistrictConfig, load_within_district
+from store.documents import DocumentStore
+from store.engine import engine_for
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except ValueError as error:  # a variable of the environment's: its name and the problem
+        raise Refused(str(error)) from None
+
+
+def engine() -> Engine:
+    return engine_for(settings().database_url)
+
+
+def documents() -> DocumentStore:
+    return DocumentStore(settings().documents_dir)
+
+
+async def client() -> Client:
+    try:
+        return await connect()
+    except RuntimeError as error:
+        address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
+        raise Refused(f"cannot reach Temporal at {address}: {error}") from None
+    except ValueError as error:  # a bad setting (encryption keys, TLS files): it names itself
+        raise Refused(str(error)) from None
+
+
+def district(district_id: str) -> DistrictConfig:
+    try:
+        return load_district(district_id, settings().districts_dir)
+    except UnknownDistrictError as error:
+        raise Refused(str(error).strip('"')) from None
+
+
+def within_district(district_id: str) -> WithinDistrictConfig:
+    try:
+        return load_within_district(district_id, settings().districts_dir)
+    except UnknownDistrictError as error:
+        raise Refused(str(error).strip('"')) from None
+    except ValueError as error:
+        first = str(error).splitlines()[0]
+        raise Refused(f"{district_id} does not take within-district requests ({first})") from None
+
+
+def staff(config: DistrictBase, principal: Principal) -> Actor:
+    """The principal as the district's roster has them now: their name and roles."""
+    member = config.staff_member(principal.name)
+    if member is None:
+        raise Refused(f"{principal.name!r} is not a staff member of {config.id}")
+    return Actor(name=member.name, roles=list(member.roles))

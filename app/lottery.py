@@ -1,0 +1,116 @@
+"""The within-district lottery of a district and school year (Rule 5110.1 VIII.B): its
+record (seed, applications, seats, result, ledger), verifying a draw from its record, a
+practice draw that changes nothing, certification, more seats, and a parent's answer to the
+offer of a freed seat. The lottery's workflow checks each action and has the last word."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from app import context
+from app.errors import Refused
+from app.principal import Principal
+from app.temporal import query, update
+from app.within import within
+from models.lottery_record import AddSeats, LotteryRecord, Offer, OfferAnswer, SeatCount
+from models.within_district import SeatKey
+from rules.lottery_audit import verify as verify_draw
+from store import lotteries
+from workflows.lottery import LotteryWorkflow, lottery_id
+
+
+async def record(district: str, school_year: str) -> LotteryRecord:
+    """The record the workflow keeps in the store (from the draw on), else its ``result``."""
+    lottery = lottery_id(district, school_year)
+    stored = lotteries.get_lottery(context.engine(), lottery)
+    if stored is not None:
+        return stored
+    result: LotteryRecord = await query(lottery, LotteryWorkflow.result,
+                                        result_type=LotteryRecord)
+    return result
+
+
+async def rehearse(district: str, school_year: str) -> LotteryRecord:
+    """A practice draw over the applications so far, with the lottery's seed; it changes
+    nothing and no one is told."""
+    practice: LotteryRecord = await query(lottery_id(district, school_year),
+                                          LotteryWorkflow.rehearse, result_type=LotteryRecord)
+    return practice
+
+
+def read_record(path: Path) -> LotteryRecord:
+    """A LotteryRecord from a JSON file (`lottery show --json`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise Refused(f"cannot read {path}: {error}") from None
+    try:
+        return LotteryRecord.model_validate_json(text)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
+            for e in error.errors()[:5]
+        )
+        raise Refused(f"{path.name} is not a lottery record: {problems}") from None
+
+
+def drawn_record(district: str, school_year: str) -> LotteryRecord:
+    """The drawn record of the records store."""
+    lottery = lottery_id(district, school_year)
+    found = lotteries.get_lottery(context.engine(), lottery)
+    if found is None or found.result is None:
+        raise Refused(
+            f"no drawn record of {lottery} in the records store "
+            "(the draw has not run yet, or there is no such lottery)"
+        )
+    return found
+
+
+@dataclass
+class Verification:
+    record: LotteryRecord
+    differences: list[str]
+
+
+def verify(record: LotteryRecord) -> Verification:
+    """Re-run the draw from the record; every difference from the recorded result."""
+    return Verification(record, verify_draw(record))
+
+
+async def certify(district: str, school_year: str, principal: Principal) -> LotteryRecord:
+    """Certify the drawn preview; it releases the result to every parent. The two-person
+    rule (VIII.B: not one who set the seats) is the workflow's."""
+    staff = context.staff(context.within_district(district), principal)
+    certified: LotteryRecord = await update(
+        lottery_id(district, school_year), LotteryWorkflow.certify, staff,
+        result_type=LotteryRecord,
+    )
+    return certified
+
+
+async def add_seats(
+    district: str, school_year: str, key: SeatKey, seats: int, principal: Principal
+) -> list[SeatCount]:
+    """More seats (VII); after certification the next in line are offered them."""
+    staff = context.staff(context.within_district(district), principal)
+    action = AddSeats(key=key, seats=seats, actor=staff)
+    left: list[SeatCount] = await update(lottery_id(district, school_year),
+                                         LotteryWorkflow.add_seats, action,
+                                         result_type=list[SeatCount])
+    return left
+
+
+async def answer_offer(request_id: str, principal: Principal, accept: bool) -> Offer:
+    """The parent's answer to the seat offered (by the offer's last day)."""
+    state = within(request_id)
+    if state.lottery_id is None:
+        raise Refused(f"request {request_id} is a {state.kind.value} request: it was in no "
+                      "lottery and gets no offers")
+    staff = context.staff(context.within_district(state.request.district), principal)
+    answer = OfferAnswer(application_id=state.id, actor=staff)
+    update_ = LotteryWorkflow.accept_offer if accept else LotteryWorkflow.decline_offer
+    offer: Offer = await update(state.lottery_id, update_, answer, result_type=Offer)
+    return offer

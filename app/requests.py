@@ -1,0 +1,206 @@
+"""A request of either process: finding it, showing it with its audit trail, listing what is
+due, its notices, and the interdistrict staff actions (seed 000: documents, the release, the
+decision, appeals, withdrawal). The within-district actions are in `app.within`.
+
+Actions go to the request's workflow as Updates, which check the role, the stage and the
+policy and have the last word; a request that has closed is refused here from the records
+store, since its workflow may no longer run to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from app import context
+from app.errors import Refused
+from app.principal import Principal
+from app.temporal import update
+from models.actions import (
+    MAX_DOCUMENTS_AT_ONCE,
+    AddDocument,
+    AddDocuments,
+    Decide,
+    DocumentFile,
+    ExtendAppeal,
+    FileAppeal,
+    RecordAppealOutcome,
+    RecordRelease,
+    StaffAction,
+    Withdraw,
+)
+from models.decisions import AppealOutcome, DenialReason, Outcome
+from models.documents import DocumentKind
+from models.people import Actor
+from models.stages import Stage
+from models.state import RequestState
+from models.within_request import WithinRequestState, WithinStage
+from rules.documents import check_document_content, check_document_name
+from rules.roles import check_role
+from store import notices as notice_store
+from store import records
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
+AnyState = RequestState | WithinRequestState
+STAGES = list(Stage.__members__) + [s for s in WithinStage.__members__
+                                    if s not in Stage.__members__]
+
+
+# ---- finding ----------------------------------------------------------------------------
+
+
+def get(request_id: str) -> AnyState:
+    """A request of either process, from the records store."""
+    state = records.get_request(context.engine(), request_id)
+    if state is None:
+        raise Refused(f"no request {request_id!r}")
+    return state
+
+
+def interdistrict(request_id: str) -> RequestState:
+    """An interdistrict permit request from the records store."""
+    state = get(request_id)
+    if not isinstance(state, RequestState):
+        raise Refused(f"request {request_id} is a within-district request: this command is for "
+                      "interdistrict permits")
+    return state
+
+
+def with_history(state: AnyState) -> AnyState:
+    """The request with its whole audit trail, as the records store holds it."""
+    return state.model_copy(update={"history": records.get_history(context.engine(), state.id)})
+
+
+def list_due(
+    stage: str | None = None,
+    overdue: bool = False,
+    due_before: date | None = None,
+    district: str | None = None,
+    open_only: bool = False,
+) -> Sequence[Any]:
+    """What is due: requests of both processes from the records store, soonest first."""
+    if stage is not None and stage not in STAGES:
+        raise Refused(f"unknown stage {stage!r} (one of: {', '.join(STAGES)})")
+    return records.list_requests(
+        context.engine(), district=district, stage=stage, overdue=overdue,
+        due_before=due_before, open_only=open_only,
+    )
+
+
+def notices(request_id: str | None = None) -> Sequence[Any]:
+    """Notices and their delivery records: one request's, or all."""
+    return notice_store.list_notices(context.engine(), request_id)
+
+
+# ---- interdistrict staff actions (seed 000) ---------------------------------------------
+
+
+async def _act(state: RequestState, update_: Any, action: StaffAction) -> RequestState:
+    if not state.is_open:
+        raise Refused(f"request {state.id} is closed ({state.stage.value})")
+    result: RequestState = await update(state.id, update_, action, result_type=RequestState)
+    return result
+
+
+def _staff_of(state: RequestState, principal: Principal) -> Actor:
+    return context.staff(context.district(state.request.district), principal)
+
+
+@dataclass
+class DocumentUpload:
+    """A file a person hands in, what it is, and the name to keep it under."""
+
+    path: Path
+    kind: DocumentKind
+    name: str
+
+
+async def add_documents(
+    request_id: str, uploads: list[DocumentUpload], principal: Principal
+) -> RequestState:
+    """Record a document, or a parent's packet of several in one action (an audit entry
+    each). Every file is read and checked before any is stored; each is stored
+    content-addressed by its sha256 before the Update records it."""
+    if len(uploads) > MAX_DOCUMENTS_AT_ONCE:
+        raise Refused(f"{len(uploads)} files: at most {MAX_DOCUMENTS_AT_ONCE} in one action")
+    state = interdistrict(request_id)
+    staff = _staff_of(state, principal)
+    check_role("add_document", staff.name, staff.roles)  # before anything is stored
+    if not state.is_open:
+        raise Refused(f"request {request_id} is closed ({state.stage.value})")
+    contents = []
+    for upload in uploads:  # every file checked first
+        try:
+            content = upload.path.read_bytes()
+        except OSError as error:
+            raise Refused(f"cannot read {upload.path}: {error.strerror}") from None
+        check_document_content(check_document_name(upload.name), content)
+        contents.append(content)
+    store = context.documents()
+    stored = [store.put(u.name, content) for u, content in zip(uploads, contents, strict=True)]
+    documents = [
+        DocumentFile(kind=u.kind, name=d.name, sha256=d.sha256, size=d.size)
+        for u, d in zip(uploads, stored, strict=True)
+    ]
+    if len(documents) == 1:  # one document: the Update every worker version knows
+        one = AddDocument(actor=staff, **documents[0].model_dump())
+        return await _act(state, InterdistrictPermitWorkflow.add_document, one)
+    packet = AddDocuments(actor=staff, documents=documents)
+    return await _act(state, InterdistrictPermitWorkflow.add_documents, packet)
+
+
+async def record_release(
+    request_id: str, principal: Principal, granted: bool, note: str = ""
+) -> RequestState:
+    """The district of residence's release (into the district)."""
+    state = interdistrict(request_id)
+    action = RecordRelease(actor=_staff_of(state, principal), granted=granted, note=note)
+    return await _act(state, InterdistrictPermitWorkflow.record_release, action)
+
+
+async def decide(
+    request_id: str,
+    principal: Principal,
+    outcome: Outcome,
+    reasons: list[DenialReason],
+    school: str | None = None,
+    note: str = "",
+) -> RequestState:
+    """Approve, or deny citing at least one of the seed's reasons."""
+    state = interdistrict(request_id)
+    action = Decide(actor=_staff_of(state, principal), outcome=outcome, reasons=reasons,
+                    school=school, note=note)
+    return await _act(state, InterdistrictPermitWorkflow.decide, action)
+
+
+async def file_appeal(
+    request_id: str, principal: Principal, filed_on: date | None = None, note: str = ""
+) -> RequestState:
+    state = interdistrict(request_id)
+    action = FileAppeal(actor=_staff_of(state, principal), filed_on=filed_on, note=note)
+    return await _act(state, InterdistrictPermitWorkflow.file_appeal, action)
+
+
+async def extend_appeal(
+    request_id: str, principal: Principal, reason: str, note: str = ""
+) -> RequestState:
+    state = interdistrict(request_id)
+    action = ExtendAppeal(actor=_staff_of(state, principal), reason=reason, note=note)
+    return await _act(state, InterdistrictPermitWorkflow.extend_appeal, action)
+
+
+async def record_appeal_outcome(
+    request_id: str, principal: Principal, outcome: AppealOutcome, note: str = ""
+) -> RequestState:
+    state = interdistrict(request_id)
+    action = RecordAppealOutcome(actor=_staff_of(state, principal), outcome=outcome, note=note)
+    return await _act(state, InterdistrictPermitWorkflow.record_appeal_outcome, action)
+
+
+async def withdraw(request_id: str, principal: Principal, note: str = "") -> RequestState:
+    """Withdraw an interdistrict request at any open stage (on the parent's behalf)."""
+    state = interdistrict(request_id)
+    action = Withdraw(actor=_staff_of(state, principal), note=note)
+    return await _act(state, InterdistrictPermitWorkflow.withdraw, action)

@@ -1,0 +1,120 @@
+"""The long-running parts a person starts: a worker, the embedded default (the Temporal dev
+server persisted in the data folder, with a worker), and the codec server that decrypts
+payloads for the Temporal Web UI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+
+from temporalio.client import Client
+
+from app import context
+from app.errors import Refused
+from infra.search_attributes import dev_server_flags
+from infra.settings import Settings, connect, find_binary
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop] | None
+
+
+def event_loop(settings: Settings) -> LoopFactory:
+    """The worker's event loop (``TRANSFERS_EVENT_LOOP``); a wrong setting is refused."""
+    from worker import event_loop_factory
+
+    try:
+        return event_loop_factory(settings.event_loop)
+    except ValueError as error:
+        raise Refused(str(error)) from None
+
+
+def run(coroutine: object, loop_factory: LoopFactory = None) -> object:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(coroutine)  # type: ignore[arg-type]
+
+
+def worker() -> None:
+    """A worker until Ctrl-C (connects with TEMPORAL_ADDRESS etc.)."""
+    from worker import run_worker
+
+    settings = context.settings()
+    run(run_worker(settings), loop_factory=event_loop(settings))
+
+
+def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
+    """The Temporal dev server (persisted in the data folder) and a worker, until Ctrl-C
+    stops both; ``say`` tells the person where they are."""
+    settings = context.settings()
+    loop_factory = event_loop(settings)  # a wrong setting stops here, before the server
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
+    # last transactions (about 22 workflows/s against 10 with the defaults: README).
+    server = subprocess.Popen(
+        [
+            find_binary("temporal"), "server", "start-dev",
+            "--db-filename", str(settings.data_dir / "temporal.sqlite"),
+            "--port", str(port), "--ui-port", str(ui_port), "--ip", "127.0.0.1",
+            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+            *dev_server_flags(), "--log-level", "warn",
+        ],
+        start_new_session=True,
+    )
+    os.environ.setdefault("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
+    try:
+        run(_dev_worker(settings, server, ui_port, say), loop_factory)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        say("stopped the worker and the Temporal dev server")
+
+
+async def _dev_worker(
+    settings: Settings, server: subprocess.Popen, ui_port: int, say: Callable[[str], None]
+) -> None:
+    from infra import observability
+    from worker import run_worker
+
+    client: Client | None = None
+    runtime = observability.runtime(settings)  # once: it binds the metrics port
+    for _ in range(300):
+        if server.poll() is not None:
+            raise Refused("the Temporal dev server exited; is the port already in use?")
+        try:
+            client = await connect(runtime)
+            break
+        except RuntimeError:
+            await asyncio.sleep(0.1)
+    if client is None:
+        raise Refused("the Temporal dev server did not start")
+    say(
+        f"Temporal dev server on {os.environ['TEMPORAL_ADDRESS']}, Web UI on "
+        f"http://127.0.0.1:{ui_port}; "
+        "worker running. Ctrl-C stops both."
+    )
+    await run_worker(settings, client)
+
+
+def codec_server(host: str, port: int, cors_origin: str, say: Callable[[str], None]) -> None:
+    """Decrypt payloads for the Temporal Web UI until Ctrl-C (needs the encryption keys)."""
+    from infra import codec_server as server
+    from infra.codec import KEYS_VARIABLE, encryption_codec
+
+    try:
+        codec = encryption_codec()
+    except ValueError as error:
+        raise Refused(str(error)) from None
+    if codec is None:
+        raise Refused(f"no encryption key configured: set {KEYS_VARIABLE} (see infra/codec.py)")
+    say(f"codec server on http://{host}:{port} for {cors_origin} "
+        f"(keys {', '.join(codec.key_ids)}; current {codec.current})")
+    try:
+        server.serve(host, port, cors_origin)
+    except OSError as error:  # the port is taken, the address is not ours
+        raise Refused(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,241 @@
+"""Submitting requests on behalf of parents: one form, or a batch of files in order (how a
+district loads a pile of paper forms). Every intake check of a form (`intake/`) runs before
+its workflow starts, so a refused form starts nothing; within-district applications enter
+their lottery first (its clock decides 5:00 p.m.), then the request starts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+import rules.calendar as calendar
+from app import context
+from app.errors import Refused
+from app.principal import Principal
+from intake.forms import read_form, validate_form
+from intake.interdistrict import parse_request, prepare
+from intake.within import prepare_within, seat_setters, within_district_of
+from models.requests import InterdistrictRequest
+from models.stages import Stage
+from models.within_district_config import ROLE_STUDENT_SERVICES, WithinDistrictConfig
+from models.within_request import WithinRequest, WithinRequestInput, WithinStage
+from rules.errors import PolicyError
+from rules.roles import check_role
+from workflows.common.attributes import at_start
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
+from workflows.lottery import LotteryWorkflow, lottery_input
+from workflows.within_request import WithinRequestWorkflow
+
+
+@dataclass
+class Prepared:
+    """A request form that passed every intake check, ready to start: ``start`` starts its
+    workflow(s) with a connected client; ``data`` is what a front reports of it."""
+
+    id: str
+    data: dict[str, Any]
+    start: Callable[[Client], Awaitable[object]]
+    student: tuple[str, str, str] = field(default=("", "", ""))  # district, student, year
+
+
+@dataclass
+class Submitted:
+    """A form of a batch that started: ``data`` as `Prepared.data`, with its file."""
+
+    file: Path
+    data: dict[str, Any]
+
+
+@dataclass
+class Rejected:
+    """A form of a batch that was refused, and why; the others go on."""
+
+    file: Path
+    error: Exception
+
+
+# ---- one form ---------------------------------------------------------------------------
+
+
+def prepare_interdistrict(request: InterdistrictRequest, principal: Principal) -> Prepared:
+    config = context.district(request.district)
+    staff = context.staff(config, principal)
+    check_role("submit", staff.name, staff.roles)
+    task_queue = context.settings().task_queue
+    today = calendar.local_date(datetime.now(UTC), config.timezone)
+    inp = prepare(request, config, today, context.engine(), staff.name)
+
+    async def go(client: Client) -> object:
+        return await start(client, inp, task_queue)
+
+    data = {"id": inp.id, "stage": "submitted", "first_day": inp.policy.first_day.isoformat()}
+    student = (request.district, request.student.id, request.school_year)
+    return Prepared(id=inp.id, data=data, start=go, student=student)
+
+
+def prepare_within_form(
+    form: dict[str, Any], source: str, config: WithinDistrictConfig, principal: Principal
+) -> Prepared:
+    """Every intake check of a within-district form (`intake.within.prepare_within`, with
+    ``now`` the moment it is submitted); nothing starts until ``start``."""
+    request = validate_form(WithinRequest, form, source)
+    staff = context.staff(config, principal)
+    if ROLE_STUDENT_SERVICES not in staff.roles:
+        have = ", ".join(staff.roles) or "no role"
+        raise Refused(f"{staff.name} ({have}) may not submit a within-district request: needs "
+                      f"{ROLE_STUDENT_SERVICES}")
+    student = (config.id, request.student.id, request.school_year)
+    inp = prepare_within(request, config, datetime.now(UTC), context.engine(), staff.name)
+    task_queue = context.settings().task_queue
+
+    async def go(client: Client) -> object:
+        return await start_within(client, inp, config, task_queue)
+
+    data = {"id": inp.id, "stage": WithinStage.submitted.value, "kind": inp.kind.value,
+            "lottery_id": inp.lottery_id}
+    return Prepared(id=inp.id, data=data, start=go, student=student)
+
+
+async def submit_form(form: object, principal: Principal, source: str = "the flags") -> Prepared:
+    """An interdistrict request from its fields (the CLI's flags), started."""
+    prepared = prepare_interdistrict(parse_request(form, source), principal)
+    await prepared.start(await context.client())
+    return prepared
+
+
+# ---- a batch of files -------------------------------------------------------------------
+
+
+def _prepare_file(
+    path: Path, principal: Principal, within: dict[str, WithinDistrictConfig | None]
+) -> Prepared:
+    form = read_form(path)
+    config = within_district_of(form, context.settings().districts_dir, within)
+    if config is not None:
+        assert isinstance(form, dict)
+        return prepare_within_form(form, path.name, config, principal)
+    return prepare_interdistrict(parse_request(form, path.name), principal)
+
+
+async def submit_files(
+    files: list[Path], principal: Principal
+) -> AsyncIterator[Submitted | Rejected]:
+    """Each file in order, as it is done. A refused form is `Rejected` and the others go on;
+    one file alone is refused by raising. Temporal unreachable stops the whole batch."""
+    batch = len(files) > 1
+    within: dict[str, WithinDistrictConfig | None] = {}
+    taken: dict[tuple[str, str, str], str] = {}  # the students submitted in this batch
+    client: Client | None = None
+    done = 0
+    for path in files:
+        try:
+            prepared = _prepare_file(path, principal, within)
+            if prepared.student in taken:
+                district, student, year = prepared.student
+                raise Refused(
+                    f"student {student} already has an open request for {year} in "
+                    f"{district} ({taken[prepared.student]}, earlier in this batch); "
+                    "only one may be open at a time"
+                )
+        except (Refused, PolicyError, ValidationError) as error:
+            if not batch:
+                raise
+            yield Rejected(path, error)
+            continue
+        if client is None:
+            client = await context.client()
+        try:
+            await prepared.start(client)
+        except (Refused, PolicyError) as error:
+            if not batch:
+                raise
+            yield Rejected(path, error)
+            continue
+        except RPCError as error:
+            raise Refused(f"{path.name}: {error.message}; stopped after submitting "
+                          f"{done} of {len(files)}") from None
+        taken[prepared.student] = prepared.id
+        done += 1
+        yield Submitted(path, prepared.data)
+
+
+# ---- starting the workflows -------------------------------------------------------------
+
+
+async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> WorkflowHandle:
+    attributes = at_start(Stage.submitted, inp.request.district, inp.request.school_year)
+    return await start_request(
+        client, InterdistrictPermitWorkflow.run, inp, inp.id, task_queue, attributes
+    )
+
+
+async def start_request(
+    client: Client,
+    run: Any,
+    inp: BaseModel,
+    request_id: str,
+    task_queue: str,
+    attributes: TypedSearchAttributes,
+) -> WorkflowHandle:
+    """Start a request's workflow once: its id is derived, so a second start is refused."""
+    try:
+        return await client.start_workflow(
+            run,
+            inp,
+            id=request_id,
+            task_queue=task_queue,
+            search_attributes=attributes,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+    except WorkflowAlreadyStartedError:
+        raise PolicyError(f"request {request_id} already exists") from None
+
+async def ensure_lottery(
+    client: Client, config: WithinDistrictConfig, school_year: str, task_queue: str
+) -> WorkflowHandle:
+    """The district's lottery for the year, started by its first application."""
+    inp = lottery_input(config, school_year, seats_set_by=seat_setters(config))
+    return await client.start_workflow(
+        LotteryWorkflow.run,
+        inp,
+        id=inp.id,
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def start_within(
+    client: Client, inp: WithinRequestInput, config: WithinDistrictConfig, task_queue: str
+) -> WorkflowHandle:
+    """Enter the lottery (its clock decides 5:00 p.m.; a refusal starts nothing), then start
+    the request. Re-running after a crash between the two finds the application entered and
+    starts the request."""
+    if inp.lottery_id is not None:
+        lottery = await ensure_lottery(client, config, inp.request.school_year, task_queue)
+        try:
+            await lottery.execute_update(LotteryWorkflow.enter, inp.request.applicant(inp.id))
+        except WorkflowUpdateFailedError as error:
+            message = getattr(error.cause, "message", str(error))
+            if "already entered" not in message:
+                raise PolicyError(message) from None
+    attributes = at_start(
+        WithinStage.submitted, inp.request.district, inp.request.school_year
+    )
+    return await start_request(
+        client, WithinRequestWorkflow.run, inp, inp.id, task_queue, attributes
+    )

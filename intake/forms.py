@@ -1,0 +1,80 @@
+"""A request form as a person or a system sends it: read from a .json or .toml file, and
+checked against its model, naming every field that is wrong and refusing keys the form has no
+field for. Nothing is started or written here."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from rules.errors import PolicyError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_form(path: Path) -> object:
+    """The fields of a request form in a .json or .toml file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"cannot read request file {path}: {error}") from error
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except ValueError as error:  # the decoders' errors, and an integer of over 4300 digits
+        raise PolicyError(f"request file {path.name} is malformed: {error}") from error
+    except RecursionError:
+        raise PolicyError(f"request file {path.name} is malformed: nested too deeply") from None
+    return data
+
+
+def validate_form(model: type[M], data: object, source: str = "request") -> M:
+    """``data`` as ``model``; the error names every field that is wrong."""
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source} must be an object with the request's fields")
+    # Pydantic ignores keys it does not know: a misspelled optional field (a preferred
+    # school, a sibling) would be dropped without a word. The form is refused instead.
+    unknown = unknown_fields(model, data)
+    if unknown:
+        raise PolicyError(
+            f"{source} is invalid: "
+            + "; ".join(f"{name}: not a field of the form" for name in unknown)
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise PolicyError(f"{source} is invalid: {problems}") from None
+
+
+def unknown_fields(model: type[BaseModel], data: dict[Any, Any], at: str = "") -> list[str]:
+    """The keys of ``data`` (and of its nested forms) that ``model`` has no field for,
+    dotted like pydantic's error locations."""
+    fields = {field.alias or name: field for name, field in model.model_fields.items()}
+    unknown: list[str] = []
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None:
+            unknown.append(f"{at}{key}")
+            continue
+        nested = _form_model(field.annotation)
+        if nested is not None and isinstance(value, dict):
+            unknown += unknown_fields(nested, value, f"{at}{key}.")
+    return unknown
+
+
+def _form_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (``Student``, ``Parent | None``), if it holds one."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _form_model(argument)
+        if found is not None:
+            return found
+    return None
