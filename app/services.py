@@ -50,7 +50,7 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
     loop_factory = event_loop(settings)  # a wrong setting stops here, before the server
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
-    # last transactions (about 22 workflows/s against 10 with the defaults: README).
+    # last transactions (docs/cross-cutting.md "The embedded dev server's durability").
     server = subprocess.Popen(
         [
             find_binary("temporal"), "server", "start-dev",

@@ -97,8 +97,9 @@ DIRECTOR = Actor(name="nguyen", roles=["director"])
 COUNTY = Actor(name="lacoe", roles=["county_office"])
 SHA = "5c" * 32
 
-# The deadlines as DESIGN.md states them, written out here rather than taken from rules/, so
-# a timer firing on the wrong day is a mismatch.
+# The deadlines as the docs state them (docs/interdistrict.md "Decision deadlines", and the
+# entries on documents, the release, appeals and the county beside it), written out here
+# rather than taken from rules/, so a timer firing on the wrong day is a mismatch.
 DOCUMENT_DAYS = 14  # district setting: documents within 14 days of the request
 RELEASE_DAYS = 30  # district setting: the release within 30 days of awaiting it
 PROMISE_DAYS = 30  # the district's promise: a decision within 30 days of a complete request

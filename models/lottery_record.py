@@ -1,6 +1,6 @@
 """The next-year within-district lottery as a workflow keeps it (seed 004, Rule 5110.1 VIII.B;
-DESIGN.md: the lottery is auditable): its input, its audit trail, and the record anyone can
-re-run the draw from."""
+docs/lottery.md "Audit and verification"): its input, its audit trail, and the record anyone
+can re-run the draw from."""
 
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ class LotteryInput(BaseModel):
     staff_notices_to: list[str] = Field(min_length=1)
     seed: str | None = None  # fixed at start from workflow.uuid4() when not given
     # After certification the lottery keeps the seats of the school year: offers from the
-    # waitlists (VIII.B, DESIGN.md) and the reopened window (VIII.A.3), until the first day of
-    # school (then the current-year process, IX, takes over). None: end once released.
+    # waitlists (VIII.B) and the reopened window (VIII.A.3), until the first day of school
+    # (then the current-year process, IX, takes over: docs/lottery.md "Closing the ledger").
+    # None: end once released.
     ledger_closes: datetime | None = None
     reopens: datetime | None = None  # VIII.A.3: after option enrollment completes
     offer_accept_days: int = Field(default=10, ge=1)

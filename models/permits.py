@@ -1,5 +1,6 @@
-"""An approved transfer's permit, which lives for years (DESIGN.md; seed 000 "What is an
-interdistrict attendance permit?" and "... rescinded, or revoked"; seed 004 section IV)."""
+"""An approved transfer's permit, which lives for years (seed 000 "What is an interdistrict
+attendance permit?" and "... rescinded, or revoked"; seed 004 section IV;
+docs/permits.md "One workflow per permit")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stages of the interdistrict permit process (DESIGN.md)."""
+"""Stages of the interdistrict permit process (docs/interdistrict.md "Stages")."""
 
 from __future__ import annotations
 

@@ -14,8 +14,9 @@ from districts import load_config
 from models.district import DistrictBase, StaffMember
 from models.within_district import Level, Program, SeatKey
 
-# The roles Rule 5110.1 names, and the two the lottery's four-eyes check needs (DESIGN.md:
-# the draw is certified by a second staff member, not the one who set the seats).
+# The roles Rule 5110.1 names, and the two the lottery's four-eyes check needs: the draw is
+# certified by a second staff member, not the one who set the seats
+# (docs/lottery.md "Certification").
 ROLE_SUPERINTENDENT_DESIGNEE = "superintendent_designee"  # III.D, VII.A, IX.B, X
 ROLE_DIRECTOR_SPECIAL_EDUCATION = "director_special_education"  # III.C
 ROLE_STUDENT_SERVICES = "student_services"  # VI.A, VIII.A
@@ -96,7 +97,7 @@ class WithinDistrictSettings(BaseModel):
     current_year_closes_month: int = Field(default=1, ge=1, le=12)  # IX.A: prior to January 15
     current_year_closes_day: int = Field(default=15, ge=1, le=31)
     option_enrollment_complete: dict[str, date] = Field(default_factory=dict)  # VIII.A.3
-    offer_accept_days: int = Field(default=10, ge=1)  # DESIGN.md: 10 days if unset
+    offer_accept_days: int = Field(default=10, ge=1)  # docs/lottery.md "Offers": 10 if unset
     certification_escalation_days_before: int = Field(default=7, ge=1)
     overcrowding: Overcrowding = Field(default_factory=Overcrowding)
 

@@ -1,4 +1,4 @@
-"""Dates and instants in the district's time zone (DESIGN.md, "Cross-cutting: Time").
+"""Dates and instants in the district's time zone (docs/cross-cutting.md "Time").
 
 Workflows import this module as ``import rules.calendar as calendar`` inside
 ``workflow.unsafe.imports_passed_through()`` so that it sees the real ``ZoneInfo``.

@@ -1,7 +1,7 @@
 """The within-district transfer draw (seed 004, Rule 5110.1 VIII.B) and the reopened window's
 first come, first served allocation (VIII.A.3). Pure and deterministic: the same record
 (seed, applications, seats) always gives the same result, whatever order the applications
-come in, so anyone can re-run it from the record (DESIGN.md)."""
+come in, so anyone can re-run it from the record (docs/lottery.md "Audit and verification")."""
 
 from __future__ import annotations
 
@@ -37,9 +37,9 @@ _quote = json.encoder.encode_basestring_ascii  # how json.dumps quotes a str
 
 
 def random_number(seed: str, student_id: str) -> int:
-    """DESIGN.md: a student's number is fixed once per lottery, so it depends only on the
-    lottery's seed and the student, never on the application (withdrawing and applying again
-    gives the same number) or on the order of the input."""
+    """docs/lottery.md "Random numbers": a student's number is fixed once per lottery, so it
+    depends only on the lottery's seed and the student, never on the application (withdrawing
+    and applying again gives the same number) or on the order of the input."""
     # The bytes of json.dumps(["5110.1-lottery", seed, student_id]), built without the encoder.
     payload = f'["5110.1-lottery", {_quote(seed)}, {_quote(student_id)}]'.encode()
     digest = hashlib.sha256(payload).digest()
@@ -194,7 +194,8 @@ def draw(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        # One number per student (DESIGN.md), once however many applications they made.
+        # One number per student, once however many applications they made
+        # (docs/lottery.md "Random numbers").
         numbers = random_numbers(seed, {a.student_id for a in people})
         entries = _allocate(
             people,

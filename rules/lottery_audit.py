@@ -1,6 +1,6 @@
-"""Re-running a recorded lottery (DESIGN.md: anyone can re-run it from the record and get the
-same outcome). Pure: the record's seed, applications and seats go through ``rules.lottery.draw``
-again and every difference from the recorded result is reported."""
+"""Re-running a recorded lottery: anyone can re-run it from the record and get the same outcome
+(docs/lottery.md "Audit and verification"). Pure: the record's seed, applications and seats go
+through ``rules.lottery.draw`` again and every difference from the recorded result is reported."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Which staff role may take which action (DESIGN.md "Who uses it"). The roles of a named
-actor come from the district configuration (`[[staff]]`)."""
+"""Which staff role may take which action (docs/interdistrict.md "Staff roles"). The roles of
+a named actor come from the district configuration (`[[staff]]`)."""
 
 from __future__ import annotations
 

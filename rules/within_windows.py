@@ -41,9 +41,10 @@ def next_year_window(
     closes_at: time = CLOSING_TIME,
 ) -> Window:
     """VIII.A: for the school year starting in year Y, from the start of September 1 of Y-1
-    (read as "from September 1", as DESIGN.md does) until 5:00 p.m. on February 15 of Y,
-    local time; 5:00:00 p.m. itself is late (DESIGN.md: a clock-time close excludes that
-    instant). The online "on or before February 15" is held to the same 5:00 p.m. close."""
+    (read as "from September 1": docs/within-district.md "Next-year window") until 5:00 p.m.
+    on February 15 of Y, local time; 5:00:00 p.m. itself is late, a clock-time close excluding
+    that instant (docs/cross-cutting.md "Clock-time closes"). The online "on or before
+    February 15" is held to the same 5:00 p.m. close."""
     start = school_year_start(school_year)
     opens = at_local(date(start - 1, opens_month, opens_day), time(0, 0), tz)
     closes = at_local(date(start, closes_month, closes_day), closes_at, tz)
@@ -133,12 +134,14 @@ def notify_by(school_year: str, month: int = 3, day: int = 1) -> date:
 
 
 def certification_escalation_day(notify_last_day: date, days_before: int) -> date:
-    """DESIGN.md: an uncertified draw is escalated well before the notification deadline."""
+    """An uncertified draw is escalated well before the notification deadline
+    (docs/lottery.md "Escalation of an uncertified draw")."""
     if days_before < 1:
         raise PolicyError("escalation must come at least one day before the deadline")
     return notify_last_day - timedelta(days=days_before)
 
 
 def offer_accept_last_day(offered: date, accept_days: int = 10) -> date:
-    """DESIGN.md: a freed seat is offered with a deadline to accept (10 days if unset)."""
+    """A freed seat is offered with a deadline to accept, 10 days if unset
+    (docs/lottery.md "Offers")."""
     return offered + timedelta(days=accept_days)

@@ -1,4 +1,4 @@
-"""The lottery records (Rule 5110.1 VIII.B; DESIGN.md: the lottery is auditable)."""
+"""The lottery records (Rule 5110.1 VIII.B; docs/lottery.md "Audit and verification")."""
 
 from __future__ import annotations
 

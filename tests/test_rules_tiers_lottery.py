@@ -390,8 +390,9 @@ def test_property_withdraw_and_reapply_keeps_the_random_number(
 
 
 def test_a_students_number_is_the_documented_hash_of_seed_and_student() -> None:
-    """Anyone re-running a draw from its record computes the numbers this way (DESIGN.md):
-    the first 53 bits of SHA-256 of the JSON array ["5110.1-lottery", seed, student id]."""
+    """Anyone re-running a draw from its record computes the numbers this way
+    (docs/lottery.md "Random numbers"): the first 53 bits of SHA-256 of the JSON array
+    ["5110.1-lottery", seed, student id]."""
     students = ["S1", "S-0042", 'odd "quoted" \\ id', "Muñoz-7"]
     expected = {
         s: int.from_bytes(

@@ -1,5 +1,5 @@
-"""The interdistrict attendance permit request (seed 000; DESIGN.md "The interdistrict permit
-process"), from submission to its end.
+"""The interdistrict attendance permit request (seed 000; docs/interdistrict.md "Stages"), from
+submission to its end.
 
 The run method reads like the policy's stages: documents, the release (into the district),
 review with its statutory deadline, the decision, the appeal window, the county's outcome.

@@ -1,5 +1,5 @@
-"""The next-year within-district lottery (seed 004, Rule 5110.1 VIII; DESIGN.md "The
-within-district transfer process"): one workflow per district and school year.
+"""The next-year within-district lottery (seed 004, Rule 5110.1 VIII): one workflow per district
+and school year (docs/lottery.md "The lottery of a district and school year").
 
 It collects applications while the window is open (Updates ``enter`` and ``withdraw``), wakes
 at the window's close on a durable timer and draws a preview, which only a second staff member

@@ -1,6 +1,6 @@
-"""An approved transfer's permit, for as many school years as it lives (DESIGN.md "Long
-lives"; seed 000 "What is an interdistrict attendance permit?" and "... rescinded, or
-revoked"; seed 004 IV).
+"""An approved transfer's permit, for as many school years as it lives (seed 000 "What is an
+interdistrict attendance permit?" and "... rescinded, or revoked"; seed 004 IV;
+docs/permits.md "One workflow per permit").
 
 One run per school year, continuing-as-new on June 30 so the history stays one year long
 however many years the permit lives. In a year:

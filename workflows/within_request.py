@@ -1,5 +1,5 @@
-"""One student's within-district transfer request (seed 004, Rule 5110.1; DESIGN.md "The
-within-district transfer process"), from the form to the end of the placement.
+"""One student's within-district transfer request (seed 004, Rule 5110.1), from the form to the
+end of the placement (docs/within-district.md "Stages of a request").
 
 The stages, in the policy's order:
 
