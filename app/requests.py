@@ -8,7 +8,7 @@ store, since its workflow may no longer run to answer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -151,13 +151,20 @@ async def add_documents(
     return await _act(state, InterdistrictPermitWorkflow.add_documents, packet)
 
 
+async def _send(
+    request_id: str, principal: Principal, update_: Any, build: Callable[[Actor], StaffAction]
+) -> RequestState:
+    """The action ``build`` makes for the principal as the roster has them, sent."""
+    state = interdistrict(request_id)
+    return await _act(state, update_, build(_staff_of(state, principal)))
+
+
 async def record_release(
     request_id: str, principal: Principal, granted: bool, note: str = ""
 ) -> RequestState:
     """The district of residence's release (into the district)."""
-    state = interdistrict(request_id)
-    action = RecordRelease(actor=_staff_of(state, principal), granted=granted, note=note)
-    return await _act(state, InterdistrictPermitWorkflow.record_release, action)
+    return await _send(request_id, principal, InterdistrictPermitWorkflow.record_release,
+                       lambda staff: RecordRelease(actor=staff, granted=granted, note=note))
 
 
 async def decide(
@@ -169,38 +176,35 @@ async def decide(
     note: str = "",
 ) -> RequestState:
     """Approve, or deny citing at least one of the seed's reasons."""
-    state = interdistrict(request_id)
-    action = Decide(actor=_staff_of(state, principal), outcome=outcome, reasons=reasons,
-                    school=school, note=note)
-    return await _act(state, InterdistrictPermitWorkflow.decide, action)
+    return await _send(request_id, principal, InterdistrictPermitWorkflow.decide,
+                       lambda staff: Decide(actor=staff, outcome=outcome, reasons=reasons,
+                                            school=school, note=note))
 
 
 async def file_appeal(
     request_id: str, principal: Principal, filed_on: date | None = None, note: str = ""
 ) -> RequestState:
-    state = interdistrict(request_id)
-    action = FileAppeal(actor=_staff_of(state, principal), filed_on=filed_on, note=note)
-    return await _act(state, InterdistrictPermitWorkflow.file_appeal, action)
+    return await _send(request_id, principal, InterdistrictPermitWorkflow.file_appeal,
+                       lambda staff: FileAppeal(actor=staff, filed_on=filed_on, note=note))
 
 
 async def extend_appeal(
     request_id: str, principal: Principal, reason: str, note: str = ""
 ) -> RequestState:
-    state = interdistrict(request_id)
-    action = ExtendAppeal(actor=_staff_of(state, principal), reason=reason, note=note)
-    return await _act(state, InterdistrictPermitWorkflow.extend_appeal, action)
+    return await _send(request_id, principal, InterdistrictPermitWorkflow.extend_appeal,
+                       lambda staff: ExtendAppeal(actor=staff, reason=reason, note=note))
 
 
 async def record_appeal_outcome(
     request_id: str, principal: Principal, outcome: AppealOutcome, note: str = ""
 ) -> RequestState:
-    state = interdistrict(request_id)
-    action = RecordAppealOutcome(actor=_staff_of(state, principal), outcome=outcome, note=note)
-    return await _act(state, InterdistrictPermitWorkflow.record_appeal_outcome, action)
+    return await _send(
+        request_id, principal, InterdistrictPermitWorkflow.record_appeal_outcome,
+        lambda staff: RecordAppealOutcome(actor=staff, outcome=outcome, note=note),
+    )
 
 
 async def withdraw(request_id: str, principal: Principal, note: str = "") -> RequestState:
     """Withdraw an interdistrict request at any open stage (on the parent's behalf)."""
-    state = interdistrict(request_id)
-    action = Withdraw(actor=_staff_of(state, principal), note=note)
-    return await _act(state, InterdistrictPermitWorkflow.withdraw, action)
+    return await _send(request_id, principal, InterdistrictPermitWorkflow.withdraw,
+                       lambda staff: Withdraw(actor=staff, note=note))
