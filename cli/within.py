@@ -38,17 +38,13 @@ from cli.common import (
     out,
     refusing,
 )
-from districts import UnknownDistrictError, load_district
+from districts import UnknownDistrictError, load_district, load_within_district
 from intake.interdistrict import validate_form
 from intake.within import prepare_within, start_within
 from models.lottery_record import AddSeats, LotteryRecord, Offer, OfferAnswer, SeatCount
 from models.people import Actor
 from models.within_district import Program, SeatKey
-from models.within_district_config import (
-    ROLE_STUDENT_SERVICES,
-    WithinDistrictConfig,
-    load_within_district,
-)
+from models.within_district_config import WithinDistrictConfig
 from models.within_request import (
     CurrentYearFactors,
     DecideWithin,
@@ -61,6 +57,7 @@ from models.within_request import (
     WithinStage,
 )
 from rules.lottery_audit import verify
+from rules.roles import ROLE_STUDENT_SERVICES
 from store import lotteries, records
 from workflows.lottery import LotteryWorkflow, lottery_id
 from workflows.within_request import WithinRequestWorkflow

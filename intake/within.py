@@ -22,7 +22,7 @@ from intake.interdistrict import (
     start_request,
     validate_form,
 )
-from models.within_district_config import ROLE_SEAT_SETTER, WithinDistrictConfig
+from models.within_district_config import WithinDistrictConfig
 from models.within_request import (
     WithinKind,
     WithinPolicy,
@@ -32,6 +32,7 @@ from models.within_request import (
 )
 from rules import within_eligibility, within_windows
 from rules.errors import PolicyError
+from rules.roles import ROLE_SEAT_SETTER
 from rules.within_levels import level_ends
 from store import records
 from workflows.common.attributes import at_start
