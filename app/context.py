@@ -11,11 +11,11 @@ from temporalio.client import Client
 
 from app.errors import Refused
 from app.principal import Principal
-from districts import UnknownDistrictError, load_district
+from districts import UnknownDistrictError, load_district, load_within_district
 from infra.settings import Settings, connect, load_settings
 from models.district import DistrictBase, DistrictConfig
 from models.people import Actor
-from models.within_district_config import WithinDistrictConfig, load_within_district
+from models.within_district_config import WithinDistrictConfig
 from store.documents import DocumentStore
 from store.engine import engine_for
 

@@ -30,7 +30,7 @@ from intake.interdistrict import parse_request, prepare
 from intake.within import prepare_within, seat_setters, within_district_of
 from models.requests import InterdistrictRequest
 from models.stages import Stage
-from models.within_district_config import ROLE_STUDENT_SERVICES, WithinDistrictConfig
+from models.within_district_config import WithinDistrictConfig
 from models.within_request import WithinRequest, WithinRequestInput, WithinStage
 from rules.errors import PolicyError
 from rules.roles import check_role
@@ -93,10 +93,7 @@ def prepare_within_form(
     ``now`` the moment it is submitted); nothing starts until ``start``."""
     request = validate_form(WithinRequest, form, source)
     staff = context.staff(config, principal)
-    if ROLE_STUDENT_SERVICES not in staff.roles:
-        have = ", ".join(staff.roles) or "no role"
-        raise Refused(f"{staff.name} ({have}) may not submit a within-district request: needs "
-                      f"{ROLE_STUDENT_SERVICES}")
+    check_role("within.submit", staff.name, staff.roles)
     student = (config.id, request.student.id, request.school_year)
     inp = prepare_within(request, config, datetime.now(UTC), context.engine(), staff.name)
     task_queue = context.settings().task_queue

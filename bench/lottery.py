@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from districts import load_within_district  # noqa: E402
 from models.within_district import (  # noqa: E402
     Applicant,
     Level,
@@ -37,7 +38,6 @@ from models.within_district import (  # noqa: E402
 from models.within_district_config import (  # noqa: E402
     WithinDistrictConfig,
     WithinSchool,
-    load_within_district,
 )
 from rules.lottery import draw  # noqa: E402
 

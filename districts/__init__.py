@@ -10,6 +10,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from models.district import DistrictBase, DistrictConfig
+from models.within_district_config import WithinDistrictConfig
 
 C = TypeVar("C", bound=DistrictBase)
 
@@ -44,6 +45,11 @@ def load_config(district_id: str, model: type[C], extra_dir: Path | None = None)
 
 def load_district(district_id: str, extra_dir: Path | None = None) -> DistrictConfig:
     return load_config(district_id, DistrictConfig, extra_dir)
+
+
+def load_within_district(district_id: str, extra_dir: Path | None = None) -> WithinDistrictConfig:
+    """The district's within-district configuration (seed 004, Rule 5110.1)."""
+    return load_config(district_id, WithinDistrictConfig, extra_dir)
 
 
 def list_districts(extra_dir: Path | None = None) -> set[str]:

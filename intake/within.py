@@ -14,14 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from districts import UnknownDistrictError, load_district
+from districts import UnknownDistrictError, load_district, load_within_district
 from intake.forms import read_form, validate_form
 from intake.ids import next_free_id, request_id_base
-from models.within_district_config import (
-    ROLE_SEAT_SETTER,
-    WithinDistrictConfig,
-    load_within_district,
-)
+from models.within_district_config import WithinDistrictConfig
 from models.within_request import (
     WithinKind,
     WithinPolicy,
@@ -30,6 +26,7 @@ from models.within_request import (
 )
 from rules import within_eligibility, within_windows
 from rules.errors import PolicyError
+from rules.roles import ROLE_SEAT_SETTER
 from rules.within_levels import level_ends
 from store import records
 from workflows.lottery import lottery_id

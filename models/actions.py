@@ -7,9 +7,8 @@ from datetime import date
 from pydantic import BaseModel, Field, field_validator
 
 from models.decisions import AppealOutcome, DenialReason, Outcome
-from models.documents import DocumentKind
+from models.documents import DocumentKind, check_document_name
 from models.people import Actor
-from rules.documents import check_document_name
 
 
 class StaffAction(BaseModel):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from pathlib import PureWindowsPath
 
 from pydantic import BaseModel, Field
+
+from models.errors import PolicyError
 
 
 class DocumentKind(StrEnum):
@@ -40,3 +43,15 @@ class DocumentRecord(BaseModel):
     size: int = Field(ge=0)
     recorded_by: str
     recorded_at: datetime
+
+
+def check_document_name(name: str) -> str:
+    if not name or len(name) > 255:
+        raise PolicyError("document name must be 1 to 255 characters")
+    if "\x00" in name or any(ord(c) < 32 for c in name):
+        raise PolicyError(f"document name {name!r} contains control characters")
+    # Any separator or a dot-only name is refused, even where pathlib would normalise it
+    # ("x/", "./x"): the name is shown to staff and parents and must be a plain file name.
+    if "/" in name or "\\" in name or PureWindowsPath(name).drive or set(name) <= {"."}:
+        raise PolicyError(f"document name {name!r} tries to leave the document store")
+    return name

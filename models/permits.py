@@ -10,7 +10,16 @@ from enum import StrEnum
 from pydantic import BaseModel, EmailStr, Field
 
 from models.people import Actor
-from rules.revocation import RevocationReason
+
+
+class RevocationReason(StrEnum):
+    """Seed 000, "An interdistrict permit may be rescinded or revoked under ..."."""
+
+    academic_effort = "academic_effort"
+    attendance = "attendance"
+    behavior = "behavior"
+    false_information = "false_information"
+    continuance_inadvisable = "continuance_inadvisable"
 
 
 class PermitProcess(StrEnum):

@@ -1,36 +1,17 @@
 """A district's within-district transfer configuration (seed 004, Rule 5110.1), as
-`districts/<id>.toml` writes it. Separate from `models.district.DistrictConfig`; the shared
-top-level keys (id, name, timezone, calendar, schools, staff) are written so that
-`districts.load_district` can read the same file too."""
+`districts/<id>.toml` writes it (read by `districts.load_within_district`). Separate from
+`models.district.DistrictConfig`; the shared top-level keys (id, name, timezone, calendar,
+schools, staff) are written so that `districts.load_district` can read the same file too."""
 
 from __future__ import annotations
 
 from datetime import date, time
-from pathlib import Path  # noqa: TID251 (a type only: districts.load_config reads the file)
 
 from pydantic import BaseModel, Field, model_validator
 
-from districts import load_config
 from models.district import DistrictBase, StaffMember
+from models.roles import ROLE_LOTTERY_CERTIFIER, ROLE_SEAT_SETTER, WITHIN_ROLES
 from models.within_district import Level, Program, SeatKey
-
-# The roles Rule 5110.1 names, and the two the lottery's four-eyes check needs: the draw is
-# certified by a second staff member, not the one who set the seats
-# (docs/lottery.md "Certification").
-ROLE_SUPERINTENDENT_DESIGNEE = "superintendent_designee"  # III.D, VII.A, IX.B, X
-ROLE_DIRECTOR_SPECIAL_EDUCATION = "director_special_education"  # III.C
-ROLE_STUDENT_SERVICES = "student_services"  # VI.A, VIII.A
-ROLE_SEAT_SETTER = "seat_setter"  # VII: enters the designated open seats
-ROLE_LOTTERY_CERTIFIER = "lottery_certifier"  # certifies the draw before notices go out
-KNOWN_ROLES = frozenset(
-    {
-        ROLE_SUPERINTENDENT_DESIGNEE,
-        ROLE_DIRECTOR_SPECIAL_EDUCATION,
-        ROLE_STUDENT_SERVICES,
-        ROLE_SEAT_SETTER,
-        ROLE_LOTTERY_CERTIFIER,
-    }
-)
 
 LEVEL_GRADES = {  # the grades each educational level may hold (IV.D)
     Level.elementary: range(0, 6),
@@ -138,7 +119,7 @@ class WithinDistrictConfig(DistrictBase):
                 raise ValueError(f"{where}: listed twice")
             seen.add((entry.school_year, entry.key))
         for member in self.staff:
-            unknown = set(member.roles) - KNOWN_ROLES
+            unknown = set(member.roles) - WITHIN_ROLES
             if unknown:
                 raise ValueError(f"staff {member.name}: unknown roles {sorted(unknown)}")
         setters = {m.name for m in self.staff if ROLE_SEAT_SETTER in m.roles}
@@ -168,7 +149,3 @@ class WithinDistrictConfig(DistrictBase):
     def with_role(self, role: str) -> list[StaffMember]:
         return [m for m in self.staff if role in m.roles]
 
-
-def load_within_district(district_id: str, extra_dir: Path | None = None) -> WithinDistrictConfig:
-    """Read `<district_id>.toml` from ``extra_dir`` or the shipped directory."""
-    return load_config(district_id, WithinDistrictConfig, extra_dir)

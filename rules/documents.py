@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import PureWindowsPath
-
 from models.documents import DocumentKind as D
+from models.documents import check_document_name
 from models.requests import Direction
 from models.requests import TransferReason as R
 from rules.errors import PolicyError
+
+__all__ = ["check_document_name"]  # a name's check lives with the document model
 
 # Out of the district: the evidence for each reason (seed 000, "What are the reasons the
 # PUSD may approve a request out of the District?").
@@ -133,15 +134,3 @@ def check_document_content(name: str, content: bytes) -> None:
             f"document {name!r} is not {kind}, as its name says: its content does not begin "
             f"as {kind} does"
         )
-
-
-def check_document_name(name: str) -> str:
-    if not name or len(name) > 255:
-        raise PolicyError("document name must be 1 to 255 characters")
-    if "\x00" in name or any(ord(c) < 32 for c in name):
-        raise PolicyError(f"document name {name!r} contains control characters")
-    # Any separator or a dot-only name is refused, even where pathlib would normalise it
-    # ("x/", "./x"): the name is shown to staff and parents and must be a plain file name.
-    if "/" in name or "\\" in name or PureWindowsPath(name).drive or set(name) <= {"."}:
-        raise PolicyError(f"document name {name!r} tries to leave the document store")
-    return name

@@ -1,2 +1,3 @@
-class PolicyError(ValueError):
-    """An action or a request that the policy refuses; the message names the problem."""
+from models.errors import PolicyError
+
+__all__ = ["PolicyError"]

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 
+from models.permits import RevocationReason
 from rules.errors import PolicyError
-
-
-class RevocationReason(StrEnum):
-    """Seed 000, "An interdistrict permit may be rescinded or revoked under ..."."""
-
-    academic_effort = "academic_effort"
-    attendance = "attendance"
-    behavior = "behavior"
-    false_information = "false_information"
-    continuance_inadvisable = "continuance_inadvisable"
 
 
 def check_may_revoke(grade: int, school_year_end: date, today: date, reasons: list[str]) -> None:

@@ -1,30 +1,101 @@
-"""Which staff role may take which action (docs/interdistrict.md "Staff roles"). The roles of
-a named actor come from the district configuration (`[[staff]]`)."""
+"""Which staff role may take which action, in every process (docs/interdistrict.md "Staff
+roles"): the interdistrict request (seed 000), the within-district request and its lottery
+(Rule 5110.1) and the permit they issue. The roles of a named actor come from the district
+configuration (`[[staff]]`); their names are `models.roles`, re-exported here.
+
+Interdistrict actions are keyed by their Update's name (the CLI checks ``submit`` before
+anything starts); the other processes' by ``process.action``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from models.roles import (
+    COUNTY_OFFICE,
+    DIRECTOR,
+    PUPIL_SERVICES,
+    ROLE_DIRECTOR_SPECIAL_EDUCATION,
+    ROLE_LOTTERY_CERTIFIER,
+    ROLE_SEAT_SETTER,
+    ROLE_STUDENT_SERVICES,
+    ROLE_SUPERINTENDENT_DESIGNEE,
+    SUPERINTENDENT_DESIGNEE,
+    WITHIN_ROLES,
+)
 from rules.errors import PolicyError
 
-PUPIL_SERVICES = "pupil_services"
-DIRECTOR = "director"
-SUPERINTENDENT_DESIGNEE = "superintendent_designee"
-COUNTY_OFFICE = "county_office"
+__all__ = [
+    "ACTION_ROLES", "COUNTY_OFFICE", "DIRECTOR", "PUPIL_SERVICES",
+    "ROLE_DIRECTOR_SPECIAL_EDUCATION", "ROLE_LOTTERY_CERTIFIER", "ROLE_SEAT_SETTER",
+    "ROLE_STUDENT_SERVICES", "ROLE_SUPERINTENDENT_DESIGNEE", "SUPERINTENDENT_DESIGNEE",
+    "WITHIN_ROLES", "Authority", "check_role",
+]
 
-ACTION_ROLES: dict[str, frozenset[str]] = {
-    "submit": frozenset({PUPIL_SERVICES}),
-    "add_document": frozenset({PUPIL_SERVICES}),
-    "record_release": frozenset({PUPIL_SERVICES}),
-    "decide": frozenset({DIRECTOR, SUPERINTENDENT_DESIGNEE}),
-    "file_appeal": frozenset({PUPIL_SERVICES, COUNTY_OFFICE}),
-    "record_appeal_outcome": frozenset({COUNTY_OFFICE}),
-    "extend_appeal": frozenset({COUNTY_OFFICE}),
-    "withdraw": frozenset({PUPIL_SERVICES}),
+
+@dataclass(frozen=True)
+class Authority:
+    """Who may take one action, and how a refusal names the action."""
+
+    roles: frozenset[str]
+    what: str
+    # A refusal names the actor's own roles too; the permit's refusals never did ("avalos may
+    # not revoke a permit: needs ..."), and staff know them so.
+    names_roles: bool = True
+
+
+def _may(what: str, *roles: str, names_roles: bool = True) -> Authority:
+    return Authority(frozenset(roles), what, names_roles)
+
+
+# Any staff member who keeps a permit's facts (a move, a transfer, a renewal, IV.A).
+_PERMIT_STAFF = (PUPIL_SERVICES, ROLE_STUDENT_SERVICES, DIRECTOR, SUPERINTENDENT_DESIGNEE)
+
+ACTION_ROLES: dict[str, Authority] = {
+    # Seed 000: the interdistrict permit request.
+    "submit": _may("submit", PUPIL_SERVICES),
+    "add_document": _may("add document", PUPIL_SERVICES),
+    "record_release": _may("record release", PUPIL_SERVICES),
+    "decide": _may("decide", DIRECTOR, SUPERINTENDENT_DESIGNEE),
+    "file_appeal": _may("file appeal", PUPIL_SERVICES, COUNTY_OFFICE),
+    "record_appeal_outcome": _may("record appeal outcome", COUNTY_OFFICE),
+    "extend_appeal": _may("extend appeal", COUNTY_OFFICE),
+    "withdraw": _may("withdraw", PUPIL_SERVICES),
+    # Rule 5110.1: the within-district request. III.A, III.C, III.D: who gives each
+    # recommendation (keyed by `RecommendationKind`); IX.B: the designee decides.
+    "within.recommend.discipline": _may(
+        "give the discipline recommendation", ROLE_SUPERINTENDENT_DESIGNEE
+    ),
+    "within.recommend.special_education": _may(
+        "give the special_education recommendation", ROLE_DIRECTOR_SPECIAL_EDUCATION
+    ),
+    "within.recommend.english_learner": _may(
+        "give the english_learner recommendation", ROLE_SUPERINTENDENT_DESIGNEE
+    ),
+    "within.submit": _may("submit a within-district request", ROLE_STUDENT_SERVICES),
+    "within.decide": _may("decide (IX.B)", ROLE_SUPERINTENDENT_DESIGNEE),
+    "within.withdraw": _may("withdraw a request", ROLE_STUDENT_SERVICES),
+    # Rule 5110.1 VII, VIII: the lottery. The seat setter may not also certify: that rule is
+    # by name (the lottery's ``seats_set_by``), not by role, and stays in the lottery.
+    "lottery.certify": _may("certify the draw", ROLE_LOTTERY_CERTIFIER),
+    "lottery.add_seats": _may("add seats", ROLE_SEAT_SETTER),
+    "lottery.answer_offer": _may(
+        "record a parent's answer to an offer", ROLE_STUDENT_SERVICES
+    ),
+    # The permit (seed 000 "rescinded, or revoked"; seed 004 IV).
+    "permit.act": _may("act on permits", *_PERMIT_STAFF, names_roles=False),
+    "permit.revoke": _may(
+        "revoke a permit", DIRECTOR, SUPERINTENDENT_DESIGNEE, names_roles=False
+    ),
 }
 
 
 def check_role(action: str, actor_name: str, actor_roles: list[str]) -> None:
-    allowed = ACTION_ROLES[action]
-    if not allowed.intersection(actor_roles):
-        have = ", ".join(actor_roles) or "no role"
-        need = " or ".join(sorted(allowed))
-        raise PolicyError(f"{actor_name} ({have}) may not {action.replace('_', ' ')}: needs {need}")
+    """Refuse (PolicyError) an actor none of whose roles may take ``action``."""
+    authority = ACTION_ROLES[action]
+    if authority.roles.intersection(actor_roles):
+        return
+    who = actor_name
+    if authority.names_roles:
+        who += f" ({', '.join(actor_roles) or 'no role'})"
+    need = " or ".join(sorted(authority.roles))
+    raise PolicyError(f"{who} may not {authority.what}: needs {need}")

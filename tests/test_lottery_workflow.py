@@ -18,10 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import rules.calendar as calendar
+from districts import load_within_district
 from models.lottery_record import AddSeats, LotteryInput, LotteryRecord, LotteryStage, SeatCount
 from models.people import Actor
 from models.within_district import Applicant, Outcome, Program, Residency, SeatKey
-from models.within_district_config import load_within_district
 from rules.lottery import random_number
 from rules.lottery_audit import verify
 from store import notices as notice_store

@@ -10,17 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from districts import SHIPPED_DIR, load_district
+from districts import SHIPPED_DIR, load_district, load_within_district
 from models.within_district import Applicant, Level, Program, Residency, SeatKey, SpecialIssue
-from models.within_district_config import (
-    ROLE_LOTTERY_CERTIFIER,
-    ROLE_SEAT_SETTER,
-    WithinDistrictConfig,
-    load_within_district,
-)
+from models.within_district_config import WithinDistrictConfig
 from rules import within_eligibility as elig
 from rules import within_windows as windows
 from rules.errors import PolicyError
+from rules.roles import ROLE_LOTTERY_CERTIFIER, ROLE_SEAT_SETTER
 
 CHI = "America/Chicago"
 YEAR = "2027-2028"

@@ -23,10 +23,10 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner, Result
 
 from cli.main import app
+from districts import load_within_district
 from intake.interdistrict import parse_request
 from models.lottery_record import LotteryRecord, LotteryStage, RecordedApplicant, SeatCount
 from models.within_district import Applicant, Program, Residency, SeatKey
-from models.within_district_config import load_within_district
 from models.within_request import (
     WithinHistoryEntry,
     WithinKind,

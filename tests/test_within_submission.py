@@ -17,9 +17,10 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
+from districts import load_within_district
 from intake.within import prepare_within, window_for
 from models.within_district import Program, Residency, SeatKey, SpecialIssue
-from models.within_district_config import WithinDistrictConfig, load_within_district
+from models.within_district_config import WithinDistrictConfig
 from models.within_request import (
     ENDED_WITHIN_STAGES,
     OPEN_WITHIN_STAGES,

@@ -10,6 +10,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from districts import load_within_district
 from models.district import SchoolYear
 from models.people import Actor, Parent
 from models.within_district import Program, Residency, SeatKey
@@ -17,7 +18,6 @@ from models.within_district_config import (
     OpenSeats,
     WithinDistrictConfig,
     WithinDistrictSettings,
-    load_within_district,
 )
 from models.within_request import WithinRequest, WithinStudent
 from rules import calendar

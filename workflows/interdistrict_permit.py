@@ -17,7 +17,14 @@ from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import versions
-from workflows.common.waiting import NoticesUnderway, record, refuse, send_notice, wait_until
+from workflows.common.waiting import (
+    NoticesUnderway,
+    authorize,
+    record,
+    refuse,
+    send_notice,
+    wait_until,
+)
 from workflows.permit import permit_id
 
 with workflow.unsafe.imports_passed_through():
@@ -53,7 +60,6 @@ with workflow.unsafe.imports_passed_through():
     from rules import deadlines, documents, eligibility
     from rules import permits as permit_rules
     from rules.errors import PolicyError
-    from rules.roles import check_role
     from workflows.common import attributes
 
 REMINDER_CLOCK = time(8, 0)  # staff reminders go out at 8 a.m. local time
@@ -462,8 +468,8 @@ class InterdistrictPermitWorkflow:
         stages: set[Stage] | frozenset[Stage] | None = None,
         open_only: bool = False,
     ) -> None:
+        authorize(action_name, action.actor)
         try:
-            check_role(action_name, action.actor.name, action.actor.roles)
             stage = self.state.stage
             if open_only and not self.state.is_open:
                 raise PolicyError(f"request {self.state.id} is closed ({stage})")

@@ -28,10 +28,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import FailureError
 
 from workflows.common import versions
-from workflows.common.waiting import record, refuse, send_notice, wait_until
+from workflows.common.waiting import authorize, record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -50,14 +50,8 @@ with workflow.unsafe.imports_passed_through():
     from models.notices import Notice, NoticeKind
     from models.people import Actor
     from models.within_district import Applicant, LotteryEntry, Outcome, SeatKey
-    from models.within_district_config import (
-        ROLE_LOTTERY_CERTIFIER,
-        ROLE_SEAT_SETTER,
-        ROLE_STUDENT_SERVICES,
-        WithinDistrictConfig,
-    )
+    from models.within_district_config import WithinDistrictConfig
     from models.within_request import LotteryNews, LotteryOutcome
-    from rules.errors import PolicyError
     from rules.lottery import draw, random_number
     from rules.lottery_audit import recorded_tier, verify
     from rules.tiers import NoTransferNeeded, tier_label
@@ -595,29 +589,21 @@ class LotteryWorkflow:
         raise AssertionError("unreachable")
 
     def _check_certify(self, actor: Actor) -> None:
-        try:
-            if actor.name in self._setters():
-                raise PolicyError(
-                    f"{actor.name} set the seats and may not also certify the draw: a second "
-                    "staff member must"
-                )
-            if ROLE_LOTTERY_CERTIFIER not in actor.roles:
-                have = ", ".join(actor.roles) or "no role"
-                raise PolicyError(
-                    f"{actor.name} ({have}) may not certify the draw: needs "
-                    f"{ROLE_LOTTERY_CERTIFIER}"
-                )
-            if self.record.stage is LotteryStage.collecting:
-                raise PolicyError("the draw has not run yet: the window is still open")
-            if self.record.certified:
-                raise PolicyError(f"the draw was already certified by {self.record.certified_by}")
-        except PolicyError as error:
-            raise ApplicationError(str(error), type="PolicyError", non_retryable=True) from error
+        # A second staff member certifies, not one who set the seats, by name
+        # (docs/lottery.md "Certification").
+        if actor.name in self._setters():
+            refuse(
+                f"{actor.name} set the seats and may not also certify the draw: a second "
+                "staff member must"
+            )
+        authorize("lottery.certify", actor)
+        if self.record.stage is LotteryStage.collecting:
+            refuse("the draw has not run yet: the window is still open")
+        if self.record.certified:
+            refuse(f"the draw was already certified by {self.record.certified_by}")
 
     def _check_offer(self, answer: OfferAnswer) -> Offer:
-        if ROLE_STUDENT_SERVICES not in answer.actor.roles:
-            refuse(f"{answer.actor.name} may not record a parent's answer to an offer: needs "
-                   f"{ROLE_STUDENT_SERVICES}")
+        authorize("lottery.answer_offer", answer.actor)
         offer = self.offers.get(answer.application_id)
         if offer is None:
             refuse(f"application {answer.application_id} has no open offer")
@@ -629,8 +615,7 @@ class LotteryWorkflow:
         return offer
 
     def _check_add_seats(self, action: AddSeats) -> None:
-        if ROLE_SEAT_SETTER not in action.actor.roles:
-            refuse(f"{action.actor.name} may not add seats: needs {ROLE_SEAT_SETTER}")
+        authorize("lottery.add_seats", action.actor)
         if self.record.stage is LotteryStage.collecting:
             return  # before the draw a new school, program or grade may be opened (VII)
         if self.record.stage is not LotteryStage.certified:

@@ -28,7 +28,14 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 from workflows.common import versions
-from workflows.common.waiting import NoticesUnderway, record, refuse, send_notice, wait_until
+from workflows.common.waiting import (
+    NoticesUnderway,
+    authorize,
+    record,
+    refuse,
+    send_notice,
+    wait_until,
+)
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -44,18 +51,16 @@ with workflow.unsafe.imports_passed_through():
         PermitStage,
         PermitState,
         Renew,
+        RevocationReason,
         Revoke,
         TransferElsewhere,
     )
     from rules import permits as rules
     from rules.errors import PolicyError
-    from rules.revocation import RevocationReason, check_may_revoke
+    from rules.revocation import check_may_revoke
     from workflows.common import attributes
 
 NOTICE_CLOCK = time(8, 0)  # parents' yearly notices go out at 8 a.m. local time
-STAFF_ROLES = frozenset({"pupil_services", "student_services", "director",
-                         "superintendent_designee"})
-REVOKE_ROLES = frozenset({"director", "superintendent_designee"})
 REASON_TEXT = {
     RevocationReason.academic_effort: "the student repeatedly failed to make appropriate "
     "academic efforts",
@@ -261,16 +266,13 @@ class PermitWorkflow:
     # ---- checks -------------------------------------------------------------------------
 
     def _check_active(self, actor: Actor) -> None:
-        if not STAFF_ROLES.intersection(actor.roles):
-            refuse(f"{actor.name} may not act on permits")
+        authorize("permit.act", actor)
         if not self.state.is_active:
             refuse(f"permit {self.state.id} has ended ({self.state.stage.value})")
 
     def _check_revoke(self, action: Revoke) -> None:
         self._check_active(action.actor)
-        if not REVOKE_ROLES.intersection(action.actor.roles):
-            refuse(f"{action.actor.name} may not revoke a permit: needs director or "
-                   "superintendent_designee")
+        authorize("permit.revoke", action.actor)
         if not action.reasons:
             refuse("a revocation must cite at least one of the seed's reasons")
         if self.state.process is PermitProcess.interdistrict:

@@ -30,13 +30,12 @@ from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import versions
-from workflows.common.waiting import NoticesUnderway, record, refuse, send_notice
+from workflows.common.waiting import NoticesUnderway, authorize, record, refuse, send_notice
 from workflows.permit import permit_id
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
     from models.notices import Notice, NoticeKind
-    from models.people import Actor
     from models.permits import (
         PermitCondition,
         PermitHolder,
@@ -44,11 +43,6 @@ with workflow.unsafe.imports_passed_through():
         PermitPolicy,
         PermitProcess,
         PermitState,
-    )
-    from models.within_district_config import (
-        ROLE_DIRECTOR_SPECIAL_EDUCATION,
-        ROLE_STUDENT_SERVICES,
-        ROLE_SUPERINTENDENT_DESIGNEE,
     )
     from models.within_request import (
         DecideWithin,
@@ -67,12 +61,6 @@ with workflow.unsafe.imports_passed_through():
     from rules import within_eligibility
     from workflows.common import attributes
 
-# III.A, III.C, III.D: who gives each recommendation.
-RECOMMENDER_ROLE = {
-    RecommendationKind.discipline: ROLE_SUPERINTENDENT_DESIGNEE,
-    RecommendationKind.special_education: ROLE_DIRECTOR_SPECIAL_EDUCATION,
-    RecommendationKind.english_learner: ROLE_SUPERINTENDENT_DESIGNEE,
-}
 FLAG_KIND = {
     within_eligibility.FLAG_EXTENSIVE_RECORD: RecommendationKind.discipline,
     within_eligibility.FLAG_SPECIAL_EDUCATION: RecommendationKind.special_education,
@@ -310,8 +298,8 @@ class WithinRequestWorkflow:
     # ---- checks (shared by validators and handlers) -------------------------------------
 
     def _check_recommend(self, action: Recommend) -> None:
-        role = RECOMMENDER_ROLE[action.kind]
-        self._check_role(action.actor, role, f"give the {action.kind.value} recommendation")
+        # III.A, III.C, III.D: each recommendation has its role.
+        authorize(f"within.recommend.{action.kind.value}", action.actor)
         if not self.state.is_open:
             refuse(f"request {self.state.id} is {self.state.stage.value}: nothing to recommend")
         if action.kind not in self.state.flags:
@@ -320,7 +308,7 @@ class WithinRequestWorkflow:
             refuse(f"the {action.kind.value} recommendation was already given")
 
     def _check_decide(self, action: DecideWithin) -> None:
-        self._check_role(action.actor, ROLE_SUPERINTENDENT_DESIGNEE, "decide (IX.B)")
+        authorize("within.decide", action.actor)
         if self.inp.kind is not WithinKind.current_year:
             refuse("next-year requests are decided by the lottery (VIII.B), not by hand")
         pending = ", ".join(k.value for k in self.state.pending_recommendations())
@@ -330,18 +318,12 @@ class WithinRequestWorkflow:
             refuse(f"request {self.state.id} is {self.state.stage.value}: it cannot be decided")
 
     def _check_withdraw(self, action: WithdrawWithin) -> None:
-        self._check_role(action.actor, ROLE_STUDENT_SERVICES, "withdraw a request")
+        authorize("within.withdraw", action.actor)
         if self.state.stage is WithinStage.placed:
             refuse(f"request {self.state.id} is placed: its permit {self.state.permit_id} "
                    "holds the transfer now (`transfers permit ...`)")
         if not self.state.is_open:
             refuse(f"request {self.state.id} is {self.state.stage.value}: nothing to withdraw")
-
-    @staticmethod
-    def _check_role(actor: Actor, role: str, what: str) -> None:
-        if role not in actor.roles:
-            have = ", ".join(actor.roles) or "no role"
-            refuse(f"{actor.name} ({have}) may not {what}: needs {role}")
 
     # ---- effects ------------------------------------------------------------------------
 

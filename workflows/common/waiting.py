@@ -1,6 +1,7 @@
-"""What every workflow here does the same way: wait for a condition until an instant, refuse
-a staff action with a message that reaches the caller intact, write the records store, and
-run activities with the same timeouts and retries."""
+"""What every workflow here does the same way: wait for a condition until an instant, check a
+staff member's authority (`rules.roles`) and refuse a staff action with a message that reaches
+the caller intact, write the records store, and run activities with the same timeouts and
+retries."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import versions
+
+with workflow.unsafe.imports_passed_through():
+    from models.people import Actor
+    from rules.errors import PolicyError
+    from rules.roles import check_role
 
 RECORD_TIMEOUT = timedelta(seconds=60)  # a large lottery's record is a few megabytes
 NOTICE_TIMEOUT = timedelta(minutes=1)  # a send and, past five attempts, its escalation
@@ -38,6 +44,15 @@ async def wait_until(condition: Callable[[], bool], instant: datetime) -> bool:
 def refuse(message: str) -> NoReturn:
     """Reject an Update: the caller sees ``message``; nothing was changed."""
     raise ApplicationError(message, type="PolicyError", non_retryable=True)
+
+
+def authorize(action: str, actor: Actor) -> None:
+    """Refuse the staff action unless one of the actor's roles may take it (``rules.roles``'s
+    table, every process's actions)."""
+    try:
+        check_role(action, actor.name, actor.roles)
+    except PolicyError as error:
+        refuse(str(error))
 
 
 async def record(activity: str, state: BaseModel, since: int | None = None) -> None:
