@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from models.lottery_record import LotteryRecord
-from store.records import upsert
+from store.records import load, save
 from store.schema import LotteryRow
 
 
@@ -19,13 +19,8 @@ def save_lottery(engine: Engine, record: LotteryRecord) -> None:
         "version": len(record.history),
         "record": record.model_dump(mode="json"),
     }
-    with engine.begin() as connection:
-        upsert(connection, LotteryRow, values, version="version")
+    save(engine, LotteryRow, values, version="version")
 
 
 def get_lottery(engine: Engine, lottery_id: str) -> LotteryRecord | None:
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(LotteryRow.record).where(LotteryRow.id == lottery_id)
-        ).scalar_one_or_none()
-    return LotteryRecord.model_validate(row) if row is not None else None
+    return load(engine, LotteryRow.record, lottery_id, LotteryRecord)

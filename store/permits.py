@@ -6,7 +6,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models.permits import PermitState
-from store.records import upsert
+from store.records import load, save
 from store.schema import PermitRow
 
 
@@ -25,16 +25,11 @@ def save_permit(engine: Engine, state: PermitState) -> None:
         "version": state.years * 1000 + len(state.events),
         "state": state.model_dump(mode="json"),
     }
-    with engine.begin() as connection:
-        upsert(connection, PermitRow, values, version="version")
+    save(engine, PermitRow, values, version="version")
 
 
 def get_permit(engine: Engine, permit_id: str) -> PermitState | None:
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(PermitRow.state).where(PermitRow.id == permit_id)
-        ).scalar_one_or_none()
-    return PermitState.model_validate(row) if row is not None else None
+    return load(engine, PermitRow.state, permit_id, PermitState)
 
 
 def list_permits(

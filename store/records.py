@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Insert, select
 from sqlalchemy.orm import Session, defer
 
@@ -18,6 +19,7 @@ from store.schema import EventRow, RequestRow
 WITHIN = "within"  # the ``direction`` of a within-district request (Rule 5110.1)
 AnyState = RequestState | WithinRequestState
 AnyEntry = HistoryEntry | WithinHistoryEntry
+M = TypeVar("M", bound=BaseModel)
 
 
 def _utc(instant: datetime) -> datetime:
@@ -72,6 +74,21 @@ def upsert(
     worker's CPU."""
     statement = _upsert_statement(connection.dialect.name, table, tuple(values), conflict, version)
     connection.execute(statement, values)
+
+
+def save(engine: Engine, table: Any, values: dict[str, Any], version: str) -> None:
+    """One row's upsert in its own transaction (a lottery's record, a permit's state)."""
+    with engine.begin() as connection:
+        upsert(connection, table, values, version=version)
+
+
+def load(engine: Engine, column: Any, row_id: str, model: type[M]) -> M | None:
+    """The JSON ``column`` of the row ``row_id`` of its table, as ``model``."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(column).where(column.class_.id == row_id)
+        ).scalar_one_or_none()
+    return model.model_validate(row) if row is not None else None
 
 
 def record_event(engine: Engine, state: AnyState, entry: AnyEntry) -> None:
