@@ -146,10 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000, help="default 5000")
     parser.add_argument("--rate", type=float, default=20.0, help="arrivals per second (20)")
-    parser.add_argument("--timeout", type=float, default=1800,
-                        help="seconds to wait for the last receipts after the last arrival")
-    parser.add_argument("--data-dir", help="a new folder for the stores (default: temporary)")
-    parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    common.add_stack_options(parser, "seconds to wait for the last receipts after the last arrival")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.rate <= 0:
         parser.error("--requests must be at least 1 and --rate positive")

@@ -16,6 +16,7 @@ The benchmarks add the repository root to ``sys.path`` and import this module as
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import math
@@ -249,6 +250,15 @@ class DevStack:
             _stop(worker)
         if self.server is not None:
             _stop(self.server)
+
+
+def add_stack_options(parser: argparse.ArgumentParser, timeout_help: str | None = None) -> None:
+    """The options of a benchmark that runs a `dev_stack`: its data folder, kept or not, and
+    (given its help) how long to wait for the last requests."""
+    if timeout_help is not None:
+        parser.add_argument("--timeout", type=float, default=1800, help=timeout_help)
+    parser.add_argument("--data-dir", help="a new folder for the stores (default: temporary)")
+    parser.add_argument("--keep", action="store_true", help="keep the data folder")
 
 
 @contextlib.asynccontextmanager

@@ -233,10 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="in flight (50)")
     parser.add_argument("--repeat", type=int, default=5, help="query runs to take the median of")
     parser.add_argument("--cli-repeat", type=int, default=3, help="CLI runs (3)")
-    parser.add_argument("--timeout", type=float, default=1800,
-                        help="seconds for the last requests to reach their wait after creation")
-    parser.add_argument("--data-dir", help="a new folder for the stores (default: temporary)")
-    parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    common.add_stack_options(
+        parser, "seconds for the last requests to reach their wait after creation")
     args = parser.parse_args(argv)
     if args.requests < 1 or not 0 <= args.reviewed <= 1 or args.concurrency < 1:
         parser.error("--requests and --concurrency must be at least 1, --reviewed in 0..1")

@@ -20,11 +20,8 @@ import sysconfig
 import time
 import tracemalloc
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import common  # noqa: E402, F401  (bench/common.py: puts the repository on sys.path)
 
 from districts import load_within_district  # noqa: E402
 from models.within_district import (  # noqa: E402

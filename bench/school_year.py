@@ -45,11 +45,7 @@ from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import common  # noqa: E402  (bench/common.py: this folder is on the path of a script)
+import common  # noqa: E402  (bench/common.py, beside this script: it puts the repository on sys.path)
 from sqlalchemy import select  # noqa: E402
 from temporalio.client import WorkflowHandle  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402

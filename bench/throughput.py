@@ -138,29 +138,24 @@ class BareChild:
 def count_history(events: list[Any]) -> dict[str, int]:
     from temporalio.api.enums.v1 import EventType as E
 
-    counts = {"activities": 0, "local activities": 0, "updates": 0, "signals": 0,
-              "timers": 0, "child workflows": 0, "search attribute upserts": 0,
-              "workflow tasks": 0, "history events": len(events),
-              "history bytes": sum(e.ByteSize() for e in events)}
+    counted = {
+        E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activities",
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "updates",
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: "signals",
+        E.EVENT_TYPE_TIMER_STARTED: "timers",
+        E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: "child workflows",
+        E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: "search attribute upserts",
+        E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: "workflow tasks",
+    }
+    names = list(counted.values())
+    counts = dict.fromkeys([names[0], "local activities", *names[1:]], 0)  # the table's order
+    counts |= {"history events": len(events), "history bytes": sum(e.ByteSize() for e in events)}
     for e in events:
-        t = e.event_type
-        if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            counts["activities"] += 1
-        elif t == E.EVENT_TYPE_MARKER_RECORDED and \
+        if e.event_type in counted:
+            counts[counted[e.event_type]] += 1
+        elif e.event_type == E.EVENT_TYPE_MARKER_RECORDED and \
                 e.marker_recorded_event_attributes.marker_name == "core_local_activity":
             counts["local activities"] += 1
-        elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            counts["updates"] += 1
-        elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            counts["signals"] += 1
-        elif t == E.EVENT_TYPE_TIMER_STARTED:
-            counts["timers"] += 1
-        elif t == E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-            counts["child workflows"] += 1
-        elif t == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-            counts["search attribute upserts"] += 1
-        elif t == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            counts["workflow tasks"] += 1
     return counts
 
 
@@ -515,8 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3,
                         help="alternate a, b this many times (default 3: one round's b/a "
                         "moves by a tenth on a small VM)")
-    parser.add_argument("--data-dir", help="a new folder for the stores (default: temporary)")
-    parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    common.add_stack_options(parser)
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_worker:
