@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app import context
 from app.errors import Refused
@@ -44,6 +44,7 @@ from store import records
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
 AnyState = RequestState | WithinRequestState
+S = TypeVar("S", RequestState, WithinRequestState)
 STAGES = list(Stage.__members__) + [s for s in WithinStage.__members__
                                     if s not in Stage.__members__]
 
@@ -59,13 +60,18 @@ def get(request_id: str) -> AnyState:
     return state
 
 
+def get_of(request_id: str, process: type[S], refusal: str) -> S:
+    """A request that must be of one process; ``refusal`` says why another will not do."""
+    state = get(request_id)
+    if not isinstance(state, process):
+        raise Refused(f"request {request_id} is {refusal}")
+    return state
+
+
 def interdistrict(request_id: str) -> RequestState:
     """An interdistrict permit request from the records store."""
-    state = get(request_id)
-    if not isinstance(state, RequestState):
-        raise Refused(f"request {request_id} is a within-district request: this command is for "
-                      "interdistrict permits")
-    return state
+    return get_of(request_id, RequestState,
+                  "a within-district request: this command is for interdistrict permits")
 
 
 def with_history(state: AnyState) -> AnyState:

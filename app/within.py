@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from app import context, permits
 from app.errors import Refused
 from app.principal import Principal
-from app.requests import get
+from app.requests import get_of
 from app.temporal import update
 from models.permits import PermitState
 from models.within_request import (
@@ -35,11 +35,8 @@ POSITION_TIMEOUT = 5.0  # seconds to ask the lottery for a live waitlist positio
 
 
 def within(request_id: str) -> WithinRequestState:
-    state = get(request_id)
-    if not isinstance(state, WithinRequestState):
-        raise Refused(f"request {request_id} is an interdistrict permit, not a within-district "
-                      "request")
-    return state
+    return get_of(request_id, WithinRequestState,
+                  "an interdistrict permit, not a within-district request")
 
 
 async def _act(state: WithinRequestState, update_: Any, action: Any) -> WithinRequestState:
