@@ -50,19 +50,14 @@ with workflow.unsafe.imports_passed_through():
     from models.notices import Notice, NoticeKind
     from models.people import Actor
     from models.within_district import Applicant, LotteryEntry, Outcome, SeatKey
-    from models.within_district_config import WithinDistrictConfig
     from models.within_request import LotteryNews, LotteryOutcome
     from rules.lottery import draw, random_number
     from rules.lottery_audit import recorded_tier, verify
     from rules.tiers import NoTransferNeeded, tier_label
-    from rules.within_windows import (
-        certification_escalation_day,
-        next_year_window,
-        offer_accept_last_day,
-    )
+    from rules.within_windows import certification_escalation_day, offer_accept_last_day
     from workflows.common import attributes
 
-__all__ = ["LotteryWorkflow", "lottery_id", "lottery_input", "verify"]
+__all__ = ["LotteryWorkflow", "lottery_id", "verify"]
 
 ESCALATION_CLOCK = time(8, 0)  # staff escalations go out at 8 a.m. local time
 NEWS_BATCH = 100  # request workflows told per workflow task
@@ -70,42 +65,6 @@ NEWS_BATCH = 100  # request workflows told per workflow task
 
 def lottery_id(district_id: str, school_year: str) -> str:
     return f"lottery-{district_id}-{school_year}"
-
-
-def lottery_input(
-    config: WithinDistrictConfig, school_year: str, seats_set_by: str, seed: str | None = None
-) -> LotteryInput:
-    """The policy snapshot for one district's lottery for ``school_year`` (VII, VIII, X.B)."""
-    settings = config.within_district
-    window = next_year_window(
-        school_year, config.timezone,
-        opens_month=settings.next_year_opens_month, opens_day=settings.next_year_opens_day,
-        closes_month=settings.next_year_closes_month, closes_day=settings.next_year_closes_day,
-        closes_at=settings.next_year_closes_time,
-    )
-    notify_by = date(window.closes.year, settings.notify_by_month, settings.notify_by_day)
-    first_day = config.calendar[school_year].first_day if school_year in config.calendar else None
-    completes = settings.option_enrollment_complete.get(school_year)
-    return LotteryInput(
-        id=lottery_id(config.id, school_year),
-        district_id=config.id,
-        school_year=school_year,
-        timezone=config.timezone,
-        window_closes=window.closes,
-        notify_by=notify_by,
-        escalation_days_before=settings.certification_escalation_days_before,
-        seats=[SeatCount(key=k, seats=n) for k, n in config.seats_for(school_year).items()],
-        seats_set_by=seats_set_by,
-        overcrowded_schools=sorted(config.overcrowded_schools()),
-        notices_from=str(config.notices_from),
-        staff_notices_to=[str(a) for a in config.staff_notices_to],
-        seed=seed,
-        ledger_closes=calendar.at_local(first_day, time(0, 0), config.timezone)
-        if first_day
-        else None,
-        reopens=calendar.end_of_day(completes, config.timezone) if completes else None,
-        offer_accept_days=settings.offer_accept_days,
-    )
 
 
 @workflow.defn(name="WithinDistrictLottery")
