@@ -15,6 +15,8 @@ recommendation, a revocation; a declined or expired offer; ``add_seats``) is off
 in line with a deadline (``offer_accept_days``, 10 if unset); an offer not accepted by the end
 of its last day passes on; a student holds at most one open offer. After option enrollment
 completes the window reopens (VIII.A.3): first come, first served, behind the drawn waitlist.
+The seats' policy is ``rules.seat_ledger.SeatLedger``, pure; this workflow keeps its clock,
+its audit trail and the news to the requests.
 
 Scale: the applications live in this workflow's state and history; a district's few thousand
 applications a year fit Temporal's limits, a county's hundred thousand would need them in the
