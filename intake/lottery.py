@@ -4,12 +4,9 @@ Built from the district file before the workflow starts, so the workflow reads n
 
 from __future__ import annotations
 
-from datetime import date, time
-
-import rules.calendar as calendar
 from models.lottery_record import LotteryInput, SeatCount
 from models.within_district_config import WithinDistrictConfig
-from rules.within_windows import next_year_window
+from rules import within_windows
 from workflows.lottery import lottery_id
 
 
@@ -18,13 +15,11 @@ def lottery_input(
 ) -> LotteryInput:
     """The policy snapshot for one district's lottery for ``school_year`` (VII, VIII, X.B)."""
     settings = config.within_district
-    window = next_year_window(
-        school_year, config.timezone,
-        opens_month=settings.next_year_opens_month, opens_day=settings.next_year_opens_day,
-        closes_month=settings.next_year_closes_month, closes_day=settings.next_year_closes_day,
-        closes_at=settings.next_year_closes_time,
+    tz = config.timezone
+    window = within_windows.district_next_year_window(settings, school_year, tz)
+    notify_by = within_windows.notify_by(
+        school_year, settings.notify_by_month, settings.notify_by_day
     )
-    notify_by = date(window.closes.year, settings.notify_by_month, settings.notify_by_day)
     first_day = config.calendar[school_year].first_day if school_year in config.calendar else None
     completes = settings.option_enrollment_complete.get(school_year)
     return LotteryInput(
@@ -41,9 +36,9 @@ def lottery_input(
         notices_from=str(config.notices_from),
         staff_notices_to=[str(a) for a in config.staff_notices_to],
         seed=seed,
-        ledger_closes=calendar.at_local(first_day, time(0, 0), config.timezone)
-        if first_day
-        else None,
-        reopens=calendar.end_of_day(completes, config.timezone) if completes else None,
+        # The reopened window (VIII.A.3), from its opening to the first day of school; kept
+        # apart so a lottery whose year has no reopening still closes its ledger.
+        ledger_closes=within_windows.school_starts(first_day, tz) if first_day else None,
+        reopens=within_windows.reopening(completes, tz) if completes else None,
         offer_accept_days=settings.offer_accept_days,
     )

@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.lottery_audit import recorded_tier, verify
     from rules.seat_ledger import Freed, SeatLedger
     from rules.tiers import NoTransferNeeded, tier_label
-    from rules.within_windows import certification_escalation_day
+    from rules.within_windows import Window, certification_escalation_day
     from workflows.common import attributes
 
 __all__ = ["LotteryWorkflow", "lottery_id", "verify"]
@@ -453,13 +453,14 @@ class LotteryWorkflow:
         )
 
     def _reopened(self) -> bool:
-        """VIII.A.3: after option enrollment completes, until the first day of school."""
+        """VIII.A.3: after option enrollment completes, until the first day of school (the
+        window ``rules.within_windows.reopened_window`` gives, fixed in the input)."""
         inp = self.inp
         return (
             inp.reopens is not None
             and inp.ledger_closes is not None
             and self.record.stage is LotteryStage.certified
-            and inp.reopens <= workflow.now() < inp.ledger_closes
+            and Window(opens=inp.reopens, closes=inp.ledger_closes).contains(workflow.now())
         )
 
     def _check_enter(self, applicant: Applicant) -> None:
