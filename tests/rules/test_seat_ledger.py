@@ -6,7 +6,7 @@ boundaries, and the draw's properties carried over to the ledger's life after it
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,36 +15,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.within_district import Applicant, Program, Residency, SeatKey
+from models.within_district import Applicant, SeatKey
 from rules import lottery
 from rules.calendar import end_of_day
 from rules.errors import PolicyError
 from rules.seat_ledger import Closed, Forfeited, Freed, SeatLedger
+from tests.rules.draws import IB_9, KEYS, MONT_K, OVERCROWDED, REG_2, app, scenarios
 
 CHI = "America/Chicago"
 SEED = "millard-2027-2028-draw-1"
-MONT_K = SeatKey(school="norris-elementary", program=Program.montessori, grade=0)
-REG_2 = SeatKey(school="abbott-elementary", program=Program.regular, grade=2)
-IB_9 = SeatKey(school="north-high", program=Program.ib, grade=9)
-KEYS = [MONT_K, REG_2, IB_9]
-OVERCROWDED = frozenset({"elk-ridge-elementary"})
 SECOND = timedelta(seconds=1)
 NOW = datetime(2027, 3, 5, 9, 0, tzinfo=ZoneInfo(CHI))  # certified, the Friday after March 1
 
 
 def at(instant: datetime) -> Callable[[], datetime]:
     return lambda: instant
-
-
-def app(n: int | str, key: SeatKey = MONT_K, student: str | None = None) -> Applicant:
-    return Applicant(
-        application_id=f"a{n}",
-        student_id=student or f"s{n}",
-        school=key.school,
-        program=key.program,
-        grade=key.grade,
-        residency=Residency.other_resident,
-    )
 
 
 def released(
@@ -60,7 +45,7 @@ def released(
 
 def line_of(n: int, key: SeatKey = MONT_K, seats: int = 1) -> tuple[SeatLedger, list[str]]:
     """``n`` applications for one key; returns the ledger and the drawn order (placed first)."""
-    people = [app(i, key) for i in range(n)]
+    people = [app(i, key=key) for i in range(n)]
     result = lottery.draw(people, {key: seats}, SEED, OVERCROWDED)
     order = [e.application_id for e in result.placed(key)]
     order += [e.application_id for e in result.waitlist(key)]
@@ -141,7 +126,7 @@ def test_added_seats_go_to_the_next_in_line() -> None:
 
 
 def test_free_seats_are_offered_key_by_key_in_key_order() -> None:
-    people = [app(f"{k}{i}", key) for k, key in enumerate(KEYS) for i in range(2)]
+    people = [app(f"{k}{i}", key=key) for k, key in enumerate(KEYS) for i in range(2)]
     ledger = released(people, dict.fromkeys(KEYS, 1))
     for key in KEYS:
         ledger.add_seats(key, 1)
@@ -275,32 +260,6 @@ def test_closing_ends_every_open_offer_and_every_line() -> None:
 # ---- properties: the draw's, kept through the ledger's life -------------------------
 
 
-@st.composite
-def scenarios(draw_: st.DrawFn) -> tuple[list[Applicant], dict[SeatKey, int], str]:
-    """As tests/test_rules_tiers_lottery.py draws them: up to 40 applications over three keys,
-    students applying for several keys, 0-8 seats a key."""
-    n = draw_(st.integers(min_value=0, max_value=40))
-    students = draw_(st.integers(min_value=1, max_value=45))
-    people = []
-    for i in range(n):
-        key = draw_(st.sampled_from(KEYS))
-        people.append(
-            Applicant(
-                application_id=f"app-{i}",
-                student_id=f"stu-{draw_(st.integers(min_value=0, max_value=students - 1))}",
-                school=key.school,
-                program=key.program,
-                grade=key.grade,
-                residency=draw_(st.sampled_from(list(Residency))),
-                resident_sibling=draw_(st.booleans()),
-                current_school=draw_(st.sampled_from(["", "elk-ridge-elementary", "bell"])),
-            )
-        )
-    seats = {k: draw_(st.integers(min_value=0, max_value=8)) for k in KEYS}
-    seed = draw_(st.text(min_size=1, max_size=12))
-    return people, seats, seed
-
-
 # What staff, parents and the clock do to the ledger, as the workflow lets them.
 ACTIONS = ["forfeit", "accept", "decline", "add", "days_pass", "reopened"]
 steps = st.lists(
@@ -406,10 +365,13 @@ class Life:
         assert sorted(a for w in ledger.waitlists() for a in w.application_ids) == sorted(waiting)
 
 
-def life_of(case: tuple) -> Life:
+def life_of(case: tuple, actions: Sequence[tuple[str, int, int]] = ()) -> Life:
+    """The ledger released from the case's draw, then lived through ``actions``."""
     people, seats, seed = case
     life = Life(released(people, seats, seed), seats)
     life.start()
+    for action in actions:
+        life.act(*action)
     return life
 
 
@@ -433,10 +395,8 @@ def test_property_same_seed_same_ledger_whatever_the_input_order(
     people, seats, seed = case
     shuffled = list(people)
     rnd.shuffle(shuffled)
-    one, other = life_of(case), life_of((shuffled, dict(reversed(list(seats.items()))), seed))
-    for action in actions:
-        one.act(*action)
-        other.act(*action)
+    one = life_of(case, actions)
+    other = life_of((shuffled, dict(reversed(list(seats.items()))), seed), actions)
     assert one.ledger == other.ledger
 
 
@@ -445,9 +405,7 @@ def test_property_same_seed_same_ledger_whatever_the_input_order(
 def test_property_closing_ends_everything_open_and_keeps_the_seats_held(
     case: tuple, actions: list[tuple[str, int, int]]
 ) -> None:
-    life = life_of(case)
-    for action in actions:
-        life.act(*action)
+    life = life_of(case, actions)
     holders = dict(life.ledger.holders)
     offers = list(life.ledger.offers)
     waiting = [a for line in life.ledger.waiting.values() for a in line]
