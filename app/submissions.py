@@ -27,6 +27,7 @@ from app.errors import Refused
 from app.principal import Principal
 from intake.forms import read_form, validate_form
 from intake.interdistrict import parse_request, prepare
+from intake.lottery import lottery_input
 from intake.within import prepare_within, seat_setters, within_district_of
 from models.requests import InterdistrictRequest
 from models.stages import Stage
@@ -36,7 +37,7 @@ from rules.errors import PolicyError
 from rules.roles import check_role
 from workflows.common.attributes import at_start
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
-from workflows.lottery import LotteryWorkflow, lottery_input
+from workflows.lottery import LotteryWorkflow
 from workflows.within_request import WithinRequestWorkflow
 
 

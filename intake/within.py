@@ -39,45 +39,17 @@ def parse_within_file(path: Path) -> WithinRequest:
 
 
 def window_for(config: WithinDistrictConfig, school_year: str, now: datetime) -> WithinKind:
-    """Which window ``now`` falls in for ``school_year``: VIII.A.1-2, VIII.A.3 or IX.A; a
-    request outside all three is refused with the windows it missed."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise PolicyError("the receipt time must carry a time zone")
-    settings = config.within_district
-    tz = config.timezone
+    """Which window ``now`` falls in for ``school_year`` (``rules.within_windows.window_kind``),
+    for a school year in the district's calendar."""
+    within_windows.check_aware(now)  # before the calendar: a naive time is refused first
     year = config.calendar.get(school_year)
     if year is None:
         known = ", ".join(sorted(config.calendar))
         raise PolicyError(
             f"school year {school_year} is not in {config.id}'s calendar (known: {known})"
         )
-    window = within_windows.next_year_window(
-        school_year, tz,
-        opens_month=settings.next_year_opens_month, opens_day=settings.next_year_opens_day,
-        closes_month=settings.next_year_closes_month, closes_day=settings.next_year_closes_day,
-        closes_at=settings.next_year_closes_time,
-    )
-    if window.contains(now):
-        return WithinKind.next_year
-    completes = settings.option_enrollment_complete.get(school_year)
-    if completes is not None:
-        reopened = within_windows.reopened_window(completes, year.first_day, tz)
-        if reopened.contains(now):
-            return WithinKind.reopened
-    current = within_windows.current_year_window(
-        year.first_day, tz, settings.current_year_closes_month, settings.current_year_closes_day
-    )
-    if current.contains(now):
-        return WithinKind.current_year
-    zone = window.opens.tzinfo
-    again = ""
-    if completes is not None:
-        again = f"; it reopens the day after {completes.isoformat()} (VIII.A.3)"
-    raise PolicyError(
-        f"no window for {school_year} is open at {now.astimezone(zone).isoformat()}: next-year "
-        f"applications run from {window.opens.isoformat()} until {window.closes.isoformat()} "
-        f"(VIII.A){again}; current-year applications from the first day of school until "
-        f"{current.closes.date().isoformat()} (IX.A)"
+    return within_windows.window_kind(
+        config.within_district, school_year, year.first_day, config.timezone, now
     )
 
 

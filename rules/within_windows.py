@@ -1,13 +1,19 @@
 """When within-district transfer applications are accepted (seed 004, Rule 5110.1 VIII.A,
 IX.A) and when the district must have answered (VIII). Every instant is aware; every
 date is in the district's zone. Defaults are the seed's; a district's settings
-(`models.within_district_config.WithinDistrictSettings`) may pass others."""
+(`models.within_district_config.WithinDistrictSettings`) may pass others.
+
+The one place for these windows: intake (`intake.within.window_for`) asks ``window_kind``
+which window a request falls in, and the lottery's input (`intake.lottery.lottery_input`)
+takes its close, its reopening and its notification day from here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from models.within_district_config import WithinDistrictSettings
+from models.within_request import WithinKind
 from rules.calendar import at_local, end_of_day
 from rules.eligibility import school_year_start
 from rules.errors import PolicyError
@@ -26,7 +32,8 @@ class Window:
         return self.opens <= instant < self.closes
 
 
-def _aware(instant: datetime, what: str = "receipt time") -> None:
+def check_aware(instant: datetime, what: str = "receipt time") -> None:
+    """A receipt time without a zone could be any of 24 hours: refused, never guessed."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise PolicyError(f"the {what} must carry a time zone")
 
@@ -51,20 +58,16 @@ def next_year_window(
     return Window(opens=opens, closes=closes)
 
 
-def check_next_year_submission(received: datetime, school_year: str, tz: str, **window) -> None:
-    """VIII.A.1-2: refuse an application for next year received outside its window."""
-    _aware(received)
-    w = next_year_window(school_year, tz, **window)
-    if received < w.opens:
-        raise PolicyError(
-            f"applications for {school_year} open at {w.opens.isoformat()} (VIII.A.1); "
-            f"received {received.astimezone(w.opens.tzinfo).isoformat()}"
-        )
-    if received >= w.closes:
-        raise PolicyError(
-            f"applications for {school_year} closed at {w.closes.isoformat()} (VIII.A.2); "
-            f"received {received.astimezone(w.closes.tzinfo).isoformat()}"
-        )
+def district_next_year_window(
+    settings: WithinDistrictSettings, school_year: str, tz: str
+) -> Window:
+    """VIII.A with the district's dates (the seed's unless its file sets others)."""
+    return next_year_window(
+        school_year, tz,
+        opens_month=settings.next_year_opens_month, opens_day=settings.next_year_opens_day,
+        closes_month=settings.next_year_closes_month, closes_day=settings.next_year_closes_day,
+        closes_at=settings.next_year_closes_time,
+    )
 
 
 def current_year_closing_day(first_day: date, closes_month: int = 1, closes_day: int = 15) -> date:
@@ -80,27 +83,19 @@ def current_year_window(
     first day of school (the first day included, read as "once school has begun") until the
     start of January 15 (January 15 itself refused)."""
     closing = current_year_closing_day(first_day, closes_month, closes_day)
-    return Window(
-        opens=at_local(first_day, time(0, 0), tz),
-        closes=at_local(closing, time(0, 0), tz),
-    )
+    return Window(opens=school_starts(first_day, tz), closes=at_local(closing, time(0, 0), tz))
 
 
-def check_current_year_submission(
-    received: datetime, first_day: date, tz: str, closes_month: int = 1, closes_day: int = 15
-) -> None:
-    _aware(received)
-    w = current_year_window(first_day, tz, closes_month, closes_day)
-    if received < w.opens:
-        raise PolicyError(
-            f"applications for the current school year open on the first day of school, "
-            f"{first_day.isoformat()} (IX.A)"
-        )
-    if received >= w.closes:
-        raise PolicyError(
-            f"applications for the current school year closed before "
-            f"{w.closes.date().isoformat()} (IX.A: prior to January 15)"
-        )
+def school_starts(first_day: date, tz: str) -> datetime:
+    """The start of the first day of school: the current-year window opens (IX.A), the
+    reopened window closes and the lottery's ledger closes (VIII.A.3)."""
+    return at_local(first_day, time(0, 0), tz)
+
+
+def reopening(option_enrollment_complete: date, tz: str) -> datetime:
+    """VIII.A.3: the window reopens at the start of the day after option enrollment
+    completes."""
+    return end_of_day(option_enrollment_complete, tz)
 
 
 def reopened_window(option_enrollment_complete: date, first_day: date, tz: str) -> Window:
@@ -110,21 +105,38 @@ def reopened_window(option_enrollment_complete: date, first_day: date, tz: str) 
     if first_day <= option_enrollment_complete:
         raise PolicyError("option enrollment must complete before the first day of school")
     return Window(
-        opens=end_of_day(option_enrollment_complete, tz),
-        closes=at_local(first_day, time(0, 0), tz),
+        opens=reopening(option_enrollment_complete, tz), closes=school_starts(first_day, tz)
     )
 
 
-def check_reopened_submission(
-    received: datetime, option_enrollment_complete: date, first_day: date, tz: str
-) -> None:
-    _aware(received)
-    w = reopened_window(option_enrollment_complete, first_day, tz)
-    if not w.contains(received):
-        raise PolicyError(
-            f"the reopened window (VIII.A.3) runs from {w.opens.isoformat()} until "
-            f"{w.closes.isoformat()}; received {received.astimezone(w.opens.tzinfo).isoformat()}"
-        )
+def window_kind(
+    settings: WithinDistrictSettings, school_year: str, first_day: date, tz: str, now: datetime
+) -> WithinKind:
+    """Which window ``now`` falls in for ``school_year``: VIII.A.1-2, VIII.A.3 or IX.A, tried
+    in that order; a request outside all three is refused with the windows it missed
+    (docs/within-district.md "No window open")."""
+    check_aware(now)
+    window = district_next_year_window(settings, school_year, tz)
+    if window.contains(now):
+        return WithinKind.next_year
+    completes = settings.option_enrollment_complete.get(school_year)
+    if completes is not None and reopened_window(completes, first_day, tz).contains(now):
+        return WithinKind.reopened
+    current = current_year_window(
+        first_day, tz, settings.current_year_closes_month, settings.current_year_closes_day
+    )
+    if current.contains(now):
+        return WithinKind.current_year
+    zone = window.opens.tzinfo
+    again = ""
+    if completes is not None:
+        again = f"; it reopens the day after {completes.isoformat()} (VIII.A.3)"
+    raise PolicyError(
+        f"no window for {school_year} is open at {now.astimezone(zone).isoformat()}: next-year "
+        f"applications run from {window.opens.isoformat()} until {window.closes.isoformat()} "
+        f"(VIII.A){again}; current-year applications from the first day of school until "
+        f"{current.closes.date().isoformat()} (IX.A)"
+    )
 
 
 def notify_by(school_year: str, month: int = 3, day: int = 1) -> date:

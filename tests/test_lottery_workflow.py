@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 import rules.calendar as calendar
 from districts import load_within_district
+from intake.lottery import lottery_input
 from models.lottery_record import AddSeats, LotteryInput, LotteryRecord, LotteryStage, SeatCount
 from models.people import Actor
 from models.within_district import Applicant, Outcome, Program, Residency, SeatKey
@@ -28,7 +29,6 @@ from store import notices as notice_store
 from tests import workflow_helpers as helpers
 from tests.workflow_helpers import skip_to
 from workflows.lottery import LotteryWorkflow as L
-from workflows.lottery import lottery_input
 
 TZ = "America/Chicago"
 SETTER = Actor(name="olsen", roles=["student_services", "seat_setter", "lottery_certifier"])

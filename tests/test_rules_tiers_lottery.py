@@ -22,31 +22,9 @@ from models.within_district import (
 )
 from rules import lottery, tiers
 from rules.errors import PolicyError
+from tests.rules.draws import KEYS, MONT_K, OVERCROWDED, REG_2, app, scenarios
 
 SEED = "millard-2027-2028-draw-1"
-MONT_K = SeatKey(school="norris-elementary", program=Program.montessori, grade=0)
-REG_2 = SeatKey(school="abbott-elementary", program=Program.regular, grade=2)
-
-
-def app(
-    n: int | str,
-    residency: Residency = Residency.other_resident,
-    key: SeatKey = MONT_K,
-    sibling: bool = False,
-    current: str = "",
-    student: str | None = None,
-) -> Applicant:
-    return Applicant(
-        application_id=f"a{n}",
-        student_id=student or f"s{n}",
-        school=key.school,
-        program=key.program,
-        grade=key.grade,
-        residency=residency,
-        resident_sibling=sibling,
-        current_school=current,
-    )
-
 
 def label(a: Applicant, overcrowded: frozenset[str] = frozenset()) -> str:
     return tiers.tier_of(a, a.program, overcrowded).label
@@ -273,39 +251,6 @@ def test_first_come_first_served_refuses_early_and_naive_receipts() -> None:
 
 
 # ---- properties ---------------------------------------------------------------------
-
-KEYS = [
-    MONT_K,
-    REG_2,
-    SeatKey(school="north-high", program=Program.ib, grade=9),
-]
-
-
-@st.composite
-def scenarios(draw_: st.DrawFn) -> tuple[list[Applicant], dict[SeatKey, int], str]:
-    n = draw_(st.integers(min_value=0, max_value=40))
-    students = draw_(st.integers(min_value=1, max_value=45))
-    people = []
-    for i in range(n):
-        key = draw_(st.sampled_from(KEYS))
-        people.append(
-            Applicant(
-                application_id=f"app-{i}",
-                student_id=f"stu-{draw_(st.integers(min_value=0, max_value=students - 1))}",
-                school=key.school,
-                program=key.program,
-                grade=key.grade,
-                residency=draw_(st.sampled_from(list(Residency))),
-                resident_sibling=draw_(st.booleans()),
-                current_school=draw_(st.sampled_from(["", "elk-ridge-elementary", "bell"])),
-            )
-        )
-    seats = {k: draw_(st.integers(min_value=0, max_value=8)) for k in KEYS}
-    seed = draw_(st.text(min_size=1, max_size=12))
-    return people, seats, seed
-
-
-OVERCROWDED = frozenset({"elk-ridge-elementary"})
 
 
 @settings(max_examples=150, deadline=None)

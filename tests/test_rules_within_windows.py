@@ -12,7 +12,8 @@ import pytest
 
 from districts import SHIPPED_DIR, load_district, load_within_district
 from models.within_district import Applicant, Level, Program, Residency, SeatKey, SpecialIssue
-from models.within_district_config import WithinDistrictConfig
+from models.within_district_config import WithinDistrictConfig, WithinDistrictSettings
+from models.within_request import WithinKind
 from rules import within_eligibility as elig
 from rules import within_windows as windows
 from rules.errors import PolicyError
@@ -27,40 +28,66 @@ def chicago(*args: int) -> datetime:
     return datetime(*args, tzinfo=ZoneInfo(CHI))
 
 
+# The windows as intake asks them (``window_kind``): the seed's dates, and Millard's
+# reopening the day after option enrollment completes on April 1.
+SEED_DATES = WithinDistrictSettings()
+REOPENS = WithinDistrictSettings(option_enrollment_complete={YEAR: date(2027, 4, 1)})
+
+
+def kind(now: datetime, settings: WithinDistrictSettings = SEED_DATES) -> WithinKind:
+    return windows.window_kind(settings, YEAR, FIRST_DAY, CHI, now)
+
+
+def refused(now: datetime, settings: WithinDistrictSettings = SEED_DATES) -> str:
+    with pytest.raises(PolicyError, match=f"no window for {YEAR} is open") as caught:
+        kind(now, settings)
+    return str(caught.value)
+
+
 # ---- VIII.A: next school year --------------------------------------------------------
 
 
 def test_next_year_window_opens_september_1_of_the_preceding_year() -> None:
     w = windows.next_year_window(YEAR, CHI)
     assert w.opens == chicago(2026, 9, 1, 0, 0)
-    windows.check_next_year_submission(chicago(2026, 9, 1, 0, 0), YEAR, CHI)
-    with pytest.raises(PolicyError, match=r"open at 2026-09-01T00:00:00-05:00 \(VIII.A.1\)"):
-        windows.check_next_year_submission(chicago(2026, 8, 31, 23, 59, 59), YEAR, CHI)
+    assert kind(chicago(2026, 9, 1, 0, 0)) is WithinKind.next_year
+    message = refused(chicago(2026, 8, 31, 23, 59, 59))
+    assert "next-year applications run from 2026-09-01T00:00:00-05:00" in message
+    assert "(VIII.A)" in message
 
 
 def test_16_59_59_on_february_15_is_on_time() -> None:
-    windows.check_next_year_submission(chicago(2027, 2, 15, 16, 59, 59), YEAR, CHI)
+    assert kind(chicago(2027, 2, 15, 16, 59, 59)) is WithinKind.next_year
 
 
 def test_17_00_00_on_february_15_is_late() -> None:
-    with pytest.raises(PolicyError, match=r"closed at 2027-02-15T17:00:00-06:00 \(VIII.A.2\)"):
-        windows.check_next_year_submission(chicago(2027, 2, 15, 17, 0, 0), YEAR, CHI)
+    assert windows.next_year_window(YEAR, CHI).closes == chicago(2027, 2, 15, 17, 0, 0)
+    message = refused(chicago(2027, 2, 15, 17, 0, 0))
+    assert "until 2027-02-15T17:00:00-06:00 (VIII.A)" in message
 
 
 def test_the_5pm_close_is_central_time_whatever_zone_the_receipt_is_in() -> None:
     # 17:00 CST is 23:00 UTC; 22:59:59 UTC is on time, 23:00:00 UTC late
-    windows.check_next_year_submission(datetime(2027, 2, 15, 22, 59, 59, tzinfo=UTC), YEAR, CHI)
-    with pytest.raises(PolicyError, match="VIII.A.2"):
-        windows.check_next_year_submission(datetime(2027, 2, 15, 23, 0, 0, tzinfo=UTC), YEAR, CHI)
+    assert kind(datetime(2027, 2, 15, 22, 59, 59, tzinfo=UTC)) is WithinKind.next_year
+    assert "(VIII.A)" in refused(datetime(2027, 2, 15, 23, 0, 0, tzinfo=UTC))
     # 16:00 in Los Angeles is 18:00 in Chicago: late, though "before 5 p.m." where it was sent
     la = datetime(2027, 2, 15, 16, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
-    with pytest.raises(PolicyError, match="VIII.A.2"):
-        windows.check_next_year_submission(la, YEAR, CHI)
+    assert "open at 2027-02-15T18:00:00-06:00" in refused(la)  # told in the district's zone
 
 
 def test_a_naive_receipt_time_is_refused() -> None:
     with pytest.raises(PolicyError, match="time zone"):
-        windows.check_next_year_submission(datetime(2027, 1, 5, 9, 0), YEAR, CHI)
+        kind(datetime(2027, 1, 5, 9, 0))
+
+
+def test_the_districts_settings_move_the_next_year_window() -> None:
+    later = WithinDistrictSettings(
+        next_year_opens_month=10, next_year_closes_month=3, next_year_closes_time=time(12, 0)
+    )
+    w = windows.district_next_year_window(later, YEAR, CHI)
+    assert (w.opens, w.closes) == (chicago(2026, 10, 1, 0, 0), chicago(2027, 3, 15, 12, 0))
+    assert kind(chicago(2027, 3, 15, 11, 59, 59), later) is WithinKind.next_year
+    assert "until 2027-03-15T12:00:00-05:00" in refused(chicago(2027, 3, 15, 12, 0), later)
 
 
 def test_notice_due_march_1_and_escalation_before_it() -> None:
@@ -73,15 +100,19 @@ def test_notice_due_march_1_and_escalation_before_it() -> None:
 
 
 def test_current_year_window_opens_on_the_first_day_of_school() -> None:
-    windows.check_current_year_submission(chicago(2027, 8, 12, 7, 0), FIRST_DAY, CHI)
-    with pytest.raises(PolicyError, match=r"first day of school, 2027-08-12 \(IX.A\)"):
-        windows.check_current_year_submission(chicago(2027, 8, 11, 23, 59), FIRST_DAY, CHI)
+    assert windows.current_year_window(FIRST_DAY, CHI).opens == chicago(2027, 8, 12, 0, 0)
+    assert windows.school_starts(FIRST_DAY, CHI) == chicago(2027, 8, 12, 0, 0)
+    assert kind(chicago(2027, 8, 12, 0, 0)) is WithinKind.current_year
+    assert kind(chicago(2027, 8, 12, 7, 0)) is WithinKind.current_year
+    message = refused(chicago(2027, 8, 11, 23, 59))
+    assert "current-year applications from the first day of school until 2028-01-15 (IX.A)" in (
+        message
+    )
 
 
 def test_january_14_is_accepted_and_january_15_refused() -> None:
-    windows.check_current_year_submission(chicago(2028, 1, 14, 23, 59, 59), FIRST_DAY, CHI)
-    with pytest.raises(PolicyError, match=r"before 2028-01-15 \(IX.A"):
-        windows.check_current_year_submission(chicago(2028, 1, 15, 0, 0), FIRST_DAY, CHI)
+    assert kind(chicago(2028, 1, 14, 23, 59, 59)) is WithinKind.current_year
+    assert "until 2028-01-15 (IX.A)" in refused(chicago(2028, 1, 15, 0, 0))
     assert windows.current_year_closing_day(FIRST_DAY) == date(2028, 1, 15)
 
 
@@ -90,11 +121,20 @@ def test_january_14_is_accepted_and_january_15_refused() -> None:
 
 def test_reopened_window_runs_from_the_day_after_option_enrollment_to_first_day() -> None:
     done = date(2027, 4, 1)
-    windows.check_reopened_submission(chicago(2027, 4, 2, 0, 0), done, FIRST_DAY, CHI)
-    windows.check_reopened_submission(chicago(2027, 8, 11, 23, 59), done, FIRST_DAY, CHI)
+    w = windows.reopened_window(done, FIRST_DAY, CHI)
+    assert (w.opens, w.closes) == (chicago(2027, 4, 2, 0, 0), chicago(2027, 8, 12, 0, 0))
+    assert windows.reopening(done, CHI) == w.opens
+    for inside in (chicago(2027, 4, 2, 0, 0), chicago(2027, 8, 11, 23, 59)):
+        assert w.contains(inside) and kind(inside, REOPENS) is WithinKind.reopened
     for late_or_early in (chicago(2027, 4, 1, 23, 59), chicago(2027, 8, 12, 0, 0)):
-        with pytest.raises(PolicyError, match="VIII.A.3"):
-            windows.check_reopened_submission(late_or_early, done, FIRST_DAY, CHI)
+        assert not w.contains(late_or_early)
+    assert "it reopens the day after 2027-04-01 (VIII.A.3)" in refused(
+        chicago(2027, 4, 1, 23, 59), REOPENS
+    )
+    # The first day of school: the reopened window has closed and the current year's opened.
+    assert kind(chicago(2027, 8, 12, 0, 0), REOPENS) is WithinKind.current_year
+    with pytest.raises(PolicyError, match="before the first day of school"):
+        windows.reopened_window(FIRST_DAY, FIRST_DAY, CHI)
 
 
 # ---- eligibility ---------------------------------------------------------------------

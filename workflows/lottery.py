@@ -15,6 +15,8 @@ recommendation, a revocation; a declined or expired offer; ``add_seats``) is off
 in line with a deadline (``offer_accept_days``, 10 if unset); an offer not accepted by the end
 of its last day passes on; a student holds at most one open offer. After option enrollment
 completes the window reopens (VIII.A.3): first come, first served, behind the drawn waitlist.
+The seats' policy is ``rules.seat_ledger.SeatLedger``, pure; this workflow keeps its clock,
+its audit trail and the news to the requests.
 
 Scale: the applications live in this workflow's state and history; a district's few thousand
 applications a year fit Temporal's limits, a county's hundred thousand would need them in the
@@ -45,24 +47,20 @@ with workflow.unsafe.imports_passed_through():
         OfferAnswer,
         RecordedApplicant,
         SeatCount,
-        WaitlistLine,
     )
     from models.notices import Notice, NoticeKind
     from models.people import Actor
-    from models.within_district import Applicant, LotteryEntry, Outcome, SeatKey
-    from models.within_district_config import WithinDistrictConfig
+    from models.within_district import Applicant, LotteryEntry
     from models.within_request import LotteryNews, LotteryOutcome
+    from rules.errors import PolicyError
     from rules.lottery import draw, random_number
     from rules.lottery_audit import recorded_tier, verify
+    from rules.seat_ledger import Freed, SeatLedger
     from rules.tiers import NoTransferNeeded, tier_label
-    from rules.within_windows import (
-        certification_escalation_day,
-        next_year_window,
-        offer_accept_last_day,
-    )
+    from rules.within_windows import Window, certification_escalation_day
     from workflows.common import attributes
 
-__all__ = ["LotteryWorkflow", "lottery_id", "lottery_input", "verify"]
+__all__ = ["LotteryWorkflow", "lottery_id", "verify"]
 
 ESCALATION_CLOCK = time(8, 0)  # staff escalations go out at 8 a.m. local time
 NEWS_BATCH = 100  # request workflows told per workflow task
@@ -70,42 +68,6 @@ NEWS_BATCH = 100  # request workflows told per workflow task
 
 def lottery_id(district_id: str, school_year: str) -> str:
     return f"lottery-{district_id}-{school_year}"
-
-
-def lottery_input(
-    config: WithinDistrictConfig, school_year: str, seats_set_by: str, seed: str | None = None
-) -> LotteryInput:
-    """The policy snapshot for one district's lottery for ``school_year`` (VII, VIII, X.B)."""
-    settings = config.within_district
-    window = next_year_window(
-        school_year, config.timezone,
-        opens_month=settings.next_year_opens_month, opens_day=settings.next_year_opens_day,
-        closes_month=settings.next_year_closes_month, closes_day=settings.next_year_closes_day,
-        closes_at=settings.next_year_closes_time,
-    )
-    notify_by = date(window.closes.year, settings.notify_by_month, settings.notify_by_day)
-    first_day = config.calendar[school_year].first_day if school_year in config.calendar else None
-    completes = settings.option_enrollment_complete.get(school_year)
-    return LotteryInput(
-        id=lottery_id(config.id, school_year),
-        district_id=config.id,
-        school_year=school_year,
-        timezone=config.timezone,
-        window_closes=window.closes,
-        notify_by=notify_by,
-        escalation_days_before=settings.certification_escalation_days_before,
-        seats=[SeatCount(key=k, seats=n) for k, n in config.seats_for(school_year).items()],
-        seats_set_by=seats_set_by,
-        overcrowded_schools=sorted(config.overcrowded_schools()),
-        notices_from=str(config.notices_from),
-        staff_notices_to=[str(a) for a in config.staff_notices_to],
-        seed=seed,
-        ledger_closes=calendar.at_local(first_day, time(0, 0), config.timezone)
-        if first_day
-        else None,
-        reopens=calendar.end_of_day(completes, config.timezone) if completes else None,
-        offer_accept_days=settings.offer_accept_days,
-    )
 
 
 @workflow.defn(name="WithinDistrictLottery")
@@ -130,16 +92,14 @@ class LotteryWorkflow:
         if inp.carried is not None:  # the same lottery, continued in a new run
             self.record = inp.carried
         entered = [*self.record.applicants, *self.record.withdrawn]
-        # Every application id ever entered, and each one's student.
+        # Every application id ever entered; the ledger knows each one's student.
         self.entered_ids = {e.applicant.application_id for e in entered}
-        self.students = {e.applicant.application_id: e.applicant.student_id for e in entered}
+        # The seats after certification (rules/seat_ledger.py; copied to the record by
+        # ``_publish``).
+        self.ledger = SeatLedger(timezone=inp.timezone, accept_days=inp.offer_accept_days)
+        for e in entered:
+            self.ledger.entered(e.applicant.application_id, e.applicant.student_id)
         self.entered_this_run = 0
-        # The seats' ledger after certification (exported to the record by ``_publish``).
-        self.left: dict[SeatKey, int] = {}
-        self.waiting: dict[SeatKey, list[str]] = {}
-        self.offers: dict[str, Offer] = {}
-        self.holders: dict[str, SeatKey] = {}
-        self.forfeits: list[str] = []
         self.last_news: dict[str, LotteryNews] = {}  # what each request was told last
         self.resend: list[str] = []
         self.changed = False
@@ -224,13 +184,7 @@ class LotteryWorkflow:
         """Certified: every request is told its result, and the ledger starts from it."""
         result = self.record.result
         assert result is not None
-        self.left = dict(self.record.seat_map())
-        for entry in result.entries:  # waitlisted entries come in position order per key
-            if entry.outcome is Outcome.placed:
-                self.holders[entry.application_id] = entry.seat_key
-                self.left[entry.seat_key] -= 1
-            elif entry.outcome is Outcome.waitlisted:
-                self.waiting.setdefault(entry.seat_key, []).append(entry.application_id)
+        self.ledger.release(result, self.record.seat_map())
         self._publish()
         seq = self._log(
             self.record.stage, "results_released", "system",
@@ -255,79 +209,58 @@ class LotteryWorkflow:
             await self._save()
             if workflow.now() >= closes:
                 break
-            ends = [self._offer_ends(o) for o in self.offers.values()]
-            await wait_until(lambda: self.changed, min([closes, *ends]))
+            await wait_until(lambda: self.changed, min([closes, *self.ledger.deadlines()]))
         # The first day of school: the next-year process ends; what is still waiting ends
         # with it, so no request stays open (VI.C) and the current-year process (IX) is open.
         why = (
             "the waitlist ended on the first day of school; a current-year request (IX) may "
             "be made"
         )
+        closed = self.ledger.close()
         seq = self._log(
             LotteryStage.closed, "ledger_closed", "system",
-            f"{len(self.offers)} open offers and "
-            f"{sum(len(v) for v in self.waiting.values())} waiting requests ended",
+            f"{len(closed.offered)} open offers and "
+            f"{len(closed.waiting)} waiting requests ended",
         )
-        news = [(a, self._news(LotteryOutcome.offer_expired, seq, reason=why)) for a in self.offers]
-        news += [
-            (a, self._news(LotteryOutcome.denied, seq, reason=why))
-            for line in self.waiting.values() for a in line
+        news = [
+            (a, self._news(LotteryOutcome.offer_expired, seq, reason=why)) for a in closed.offered
         ]
-        self.offers.clear()
-        self.waiting.clear()
+        news += [(a, self._news(LotteryOutcome.denied, seq, reason=why)) for a in closed.waiting]
         self._publish()
         await self._tell(news)
 
     async def _apply_forfeits(self) -> None:
-        while self.forfeits:
-            app_id = self.forfeits.pop(0)
-            if app_id in self.holders:
-                key = self.holders.pop(app_id)
-                self.left[key] = self.left.get(key, 0) + 1
+        """docs/lottery.md "Seats that free": each thing a forfeit freed is an audit entry."""
+        for done in self.ledger.apply_forfeits():
+            app_id, key = done.application_id, done.key
+            if done.what is Freed.seat:
                 self._log(self.record.stage, "seat_freed", "system",
                           f"{app_id} gave up its seat in {key.describe()}")
-            elif app_id in self.offers:
-                offer = self.offers.pop(app_id)
-                self.left[offer.key] = self.left.get(offer.key, 0) + 1
+            elif done.what is Freed.offer:
                 self._log(self.record.stage, "offer_forfeited", "system",
                           f"{app_id} no longer wants the offered seat")
-            for line in self.waiting.values():
-                if app_id in line:
-                    line.remove(app_id)
-                    self._log(self.record.stage, "left_waitlist", "system", app_id)
+            else:
+                self._log(self.record.stage, "left_waitlist", "system", app_id)
 
     async def _expire_offers(self) -> None:
-        now = workflow.now()
-        for app_id, offer in list(self.offers.items()):
-            if now < self._offer_ends(offer):
-                continue
-            del self.offers[app_id]
-            self.left[offer.key] = self.left.get(offer.key, 0) + 1
+        """docs/lottery.md "Offers": an offer not accepted by the end of its last day passes
+        on; each parent is told before the next offer ends."""
+        for offer in self.ledger.expire(workflow.now()):
+            app_id = offer.application_id
             why = f"not accepted by the end of {offer.last_day.isoformat()}; passed on"
             seq = self._log(self.record.stage, "offer_expired", "system", f"{app_id}: {why}")
             await self._tell([(app_id, self._news(LotteryOutcome.offer_expired, seq, reason=why))])
 
     async def _fill(self) -> None:
-        today = self._today()
-        for key in sorted(self.waiting, key=SeatKey.sort_key):
-            line = self.waiting[key]
-            while self.left.get(key, 0) > 0:
-                busy = {o.student_id for o in self.offers.values()}
-                nxt = next((a for a in line if self._student(a) not in busy), None)
-                if nxt is None:
-                    break
-                line.remove(nxt)
-                self.left[key] -= 1
-                last_day = offer_accept_last_day(today, self.inp.offer_accept_days)
-                self.offers[nxt] = Offer(
-                    application_id=nxt, student_id=self._student(nxt), key=key,
-                    offered_at=workflow.now(), last_day=last_day,
-                )
-                seq = self._log(self.record.stage, "seat_offered", "system",
-                                f"{nxt}: {key.describe()} through {last_day.isoformat()}")
-                await self._tell(
-                    [(nxt, self._news(LotteryOutcome.offered, seq, offer_deadline=last_day))]
-                )
+        """docs/lottery.md "Offers": every free seat to the next in line; each parent is told
+        before the next offer is made."""
+        for offer in self.ledger.fill(workflow.now):
+            nxt, key, last_day = offer.application_id, offer.key, offer.last_day
+            seq = self._log(self.record.stage, "seat_offered", "system",
+                            f"{nxt}: {key.describe()} through {last_day.isoformat()}")
+            await self._tell(
+                [(nxt, self._news(LotteryOutcome.offered, seq, offer_deadline=last_day))]
+            )
 
     # ---- updates ----------------------------------------------------------------------
 
@@ -341,7 +274,7 @@ class LotteryWorkflow:
         )
         recorded.tier = recorded_tier(recorded)
         self.entered_ids.add(applicant.application_id)
-        self.students[applicant.application_id] = applicant.student_id
+        self.ledger.entered(applicant.application_id, applicant.student_id)
         self.entered_this_run += 1
         if not self._reopened():
             # Recorded with its tier, number and instant in ``applicants``; the request's own
@@ -351,18 +284,15 @@ class LotteryWorkflow:
         # VIII.A.3: first come, first served, behind those already waiting for the key.
         self.record.reopened.append(recorded)
         key, app_id = applicant.seat_key, applicant.application_id
-        line = self.waiting.setdefault(key, [])
-        if self.left.get(key, 0) > 0 and not line:
-            self.left[key] -= 1
-            self.holders[app_id] = key
+        position = self.ledger.enter_reopened(app_id, key)
+        if position is None:
             seq = self._log(self.record.stage, "reopened_placed", "system",
                             f"{app_id}: {key.describe()} (VIII.A.3)")
             news = self._news(LotteryOutcome.placed, seq)
         else:
-            line.append(app_id)
             seq = self._log(self.record.stage, "reopened_waitlisted", "system",
-                            f"{app_id}: position {len(line)} for {key.describe()} (VIII.A.3)")
-            news = self._news(LotteryOutcome.waitlisted, seq, waitlist_position=len(line))
+                            f"{app_id}: position {position} for {key.describe()} (VIII.A.3)")
+            news = self._news(LotteryOutcome.waitlisted, seq, waitlist_position=position)
         self._publish()
         self.changed = True
         await self._tell([(app_id, news)])
@@ -418,7 +348,7 @@ class LotteryWorkflow:
                 self._log(self.record.stage, "application_withdrawn", "system",
                           f"application {application_id} withdrawn")
             return
-        self.forfeits.append(application_id)
+        self.ledger.forfeit(application_id)
         self.changed = True
 
     @workflow.signal
@@ -431,8 +361,7 @@ class LotteryWorkflow:
     @workflow.update
     async def accept_offer(self, answer: OfferAnswer) -> Offer:
         offer = self._check_offer(answer)
-        del self.offers[answer.application_id]
-        self.holders[answer.application_id] = offer.key
+        self.ledger.accept(answer.application_id)
         seq = self._log(self.record.stage, "offer_accepted", answer.actor.name,
                         f"{answer.application_id}: {offer.key.describe()}")
         self._publish()
@@ -447,8 +376,7 @@ class LotteryWorkflow:
     @workflow.update
     async def decline_offer(self, answer: OfferAnswer) -> Offer:
         offer = self._check_offer(answer)
-        del self.offers[answer.application_id]
-        self.left[offer.key] = self.left.get(offer.key, 0) + 1
+        self.ledger.decline(answer.application_id)
         seq = self._log(self.record.stage, "offer_declined", answer.actor.name,
                         f"{answer.application_id}: {offer.key.describe()}")
         self._publish()
@@ -474,8 +402,7 @@ class LotteryWorkflow:
             seats[action.key] = seats.get(action.key, 0) + action.seats
             self.record.seats = [SeatCount(key=k, seats=n) for k, n in seats.items()]
             return self.record.seats
-        self.left[action.key] = self.left.get(action.key, 0) + action.seats
-        self.waiting.setdefault(action.key, [])
+        self.ledger.add_seats(action.key, action.seats)
         self.changed = True
         self._publish()
         return self.record.seats_left
@@ -504,10 +431,7 @@ class LotteryWorkflow:
     @workflow.query
     def waitlist_position(self, application_id: str) -> int | None:
         """The application's place in line now (1 is offered the next seat)."""
-        for line in self.waiting.values():
-            if application_id in line:
-                return line.index(application_id) + 1
-        return None
+        return self.ledger.position(application_id)
 
     # ---- checks (shared by validators and handlers) -------------------------------------
 
@@ -529,13 +453,14 @@ class LotteryWorkflow:
         )
 
     def _reopened(self) -> bool:
-        """VIII.A.3: after option enrollment completes, until the first day of school."""
+        """VIII.A.3: after option enrollment completes, until the first day of school (the
+        window ``rules.within_windows.reopened_window`` gives, fixed in the input)."""
         inp = self.inp
         return (
             inp.reopens is not None
             and inp.ledger_closes is not None
             and self.record.stage is LotteryStage.certified
-            and inp.reopens <= workflow.now() < inp.ledger_closes
+            and Window(opens=inp.reopens, closes=inp.ledger_closes).contains(workflow.now())
         )
 
     def _check_enter(self, applicant: Applicant) -> None:
@@ -564,10 +489,7 @@ class LotteryWorkflow:
                 tier_label(applicant, applicant.program)
             except NoTransferNeeded as error:
                 refuse(str(error))
-            if any(
-                self._student(a) == applicant.student_id
-                for a in [*self.holders, *self.offers]
-            ):
+            if self.ledger.holds_or_is_offered(applicant.student_id):
                 refuse(f"student {applicant.student_id} already holds or is offered a seat")
         if applicant.application_id in self.entered_ids:
             refuse(f"application {applicant.application_id} was already entered")
@@ -604,15 +526,10 @@ class LotteryWorkflow:
 
     def _check_offer(self, answer: OfferAnswer) -> Offer:
         authorize("lottery.answer_offer", answer.actor)
-        offer = self.offers.get(answer.application_id)
-        if offer is None:
-            refuse(f"application {answer.application_id} has no open offer")
-        if workflow.now() >= self._offer_ends(offer):
-            refuse(
-                f"the offer to {answer.application_id} ended with "
-                f"{offer.last_day.isoformat()}; it passes to the next in line"
-            )
-        return offer
+        try:
+            return self.ledger.open_offer(answer.application_id, workflow.now())
+        except PolicyError as error:  # the ledger's refusal reaches the caller as worded
+            refuse(str(error))
 
     def _check_add_seats(self, action: AddSeats) -> None:
         authorize("lottery.add_seats", action.actor)
@@ -654,16 +571,10 @@ class LotteryWorkflow:
 
     def _publish(self) -> None:
         """Copy the ledger into the record the ``result`` query returns."""
-        self.record.seats_left = [
-            SeatCount(key=k, seats=n) for k, n in sorted(self.left.items(),
-                                                         key=lambda kv: kv[0].sort_key())
-        ]
-        self.record.waitlists = [
-            WaitlistLine(key=k, application_ids=list(v))
-            for k, v in sorted(self.waiting.items(), key=lambda kv: kv[0].sort_key()) if v
-        ]
-        self.record.offers = list(self.offers.values())
-        self.record.holders = sorted(self.holders)
+        self.record.seats_left = self.ledger.seats_left()
+        self.record.waitlists = self.ledger.waitlists()
+        self.record.offers = self.ledger.open_offers()
+        self.record.holders = self.ledger.holder_ids()
 
     async def _save(self) -> None:
         """Write the record to the records store when it changed since the last write."""
@@ -709,10 +620,4 @@ class LotteryWorkflow:
 
     def _today(self) -> date:
         return calendar.local_date(workflow.now(), self.inp.timezone)
-
-    def _offer_ends(self, offer: Offer) -> datetime:
-        return calendar.end_of_day(offer.last_day, self.inp.timezone)
-
-    def _student(self, application_id: str) -> str:
-        return self.students.get(application_id, "")
 
