@@ -4,11 +4,12 @@ docs/permits.md "One workflow per permit")."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, EmailStr, Field
 
+from models.audit import AuditEntry
 from models.people import Actor
 
 
@@ -78,12 +79,8 @@ class PermitHolder(BaseModel):
     language: str = "en"
 
 
-class PermitEvent(BaseModel):
-    at: datetime
-    stage: PermitStage
-    event: str
-    actor: str
-    reason: str = ""
+# The permit's audit entry (models/audit.py): its events were never numbered.
+PermitEvent = AuditEntry[PermitStage]
 
 
 class PermitState(BaseModel):

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.audit import NumberedEntry
 from models.people import Actor, Parent
 from models.within_district import Applicant, Program, Residency, SeatKey, SpecialIssue
 
@@ -168,13 +169,7 @@ class LotteryNews(BaseModel):
     seq: int = 0  # the lottery's audit entry, so a repeated signal is recognised
 
 
-class WithinHistoryEntry(BaseModel):
-    seq: int
-    at: datetime
-    stage: WithinStage
-    event: str
-    actor: str
-    reason: str = ""
+WithinHistoryEntry = NumberedEntry[WithinStage]  # the request's audit entry (models/audit.py)
 
 
 class WithinRequestState(BaseModel):
