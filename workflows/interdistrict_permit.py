@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import versions
+from workflows.common import audit, versions
 from workflows.common.waiting import (
     NoticesUnderway,
     authorize,
@@ -608,15 +608,10 @@ class InterdistrictPermitWorkflow:
 
     def _append(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and add the audit entry; the caller writes them."""
-        self.state.stage = stage
-        self.attributes.publish(stage, attributes.interdistrict_due(self.state))
-        seq = len(self.state.history) + 1
-        self.state.history.append(
-            HistoryEntry(
-                seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
-            )
+        return audit.append(
+            self.state, self.state.history, HistoryEntry, stage, event, actor, reason,
+            attributes=self.attributes, due=lambda: attributes.interdistrict_due(self.state),
         )
-        return seq
 
     async def _notify_parent(
         self, kind: NoticeKind, seq: int = 0, wait: bool = True, **facts: Any

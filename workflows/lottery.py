@@ -30,7 +30,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
-from workflows.common import versions
+from workflows.common import audit, versions
 from workflows.common.waiting import authorize, record, refuse, send_notice, wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -673,17 +673,12 @@ class LotteryWorkflow:
         await record("record_lottery", self.record)
 
     def _log(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
-        self.record.stage = stage
-        # While the window is open, its close is what the lottery waits on (VIII.A.2).
-        collecting = stage is LotteryStage.collecting
-        self.attributes.publish(stage, self.record.window_closes if collecting else None)
-        seq = len(self.record.history) + 1
-        self.record.history.append(
-            LotteryEvent(
-                seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
-            )
+        return audit.append(
+            self.record, self.record.history, LotteryEvent, stage, event, actor, reason,
+            attributes=self.attributes,
+            # While the window is open, its close is what the lottery waits on (VIII.A.2).
+            due=lambda: self.record.window_closes if stage is LotteryStage.collecting else None,
         )
-        return seq
 
     async def _escalate(self, sequence: str, seq: int, what: str, detail: str) -> None:
         facts: dict[str, Any] = {

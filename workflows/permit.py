@@ -27,7 +27,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows.common import versions
+from workflows.common import audit, versions
 from workflows.common.waiting import (
     NoticesUnderway,
     authorize,
@@ -320,11 +320,11 @@ class PermitWorkflow:
                            else NoticeKind.permit_ended, wait=False)
 
     async def _enter(self, stage: PermitStage, event: str, actor: str, reason: str = "") -> None:
-        self.state.stage = stage
-        renewal_due = stage is PermitStage.renewal_due
-        self.attributes.publish(stage, self._renewal_window()[1] if renewal_due else None)
-        self.state.events.append(
-            PermitEvent(at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason)
+        audit.append(
+            self.state, self.state.events, PermitEvent, stage, event, actor, reason,
+            attributes=self.attributes,
+            # A permit waits on a date only while its renewal is due: the renewal's last day.
+            due=lambda: self._renewal_window()[1] if stage is PermitStage.renewal_due else None,
         )
         await record("record_permit", self.state)
 

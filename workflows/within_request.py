@@ -29,7 +29,7 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import versions
+from workflows.common import audit, versions
 from workflows.common.waiting import NoticesUnderway, authorize, record, refuse, send_notice
 from workflows.permit import permit_id
 
@@ -329,15 +329,11 @@ class WithinRequestWorkflow:
 
     async def _enter(self, stage: WithinStage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""
-        self.state.stage = stage
-        # The only date a within-district request waits on is an offer's last day (VIII.D).
-        due = self.state.offer_deadline if stage is WithinStage.offered else None
-        self.attributes.publish(stage, due)
-        seq = len(self.state.history) + 1
-        self.state.history.append(
-            WithinHistoryEntry(
-                seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
-            )
+        seq = audit.append(
+            self.state, self.state.history, WithinHistoryEntry, stage, event, actor, reason,
+            attributes=self.attributes,
+            # The only date a within-district request waits on is an offer's last day (VIII.D).
+            due=lambda: self.state.offer_deadline if stage is WithinStage.offered else None,
         )
         await record("record_within_event", self.state)
         return seq
