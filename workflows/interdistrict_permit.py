@@ -23,6 +23,7 @@ from workflows.common.waiting import (
     record,
     refuse,
     send_notice,
+    today_in,
     wait_until,
 )
 from workflows.permit import permit_id
@@ -103,7 +104,9 @@ class InterdistrictPermitWorkflow:
     async def run(self, inp: PermitRequestInput) -> RequestState:
         # The state starts as submitted; recording it must not undo an early withdrawal.
         await self._enter(self.state.stage, "submitted", inp.submitted_by, "request received")
-        await self._notify_parent(NoticeKind.receipt, received_on=self._long(self._today()))
+        await self._notify_parent(
+            NoticeKind.receipt, received_on=self._long(today_in(self.state.timezone))
+        )
         # Each stage begins only if the request is still open: a withdrawal can arrive
         # while the previous stage's record or notice is being written.
         if (
@@ -129,7 +132,9 @@ class InterdistrictPermitWorkflow:
             return False
         if not self.state.missing_documents:
             return True
-        due = deadlines.days_after(self._today(), self.policy.settings.document_deadline_days)
+        due = deadlines.days_after(
+            today_in(self.state.timezone), self.policy.settings.document_deadline_days
+        )
         self.state.documents_due = due
         seq = await self._enter(
             Stage.awaiting_documents, "documents_requested", "system",
@@ -158,7 +163,9 @@ class InterdistrictPermitWorkflow:
         if self.state.request.direction is not Direction.into:
             return True
         if self.release_granted is None:
-            due = deadlines.days_after(self._today(), self.policy.settings.release_deadline_days)
+            due = deadlines.days_after(
+                today_in(self.state.timezone), self.policy.settings.release_deadline_days
+            )
             self.state.release_due = due
             await self._enter(
                 Stage.awaiting_release, "awaiting_release", "system",
@@ -186,7 +193,7 @@ class InterdistrictPermitWorkflow:
     async def _review(self) -> bool:
         """EC 46600.2 and the district's promise. The clock starts when the request is
         complete ("Incomplete applications will not be processed"): see README."""
-        today = self._today()
+        today = today_in(self.state.timezone)
         due = deadlines.decision_deadlines(
             today, self.policy.first_day, self.policy.settings.decision_promise_days
         )
@@ -211,7 +218,8 @@ class InterdistrictPermitWorkflow:
                 return True  # decided or withdrawn: the run loop takes it from here
             if what == "reminder":
                 await self._notify_staff(
-                    NoticeKind.staff_reminder, f"reminder-{self._today().isoformat()}"
+                    NoticeKind.staff_reminder,
+                    f"reminder-{today_in(self.state.timezone).isoformat()}",
                 )
             elif what == "overdue":
                 self.state.overdue = True
@@ -230,7 +238,7 @@ class InterdistrictPermitWorkflow:
     async def _deem_denied(self) -> None:
         """EC 46600.1: no written notice within the 46600.2 timelines is a denial."""
         self.state.overdue = True
-        letter = self._today()
+        letter = today_in(self.state.timezone)
         self.state.appeal_deadline = deadlines.appeal_last_day(letter)
         seq = await self._enter(
             Stage.deemed_denied, "deemed_denied", "system",
@@ -366,7 +374,7 @@ class InterdistrictPermitWorkflow:
             await self._approve(actor, action.note or "approved", action.school, wait=False)
             return self.state
         self.state.denial_reasons = list(action.reasons)
-        letter = self._today()
+        letter = today_in(self.state.timezone)
         self.state.appeal_deadline = deadlines.appeal_last_day(letter)  # from the letter's date
         seq = await self._enter(
             Stage.denied, "denied", actor,
@@ -447,7 +455,7 @@ class InterdistrictPermitWorkflow:
             Stage.withdrawn, "withdrawn", action.actor.name, action.note or "withdrawn"
         )
         await self._notify_parent(
-            NoticeKind.withdrawn, seq, wait=False, today=self._long(self._today())
+            NoticeKind.withdrawn, seq, wait=False, today=self._long(today_in(self.state.timezone))
         )
         return self.state
 
@@ -509,7 +517,7 @@ class InterdistrictPermitWorkflow:
             eligibility.check_may_appeal(student.expelled, student.pending_expulsion)
         except PolicyError as error:
             refuse(str(error))
-        today = self._today()
+        today = today_in(self.state.timezone)
         filed = action.filed_on or today
         deadline = self.state.appeal_deadline
         assert deadline is not None
@@ -650,9 +658,6 @@ class InterdistrictPermitWorkflow:
             await send_notice(notice, receipt=kind is NoticeKind.receipt)
 
     # ---- helpers ------------------------------------------------------------------------
-
-    def _today(self) -> date:
-        return calendar.local_date(workflow.now(), self.state.timezone)
 
     @staticmethod
     def _long(day: date | None) -> str:

@@ -34,6 +34,7 @@ from workflows.common.waiting import (
     record,
     refuse,
     send_notice,
+    today_in,
     wait_until,
 )
 
@@ -145,7 +146,7 @@ class PermitWorkflow:
             calendar.end_of_day(last, self._tz),
         )
         if not renewed:
-            state.ended_on = self._today()
+            state.ended_on = today_in(self._tz)
             state.reason = f"not renewed for {following} by {calendar.long_date(last)}"
             await self._enter(PermitStage.lapsed, "lapsed", "system", state.reason)
             await self._notify(NoticeKind.permit_lapsed)
@@ -279,7 +280,7 @@ class PermitWorkflow:
             try:
                 check_may_revoke(
                     self.state.grade, rules.school_year_end(self.state.school_year),
-                    self._today(), [r.value for r in action.reasons],
+                    today_in(self._tz), [r.value for r in action.reasons],
                 )
             except PolicyError as error:
                 raise ApplicationError(str(error), type="PolicyError",
@@ -305,7 +306,7 @@ class PermitWorkflow:
     # ---- effects ------------------------------------------------------------------------
 
     async def _end(self, stage: PermitStage, event: str, actor: Actor, why: str) -> None:
-        self.state.ended_on = self._today()
+        self.state.ended_on = today_in(self._tz)
         self.state.reason = why
         await self._enter(stage, event, actor.name, why)
         if self.state.lottery_id:  # the seat goes back to the lottery's next in line
@@ -374,9 +375,6 @@ class PermitWorkflow:
             (self.policy.renewal_opens_month, self.policy.renewal_opens_day),
             (self.policy.renewal_deadline_month, self.policy.renewal_deadline_day),
         )
-
-    def _today(self) -> date:
-        return calendar.local_date(workflow.now(), self._tz)
 
     def _condition_text(self) -> str:
         if self.state.condition is PermitCondition.reapply_annually:

@@ -6,7 +6,7 @@ retries."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.common import versions
 
 with workflow.unsafe.imports_passed_through():
+    import rules.calendar as calendar
     from models.people import Actor
     from rules.errors import PolicyError
     from rules.roles import check_role
@@ -26,6 +27,12 @@ NOTICE_TIMEOUT = timedelta(minutes=1)  # a send and, past five attempts, its esc
 # Activities retry until they succeed: a write or a notice that the law requires is never
 # given up; the backoff caps at ten minutes so an outage heals without a flood.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
+
+
+def today_in(timezone: str) -> date:
+    """The date it is now in ``timezone`` (the district's), by the workflow's clock, so a
+    replay sees the same day (docs/cross-cutting.md "Time")."""
+    return calendar.local_date(workflow.now(), timezone)
 
 
 async def wait_until(condition: Callable[[], bool], instant: datetime) -> bool:
