@@ -17,15 +17,8 @@ from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import audit, versions
-from workflows.common.waiting import (
-    NoticesUnderway,
-    authorize,
-    record,
-    refuse,
-    send_notice,
-    today_in,
-    wait_until,
-)
+from workflows.common.notify import NoticesUnderway
+from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 from workflows.permit import permit_id
 
 with workflow.unsafe.imports_passed_through():
@@ -636,9 +629,8 @@ class InterdistrictPermitWorkflow:
         self, kind: NoticeKind, sequence: str, to: list[str], facts: dict[str, Any],
         wait: bool = True,
     ) -> None:
-        """Send a notice. ``wait=False`` (a staff action's): schedule it and go on, see
-        `NoticesUnderway`; requests that took an Update before that change wait for it, as
-        they did."""
+        """Build the notice and send it (``wait=False``: a staff action's, see
+        `NoticesUnderway.send`)."""
         request = self.state.request
         notice = Notice(
             key=f"{self.state.id}:{kind.value}:{sequence}",
@@ -652,10 +644,7 @@ class InterdistrictPermitWorkflow:
             language="en" if kind.value.startswith("staff_") else request.parent.language,
             staff=list(self.policy.staff_notices_to),
         )
-        if not wait and versions.patched("notices-behind-updates"):
-            self.notices.send(notice)
-        else:
-            await send_notice(notice, receipt=kind is NoticeKind.receipt)
+        await self.notices.send(notice, wait=wait, receipt=kind is NoticeKind.receipt)
 
     # ---- helpers ------------------------------------------------------------------------
 

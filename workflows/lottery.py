@@ -31,7 +31,8 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 from workflows.common import audit, versions
-from workflows.common.waiting import authorize, record, refuse, send_notice, wait_until
+from workflows.common.notify import send_notice
+from workflows.common.waiting import authorize, record, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar

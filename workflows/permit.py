@@ -27,16 +27,9 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows.common import audit, versions
-from workflows.common.waiting import (
-    NoticesUnderway,
-    authorize,
-    record,
-    refuse,
-    send_notice,
-    today_in,
-    wait_until,
-)
+from workflows.common import audit
+from workflows.common.notify import NoticesUnderway
+from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -357,10 +350,7 @@ class PermitWorkflow:
                 **facts,
             },
         )
-        if not wait and versions.patched("notices-behind-updates"):
-            self.notices.send(notice)
-        else:  # permits that took such an action before that change wait for it
-            await send_notice(notice)
+        await self.notices.send(notice, wait=wait)
 
     # ---- helpers ------------------------------------------------------------------------
 

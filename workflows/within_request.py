@@ -29,8 +29,9 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import audit, versions
-from workflows.common.waiting import NoticesUnderway, authorize, record, refuse, send_notice
+from workflows.common import audit
+from workflows.common.notify import NoticesUnderway
+from workflows.common.waiting import authorize, record, refuse
 from workflows.permit import permit_id
 
 with workflow.unsafe.imports_passed_through():
@@ -354,8 +355,7 @@ class WithinRequestWorkflow:
             workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
 
     async def _notify_parent(self, kind: NoticeKind, seq: int, wait: bool = True) -> None:
-        """``wait=False``: a staff action's notice, scheduled and not waited for (see
-        `NoticesUnderway`); requests that took such an action before that change wait."""
+        """``wait=False``: a staff action's notice (see `NoticesUnderway.send`)."""
         notice = Notice(
             key=f"{self.state.id}:{kind.value}:{seq}",
             request_id=self.state.id,
@@ -366,10 +366,7 @@ class WithinRequestWorkflow:
             language=self.state.request.parent.language,
             staff=list(self.policy.staff_notices_to),
         )
-        if not wait and versions.patched("notices-behind-updates"):
-            self.notices.send(notice)
-        else:
-            await send_notice(notice, receipt=kind is NoticeKind.within_receipt)
+        await self.notices.send(notice, wait=wait, receipt=kind is NoticeKind.within_receipt)
 
     # ---- helpers ------------------------------------------------------------------------
 
