@@ -14,9 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import audit, versions
+from workflows.common import audit, permits, versions
 from workflows.common.notify import NoticesUnderway
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 from workflows.permit import permit_id
@@ -41,11 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from models.notices import Notice, NoticeKind
     from models.permits import (
         PermitCondition,
-        PermitHolder,
-        PermitInput,
-        PermitPolicy,
         PermitProcess,
-        PermitStage,
         PermitState,
     )
     from models.requests import Direction, InterdistrictRequest
@@ -555,17 +550,14 @@ class InterdistrictPermitWorkflow:
     async def _issue_permit(self, school_name: str) -> None:
         """The permit lives on in its own workflow, for as many school years as it holds."""
         request = self.state.request
-        student, parent = request.student, request.parent
+        student = request.student
         where = school_name if request.direction is Direction.into else request.other_district
         state = PermitState(
             id=self.state.permit_id or permit_id(self.state.id),
             request_id=self.state.id,
             district=self.policy.district_id,
             process=PermitProcess.interdistrict,
-            holder=PermitHolder(
-                student_id=student.id, student_name=f"{student.first_name} {student.last_name}",
-                parent_name=parent.name, parent_email=parent.email, language=parent.language,
-            ),
+            holder=permits.holder(student, request.parent),
             school=self.state.assigned_school or "",
             school_name=where,
             condition=PermitCondition.reapply_annually
@@ -576,30 +568,15 @@ class InterdistrictPermitWorkflow:
             level_last_grade=permit_rules.level_last_grade(student.grade),
         )
         settings = self.policy.settings
-        policy = PermitPolicy(
-            district_id=self.policy.district_id,
-            district_name=self.policy.district_name,
-            timezone=self.policy.timezone,
-            contact=self.policy.contact,
-            notices_from=self.policy.notices_from,
-            staff_notices_to=list(self.policy.staff_notices_to),
+        policy = permits.policy(
+            self.policy,
             renewal_opens_month=settings.opens_month,
             renewal_opens_day=settings.opens_day,
             renewal_deadline_month=settings.renewal_deadline_month,
             renewal_deadline_day=settings.renewal_deadline_day,
         )
-        await workflow.start_child_workflow(
-            "Permit",
-            PermitInput(state=state, policy=policy),
-            id=state.id,
-            parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
-            # Versioned: the start command of a permit issued before this had none.
-            search_attributes=attributes.at_start(
-                PermitStage.active, state.district, state.school_year
-            )
-            if versions.patched("start-attributes")
-            else None,
-        )
+        # Versioned: the start command of a permit issued before this had no attributes.
+        await permits.issue(state, policy, start_attributes=versions.patched("start-attributes"))
 
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""

@@ -27,9 +27,8 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
-from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import audit
+from workflows.common import audit, permits
 from workflows.common.notify import NoticesUnderway
 from workflows.common.waiting import authorize, record, refuse
 from workflows.permit import permit_id
@@ -39,9 +38,6 @@ with workflow.unsafe.imports_passed_through():
     from models.notices import Notice, NoticeKind
     from models.permits import (
         PermitCondition,
-        PermitHolder,
-        PermitInput,
-        PermitPolicy,
         PermitProcess,
         PermitState,
     )
@@ -184,11 +180,7 @@ class WithinRequestWorkflow:
             district=self.policy.district_id,
             process=PermitProcess.within_district,
             lottery_id=self.state.lottery_id,
-            holder=PermitHolder(
-                student_id=student.id, student_name=f"{student.first_name} {student.last_name}",
-                parent_name=request.parent.name, parent_email=request.parent.email,
-                language=request.parent.language,
-            ),
+            holder=permits.holder(student, request.parent),
             school=request.school,
             school_name=self._school_name(request.school),
             program=request.program.value,
@@ -198,16 +190,8 @@ class WithinRequestWorkflow:
             grade=student.grade,
             level_last_grade=self.inp.level_last_grade,
         )
-        policy = PermitPolicy(
-            district_id=self.policy.district_id, district_name=self.policy.district_name,
-            timezone=self.policy.timezone, contact=self.policy.contact,
-            notices_from=self.policy.notices_from,
-            staff_notices_to=list(self.policy.staff_notices_to),
-        )
-        await workflow.start_child_workflow(
-            "Permit", PermitInput(state=state, policy=policy), id=state.id,
-            parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
-        )
+        # Started without search attributes, as within-district permits always were.
+        await permits.issue(state, permits.policy(self.policy), start_attributes=False)
 
     # ---- signals and updates --------------------------------------------------------------
 
