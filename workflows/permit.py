@@ -25,9 +25,9 @@ from datetime import date, time
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
 
-from workflows.common import audit
+from workflows.common import audit, seat_news
 from workflows.common.notify import NoticesUnderway
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 
@@ -302,13 +302,8 @@ class PermitWorkflow:
         self.state.ended_on = today_in(self._tz)
         self.state.reason = why
         await self._enter(stage, event, actor.name, why)
-        if self.state.lottery_id:  # the seat goes back to the lottery's next in line
-            try:
-                await workflow.get_external_workflow_handle(self.state.lottery_id).signal(
-                    "forfeit", self.state.request_id
-                )
-            except FailureError as error:  # the lottery has ended: nobody waits for the seat
-                workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
+        # A permit from the lottery gives its seat back to the next in line.
+        await seat_news.seat_free(self.state.lottery_id or None, self.state.request_id)
         # A staff action's notice: scheduled, not waited for (see `NoticesUnderway`).
         await self._notify(NoticeKind.permit_revoked if stage is PermitStage.revoked
                            else NoticeKind.permit_ended, wait=False)

@@ -26,9 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
 
-from workflows.common import audit, permits
+from workflows.common import audit, permits, seat_news
 from workflows.common.notify import NoticesUnderway
 from workflows.common.waiting import authorize, record, refuse
 from workflows.permit import permit_id
@@ -146,7 +145,7 @@ class WithinRequestWorkflow:
         """VIII: apply the lottery's news in order, once the recommendations are in. The
         application entered the lottery before this workflow started, so news may have gone
         out before it could hear; ``ready`` asks the lottery to say it again."""
-        await self._tell_lottery("ready")
+        await seat_news.ready(self.state.lottery_id, self.state.id)
         if not self.state.flags:
             await self._enter(WithinStage.in_lottery, "entered_lottery", "system", self._where())
         while self.state.is_open:
@@ -224,7 +223,7 @@ class WithinRequestWorkflow:
                 WithinStage.denied, "denied_on_recommendation", action.actor.name,
                 self.state.reason,
             )
-            await self._forfeit()
+            await seat_news.seat_free(self.state.lottery_id, self.state.id)
             await self._notify_parent(NoticeKind.within_denied, seq, wait=False)
         elif not self.state.pending_recommendations() and self.inp.kind is not (
             WithinKind.current_year
@@ -268,7 +267,7 @@ class WithinRequestWorkflow:
         seq = await self._enter(
             WithinStage.withdrawn, "withdrawn", action.actor.name, action.reason or "withdrawn"
         )
-        await self._forfeit()
+        await seat_news.seat_free(self.state.lottery_id, self.state.id)
         await self._notify_parent(NoticeKind.within_withdrawn, seq, wait=False)
         return self.state
 
@@ -322,21 +321,6 @@ class WithinRequestWorkflow:
         )
         await record("record_within_event", self.state)
         return seq
-
-    async def _forfeit(self) -> None:
-        """Tell the lottery this request no longer holds or wants a seat."""
-        await self._tell_lottery("forfeit")
-
-    async def _tell_lottery(self, signal: str) -> None:
-        """A lottery that has ended (after the first day of school) has nothing to do."""
-        if self.state.lottery_id is None:
-            return
-        try:
-            await workflow.get_external_workflow_handle(self.state.lottery_id).signal(
-                signal, self.state.id
-            )
-        except FailureError as error:
-            workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
 
     async def _notify_parent(self, kind: NoticeKind, seq: int, wait: bool = True) -> None:
         """``wait=False``: a staff action's notice (see `NoticesUnderway.send`)."""
