@@ -22,6 +22,7 @@ from workflows.permit import permit_id
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from activities.records import RecordActivities
     from models.actions import (
         AddDocument,
         AddDocuments,
@@ -297,7 +298,7 @@ class InterdistrictPermitWorkflow:
     async def add_document(self, action: AddDocument) -> RequestState:
         self._check("add_document", action, open_only=True)
         self._take_document(action, action.actor.name)
-        await record("record_event", self.state)
+        await record(RecordActivities.record_event, self.state)
         return self.state
 
     @add_document.validator
@@ -313,7 +314,7 @@ class InterdistrictPermitWorkflow:
         first = len(self.state.history) + 1
         for document in action.documents:
             self._take_document(document, action.actor.name)
-        await record("record_events", self.state, since=first)
+        await record(RecordActivities.record_events, self.state, since=first)
         return self.state
 
     @add_documents.validator
@@ -581,7 +582,7 @@ class InterdistrictPermitWorkflow:
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""
         seq = self._append(stage, event, actor, reason)
-        await record("record_event", self.state)
+        await record(RecordActivities.record_event, self.state)
         return seq
 
     def _append(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:

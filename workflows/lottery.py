@@ -36,6 +36,7 @@ from workflows.common.waiting import authorize, record, refuse, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from activities.records import RecordActivities
     from models.lottery_record import (
         AddSeats,
         LotteryEvent,
@@ -671,7 +672,7 @@ class LotteryWorkflow:
         if len(self.record.history) == self.saved_version:
             return
         self.saved_version = len(self.record.history)
-        await record("record_lottery", self.record)
+        await record(RecordActivities.record_lottery, self.record)
 
     def _log(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
         return audit.append(

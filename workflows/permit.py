@@ -33,6 +33,7 @@ from workflows.common.waiting import authorize, record, refuse, today_in, wait_u
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from activities.records import RecordActivities
     from models.notices import Notice, NoticeKind
     from models.people import Actor
     from models.permits import (
@@ -315,7 +316,7 @@ class PermitWorkflow:
             # A permit waits on a date only while its renewal is due: the renewal's last day.
             due=lambda: self._renewal_window()[1] if stage is PermitStage.renewal_due else None,
         )
-        await record("record_permit", self.state)
+        await record(RecordActivities.record_permit, self.state)
 
     async def _notify(self, kind: NoticeKind, wait: bool = True, **facts: Any) -> None:
         state = self.state

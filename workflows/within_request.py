@@ -34,6 +34,7 @@ from workflows.permit import permit_id
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from activities.records import RecordActivities
     from models.notices import Notice, NoticeKind
     from models.permits import (
         PermitCondition,
@@ -319,7 +320,7 @@ class WithinRequestWorkflow:
             # The only date a within-district request waits on is an offer's last day (VIII.D).
             due=lambda: self.state.offer_deadline if stage is WithinStage.offered else None,
         )
-        await record("record_within_event", self.state)
+        await record(RecordActivities.record_within_event, self.state)
         return seq
 
     async def _notify_parent(self, kind: NoticeKind, seq: int, wait: bool = True) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -61,8 +61,11 @@ def authorize(action: str, actor: Actor) -> None:
         refuse(str(error))
 
 
-async def record(activity: str, state: BaseModel, since: int | None = None) -> None:
-    """Write ``state`` to the records store, as it is now.
+async def record(
+    activity: Callable[..., Any], state: BaseModel, since: int | None = None
+) -> None:
+    """Write ``state`` to the records store, as it is now, by ``activity`` (a method of
+    ``RecordActivities``, passed by reference so a rename cannot break it silently).
 
     The state is taken now, as the JSON the activity receives (the payload is only encoded
     when the workflow task completes, and the workflow may change the state before that):
@@ -79,10 +82,10 @@ async def record(activity: str, state: BaseModel, since: int | None = None) -> N
     if since is not None:
         snapshot = {"state": snapshot, "since": since}
     if versions.patched("local-records"):
-        await workflow.execute_local_activity(
+        await workflow.execute_local_activity_method(
             activity, snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
         )
     else:
-        await workflow.execute_activity(
+        await workflow.execute_activity_method(
             activity, snapshot, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RETRY
         )
