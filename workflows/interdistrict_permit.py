@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 from workflows.common import audit, permits, versions
-from workflows.common.notify import NoticesUnderway
+from workflows.common.notify import NoticesUnderway, request_facts
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 from workflows.permit import permit_id
 
@@ -657,12 +657,9 @@ class InterdistrictPermitWorkflow:
         else:
             direction_text = f"out of {self.policy.district_name} to {request.other_district}"
         return {
-            "request_id": self.state.id,
-            "district_name": self.policy.district_name,
-            "contact": self.policy.contact,
-            "student_name": f"{request.student.first_name} {request.student.last_name}",
-            "parent_name": request.parent.name,
-            "school_year": request.school_year,
+            **request_facts(
+                self.state.id, self.policy, request.student, request.parent, request.school_year
+            ),
             "direction": request.direction.value,
             "direction_text": direction_text,
             "other_district": request.other_district,

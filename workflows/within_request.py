@@ -28,7 +28,7 @@ from typing import Any
 from temporalio import workflow
 
 from workflows.common import audit, permits, seat_news
-from workflows.common.notify import NoticesUnderway
+from workflows.common.notify import NoticesUnderway, request_facts
 from workflows.common.waiting import authorize, record, refuse
 from workflows.permit import permit_id
 
@@ -362,12 +362,9 @@ class WithinRequestWorkflow:
         request = self.state.request
         deadline = self.state.offer_deadline
         return {
-            "request_id": self.state.id,
-            "district_name": self.policy.district_name,
-            "contact": self.policy.contact,
-            "student_name": f"{request.student.first_name} {request.student.last_name}",
-            "parent_name": request.parent.name,
-            "school_year": request.school_year,
+            **request_facts(
+                self.state.id, self.policy, request.student, request.parent, request.school_year
+            ),
             "school": self._school_name(request.school),
             "program": request.program.value,
             "grade": f"grade {grade}" if (grade := request.student.grade) else "kindergarten",

@@ -15,7 +15,9 @@ from workflows.common.waiting import RETRY
 
 with workflow.unsafe.imports_passed_through():
     from activities.notices import NoticeActivities
+    from models.district import DistrictSnapshot
     from models.notices import Notice
+    from models.people import Parent, StudentBase
 
 NOTICE_TIMEOUT = timedelta(minutes=1)  # a send and, past five attempts, its escalation
 # The activity by reference, not by its name: a rename fails at import, not in production.
@@ -43,6 +45,22 @@ async def send_notice(notice: Notice, receipt: bool = False) -> None:
         await workflow.execute_activity_method(
             SEND, notice, start_to_close_timeout=NOTICE_TIMEOUT, retry_policy=RETRY
         )
+
+
+def request_facts(
+    request_id: str, district: DistrictSnapshot, student: StudentBase, parent: Parent,
+    school_year: str,
+) -> dict[str, Any]:
+    """The facts every request's notice states, whichever the process: whose request, which
+    district and whom to ask there; each process adds its own."""
+    return {
+        "request_id": request_id,
+        "district_name": district.district_name,
+        "contact": district.contact,
+        "student_name": student.full_name,
+        "parent_name": parent.name,
+        "school_year": school_year,
+    }
 
 
 class NoticesUnderway:
