@@ -10,7 +10,7 @@ not what is measured.
 
 "The receipt recorded" is the receipt notice's delivery record marked ``sent`` in the
 records store: the workflow first records the submission (its first audit event), then the
-send_notice activity (a local one, in the same workflow task: workflows/waiting.py) writes
+send_notice activity (a local one, in the same workflow task: workflows/common/notify.py) writes
 the receipt to the outbox and marks its record sent with the time (``notices.sent_at``).
 That is the moment the parent has the receipt and the store can show it, and it comes
 after the submission's own record, so it bounds both. The time is

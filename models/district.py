@@ -83,16 +83,23 @@ class DistrictConfig(DistrictBase):
     def school(self, school_id: str) -> School | None:
         return next((s for s in self.schools if s.id == school_id), None)
 
-class DistrictPolicy(BaseModel):
-    """The part of the configuration a request's workflow carries, fixed at submission:
-    the rules in force when the request was received."""
+class DistrictSnapshot(BaseModel):
+    """What every workflow carries of its district, fixed when it starts (docs/cross-cutting.md
+    "Settings fixed at submission"): who it is, its time zone, and who sends and receives
+    its notices. What a request and a permit need besides extends it."""
 
     district_id: str
     district_name: str
     timezone: str
     contact: str
-    first_day: date
     notices_from: str
     staff_notices_to: list[str]
+
+
+class DistrictPolicy(DistrictSnapshot):
+    """The part of the configuration a request's workflow carries, fixed at submission:
+    the rules in force when the request was received."""
+
+    first_day: date
     schools: dict[str, str]  # id -> name
     settings: InterdistrictSettings

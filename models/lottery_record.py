@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.audit import NumberedEntry
 from models.people import Actor
 from models.within_district import Applicant, LotteryResult, SeatKey
 
@@ -68,13 +69,7 @@ class AddSeats(BaseModel):
     actor: Actor
 
 
-class LotteryEvent(BaseModel):
-    seq: int
-    at: datetime
-    stage: LotteryStage
-    event: str
-    actor: str
-    reason: str = ""
+LotteryEvent = NumberedEntry[LotteryStage]  # the lottery's audit entry (models/audit.py)
 
 
 class RecordedApplicant(BaseModel):

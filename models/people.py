@@ -21,12 +21,23 @@ class Relationship(StrEnum):
     educational_rights_holder = "educational_rights_holder"
 
 
-class Student(BaseModel):
+class StudentBase(BaseModel):
+    """Who the student is, whichever process the request is for."""
+
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     # The grade in the school year sought; 0 is kindergarten.
     grade: int = Field(ge=0, le=12)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Student(StudentBase):
+    """The student of an interdistrict request (seed 000)."""
+
     has_iep_or_504: bool = False
     expelled: bool = False
     pending_expulsion: bool = False

@@ -4,11 +4,13 @@ docs/permits.md "One workflow per permit")."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, EmailStr, Field
 
+from models.audit import AuditEntry
+from models.district import DistrictSnapshot
 from models.people import Actor
 
 
@@ -55,15 +57,9 @@ ENDED_PERMIT_STAGES = frozenset(
 )
 
 
-class PermitPolicy(BaseModel):
+class PermitPolicy(DistrictSnapshot):
     """The district's dates and contacts a permit needs, fixed when it is issued."""
 
-    district_id: str
-    district_name: str
-    timezone: str
-    contact: str
-    notices_from: str
-    staff_notices_to: list[str]
     renewal_opens_month: int = Field(default=1, ge=1, le=12)  # seed 000: January 15
     renewal_opens_day: int = Field(default=15, ge=1, le=31)
     renewal_deadline_month: int = Field(default=3, ge=1, le=12)  # the district's deadline
@@ -78,12 +74,8 @@ class PermitHolder(BaseModel):
     language: str = "en"
 
 
-class PermitEvent(BaseModel):
-    at: datetime
-    stage: PermitStage
-    event: str
-    actor: str
-    reason: str = ""
+# The permit's audit entry (models/audit.py): its events were never numbered.
+PermitEvent = AuditEntry[PermitStage]
 
 
 class PermitState(BaseModel):

@@ -6,19 +6,13 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from models.audit import NumberedEntry
 from models.decisions import AppealOutcome, DenialReason
 from models.documents import DocumentKind, DocumentRecord
 from models.requests import InterdistrictRequest
 from models.stages import OPEN_STAGES, Stage
 
-
-class HistoryEntry(BaseModel):
-    seq: int
-    at: datetime
-    stage: Stage
-    event: str
-    actor: str
-    reason: str = ""
+HistoryEntry = NumberedEntry[Stage]  # the request's audit entry (models/audit.py)
 
 
 class RequestState(BaseModel):

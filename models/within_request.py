@@ -9,7 +9,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from models.people import Actor, Parent
+from models.audit import NumberedEntry
+from models.district import DistrictSnapshot
+from models.people import Actor, Parent, StudentBase
 from models.within_district import Applicant, Program, Residency, SeatKey, SpecialIssue
 
 
@@ -21,11 +23,7 @@ class WithinKind(StrEnum):
     current_year = "current_year"  # IX: the superintendent's designee decides (IX.B)
 
 
-class WithinStudent(BaseModel):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
-    grade: int = Field(ge=0, le=12)  # in the school year sought; 0 is kindergarten
+class WithinStudent(StudentBase):
     currently_enrolled: bool = True  # I.A
     residency: Residency  # II
     home_school: str = Field(min_length=1)  # the school of the attendance area (IV.A)
@@ -168,13 +166,7 @@ class LotteryNews(BaseModel):
     seq: int = 0  # the lottery's audit entry, so a repeated signal is recognised
 
 
-class WithinHistoryEntry(BaseModel):
-    seq: int
-    at: datetime
-    stage: WithinStage
-    event: str
-    actor: str
-    reason: str = ""
+WithinHistoryEntry = NumberedEntry[WithinStage]  # the request's audit entry (models/audit.py)
 
 
 class WithinRequestState(BaseModel):
@@ -208,15 +200,9 @@ class WithinRequestState(BaseModel):
         return [k for k in self.flags if k not in given]
 
 
-class WithinPolicy(BaseModel):
+class WithinPolicy(DistrictSnapshot):
     """The part of the district's configuration a request carries, fixed at submission."""
 
-    district_id: str
-    district_name: str
-    timezone: str
-    contact: str
-    notices_from: str
-    staff_notices_to: list[str]
     schools: dict[str, str]  # id -> name
 
 

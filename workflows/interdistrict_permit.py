@@ -14,21 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import versions
-from workflows.common.waiting import (
-    NoticesUnderway,
-    authorize,
-    record,
-    refuse,
-    send_notice,
-    wait_until,
-)
+from workflows.common import audit, permits, versions
+from workflows.common.notify import NoticesUnderway, request_facts
+from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 from workflows.permit import permit_id
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from activities.records import RecordActivities
     from models.actions import (
         AddDocument,
         AddDocuments,
@@ -47,11 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from models.notices import Notice, NoticeKind
     from models.permits import (
         PermitCondition,
-        PermitHolder,
-        PermitInput,
-        PermitPolicy,
         PermitProcess,
-        PermitStage,
         PermitState,
     )
     from models.requests import Direction, InterdistrictRequest
@@ -103,7 +93,9 @@ class InterdistrictPermitWorkflow:
     async def run(self, inp: PermitRequestInput) -> RequestState:
         # The state starts as submitted; recording it must not undo an early withdrawal.
         await self._enter(self.state.stage, "submitted", inp.submitted_by, "request received")
-        await self._notify_parent(NoticeKind.receipt, received_on=self._long(self._today()))
+        await self._notify_parent(
+            NoticeKind.receipt, received_on=self._long(today_in(self.state.timezone))
+        )
         # Each stage begins only if the request is still open: a withdrawal can arrive
         # while the previous stage's record or notice is being written.
         if (
@@ -129,7 +121,9 @@ class InterdistrictPermitWorkflow:
             return False
         if not self.state.missing_documents:
             return True
-        due = deadlines.days_after(self._today(), self.policy.settings.document_deadline_days)
+        due = deadlines.days_after(
+            today_in(self.state.timezone), self.policy.settings.document_deadline_days
+        )
         self.state.documents_due = due
         seq = await self._enter(
             Stage.awaiting_documents, "documents_requested", "system",
@@ -158,7 +152,9 @@ class InterdistrictPermitWorkflow:
         if self.state.request.direction is not Direction.into:
             return True
         if self.release_granted is None:
-            due = deadlines.days_after(self._today(), self.policy.settings.release_deadline_days)
+            due = deadlines.days_after(
+                today_in(self.state.timezone), self.policy.settings.release_deadline_days
+            )
             self.state.release_due = due
             await self._enter(
                 Stage.awaiting_release, "awaiting_release", "system",
@@ -186,7 +182,7 @@ class InterdistrictPermitWorkflow:
     async def _review(self) -> bool:
         """EC 46600.2 and the district's promise. The clock starts when the request is
         complete ("Incomplete applications will not be processed"): see README."""
-        today = self._today()
+        today = today_in(self.state.timezone)
         due = deadlines.decision_deadlines(
             today, self.policy.first_day, self.policy.settings.decision_promise_days
         )
@@ -211,7 +207,8 @@ class InterdistrictPermitWorkflow:
                 return True  # decided or withdrawn: the run loop takes it from here
             if what == "reminder":
                 await self._notify_staff(
-                    NoticeKind.staff_reminder, f"reminder-{self._today().isoformat()}"
+                    NoticeKind.staff_reminder,
+                    f"reminder-{today_in(self.state.timezone).isoformat()}",
                 )
             elif what == "overdue":
                 self.state.overdue = True
@@ -230,7 +227,7 @@ class InterdistrictPermitWorkflow:
     async def _deem_denied(self) -> None:
         """EC 46600.1: no written notice within the 46600.2 timelines is a denial."""
         self.state.overdue = True
-        letter = self._today()
+        letter = today_in(self.state.timezone)
         self.state.appeal_deadline = deadlines.appeal_last_day(letter)
         seq = await self._enter(
             Stage.deemed_denied, "deemed_denied", "system",
@@ -301,7 +298,7 @@ class InterdistrictPermitWorkflow:
     async def add_document(self, action: AddDocument) -> RequestState:
         self._check("add_document", action, open_only=True)
         self._take_document(action, action.actor.name)
-        await record("record_event", self.state)
+        await record(RecordActivities.record_event, self.state)
         return self.state
 
     @add_document.validator
@@ -317,7 +314,7 @@ class InterdistrictPermitWorkflow:
         first = len(self.state.history) + 1
         for document in action.documents:
             self._take_document(document, action.actor.name)
-        await record("record_events", self.state, since=first)
+        await record(RecordActivities.record_events, self.state, since=first)
         return self.state
 
     @add_documents.validator
@@ -366,7 +363,7 @@ class InterdistrictPermitWorkflow:
             await self._approve(actor, action.note or "approved", action.school, wait=False)
             return self.state
         self.state.denial_reasons = list(action.reasons)
-        letter = self._today()
+        letter = today_in(self.state.timezone)
         self.state.appeal_deadline = deadlines.appeal_last_day(letter)  # from the letter's date
         seq = await self._enter(
             Stage.denied, "denied", actor,
@@ -447,7 +444,7 @@ class InterdistrictPermitWorkflow:
             Stage.withdrawn, "withdrawn", action.actor.name, action.note or "withdrawn"
         )
         await self._notify_parent(
-            NoticeKind.withdrawn, seq, wait=False, today=self._long(self._today())
+            NoticeKind.withdrawn, seq, wait=False, today=self._long(today_in(self.state.timezone))
         )
         return self.state
 
@@ -509,7 +506,7 @@ class InterdistrictPermitWorkflow:
             eligibility.check_may_appeal(student.expelled, student.pending_expulsion)
         except PolicyError as error:
             refuse(str(error))
-        today = self._today()
+        today = today_in(self.state.timezone)
         filed = action.filed_on or today
         deadline = self.state.appeal_deadline
         assert deadline is not None
@@ -554,17 +551,14 @@ class InterdistrictPermitWorkflow:
     async def _issue_permit(self, school_name: str) -> None:
         """The permit lives on in its own workflow, for as many school years as it holds."""
         request = self.state.request
-        student, parent = request.student, request.parent
+        student = request.student
         where = school_name if request.direction is Direction.into else request.other_district
         state = PermitState(
             id=self.state.permit_id or permit_id(self.state.id),
             request_id=self.state.id,
             district=self.policy.district_id,
             process=PermitProcess.interdistrict,
-            holder=PermitHolder(
-                student_id=student.id, student_name=f"{student.first_name} {student.last_name}",
-                parent_name=parent.name, parent_email=parent.email, language=parent.language,
-            ),
+            holder=permits.holder(student, request.parent),
             school=self.state.assigned_school or "",
             school_name=where,
             condition=PermitCondition.reapply_annually
@@ -575,48 +569,28 @@ class InterdistrictPermitWorkflow:
             level_last_grade=permit_rules.level_last_grade(student.grade),
         )
         settings = self.policy.settings
-        policy = PermitPolicy(
-            district_id=self.policy.district_id,
-            district_name=self.policy.district_name,
-            timezone=self.policy.timezone,
-            contact=self.policy.contact,
-            notices_from=self.policy.notices_from,
-            staff_notices_to=list(self.policy.staff_notices_to),
+        policy = permits.policy(
+            self.policy,
             renewal_opens_month=settings.opens_month,
             renewal_opens_day=settings.opens_day,
             renewal_deadline_month=settings.renewal_deadline_month,
             renewal_deadline_day=settings.renewal_deadline_day,
         )
-        await workflow.start_child_workflow(
-            "Permit",
-            PermitInput(state=state, policy=policy),
-            id=state.id,
-            parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
-            # Versioned: the start command of a permit issued before this had none.
-            search_attributes=attributes.at_start(
-                PermitStage.active, state.district, state.school_year
-            )
-            if versions.patched("start-attributes")
-            else None,
-        )
+        # Versioned: the start command of a permit issued before this had no attributes.
+        await permits.issue(state, policy, start_attributes=versions.patched("start-attributes"))
 
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""
         seq = self._append(stage, event, actor, reason)
-        await record("record_event", self.state)
+        await record(RecordActivities.record_event, self.state)
         return seq
 
     def _append(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and add the audit entry; the caller writes them."""
-        self.state.stage = stage
-        self.attributes.publish(stage, attributes.interdistrict_due(self.state))
-        seq = len(self.state.history) + 1
-        self.state.history.append(
-            HistoryEntry(
-                seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
-            )
+        return audit.append(
+            self.state, self.state.history, HistoryEntry, stage, event, actor, reason,
+            attributes=self.attributes, due=lambda: attributes.interdistrict_due(self.state),
         )
-        return seq
 
     async def _notify_parent(
         self, kind: NoticeKind, seq: int = 0, wait: bool = True, **facts: Any
@@ -633,9 +607,8 @@ class InterdistrictPermitWorkflow:
         self, kind: NoticeKind, sequence: str, to: list[str], facts: dict[str, Any],
         wait: bool = True,
     ) -> None:
-        """Send a notice. ``wait=False`` (a staff action's): schedule it and go on, see
-        `NoticesUnderway`; requests that took an Update before that change wait for it, as
-        they did."""
+        """Build the notice and send it (``wait=False``: a staff action's, see
+        `NoticesUnderway.send`)."""
         request = self.state.request
         notice = Notice(
             key=f"{self.state.id}:{kind.value}:{sequence}",
@@ -649,15 +622,9 @@ class InterdistrictPermitWorkflow:
             language="en" if kind.value.startswith("staff_") else request.parent.language,
             staff=list(self.policy.staff_notices_to),
         )
-        if not wait and versions.patched("notices-behind-updates"):
-            self.notices.send(notice)
-        else:
-            await send_notice(notice, receipt=kind is NoticeKind.receipt)
+        await self.notices.send(notice, wait=wait, receipt=kind is NoticeKind.receipt)
 
     # ---- helpers ------------------------------------------------------------------------
-
-    def _today(self) -> date:
-        return calendar.local_date(workflow.now(), self.state.timezone)
 
     @staticmethod
     def _long(day: date | None) -> str:
@@ -690,12 +657,9 @@ class InterdistrictPermitWorkflow:
         else:
             direction_text = f"out of {self.policy.district_name} to {request.other_district}"
         return {
-            "request_id": self.state.id,
-            "district_name": self.policy.district_name,
-            "contact": self.policy.contact,
-            "student_name": f"{request.student.first_name} {request.student.last_name}",
-            "parent_name": request.parent.name,
-            "school_year": request.school_year,
+            **request_facts(
+                self.state.id, self.policy, request.student, request.parent, request.school_year
+            ),
             "direction": request.direction.value,
             "direction_text": direction_text,
             "other_district": request.other_district,

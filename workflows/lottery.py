@@ -26,17 +26,19 @@ records store (noted in the README).
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
-from workflows.common import versions
-from workflows.common.waiting import authorize, record, refuse, send_notice, wait_until
+from workflows.common import audit, versions
+from workflows.common.notify import send_notice
+from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from activities.records import RecordActivities
     from models.lottery_record import (
         AddSeats,
         LotteryEvent,
@@ -157,7 +159,7 @@ class LotteryWorkflow:
         """Escalate every morning from N days before the notification deadline until it is
         certified; past the deadline keep waiting (the escalations said so)."""
         first = certification_escalation_day(self.inp.notify_by, self.inp.escalation_days_before)
-        day = max(first, self._today())
+        day = max(first, today_in(self.inp.timezone))
         while day <= self.inp.notify_by and not self.record.certified:
             instant = calendar.at_local(day, ESCALATION_CLOCK, self.inp.timezone)
             if instant < workflow.now():
@@ -581,20 +583,15 @@ class LotteryWorkflow:
         if len(self.record.history) == self.saved_version:
             return
         self.saved_version = len(self.record.history)
-        await record("record_lottery", self.record)
+        await record(RecordActivities.record_lottery, self.record)
 
     def _log(self, stage: LotteryStage, event: str, actor: str, reason: str = "") -> int:
-        self.record.stage = stage
-        # While the window is open, its close is what the lottery waits on (VIII.A.2).
-        collecting = stage is LotteryStage.collecting
-        self.attributes.publish(stage, self.record.window_closes if collecting else None)
-        seq = len(self.record.history) + 1
-        self.record.history.append(
-            LotteryEvent(
-                seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
-            )
+        return audit.append(
+            self.record, self.record.history, LotteryEvent, stage, event, actor, reason,
+            attributes=self.attributes,
+            # While the window is open, its close is what the lottery waits on (VIII.A.2).
+            due=lambda: self.record.window_closes if stage is LotteryStage.collecting else None,
         )
-        return seq
 
     async def _escalate(self, sequence: str, seq: int, what: str, detail: str) -> None:
         facts: dict[str, Any] = {
@@ -617,7 +614,4 @@ class LotteryWorkflow:
         await send_notice(notice)
 
     # ---- helpers ------------------------------------------------------------------------
-
-    def _today(self) -> date:
-        return calendar.local_date(workflow.now(), self.inp.timezone)
 

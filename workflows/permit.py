@@ -25,20 +25,15 @@ from datetime import date, time
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
 
-from workflows.common import versions
-from workflows.common.waiting import (
-    NoticesUnderway,
-    authorize,
-    record,
-    refuse,
-    send_notice,
-    wait_until,
-)
+from workflows.common import audit, seat_news
+from workflows.common.notify import NoticesUnderway
+from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from activities.records import RecordActivities
     from models.notices import Notice, NoticeKind
     from models.people import Actor
     from models.permits import (
@@ -145,7 +140,7 @@ class PermitWorkflow:
             calendar.end_of_day(last, self._tz),
         )
         if not renewed:
-            state.ended_on = self._today()
+            state.ended_on = today_in(self._tz)
             state.reason = f"not renewed for {following} by {calendar.long_date(last)}"
             await self._enter(PermitStage.lapsed, "lapsed", "system", state.reason)
             await self._notify(NoticeKind.permit_lapsed)
@@ -279,7 +274,7 @@ class PermitWorkflow:
             try:
                 check_may_revoke(
                     self.state.grade, rules.school_year_end(self.state.school_year),
-                    self._today(), [r.value for r in action.reasons],
+                    today_in(self._tz), [r.value for r in action.reasons],
                 )
             except PolicyError as error:
                 raise ApplicationError(str(error), type="PolicyError",
@@ -305,28 +300,23 @@ class PermitWorkflow:
     # ---- effects ------------------------------------------------------------------------
 
     async def _end(self, stage: PermitStage, event: str, actor: Actor, why: str) -> None:
-        self.state.ended_on = self._today()
+        self.state.ended_on = today_in(self._tz)
         self.state.reason = why
         await self._enter(stage, event, actor.name, why)
-        if self.state.lottery_id:  # the seat goes back to the lottery's next in line
-            try:
-                await workflow.get_external_workflow_handle(self.state.lottery_id).signal(
-                    "forfeit", self.state.request_id
-                )
-            except FailureError as error:  # the lottery has ended: nobody waits for the seat
-                workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
+        # A permit from the lottery gives its seat back to the next in line.
+        await seat_news.seat_free(self.state.lottery_id or None, self.state.request_id)
         # A staff action's notice: scheduled, not waited for (see `NoticesUnderway`).
         await self._notify(NoticeKind.permit_revoked if stage is PermitStage.revoked
                            else NoticeKind.permit_ended, wait=False)
 
     async def _enter(self, stage: PermitStage, event: str, actor: str, reason: str = "") -> None:
-        self.state.stage = stage
-        renewal_due = stage is PermitStage.renewal_due
-        self.attributes.publish(stage, self._renewal_window()[1] if renewal_due else None)
-        self.state.events.append(
-            PermitEvent(at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason)
+        audit.append(
+            self.state, self.state.events, PermitEvent, stage, event, actor, reason,
+            attributes=self.attributes,
+            # A permit waits on a date only while its renewal is due: the renewal's last day.
+            due=lambda: self._renewal_window()[1] if stage is PermitStage.renewal_due else None,
         )
-        await record("record_permit", self.state)
+        await record(RecordActivities.record_permit, self.state)
 
     async def _notify(self, kind: NoticeKind, wait: bool = True, **facts: Any) -> None:
         state = self.state
@@ -356,10 +346,7 @@ class PermitWorkflow:
                 **facts,
             },
         )
-        if not wait and versions.patched("notices-behind-updates"):
-            self.notices.send(notice)
-        else:  # permits that took such an action before that change wait for it
-            await send_notice(notice)
+        await self.notices.send(notice, wait=wait)
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -374,9 +361,6 @@ class PermitWorkflow:
             (self.policy.renewal_opens_month, self.policy.renewal_opens_day),
             (self.policy.renewal_deadline_month, self.policy.renewal_deadline_day),
         )
-
-    def _today(self) -> date:
-        return calendar.local_date(workflow.now(), self._tz)
 
     def _condition_text(self) -> str:
         if self.state.condition is PermitCondition.reapply_annually:

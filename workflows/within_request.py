@@ -26,21 +26,18 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
-from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import versions
-from workflows.common.waiting import NoticesUnderway, authorize, record, refuse, send_notice
+from workflows.common import audit, permits, seat_news
+from workflows.common.notify import NoticesUnderway, request_facts
+from workflows.common.waiting import authorize, record, refuse
 from workflows.permit import permit_id
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from activities.records import RecordActivities
     from models.notices import Notice, NoticeKind
     from models.permits import (
         PermitCondition,
-        PermitHolder,
-        PermitInput,
-        PermitPolicy,
         PermitProcess,
         PermitState,
     )
@@ -149,7 +146,7 @@ class WithinRequestWorkflow:
         """VIII: apply the lottery's news in order, once the recommendations are in. The
         application entered the lottery before this workflow started, so news may have gone
         out before it could hear; ``ready`` asks the lottery to say it again."""
-        await self._tell_lottery("ready")
+        await seat_news.ready(self.state.lottery_id, self.state.id)
         if not self.state.flags:
             await self._enter(WithinStage.in_lottery, "entered_lottery", "system", self._where())
         while self.state.is_open:
@@ -183,11 +180,7 @@ class WithinRequestWorkflow:
             district=self.policy.district_id,
             process=PermitProcess.within_district,
             lottery_id=self.state.lottery_id,
-            holder=PermitHolder(
-                student_id=student.id, student_name=f"{student.first_name} {student.last_name}",
-                parent_name=request.parent.name, parent_email=request.parent.email,
-                language=request.parent.language,
-            ),
+            holder=permits.holder(student, request.parent),
             school=request.school,
             school_name=self._school_name(request.school),
             program=request.program.value,
@@ -197,16 +190,8 @@ class WithinRequestWorkflow:
             grade=student.grade,
             level_last_grade=self.inp.level_last_grade,
         )
-        policy = PermitPolicy(
-            district_id=self.policy.district_id, district_name=self.policy.district_name,
-            timezone=self.policy.timezone, contact=self.policy.contact,
-            notices_from=self.policy.notices_from,
-            staff_notices_to=list(self.policy.staff_notices_to),
-        )
-        await workflow.start_child_workflow(
-            "Permit", PermitInput(state=state, policy=policy), id=state.id,
-            parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
-        )
+        # Started without search attributes, as within-district permits always were.
+        await permits.issue(state, permits.policy(self.policy), start_attributes=False)
 
     # ---- signals and updates --------------------------------------------------------------
 
@@ -239,7 +224,7 @@ class WithinRequestWorkflow:
                 WithinStage.denied, "denied_on_recommendation", action.actor.name,
                 self.state.reason,
             )
-            await self._forfeit()
+            await seat_news.seat_free(self.state.lottery_id, self.state.id)
             await self._notify_parent(NoticeKind.within_denied, seq, wait=False)
         elif not self.state.pending_recommendations() and self.inp.kind is not (
             WithinKind.current_year
@@ -283,7 +268,7 @@ class WithinRequestWorkflow:
         seq = await self._enter(
             WithinStage.withdrawn, "withdrawn", action.actor.name, action.reason or "withdrawn"
         )
-        await self._forfeit()
+        await seat_news.seat_free(self.state.lottery_id, self.state.id)
         await self._notify_parent(NoticeKind.within_withdrawn, seq, wait=False)
         return self.state
 
@@ -329,37 +314,17 @@ class WithinRequestWorkflow:
 
     async def _enter(self, stage: WithinStage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""
-        self.state.stage = stage
-        # The only date a within-district request waits on is an offer's last day (VIII.D).
-        due = self.state.offer_deadline if stage is WithinStage.offered else None
-        self.attributes.publish(stage, due)
-        seq = len(self.state.history) + 1
-        self.state.history.append(
-            WithinHistoryEntry(
-                seq=seq, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason
-            )
+        seq = audit.append(
+            self.state, self.state.history, WithinHistoryEntry, stage, event, actor, reason,
+            attributes=self.attributes,
+            # The only date a within-district request waits on is an offer's last day (VIII.D).
+            due=lambda: self.state.offer_deadline if stage is WithinStage.offered else None,
         )
-        await record("record_within_event", self.state)
+        await record(RecordActivities.record_within_event, self.state)
         return seq
 
-    async def _forfeit(self) -> None:
-        """Tell the lottery this request no longer holds or wants a seat."""
-        await self._tell_lottery("forfeit")
-
-    async def _tell_lottery(self, signal: str) -> None:
-        """A lottery that has ended (after the first day of school) has nothing to do."""
-        if self.state.lottery_id is None:
-            return
-        try:
-            await workflow.get_external_workflow_handle(self.state.lottery_id).signal(
-                signal, self.state.id
-            )
-        except FailureError as error:
-            workflow.logger.info("lottery %s not told: %s", self.state.lottery_id, error)
-
     async def _notify_parent(self, kind: NoticeKind, seq: int, wait: bool = True) -> None:
-        """``wait=False``: a staff action's notice, scheduled and not waited for (see
-        `NoticesUnderway`); requests that took such an action before that change wait."""
+        """``wait=False``: a staff action's notice (see `NoticesUnderway.send`)."""
         notice = Notice(
             key=f"{self.state.id}:{kind.value}:{seq}",
             request_id=self.state.id,
@@ -370,10 +335,7 @@ class WithinRequestWorkflow:
             language=self.state.request.parent.language,
             staff=list(self.policy.staff_notices_to),
         )
-        if not wait and versions.patched("notices-behind-updates"):
-            self.notices.send(notice)
-        else:
-            await send_notice(notice, receipt=kind is NoticeKind.within_receipt)
+        await self.notices.send(notice, wait=wait, receipt=kind is NoticeKind.within_receipt)
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -400,12 +362,9 @@ class WithinRequestWorkflow:
         request = self.state.request
         deadline = self.state.offer_deadline
         return {
-            "request_id": self.state.id,
-            "district_name": self.policy.district_name,
-            "contact": self.policy.contact,
-            "student_name": f"{request.student.first_name} {request.student.last_name}",
-            "parent_name": request.parent.name,
-            "school_year": request.school_year,
+            **request_facts(
+                self.state.id, self.policy, request.student, request.parent, request.school_year
+            ),
             "school": self._school_name(request.school),
             "program": request.program.value,
             "grade": f"grade {grade}" if (grade := request.student.grade) else "kindergarten",
