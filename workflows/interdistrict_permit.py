@@ -17,6 +17,7 @@ from temporalio import workflow
 
 from workflows.common import audit, permits, versions
 from workflows.common.notify import NoticesUnderway, request_facts
+from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 from workflows.permit import permit_id
 
@@ -292,170 +293,6 @@ class InterdistrictPermitWorkflow:
             NoticeKind.abandoned, seq, why=why, deadline=self._long(deadline)
         )
 
-    # ---- staff actions ----------------------------------------------------------------
-
-    @workflow.update
-    async def add_document(self, action: AddDocument) -> RequestState:
-        self._check("add_document", action, open_only=True)
-        self._take_document(action, action.actor.name)
-        await record(RecordActivities.record_event, self.state)
-        return self.state
-
-    @add_document.validator
-    def _validate_add_document(self, action: AddDocument) -> None:
-        self._check("add_document", action, open_only=True)
-
-    @workflow.update
-    async def add_documents(self, action: AddDocuments) -> RequestState:
-        """A parent's packet: each document its own audit entry, in the order given, and one
-        write of them all; the request moves on once the last one needed is in, as with
-        `add_document`."""
-        self._check("add_document", action, open_only=True)
-        first = len(self.state.history) + 1
-        for document in action.documents:
-            self._take_document(document, action.actor.name)
-        await record(RecordActivities.record_events, self.state, since=first)
-        return self.state
-
-    @add_documents.validator
-    def _validate_add_documents(self, action: AddDocuments) -> None:
-        self._check("add_document", action, open_only=True)
-
-    def _take_document(self, document: DocumentFile, actor: str) -> None:
-        """Keep the document, strike its kind off the missing ones, and add its audit entry
-        (not yet written)."""
-        self.state.documents.append(
-            DocumentRecord(
-                kind=document.kind, name=document.name, sha256=document.sha256,
-                size=document.size, recorded_by=actor, recorded_at=workflow.now(),
-            )
-        )
-        self.state.missing_documents = [
-            k for k in self.state.missing_documents if k is not document.kind
-        ]
-        self._append(
-            self.state.stage, "document_added", actor,
-            f"{document.kind.value}: {document.name} (sha256 {document.sha256[:12]})",
-        )
-
-    @workflow.update
-    async def record_release(self, action: RecordRelease) -> RequestState:
-        self._check_release(action)
-        self.release_granted = action.granted
-        word = "granted" if action.granted else "refused"
-        await self._enter(
-            self.state.stage, f"release_{word}", action.actor.name,
-            action.note or f"{self.state.request.other_district} {word} the release",
-        )
-        return self.state
-
-    @record_release.validator
-    def _validate_record_release(self, action: RecordRelease) -> None:
-        self._check_release(action)
-
-    @workflow.update
-    async def decide(self, action: Decide) -> RequestState:
-        self._check_decision(action)
-        self.state.decided_at = workflow.now()
-        self.state.overdue = False
-        actor = action.actor.name
-        if action.outcome is Outcome.approve:
-            await self._approve(actor, action.note or "approved", action.school, wait=False)
-            return self.state
-        self.state.denial_reasons = list(action.reasons)
-        letter = today_in(self.state.timezone)
-        self.state.appeal_deadline = deadlines.appeal_last_day(letter)  # from the letter's date
-        seq = await self._enter(
-            Stage.denied, "denied", actor,
-            ", ".join(action.reasons) + (f"; {action.note}" if action.note else ""),
-        )
-        await self._notify_parent(
-            NoticeKind.denied, seq, wait=False, **self._appeal_facts(),
-            letter_date=self._long(letter),
-            reasons=[DENIAL_REASON_TEXT[r] for r in action.reasons],
-        )
-        return self.state
-
-    @decide.validator
-    def _validate_decide(self, action: Decide) -> None:
-        self._check_decision(action)
-
-    @workflow.update
-    async def file_appeal(self, action: FileAppeal) -> RequestState:
-        filed = self._check_appeal(action)
-        self.state.appeal_filed_on = filed
-        self.state.appeal_decision_due = deadlines.county_decision_last_day(filed)
-        seq = await self._enter(
-            Stage.appeal_pending, "appeal_filed", action.actor.name,
-            action.note or f"appeal filed with the county on {filed.isoformat()}",
-        )
-        await self._notify_parent(
-            NoticeKind.appeal_received, seq, wait=False, filed_on=self._long(filed),
-            appeal_decision_due=self._long(self.state.appeal_decision_due),
-        )
-        return self.state
-
-    @file_appeal.validator
-    def _validate_file_appeal(self, action: FileAppeal) -> None:
-        self._check_appeal(action)
-
-    @workflow.update
-    async def extend_appeal(self, action: ExtendAppeal) -> RequestState:
-        self._check_extension(action)
-        assert self.state.appeal_filed_on is not None
-        self.state.appeal_decision_due = deadlines.county_decision_last_day(
-            self.state.appeal_filed_on, extended=True
-        )
-        await self._enter(
-            Stage.appeal_pending, "appeal_extended", action.actor.name,
-            f"county decision due {self.state.appeal_decision_due.isoformat()}: {action.reason}",
-        )
-        return self.state
-
-    @extend_appeal.validator
-    def _validate_extend_appeal(self, action: ExtendAppeal) -> None:
-        self._check_extension(action)
-
-    @workflow.update
-    async def record_appeal_outcome(self, action: RecordAppealOutcome) -> RequestState:
-        self._check("record_appeal_outcome", action, stages={Stage.appeal_pending})
-        self.state.appeal_outcome = action.outcome
-        if action.outcome is AppealOutcome.granted:
-            await self._approve(
-                action.actor.name, action.note or "the county granted the appeal", None,
-                notice=NoticeKind.appeal_granted, wait=False,
-            )
-        else:
-            seq = await self._enter(
-                Stage.denied_final, "appeal_upheld", action.actor.name,
-                action.note or "the county upheld the denial",
-            )
-            await self._notify_parent(NoticeKind.appeal_upheld, seq, wait=False)
-        return self.state
-
-    @record_appeal_outcome.validator
-    def _validate_record_appeal_outcome(self, action: RecordAppealOutcome) -> None:
-        self._check("record_appeal_outcome", action, stages={Stage.appeal_pending})
-
-    @workflow.update
-    async def withdraw(self, action: Withdraw) -> RequestState:
-        self._check("withdraw", action, open_only=True)
-        seq = await self._enter(
-            Stage.withdrawn, "withdrawn", action.actor.name, action.note or "withdrawn"
-        )
-        await self._notify_parent(
-            NoticeKind.withdrawn, seq, wait=False, today=self._long(today_in(self.state.timezone))
-        )
-        return self.state
-
-    @withdraw.validator
-    def _validate_withdraw(self, action: Withdraw) -> None:
-        self._check("withdraw", action, open_only=True)
-
-    @workflow.query
-    def status(self) -> RequestState:
-        return self.state
-
     # ---- checks (shared by validators and handlers) -------------------------------------
 
     def _check(
@@ -527,6 +364,139 @@ class InterdistrictPermitWorkflow:
         extended = deadlines.county_decision_last_day(self.state.appeal_filed_on, extended=True)
         if self.state.appeal_decision_due == extended:
             refuse("the county's decision was already extended to 60 days")
+
+    # ---- staff actions ----------------------------------------------------------------
+
+    @checked_update(lambda self, action: self._check("add_document", action, open_only=True))
+    async def add_document(self, action: AddDocument) -> RequestState:
+        self._check("add_document", action, open_only=True)
+        self._take_document(action, action.actor.name)
+        await record(RecordActivities.record_event, self.state)
+        return self.state
+
+    @checked_update(lambda self, action: self._check("add_document", action, open_only=True))
+    async def add_documents(self, action: AddDocuments) -> RequestState:
+        """A parent's packet: each document its own audit entry, in the order given, and one
+        write of them all; the request moves on once the last one needed is in, as with
+        `add_document`."""
+        self._check("add_document", action, open_only=True)
+        first = len(self.state.history) + 1
+        for document in action.documents:
+            self._take_document(document, action.actor.name)
+        await record(RecordActivities.record_events, self.state, since=first)
+        return self.state
+
+    def _take_document(self, document: DocumentFile, actor: str) -> None:
+        """Keep the document, strike its kind off the missing ones, and add its audit entry
+        (not yet written)."""
+        self.state.documents.append(
+            DocumentRecord(
+                kind=document.kind, name=document.name, sha256=document.sha256,
+                size=document.size, recorded_by=actor, recorded_at=workflow.now(),
+            )
+        )
+        self.state.missing_documents = [
+            k for k in self.state.missing_documents if k is not document.kind
+        ]
+        self._append(
+            self.state.stage, "document_added", actor,
+            f"{document.kind.value}: {document.name} (sha256 {document.sha256[:12]})",
+        )
+
+    @checked_update(_check_release)
+    async def record_release(self, action: RecordRelease) -> RequestState:
+        self._check_release(action)
+        self.release_granted = action.granted
+        word = "granted" if action.granted else "refused"
+        await self._enter(
+            self.state.stage, f"release_{word}", action.actor.name,
+            action.note or f"{self.state.request.other_district} {word} the release",
+        )
+        return self.state
+
+    @checked_update(_check_decision)
+    async def decide(self, action: Decide) -> RequestState:
+        self._check_decision(action)
+        self.state.decided_at = workflow.now()
+        self.state.overdue = False
+        actor = action.actor.name
+        if action.outcome is Outcome.approve:
+            await self._approve(actor, action.note or "approved", action.school, wait=False)
+            return self.state
+        self.state.denial_reasons = list(action.reasons)
+        letter = today_in(self.state.timezone)
+        self.state.appeal_deadline = deadlines.appeal_last_day(letter)  # from the letter's date
+        seq = await self._enter(
+            Stage.denied, "denied", actor,
+            ", ".join(action.reasons) + (f"; {action.note}" if action.note else ""),
+        )
+        await self._notify_parent(
+            NoticeKind.denied, seq, wait=False, **self._appeal_facts(),
+            letter_date=self._long(letter),
+            reasons=[DENIAL_REASON_TEXT[r] for r in action.reasons],
+        )
+        return self.state
+
+    @checked_update(_check_appeal)
+    async def file_appeal(self, action: FileAppeal) -> RequestState:
+        filed = self._check_appeal(action)
+        self.state.appeal_filed_on = filed
+        self.state.appeal_decision_due = deadlines.county_decision_last_day(filed)
+        seq = await self._enter(
+            Stage.appeal_pending, "appeal_filed", action.actor.name,
+            action.note or f"appeal filed with the county on {filed.isoformat()}",
+        )
+        await self._notify_parent(
+            NoticeKind.appeal_received, seq, wait=False, filed_on=self._long(filed),
+            appeal_decision_due=self._long(self.state.appeal_decision_due),
+        )
+        return self.state
+
+    @checked_update(_check_extension)
+    async def extend_appeal(self, action: ExtendAppeal) -> RequestState:
+        self._check_extension(action)
+        assert self.state.appeal_filed_on is not None
+        self.state.appeal_decision_due = deadlines.county_decision_last_day(
+            self.state.appeal_filed_on, extended=True
+        )
+        await self._enter(
+            Stage.appeal_pending, "appeal_extended", action.actor.name,
+            f"county decision due {self.state.appeal_decision_due.isoformat()}: {action.reason}",
+        )
+        return self.state
+
+    @checked_update(lambda self, action: self._check("record_appeal_outcome", action,
+                                                     stages={Stage.appeal_pending}))
+    async def record_appeal_outcome(self, action: RecordAppealOutcome) -> RequestState:
+        self._check("record_appeal_outcome", action, stages={Stage.appeal_pending})
+        self.state.appeal_outcome = action.outcome
+        if action.outcome is AppealOutcome.granted:
+            await self._approve(
+                action.actor.name, action.note or "the county granted the appeal", None,
+                notice=NoticeKind.appeal_granted, wait=False,
+            )
+        else:
+            seq = await self._enter(
+                Stage.denied_final, "appeal_upheld", action.actor.name,
+                action.note or "the county upheld the denial",
+            )
+            await self._notify_parent(NoticeKind.appeal_upheld, seq, wait=False)
+        return self.state
+
+    @checked_update(lambda self, action: self._check("withdraw", action, open_only=True))
+    async def withdraw(self, action: Withdraw) -> RequestState:
+        self._check("withdraw", action, open_only=True)
+        seq = await self._enter(
+            Stage.withdrawn, "withdrawn", action.actor.name, action.note or "withdrawn"
+        )
+        await self._notify_parent(
+            NoticeKind.withdrawn, seq, wait=False, today=self._long(today_in(self.state.timezone))
+        )
+        return self.state
+
+    @workflow.query
+    def status(self) -> RequestState:
+        return self.state
 
     # ---- effects ------------------------------------------------------------------------
 

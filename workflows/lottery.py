@@ -34,6 +34,7 @@ from temporalio.exceptions import FailureError
 
 from workflows.common import audit, versions
 from workflows.common.notify import send_notice
+from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -264,177 +265,6 @@ class LotteryWorkflow:
                 [(nxt, self._news(LotteryOutcome.offered, seq, offer_deadline=last_day))]
             )
 
-    # ---- updates ----------------------------------------------------------------------
-
-    @workflow.update
-    async def enter(self, applicant: Applicant) -> RecordedApplicant:
-        self._check_enter(applicant)
-        recorded = RecordedApplicant(
-            applicant=applicant, tier=None,
-            random_number=random_number(self.record.seed, applicant.student_id),
-            entered_at=workflow.now(),
-        )
-        recorded.tier = recorded_tier(recorded)
-        self.entered_ids.add(applicant.application_id)
-        self.ledger.entered(applicant.application_id, applicant.student_id)
-        self.entered_this_run += 1
-        if not self._reopened():
-            # Recorded with its tier, number and instant in ``applicants``; the request's own
-            # audit trail has the entry too, so the lottery's history stays per lottery event.
-            self.record.applicants.append(recorded)
-            return recorded
-        # VIII.A.3: first come, first served, behind those already waiting for the key.
-        self.record.reopened.append(recorded)
-        key, app_id = applicant.seat_key, applicant.application_id
-        position = self.ledger.enter_reopened(app_id, key)
-        if position is None:
-            seq = self._log(self.record.stage, "reopened_placed", "system",
-                            f"{app_id}: {key.describe()} (VIII.A.3)")
-            news = self._news(LotteryOutcome.placed, seq)
-        else:
-            seq = self._log(self.record.stage, "reopened_waitlisted", "system",
-                            f"{app_id}: position {position} for {key.describe()} (VIII.A.3)")
-            news = self._news(LotteryOutcome.waitlisted, seq, waitlist_position=position)
-        self._publish()
-        self.changed = True
-        await self._tell([(app_id, news)])
-        return recorded
-
-    @enter.validator
-    def _validate_enter(self, applicant: Applicant) -> None:
-        self._check_enter(applicant)
-
-    @workflow.update
-    async def withdraw(self, application_id: str) -> RecordedApplicant:
-        found = self._check_withdraw(application_id)
-        self.record.applicants.remove(found)
-        self.record.withdrawn.append(found)
-        self._log(
-            self.record.stage, "application_withdrawn", "system",
-            f"application {application_id} withdrawn",
-        )
-        return found
-
-    @withdraw.validator
-    def _validate_withdraw(self, application_id: str) -> None:
-        self._check_withdraw(application_id)
-
-    @workflow.update
-    async def certify(self, actor: Actor) -> LotteryRecord:
-        self._check_certify(actor)
-        self.record.certified = True
-        self.record.certified_by = actor.name
-        self.record.certified_at = workflow.now()
-        # The result is released here; the parents' notices are a later step.
-        self._log(
-            LotteryStage.certified, "draw_certified", actor.name,
-            f"seats set by {self.record.seats_set_by}; certified by {actor.name}",
-        )
-        return self.record
-
-    @certify.validator
-    def _validate_certify(self, actor: Actor) -> None:
-        self._check_certify(actor)
-
-    @workflow.signal
-    def forfeit(self, application_id: str) -> None:
-        """A request no longer holds or wants its seat (withdrawn, denied, revoked)."""
-        if self.record.stage is LotteryStage.collecting:
-            found = next(
-                (e for e in self.record.applicants
-                 if e.applicant.application_id == application_id), None,
-            )
-            if found is not None:
-                self.record.applicants.remove(found)
-                self.record.withdrawn.append(found)
-                self._log(self.record.stage, "application_withdrawn", "system",
-                          f"application {application_id} withdrawn")
-            return
-        self.ledger.forfeit(application_id)
-        self.changed = True
-
-    @workflow.signal
-    def ready(self, application_id: str) -> None:
-        """A request's workflow has started: tell it again what it may have missed."""
-        if application_id in self.last_news:
-            self.resend.append(application_id)
-            self.changed = True
-
-    @workflow.update
-    async def accept_offer(self, answer: OfferAnswer) -> Offer:
-        offer = self._check_offer(answer)
-        self.ledger.accept(answer.application_id)
-        seq = self._log(self.record.stage, "offer_accepted", answer.actor.name,
-                        f"{answer.application_id}: {offer.key.describe()}")
-        self._publish()
-        self.changed = True
-        await self._tell([(answer.application_id, self._news(LotteryOutcome.placed, seq))])
-        return offer
-
-    @accept_offer.validator
-    def _validate_accept_offer(self, answer: OfferAnswer) -> None:
-        self._check_offer(answer)
-
-    @workflow.update
-    async def decline_offer(self, answer: OfferAnswer) -> Offer:
-        offer = self._check_offer(answer)
-        self.ledger.decline(answer.application_id)
-        seq = self._log(self.record.stage, "offer_declined", answer.actor.name,
-                        f"{answer.application_id}: {offer.key.describe()}")
-        self._publish()
-        self.changed = True
-        await self._tell([(answer.application_id, self._news(LotteryOutcome.declined, seq))])
-        return offer
-
-    @decline_offer.validator
-    def _validate_decline_offer(self, answer: OfferAnswer) -> None:
-        self._check_offer(answer)
-
-    @workflow.update
-    async def add_seats(self, action: AddSeats) -> list[SeatCount]:
-        """VII: more seats, before the draw (the seats it will draw) or after it (offered to
-        the next in line). Whoever adds seats has set seats: they may not certify."""
-        self._check_add_seats(action)
-        if action.actor.name not in self._setters():
-            self.record.seats_set_by = ", ".join([*self._setters(), action.actor.name])
-        self._log(self.record.stage, "seats_added", action.actor.name,
-                  f"{action.seats} more in {action.key.describe()} (VII)")
-        if self.record.stage is LotteryStage.collecting:
-            seats = self.record.seat_map()
-            seats[action.key] = seats.get(action.key, 0) + action.seats
-            self.record.seats = [SeatCount(key=k, seats=n) for k, n in seats.items()]
-            return self.record.seats
-        self.ledger.add_seats(action.key, action.seats)
-        self.changed = True
-        self._publish()
-        return self.record.seats_left
-
-    @add_seats.validator
-    def _validate_add_seats(self, action: AddSeats) -> None:
-        self._check_add_seats(action)
-
-    @workflow.query
-    def result(self) -> LotteryRecord:
-        return self.record
-
-    @workflow.query
-    def rehearse(self) -> LotteryRecord:
-        """A practice draw over the applications entered so far, with the lottery's seed:
-        what the draw would give if the window closed now. Changes nothing."""
-        practice = self.record.model_copy(deep=True)
-        practice.result = draw(
-            [e.applicant for e in practice.applicants],
-            practice.seat_map(),
-            practice.seed,
-            frozenset(practice.overcrowded_schools),
-        )
-        return practice
-
-    @workflow.query
-    def waitlist_position(self, application_id: str) -> int | None:
-        """The application's place in line now (1 is offered the next seat)."""
-        return self.ledger.position(application_id)
-
     # ---- checks (shared by validators and handlers) -------------------------------------
 
 
@@ -542,6 +372,153 @@ class LotteryWorkflow:
                    "certified")
         if action.key not in self.record.seat_map():
             refuse(f"{action.key.describe()} is not open to within-district transfers (VII)")
+
+    # ---- updates ----------------------------------------------------------------------
+
+    @checked_update(_check_enter)
+    async def enter(self, applicant: Applicant) -> RecordedApplicant:
+        self._check_enter(applicant)
+        recorded = RecordedApplicant(
+            applicant=applicant, tier=None,
+            random_number=random_number(self.record.seed, applicant.student_id),
+            entered_at=workflow.now(),
+        )
+        recorded.tier = recorded_tier(recorded)
+        self.entered_ids.add(applicant.application_id)
+        self.ledger.entered(applicant.application_id, applicant.student_id)
+        self.entered_this_run += 1
+        if not self._reopened():
+            # Recorded with its tier, number and instant in ``applicants``; the request's own
+            # audit trail has the entry too, so the lottery's history stays per lottery event.
+            self.record.applicants.append(recorded)
+            return recorded
+        # VIII.A.3: first come, first served, behind those already waiting for the key.
+        self.record.reopened.append(recorded)
+        key, app_id = applicant.seat_key, applicant.application_id
+        position = self.ledger.enter_reopened(app_id, key)
+        if position is None:
+            seq = self._log(self.record.stage, "reopened_placed", "system",
+                            f"{app_id}: {key.describe()} (VIII.A.3)")
+            news = self._news(LotteryOutcome.placed, seq)
+        else:
+            seq = self._log(self.record.stage, "reopened_waitlisted", "system",
+                            f"{app_id}: position {position} for {key.describe()} (VIII.A.3)")
+            news = self._news(LotteryOutcome.waitlisted, seq, waitlist_position=position)
+        self._publish()
+        self.changed = True
+        await self._tell([(app_id, news)])
+        return recorded
+
+    @checked_update(_check_withdraw)
+    async def withdraw(self, application_id: str) -> RecordedApplicant:
+        found = self._check_withdraw(application_id)
+        self.record.applicants.remove(found)
+        self.record.withdrawn.append(found)
+        self._log(
+            self.record.stage, "application_withdrawn", "system",
+            f"application {application_id} withdrawn",
+        )
+        return found
+
+    @checked_update(_check_certify)
+    async def certify(self, actor: Actor) -> LotteryRecord:
+        self._check_certify(actor)
+        self.record.certified = True
+        self.record.certified_by = actor.name
+        self.record.certified_at = workflow.now()
+        # The result is released here; the parents' notices are a later step.
+        self._log(
+            LotteryStage.certified, "draw_certified", actor.name,
+            f"seats set by {self.record.seats_set_by}; certified by {actor.name}",
+        )
+        return self.record
+
+    @workflow.signal
+    def forfeit(self, application_id: str) -> None:
+        """A request no longer holds or wants its seat (withdrawn, denied, revoked)."""
+        if self.record.stage is LotteryStage.collecting:
+            found = next(
+                (e for e in self.record.applicants
+                 if e.applicant.application_id == application_id), None,
+            )
+            if found is not None:
+                self.record.applicants.remove(found)
+                self.record.withdrawn.append(found)
+                self._log(self.record.stage, "application_withdrawn", "system",
+                          f"application {application_id} withdrawn")
+            return
+        self.ledger.forfeit(application_id)
+        self.changed = True
+
+    @workflow.signal
+    def ready(self, application_id: str) -> None:
+        """A request's workflow has started: tell it again what it may have missed."""
+        if application_id in self.last_news:
+            self.resend.append(application_id)
+            self.changed = True
+
+    @checked_update(_check_offer)
+    async def accept_offer(self, answer: OfferAnswer) -> Offer:
+        offer = self._check_offer(answer)
+        self.ledger.accept(answer.application_id)
+        seq = self._log(self.record.stage, "offer_accepted", answer.actor.name,
+                        f"{answer.application_id}: {offer.key.describe()}")
+        self._publish()
+        self.changed = True
+        await self._tell([(answer.application_id, self._news(LotteryOutcome.placed, seq))])
+        return offer
+
+    @checked_update(_check_offer)
+    async def decline_offer(self, answer: OfferAnswer) -> Offer:
+        offer = self._check_offer(answer)
+        self.ledger.decline(answer.application_id)
+        seq = self._log(self.record.stage, "offer_declined", answer.actor.name,
+                        f"{answer.application_id}: {offer.key.describe()}")
+        self._publish()
+        self.changed = True
+        await self._tell([(answer.application_id, self._news(LotteryOutcome.declined, seq))])
+        return offer
+
+    @checked_update(_check_add_seats)
+    async def add_seats(self, action: AddSeats) -> list[SeatCount]:
+        """VII: more seats, before the draw (the seats it will draw) or after it (offered to
+        the next in line). Whoever adds seats has set seats: they may not certify."""
+        self._check_add_seats(action)
+        if action.actor.name not in self._setters():
+            self.record.seats_set_by = ", ".join([*self._setters(), action.actor.name])
+        self._log(self.record.stage, "seats_added", action.actor.name,
+                  f"{action.seats} more in {action.key.describe()} (VII)")
+        if self.record.stage is LotteryStage.collecting:
+            seats = self.record.seat_map()
+            seats[action.key] = seats.get(action.key, 0) + action.seats
+            self.record.seats = [SeatCount(key=k, seats=n) for k, n in seats.items()]
+            return self.record.seats
+        self.ledger.add_seats(action.key, action.seats)
+        self.changed = True
+        self._publish()
+        return self.record.seats_left
+
+    @workflow.query
+    def result(self) -> LotteryRecord:
+        return self.record
+
+    @workflow.query
+    def rehearse(self) -> LotteryRecord:
+        """A practice draw over the applications entered so far, with the lottery's seed:
+        what the draw would give if the window closed now. Changes nothing."""
+        practice = self.record.model_copy(deep=True)
+        practice.result = draw(
+            [e.applicant for e in practice.applicants],
+            practice.seat_map(),
+            practice.seed,
+            frozenset(practice.overcrowded_schools),
+        )
+        return practice
+
+    @workflow.query
+    def waitlist_position(self, application_id: str) -> int | None:
+        """The application's place in line now (1 is offered the next seat)."""
+        return self.ledger.position(application_id)
 
     # ---- effects ------------------------------------------------------------------------
 

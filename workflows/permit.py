@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.common import audit, seat_news
 from workflows.common.notify import NoticesUnderway
+from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -52,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from rules import permits as rules
     from rules.errors import PolicyError
-    from rules.revocation import check_may_revoke
+    from rules.revocation import NOT_APPEALABLE, check_may_revoke
     from workflows.common import attributes
 
 NOTICE_CLOCK = time(8, 0)  # parents' yearly notices go out at 8 a.m. local time
@@ -169,95 +170,6 @@ class PermitWorkflow:
         state.stage = PermitStage.active
         return state
 
-    # ---- updates ------------------------------------------------------------------------
-
-    @workflow.update
-    async def revoke(self, action: Revoke) -> PermitState:
-        self._check_revoke(action)
-        why = "; ".join(REASON_TEXT[r] for r in action.reasons) or action.note
-        await self._end(PermitStage.revoked, "revoked", action.actor, why)
-        return self.state
-
-    @revoke.validator
-    def _validate_revoke(self, action: Revoke) -> None:
-        self._check_revoke(action)
-
-    @workflow.update
-    async def leave_program(self, action: Revoke) -> PermitState:
-        """IV.A: withdrawing from the special program the transfer was for revokes it."""
-        self._check_leave(action)
-        home = self.state.home_school
-        why = (f"withdrew from the {self.state.program} program: reassigned to {home}, the "
-               "school the student would have attended (IV.A)")
-        self.state.school = home
-        await self._end(PermitStage.revoked, "left_program", action.actor, why)
-        return self.state
-
-    @leave_program.validator
-    def _validate_leave_program(self, action: Revoke) -> None:
-        self._check_leave(action)
-
-    @workflow.update
-    async def renew(self, action: Renew) -> PermitState:
-        self._check_renew(action)
-        self.state.renewed_for = action.school_year
-        await self._enter(PermitStage.active, "renewed", action.actor.name,
-                          f"renewed for {action.school_year}")
-        return self.state
-
-    @renew.validator
-    def _validate_renew(self, action: Renew) -> None:
-        self._check_renew(action)
-
-    @workflow.update
-    async def moved(self, action: Moved) -> PermitState:
-        self._check_active(action.actor)
-        state = self.state
-        if action.new_district:  # seed 000: the new district of residence must grant one
-            why = (f"the family moved to {action.new_district}, the new district of "
-                   "residence, which must grant its own permit")
-            await self._end(PermitStage.moved, "moved_away", action.actor, why)
-        elif state.process is PermitProcess.within_district:  # IV.B
-            self.ends_at_year_end = (
-                "the family moved within the district: the student finishes the school year "
-                "here and attends the assigned school from the next one (IV.B); a new request "
-                "keeps the student here to complete the level"
-            )
-            await self._enter(state.stage, "moved_within", action.actor.name,
-                              self.ends_at_year_end)
-        else:  # same district of residence: the permit still holds
-            await self._enter(state.stage, "moved_same_district", action.actor.name,
-                              "moved within the district of residence: the permit holds")
-        return self.state
-
-    @moved.validator
-    def _validate_moved(self, action: Moved) -> None:
-        self._check_active(action.actor)
-
-    @workflow.update
-    async def transfer(self, action: TransferElsewhere) -> PermitState:
-        self._check_active(action.actor)
-        why = (f"the student transfers to {action.school}, another school of the district of "
-               "enrollment: that needs a new request")
-        await self._end(PermitStage.transferred, "transferred", action.actor, why)
-        return self.state
-
-    @transfer.validator
-    def _validate_transfer(self, action: TransferElsewhere) -> None:
-        self._check_active(action.actor)
-
-    @workflow.update
-    def appeal_revocation(self, action: AppealRevocation) -> None:
-        refuse("a decision to rescind or revoke a permit may not be appealed (seed 000)")
-
-    @appeal_revocation.validator
-    def _validate_appeal_revocation(self, action: AppealRevocation) -> None:
-        refuse("a decision to rescind or revoke a permit may not be appealed (seed 000)")
-
-    @workflow.query
-    def status(self) -> PermitState:
-        return self.state
-
     # ---- checks -------------------------------------------------------------------------
 
     def _check_active(self, actor: Actor) -> None:
@@ -296,6 +208,71 @@ class PermitWorkflow:
             rules.check_renewal(self.state.school_year, action.school_year)
         except PolicyError as error:
             refuse(str(error))
+
+    # ---- updates ------------------------------------------------------------------------
+
+    @checked_update(_check_revoke)
+    async def revoke(self, action: Revoke) -> PermitState:
+        self._check_revoke(action)
+        why = "; ".join(REASON_TEXT[r] for r in action.reasons) or action.note
+        await self._end(PermitStage.revoked, "revoked", action.actor, why)
+        return self.state
+
+    @checked_update(_check_leave)
+    async def leave_program(self, action: Revoke) -> PermitState:
+        """IV.A: withdrawing from the special program the transfer was for revokes it."""
+        self._check_leave(action)
+        home = self.state.home_school
+        why = (f"withdrew from the {self.state.program} program: reassigned to {home}, the "
+               "school the student would have attended (IV.A)")
+        self.state.school = home
+        await self._end(PermitStage.revoked, "left_program", action.actor, why)
+        return self.state
+
+    @checked_update(_check_renew)
+    async def renew(self, action: Renew) -> PermitState:
+        self._check_renew(action)
+        self.state.renewed_for = action.school_year
+        await self._enter(PermitStage.active, "renewed", action.actor.name,
+                          f"renewed for {action.school_year}")
+        return self.state
+
+    @checked_update(lambda self, action: self._check_active(action.actor))
+    async def moved(self, action: Moved) -> PermitState:
+        self._check_active(action.actor)
+        state = self.state
+        if action.new_district:  # seed 000: the new district of residence must grant one
+            why = (f"the family moved to {action.new_district}, the new district of "
+                   "residence, which must grant its own permit")
+            await self._end(PermitStage.moved, "moved_away", action.actor, why)
+        elif state.process is PermitProcess.within_district:  # IV.B
+            self.ends_at_year_end = (
+                "the family moved within the district: the student finishes the school year "
+                "here and attends the assigned school from the next one (IV.B); a new request "
+                "keeps the student here to complete the level"
+            )
+            await self._enter(state.stage, "moved_within", action.actor.name,
+                              self.ends_at_year_end)
+        else:  # same district of residence: the permit still holds
+            await self._enter(state.stage, "moved_same_district", action.actor.name,
+                              "moved within the district of residence: the permit holds")
+        return self.state
+
+    @checked_update(lambda self, action: self._check_active(action.actor))
+    async def transfer(self, action: TransferElsewhere) -> PermitState:
+        self._check_active(action.actor)
+        why = (f"the student transfers to {action.school}, another school of the district of "
+               "enrollment: that needs a new request")
+        await self._end(PermitStage.transferred, "transferred", action.actor, why)
+        return self.state
+
+    @checked_update(lambda self, action: refuse(NOT_APPEALABLE))
+    def appeal_revocation(self, action: AppealRevocation) -> None:
+        refuse(NOT_APPEALABLE)
+
+    @workflow.query
+    def status(self) -> PermitState:
+        return self.state
 
     # ---- effects ------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from temporalio import workflow
 
 from workflows.common import audit, permits, seat_news
 from workflows.common.notify import NoticesUnderway, request_facts
+from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse
 from workflows.permit import permit_id
 
@@ -193,93 +194,6 @@ class WithinRequestWorkflow:
         # Started without search attributes, as within-district permits always were.
         await permits.issue(state, permits.policy(self.policy), start_attributes=False)
 
-    # ---- signals and updates --------------------------------------------------------------
-
-    @workflow.signal
-    def lottery_news(self, news: LotteryNews) -> None:
-        if news.seq and news.seq in self.news_seen:
-            return  # the lottery repeated itself after a retry
-        self.news_seen.add(news.seq)
-        self.news.append(news)
-
-    @workflow.update
-    async def recommend(self, action: Recommend) -> WithinRequestState:
-        self._check_recommend(action)
-        rec = Recommendation(
-            kind=action.kind, recommended=action.recommended, reasoning=action.reasoning,
-            by=action.actor.name, at=workflow.now(),
-        )
-        self.state.recommendations.append(rec)
-        verdict = "recommended" if action.recommended else "not recommended"
-        await self._enter(
-            self.state.stage, f"recommendation_{action.kind.value}", action.actor.name,
-            f"{verdict}: {action.reasoning}",
-        )
-        if not action.recommended:
-            self.state.reason = (
-                f"the {action.kind.value.replace('_', ' ')} recommendation was against the "
-                f"transfer: {action.reasoning}"
-            )
-            seq = await self._enter(
-                WithinStage.denied, "denied_on_recommendation", action.actor.name,
-                self.state.reason,
-            )
-            await seat_news.seat_free(self.state.lottery_id, self.state.id)
-            await self._notify_parent(NoticeKind.within_denied, seq, wait=False)
-        elif not self.state.pending_recommendations() and self.inp.kind is not (
-            WithinKind.current_year
-        ) and self.state.stage is WithinStage.awaiting_recommendation:
-            await self._enter(WithinStage.in_lottery, "entered_lottery", "system", self._where())
-        return self.state
-
-    @recommend.validator
-    def _validate_recommend(self, action: Recommend) -> None:
-        self._check_recommend(action)
-
-    @workflow.update
-    async def decide(self, action: DecideWithin) -> WithinRequestState:
-        self._check_decide(action)
-        self.decision = action
-        self.state.decided_at = workflow.now()
-        self.state.decided_by = action.actor.name
-        self.state.factors = action.factors
-        factors = action.factors
-        summary = (
-            f"reasons: {factors.reasons}; time of year: {factors.time_of_year}; capacity and "
-            f"staffing: {factors.capacity_and_staffing}; program: {factors.educational_program}"
-        )
-        if action.approve:
-            self._assign()
-            seq = await self._enter(WithinStage.placed, "approved", action.actor.name, summary)
-            await self._notify_parent(NoticeKind.within_placed, seq, wait=False)
-        else:
-            self.state.reason = summary
-            seq = await self._enter(WithinStage.denied, "denied", action.actor.name, summary)
-            await self._notify_parent(NoticeKind.within_denied, seq, wait=False)
-        return self.state
-
-    @decide.validator
-    def _validate_decide(self, action: DecideWithin) -> None:
-        self._check_decide(action)
-
-    @workflow.update
-    async def withdraw(self, action: WithdrawWithin) -> WithinRequestState:
-        self._check_withdraw(action)
-        seq = await self._enter(
-            WithinStage.withdrawn, "withdrawn", action.actor.name, action.reason or "withdrawn"
-        )
-        await seat_news.seat_free(self.state.lottery_id, self.state.id)
-        await self._notify_parent(NoticeKind.within_withdrawn, seq, wait=False)
-        return self.state
-
-    @withdraw.validator
-    def _validate_withdraw(self, action: WithdrawWithin) -> None:
-        self._check_withdraw(action)
-
-    @workflow.query
-    def status(self) -> WithinRequestState:
-        return self.state
-
     # ---- checks (shared by validators and handlers) -------------------------------------
 
     def _check_recommend(self, action: Recommend) -> None:
@@ -309,6 +223,81 @@ class WithinRequestWorkflow:
                    "holds the transfer now (`transfers permit ...`)")
         if not self.state.is_open:
             refuse(f"request {self.state.id} is {self.state.stage.value}: nothing to withdraw")
+
+    # ---- signals and updates --------------------------------------------------------------
+
+    @workflow.signal
+    def lottery_news(self, news: LotteryNews) -> None:
+        if news.seq and news.seq in self.news_seen:
+            return  # the lottery repeated itself after a retry
+        self.news_seen.add(news.seq)
+        self.news.append(news)
+
+    @checked_update(_check_recommend)
+    async def recommend(self, action: Recommend) -> WithinRequestState:
+        self._check_recommend(action)
+        rec = Recommendation(
+            kind=action.kind, recommended=action.recommended, reasoning=action.reasoning,
+            by=action.actor.name, at=workflow.now(),
+        )
+        self.state.recommendations.append(rec)
+        verdict = "recommended" if action.recommended else "not recommended"
+        await self._enter(
+            self.state.stage, f"recommendation_{action.kind.value}", action.actor.name,
+            f"{verdict}: {action.reasoning}",
+        )
+        if not action.recommended:
+            self.state.reason = (
+                f"the {action.kind.value.replace('_', ' ')} recommendation was against the "
+                f"transfer: {action.reasoning}"
+            )
+            seq = await self._enter(
+                WithinStage.denied, "denied_on_recommendation", action.actor.name,
+                self.state.reason,
+            )
+            await seat_news.seat_free(self.state.lottery_id, self.state.id)
+            await self._notify_parent(NoticeKind.within_denied, seq, wait=False)
+        elif not self.state.pending_recommendations() and self.inp.kind is not (
+            WithinKind.current_year
+        ) and self.state.stage is WithinStage.awaiting_recommendation:
+            await self._enter(WithinStage.in_lottery, "entered_lottery", "system", self._where())
+        return self.state
+
+    @checked_update(_check_decide)
+    async def decide(self, action: DecideWithin) -> WithinRequestState:
+        self._check_decide(action)
+        self.decision = action
+        self.state.decided_at = workflow.now()
+        self.state.decided_by = action.actor.name
+        self.state.factors = action.factors
+        factors = action.factors
+        summary = (
+            f"reasons: {factors.reasons}; time of year: {factors.time_of_year}; capacity and "
+            f"staffing: {factors.capacity_and_staffing}; program: {factors.educational_program}"
+        )
+        if action.approve:
+            self._assign()
+            seq = await self._enter(WithinStage.placed, "approved", action.actor.name, summary)
+            await self._notify_parent(NoticeKind.within_placed, seq, wait=False)
+        else:
+            self.state.reason = summary
+            seq = await self._enter(WithinStage.denied, "denied", action.actor.name, summary)
+            await self._notify_parent(NoticeKind.within_denied, seq, wait=False)
+        return self.state
+
+    @checked_update(_check_withdraw)
+    async def withdraw(self, action: WithdrawWithin) -> WithinRequestState:
+        self._check_withdraw(action)
+        seq = await self._enter(
+            WithinStage.withdrawn, "withdrawn", action.actor.name, action.reason or "withdrawn"
+        )
+        await seat_news.seat_free(self.state.lottery_id, self.state.id)
+        await self._notify_parent(NoticeKind.within_withdrawn, seq, wait=False)
+        return self.state
+
+    @workflow.query
+    def status(self) -> WithinRequestState:
+        return self.state
 
     # ---- effects ------------------------------------------------------------------------
 
