@@ -18,19 +18,7 @@ from app import context
 from app.errors import Refused
 from app.principal import Principal
 from app.temporal import update
-from models.actions import (
-    MAX_DOCUMENTS_AT_ONCE,
-    AddDocument,
-    AddDocuments,
-    Decide,
-    DocumentFile,
-    ExtendAppeal,
-    FileAppeal,
-    RecordAppealOutcome,
-    RecordRelease,
-    StaffAction,
-    Withdraw,
-)
+from models import actions
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.documents import DocumentKind
 from models.people import Actor
@@ -103,7 +91,7 @@ def notices(request_id: str | None = None) -> Sequence[Any]:
 # ---- interdistrict staff actions (seed 000) ---------------------------------------------
 
 
-async def _act(state: RequestState, update_: Any, action: StaffAction) -> RequestState:
+async def _act(state: RequestState, update_: Any, action: actions.StaffAction) -> RequestState:
     if not state.is_open:
         raise Refused(f"request {state.id} is closed ({state.stage.value})")
     result: RequestState = await update(state.id, update_, action, result_type=RequestState)
@@ -129,8 +117,9 @@ async def add_documents(
     """Record a document, or a parent's packet of several in one action (an audit entry
     each). Every file is read and checked before any is stored; each is stored
     content-addressed by its sha256 before the Update records it."""
-    if len(uploads) > MAX_DOCUMENTS_AT_ONCE:
-        raise Refused(f"{len(uploads)} files: at most {MAX_DOCUMENTS_AT_ONCE} in one action")
+    if len(uploads) > actions.MAX_DOCUMENTS_AT_ONCE:
+        raise Refused(f"{len(uploads)} files: at most {actions.MAX_DOCUMENTS_AT_ONCE} in one "
+                      "action")
     state = interdistrict(request_id)
     staff = _staff_of(state, principal)
     check_role("add_document", staff.name, staff.roles)  # before anything is stored
@@ -147,18 +136,21 @@ async def add_documents(
     store = context.documents()
     stored = [store.put(u.name, content) for u, content in zip(uploads, contents, strict=True)]
     documents = [
-        DocumentFile(kind=u.kind, name=d.name, sha256=d.sha256, size=d.size)
+        actions.DocumentFile(kind=u.kind, name=d.name, sha256=d.sha256, size=d.size)
         for u, d in zip(uploads, stored, strict=True)
     ]
     if len(documents) == 1:  # one document: the Update every worker version knows
-        one = AddDocument(actor=staff, **documents[0].model_dump())
+        one = actions.AddDocument(actor=staff, **documents[0].model_dump())
         return await _act(state, InterdistrictPermitWorkflow.add_document, one)
-    packet = AddDocuments(actor=staff, documents=documents)
+    packet = actions.AddDocuments(actor=staff, documents=documents)
     return await _act(state, InterdistrictPermitWorkflow.add_documents, packet)
 
 
 async def _send(
-    request_id: str, principal: Principal, update_: Any, build: Callable[[Actor], StaffAction]
+    request_id: str,
+    principal: Principal,
+    update_: Any,
+    build: Callable[[Actor], actions.StaffAction],
 ) -> RequestState:
     """The action ``build`` makes for the principal as the roster has them, sent."""
     state = interdistrict(request_id)
@@ -170,7 +162,7 @@ async def record_release(
 ) -> RequestState:
     """The district of residence's release (into the district)."""
     return await _send(request_id, principal, InterdistrictPermitWorkflow.record_release,
-                       lambda staff: RecordRelease(actor=staff, granted=granted, note=note))
+                       lambda staff: actions.RecordRelease(actor=staff, granted=granted, note=note))
 
 
 async def decide(
@@ -183,22 +175,22 @@ async def decide(
 ) -> RequestState:
     """Approve, or deny citing at least one of the seed's reasons."""
     return await _send(request_id, principal, InterdistrictPermitWorkflow.decide,
-                       lambda staff: Decide(actor=staff, outcome=outcome, reasons=reasons,
-                                            school=school, note=note))
+                       lambda staff: actions.Decide(actor=staff, outcome=outcome,
+                                                    reasons=reasons, school=school, note=note))
 
 
 async def file_appeal(
     request_id: str, principal: Principal, filed_on: date | None = None, note: str = ""
 ) -> RequestState:
     return await _send(request_id, principal, InterdistrictPermitWorkflow.file_appeal,
-                       lambda staff: FileAppeal(actor=staff, filed_on=filed_on, note=note))
+                       lambda staff: actions.FileAppeal(actor=staff, filed_on=filed_on, note=note))
 
 
 async def extend_appeal(
     request_id: str, principal: Principal, reason: str, note: str = ""
 ) -> RequestState:
     return await _send(request_id, principal, InterdistrictPermitWorkflow.extend_appeal,
-                       lambda staff: ExtendAppeal(actor=staff, reason=reason, note=note))
+                       lambda staff: actions.ExtendAppeal(actor=staff, reason=reason, note=note))
 
 
 async def record_appeal_outcome(
@@ -206,11 +198,11 @@ async def record_appeal_outcome(
 ) -> RequestState:
     return await _send(
         request_id, principal, InterdistrictPermitWorkflow.record_appeal_outcome,
-        lambda staff: RecordAppealOutcome(actor=staff, outcome=outcome, note=note),
+        lambda staff: actions.RecordAppealOutcome(actor=staff, outcome=outcome, note=note),
     )
 
 
 async def withdraw(request_id: str, principal: Principal, note: str = "") -> RequestState:
     """Withdraw an interdistrict request at any open stage (on the parent's behalf)."""
     return await _send(request_id, principal, InterdistrictPermitWorkflow.withdraw,
-                       lambda staff: Withdraw(actor=staff, note=note))
+                       lambda staff: actions.Withdraw(actor=staff, note=note))

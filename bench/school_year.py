@@ -57,17 +57,7 @@ from infra.codec import DATA_CONVERTER  # noqa: E402
 from infra.search_attributes import register  # noqa: E402
 from infra.settings import find_binary, load_settings  # noqa: E402
 from intake.interdistrict import prepare  # noqa: E402
-from models.actions import (  # noqa: E402
-    AddDocument,
-    AddDocuments,
-    Decide,
-    DocumentFile,
-    ExtendAppeal,
-    FileAppeal,
-    RecordAppealOutcome,
-    RecordRelease,
-    Withdraw,
-)
+from models import actions  # noqa: E402
 from models.decisions import AppealOutcome, DenialReason, Outcome  # noqa: E402
 from models.documents import DocumentKind  # noqa: E402
 from models.people import Actor  # noqa: E402
@@ -225,7 +215,7 @@ class Planner:
             docs = documents(S + day_, S + timedelta(days=DOCUMENT_DAYS - 2))
             if request.direction is Direction.into:
                 return p.act(self.weekday(docs + day_, docs + timedelta(days=20)), "release",
-                             RecordRelease(actor=CLERK, granted=True))
+                             actions.RecordRelease(actor=CLERK, granted=True))
             return docs
 
         def decide(lo: date, hi: date, outcome: Outcome) -> date:
@@ -235,18 +225,18 @@ class Planner:
                     grade = request.student.grade
                     school = rng.choice([s for s, (a, b) in self.schools.items()
                                          if a <= grade <= b])
-                action = Decide(actor=DIRECTOR, outcome=outcome, school=school)
+                action = actions.Decide(actor=DIRECTOR, outcome=outcome, school=school)
             else:
                 reasons = rng.sample([r for r in DenialReason
                                       if r is not DenialReason.disciplinary_or_expelled],
                                      rng.choice([1, 1, 2]))
-                action = Decide(actor=DIRECTOR, outcome=outcome, reasons=reasons)
+                action = actions.Decide(actor=DIRECTOR, outcome=outcome, reasons=reasons)
             return p.act(self.weekday(lo, hi), "decide", action)
 
         def appeal(letter: date, outcome: AppealOutcome) -> date:
             """Filed inside the window; the county decides, on time, late, or extended."""
             filed = p.act(self.weekday(letter + day_, letter + timedelta(days=APPEAL_DAYS - 2)),
-                          "appeal", FileAppeal(actor=rng.choice([CLERK, COUNTY])))
+                          "appeal", actions.FileAppeal(actor=rng.choice([CLERK, COUNTY])))
             events = ["appeal_filed"]
             timing = rng.choices(["on_time", "late", "extended"], weights=[70, 15, 15])[0]
             p.variant = timing
@@ -260,10 +250,11 @@ class Planner:
             else:
                 events.append("appeal_extended")
                 p.act(self.weekday(filed + timedelta(days=3), filed + timedelta(days=25)),
-                      "extend", ExtendAppeal(actor=COUNTY, reason="the board meets next month"))
+                      "extend",
+                      actions.ExtendAppeal(actor=COUNTY, reason="the board meets next month"))
                 ruled = self.weekday(filed + timedelta(days=COUNTY_DAYS + 1),
                                      filed + timedelta(days=COUNTY_EXTENDED_DAYS - 2))
-            p.act(ruled, "outcome", RecordAppealOutcome(actor=COUNTY, outcome=outcome))
+            p.act(ruled, "outcome", actions.RecordAppealOutcome(actor=COUNTY, outcome=outcome))
             events.append("appeal_upheld" if outcome is AppealOutcome.upheld else "approved")
             p.events += tuple(events)
             if timing != "late":
@@ -304,7 +295,7 @@ class Planner:
             p.final_day = docs + timedelta(days=RELEASE_DAYS + 1)
             p.events, p.absent = ("awaiting_release", "abandoned"), ("review_started",)
         elif name == "release_refused":
-            refusal = RecordRelease(actor=CLERK, granted=False, note="no release")
+            refusal = actions.RecordRelease(actor=CLERK, granted=False, note="no release")
             if rng.random() < 0.3:  # refused before the documents came
                 p.variant = "before_documents"
                 p.final_day = p.act(self.weekday(S + day_, S + timedelta(days=10)), "release",
@@ -328,10 +319,11 @@ class Planner:
                                 Outcome.deny)
                 lo, hi = letter + day_, letter + timedelta(days=APPEAL_DAYS - 2)
                 if at == "appeal_pending":
-                    filed = p.act(self.weekday(lo, hi), "appeal", FileAppeal(actor=CLERK))
+                    filed = p.act(self.weekday(lo, hi), "appeal", actions.FileAppeal(actor=CLERK))
                     lo, hi = filed + day_, filed + timedelta(days=COUNTY_DAYS - 2)
             p.final_day = p.act(self.weekday(lo, hi), "withdraw",
-                                Withdraw(actor=CLERK, note="the parent withdrew the request"))
+                                actions.Withdraw(actor=CLERK,
+                                                 note="the parent withdrew the request"))
             p.events = ("withdrawn",)
         else:  # the deemed denials: no decision by the statute
             done = complete()
@@ -425,14 +417,14 @@ async def wait_closed(engine: Any, ids: list[str], seconds: float) -> int:
 async def perform(handle: WorkflowHandle, kind: str, payload: Any) -> int:
     """One planned staff action; the number of Updates it took."""
     if kind == "documents":  # the parent's packet, as `transfers documents add` sends it
-        files = [DocumentFile(kind=k, name=f"{k.value}.pdf", sha256=SHA, size=2048)
+        files = [actions.DocumentFile(kind=k, name=f"{k.value}.pdf", sha256=SHA, size=2048)
                  for k in payload]
         if len(files) == 1:
             await handle.execute_update(W.add_document,
-                                        AddDocument(actor=CLERK, **files[0].model_dump()))
+                                        actions.AddDocument(actor=CLERK, **files[0].model_dump()))
         else:
             await handle.execute_update(W.add_documents,
-                                        AddDocuments(actor=CLERK, documents=files))
+                                        actions.AddDocuments(actor=CLERK, documents=files))
         return 1
     update = {
         "release": W.record_release, "decide": W.decide, "appeal": W.file_appeal,
