@@ -19,8 +19,7 @@ class RecordActivities:
     @activity.defn(name="record_event")
     def record_event(self, state: RequestState) -> None:
         """Upsert the request's state and append its newest history entry (idempotent)."""
-        records.record_event(self._engine, state, state.history[-1])
-        _log_recorded(state.history[-1].event, state.stage)
+        self._record_newest(state)
 
     @activity.defn(name="record_events")
     def record_events(self, recorded: RecordedEvents) -> None:
@@ -35,6 +34,9 @@ class RecordActivities:
     @activity.defn(name="record_within_event")
     def record_within_event(self, state: WithinRequestState) -> None:
         """The same, for a within-district request (Rule 5110.1)."""
+        self._record_newest(state)
+
+    def _record_newest(self, state: RequestState | WithinRequestState) -> None:
         records.record_event(self._engine, state, state.history[-1])
         _log_recorded(state.history[-1].event, state.stage)
 

@@ -26,6 +26,7 @@ records store (noted in the README).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -459,24 +460,24 @@ class LotteryWorkflow:
 
     @checked_update(_check_offer)
     async def accept_offer(self, answer: OfferAnswer) -> Offer:
-        offer = self._check_offer(answer)
-        self.ledger.accept(answer.application_id)
-        seq = self._log(self.record.stage, "offer_accepted", answer.actor.name,
-                        f"{answer.application_id}: {offer.key.describe()}")
-        self._publish()
-        self.changed = True
-        await self._tell([(answer.application_id, self._news(LotteryOutcome.placed, seq))])
-        return offer
+        return await self._answer(answer, self.ledger.accept, "offer_accepted",
+                                  LotteryOutcome.placed)
 
     @checked_update(_check_offer)
     async def decline_offer(self, answer: OfferAnswer) -> Offer:
+        return await self._answer(answer, self.ledger.decline, "offer_declined",
+                                  LotteryOutcome.declined)
+
+    async def _answer(self, answer: OfferAnswer, take: Callable[[str], object], event: str,
+                      outcome: LotteryOutcome) -> Offer:
+        """A parent's answer to an offer: the ledger takes it, the audit and the request hear."""
         offer = self._check_offer(answer)
-        self.ledger.decline(answer.application_id)
-        seq = self._log(self.record.stage, "offer_declined", answer.actor.name,
+        take(answer.application_id)
+        seq = self._log(self.record.stage, event, answer.actor.name,
                         f"{answer.application_id}: {offer.key.describe()}")
         self._publish()
         self.changed = True
-        await self._tell([(answer.application_id, self._news(LotteryOutcome.declined, seq))])
+        await self._tell([(answer.application_id, self._news(outcome, seq))])
         return offer
 
     @checked_update(_check_add_seats)
