@@ -15,6 +15,7 @@ from app.errors import Refused
 from app.principal import Principal
 from app.temporal import query, update
 from app.within import within
+from intake.forms import read_text
 from models.lottery_record import AddSeats, LotteryRecord, Offer, OfferAnswer, SeatCount
 from models.within_district import SeatKey
 from rules.lottery_audit import verify as verify_draw
@@ -43,10 +44,7 @@ async def rehearse(district: str, school_year: str) -> LotteryRecord:
 
 def read_record(path: Path) -> LotteryRecord:
     """A LotteryRecord from a JSON file (`lottery show --json`)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise Refused(f"cannot read {path}: {error}") from None
+    text = read_text(path, "lottery record")
     try:
         return LotteryRecord.model_validate_json(text)
     except ValidationError as error:

@@ -16,12 +16,18 @@ from rules.errors import PolicyError
 M = TypeVar("M", bound=BaseModel)
 
 
+def read_text(path: Path, what: str) -> str:
+    """The text of the UTF-8 file a person named; one that cannot be read is refused, naming
+    it as ``what`` (a request file, a lottery record)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"cannot read {what} {path}: {error}") from error
+
+
 def read_form(path: Path) -> object:
     """The fields of a request form in a .json or .toml file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError(f"cannot read request file {path}: {error}") from error
+    text = read_text(path, "request file")
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except ValueError as error:  # the decoders' errors, and an integer of over 4300 digits
