@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from jinja2 import UndefinedError, meta
 from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment
@@ -45,9 +44,9 @@ from tests.activities.test_notices import (
     TEMPLATES,
     appeal_facts,
     common_facts,
-    free_port,
     parse,
 )
+from tests.support.servers import smtp_server
 
 PARENT = "maria@example.com"
 STAFF = "pupil-services@paramount.example.org"
@@ -416,12 +415,8 @@ class Server:
 @pytest.fixture
 def server(engine: Engine) -> Iterator[tuple[Server, int]]:
     handler = Server(engine)
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
+    with smtp_server(handler) as port:
+        yield handler, port
 
 
 def attempt(activities: NoticeActivities, notice: Notice, number: int) -> str:

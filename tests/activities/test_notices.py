@@ -8,7 +8,6 @@ import email
 import email.policy
 import hashlib
 import smtplib
-import socket
 from collections.abc import Iterator
 from datetime import date
 from email.message import EmailMessage
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from jinja2 import StrictUndefined, UndefinedError, meta
 from sqlalchemy import Engine
 from temporalio.exceptions import ApplicationError
@@ -33,7 +31,9 @@ from rules.errors import PolicyError
 from store import notices as delivery
 from store.documents import DocumentStore
 from store.engine import make_engine
+from tests.support import servers
 from tests.support.paths import ROOT
+from tests.support.ports import closed_port
 
 TEMPLATES = ROOT / "activities" / "templates"
 
@@ -583,21 +583,11 @@ class Collector:
         return "250 Message accepted for delivery"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Collector, int]]:
     handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
+    with servers.smtp_server(handler) as port:
+        yield handler, port
 
 
 def test_smtp_delivers_a_key_exactly_once(
@@ -650,7 +640,7 @@ def test_a_refusing_smtp_server_fails_the_attempt_and_a_later_one_sends_once(
 def test_an_unreachable_smtp_server_records_the_failure(
     tmp_path: Path, notice_engine: Engine
 ) -> None:
-    activities = NoticeActivities(notice_engine, tmp_path / "outbox", "127.0.0.1", free_port())
+    activities = NoticeActivities(notice_engine, tmp_path / "outbox", "127.0.0.1", closed_port())
     with pytest.raises(OSError):
         activities.send_notice(a_notice())
     row = the_row(notice_engine)

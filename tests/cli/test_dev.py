@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.e2e import BIN, Inbox, Stack, district_toml, free_port, local_today, until
+from tests.support.e2e import BIN, Stack, district_toml, local_today
+from tests.support.ports import free_port, is_open
+from tests.support.servers import Inbox
+from tests.support.waiting import until
 
 
 def _sent(cli: Stack, request_id: str) -> list[dict] | None:
@@ -20,11 +22,6 @@ def _sent(cli: Stack, request_id: str) -> list[dict] | None:
     notices = cli.json("notices", request_id)
     kinds = {n["kind"] for n in notices if n["status"] == "sent"}
     return notices if kinds >= {"receipt", "missing_documents"} else None
-
-
-def _open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.mark.e2e
@@ -62,7 +59,7 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         dev.send_signal(signal.SIGINT)
         assert dev.wait(timeout=60) == 0, log.read_text()[-2000:]
         assert "stopped the worker and the Temporal dev server" in log.read_text()
-        until("the dev server is gone", lambda: not _open(port), 30)
+        until("the dev server is gone", lambda: not is_open(port), 30)
     finally:
         if dev.poll() is None:
             os.killpg(dev.pid, signal.SIGKILL)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -40,6 +39,7 @@ from rules.permits import next_school_year
 from rules.revocation import RevocationReason
 from store import permits as permit_store
 from store.engine import engine_for
+from tests.support.ports import closed_port
 from workflows.permit import PermitWorkflow
 
 runner = CliRunner()
@@ -49,17 +49,11 @@ ISSUED = PermitEvent(at=datetime(2027, 8, 1, 15, tzinfo=UTC), stage=PermitStage.
                      event="issued", actor="system", reason="first issued")
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """The environment the CLI reads, and the records store it uses."""
     monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{closed_port()}")
     monkeypatch.delenv("TRANSFERS_DISTRICTS_DIR", raising=False)
     monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
     yield engine_for(f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}")

@@ -10,9 +10,6 @@ schema of its own) when TRANSFERS_TEST_DATABASE_URL is set."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +36,10 @@ from rules.lottery_audit import recorded_tier
 from store import records
 from store.engine import engine_for
 from store.schema import RequestRow
-from tests.conftest import POSTGRES_URL_VARIABLE, make_engine_raw
 from tests.support import within as w
+from tests.support.databases import backends, postgres_url, throwaway_schema, with_search_path
 from tests.support.factories import request_data
+from tests.support.ports import closed_port
 
 MILLARD = load_within_district("millard")
 YEAR = "2027-2028"
@@ -49,43 +47,24 @@ NORRIS_K = SeatKey(school="norris-elementary", program=Program.montessori, grade
 runner = CliRunner()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _databases() -> list[str]:
-    return ["sqlite", "postgresql"] if os.environ.get(POSTGRES_URL_VARIABLE) else ["sqlite"]
-
-
-@pytest.fixture(params=_databases())
+@pytest.fixture(params=backends())
 def store(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Engine]:
     """The environment the CLI reads, and the records store it uses."""
     monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{closed_port()}")
     monkeypatch.delenv("TRANSFERS_DISTRICTS_DIR", raising=False)
     monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
     if request.param == "sqlite":
         yield engine_for(f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}")
         return
-    from sqlalchemy import text
-
-    base = os.environ[POSTGRES_URL_VARIABLE]
-    schema = f"cli_{uuid.uuid4().hex[:10]}"
-    admin = make_engine_raw(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    monkeypatch.setenv("TRANSFERS_DATABASE_URL", url)
-    engine = engine_for(url)
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with throwaway_schema("cli") as schema:
+        url = with_search_path(str(postgres_url()), schema)
+        monkeypatch.setenv("TRANSFERS_DATABASE_URL", url)
+        engine = engine_for(url)
+        yield engine
+        engine.dispose()
 
 
 def run(*args: str) -> Result:

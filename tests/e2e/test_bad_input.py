@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import socket
 import subprocess
 import time
 import tomllib
@@ -49,6 +48,7 @@ from store.engine import engine_for
 from store.schema import Base
 from tests.support.e2e import BIN, district_toml, running, toml_value
 from tests.support.paths import ROOT
+from tests.support.ports import closed_port
 
 EXAMPLES = ROOT / "examples"
 runner = CliRunner()
@@ -203,12 +203,6 @@ class World:
         self.wait_for(request_id, stage)
         self.ids[name] = request_id
         return request_id
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -921,7 +915,7 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     tmp = tmp_path_factory.mktemp("random-forms")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRANSFERS_DATA_DIR", str(tmp / "data"))
-        patch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{_closed_port()}")
+        patch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{closed_port()}")
         patch.delenv("TRANSFERS_DISTRICTS_DIR", raising=False)
         patch.delenv("TRANSFERS_DATABASE_URL", raising=False)
         yield tmp

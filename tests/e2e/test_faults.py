@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import subprocess
 import time
 import tomllib
@@ -46,20 +45,13 @@ from models.state import RequestState
 from store import lotteries, notices, records
 from store.engine import make_engine
 from store.schema import EventRow, NoticeRow
-from tests.support.e2e import (
-    BIN,
-    Running,
-    district_toml,
-    running,
-    text_of,
-    until,
-    within_district_toml,
-)
+from tests.support.databases import throwaway_database
+from tests.support.e2e import BIN, Running, district_toml, running, text_of, within_district_toml
 from tests.support.factories import request_data
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.waiting import until
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
-PG_VARIABLE = "TRANSFERS_TEST_DATABASE_URL"
 LA = ZoneInfo("America/Los_Angeles")
 CLERK = Actor(name="clerk", roles=["pupil_services"])
 DIRECTOR = Actor(name="director", roles=["director"])
@@ -74,36 +66,10 @@ def records_database(tmp: Path, postgres_only: bool = False) -> Iterator[str]:
     """The URL of a new, empty records database, migrated to head: a PostgreSQL database
     ``faults_<hex>`` when TRANSFERS_TEST_DATABASE_URL is set (dropped after), else SQLite in
     the stack's data folder (where the CLI and worker put it by default)."""
-    base = os.environ.get(PG_VARIABLE)
-    if not base:
-        if postgres_only:
-            pytest.skip(f"needs PostgreSQL: set {PG_VARIABLE} (CI sets it)")
-        url = f"sqlite:///{tmp / 'data' / 'records.sqlite3'}"
-        make_engine(url).dispose()
-        yield url
-        return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(base)
-    name = f"faults_{uuid.uuid4().hex[:10]}"
-    admin = _admin_dsn(base)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = parsed.set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_database("faults", postgres_only) as postgres:
+        url = postgres or f"sqlite:///{tmp / 'data' / 'records.sqlite3'}"
         make_engine(url).dispose()  # a new, empty database is brought to head
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin_dsn(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def stack_url(url: str) -> str | None:
@@ -365,49 +331,45 @@ def test_a_delivery_whose_record_fails_is_recorded_not_sent_again(
 ) -> None:
     """The records database fails right after the SMTP server took a notice: the next
     attempt (same worker) marks it sent and does not send it again."""
-    from aiosmtpd.controller import Controller
-
     from activities.notices import NoticeActivities
     from models.notices import Notice, NoticeKind
-    from tests.support.e2e import Inbox, free_port
+    from tests.support.servers import Inbox, smtp_server
 
     engine = make_engine(f"sqlite:///{tmp_path / 'records.sqlite3'}")
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    try:
-        sending = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", smtp.port)
-        notice = Notice(
-            key="R1:receipt:0", request_id="R1", kind=NoticeKind.receipt,
-            sender="district@example.org", to=["parent@example.org"],
-            facts={"request_id": "R1", "district_name": "D", "contact": "C",
-                   "student_name": "S", "parent_name": "P", "school_year": "2026-2027",
-                   "direction": "out", "direction_text": "out of D", "other_district": "O",
-                   "received_on": "today", "stage": "submitted", "missing": []},
-        )
-        real = notices.mark_sent
-        calls = []
+    with smtp_server(inbox) as port:
+        try:
+            sending = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", port)
+            notice = Notice(
+                key="R1:receipt:0", request_id="R1", kind=NoticeKind.receipt,
+                sender="district@example.org", to=["parent@example.org"],
+                facts={"request_id": "R1", "district_name": "D", "contact": "C",
+                       "student_name": "S", "parent_name": "P", "school_year": "2026-2027",
+                       "direction": "out", "direction_text": "out of D", "other_district": "O",
+                       "received_on": "today", "stage": "submitted", "missing": []},
+            )
+            real = notices.mark_sent
+            calls = []
 
-        def failing_once(engine_: Engine, key: str) -> None:
-            calls.append(key)
-            if len(calls) == 1:
-                raise OperationalError("UPDATE notices", {}, Exception("connection lost"))
-            real(engine_, key)
+            def failing_once(engine_: Engine, key: str) -> None:
+                calls.append(key)
+                if len(calls) == 1:
+                    raise OperationalError("UPDATE notices", {}, Exception("connection lost"))
+                real(engine_, key)
 
-        monkeypatch.setattr(notices, "mark_sent", failing_once)
-        with pytest.raises(OperationalError):
-            sending.send_notice(notice)
-        [row] = notices.list_notices(engine, "R1")
-        assert row.status == "sending" and len(inbox.messages) == 1
-        assert sending.send_notice(notice) == "sent"
-        monkeypatch.undo()
-        [row] = notices.list_notices(engine, "R1")
-        assert row.status == "sent" and row.attempts == 1
-        assert len(inbox.messages) == 1
-        assert sending.send_notice(notice) == "already sent" and len(inbox.messages) == 1
-    finally:
-        smtp.stop()
-        engine.dispose()
+            monkeypatch.setattr(notices, "mark_sent", failing_once)
+            with pytest.raises(OperationalError):
+                sending.send_notice(notice)
+            [row] = notices.list_notices(engine, "R1")
+            assert row.status == "sending" and len(inbox.messages) == 1
+            assert sending.send_notice(notice) == "sent"
+            monkeypatch.undo()
+            [row] = notices.list_notices(engine, "R1")
+            assert row.status == "sent" and row.attempts == 1
+            assert len(inbox.messages) == 1
+            assert sending.send_notice(notice) == "already sent" and len(inbox.messages) == 1
+        finally:
+            engine.dispose()
 
 
 @pytest.mark.e2e

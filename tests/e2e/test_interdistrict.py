@@ -3,14 +3,15 @@ Temporal dev server, with notices delivered to a real SMTP server (aiosmtpd) on 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from tests.support.e2e import Stack, district_toml, local_today, running, text_of, until
+from tests.support.databases import postgres_url, reset_postgres
+from tests.support.e2e import Stack, district_toml, local_today, running, text_of
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 
@@ -21,23 +22,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     today = local_today()
     (tmp / "districts").mkdir()
     (tmp / "districts" / "testdistrict.toml").write_text(district_toml(today))
-    url = os.environ.get("TRANSFERS_TEST_DATABASE_URL")
+    url = postgres_url()
     if url:
-        _reset_postgres(url)
+        reset_postgres(url)
     with running(tmp, url) as stack_:
         yield Stack(stack_.env, stack_.inbox, tmp, f"{today.year}-{today.year + 1}")
-
-
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from store.schema import Base
-
-    engine = create_engine(url)
-    with engine.begin() as connection:  # every table of the store and its schema revision
-        for table in [*Base.metadata.tables, "alembic_version"]:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    engine.dispose()
 
 
 def test_submit_documents_decide_show(stack: Stack) -> None:

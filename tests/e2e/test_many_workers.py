@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from models.state import RequestState
 from store.engine import open_engine
 from store.notices import list_notices
 from store.records import get_history
-from tests.e2e.test_interdistrict import _reset_postgres
+from tests.support.databases import postgres_url, reset_postgres
 from tests.support.e2e import Stack, district_toml, local_today, running
 from tests.support.factories import document, request_data
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
@@ -74,9 +73,9 @@ def test_two_workers_share_the_work_and_do_nothing_twice(tmp_path: Path) -> None
     today = local_today()
     (tmp_path / "districts").mkdir()
     (tmp_path / "districts" / "testdistrict.toml").write_text(district_toml(today))
-    url = os.environ.get("TRANSFERS_TEST_DATABASE_URL")
+    url = postgres_url()
     if url:
-        _reset_postgres(url)
+        reset_postgres(url)
     with running(tmp_path, url, workers=2, extra_env=LOGS) as stack_:
         stack = Stack(stack_.env, stack_.inbox, tmp_path, f"{today.year}-{today.year + 1}")
         files = []

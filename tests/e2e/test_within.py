@@ -12,13 +12,12 @@ the special program (IV.A)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
 import subprocess
 import time
 import tomllib
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -33,7 +32,10 @@ from districts import SHIPPED_DIR
 from models.lottery_record import LotteryRecord
 from store import lotteries, permits, records
 from store.engine import make_engine
-from tests.support.e2e import BIN, Inbox, running, until, within_district_toml
+from tests.support.databases import postgres_url, throwaway_schema, with_search_path
+from tests.support.e2e import BIN, running, within_district_toml
+from tests.support.servers import Inbox
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 TZ = ZoneInfo("America/Chicago")
@@ -191,30 +193,15 @@ def subject(message: Any) -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("within-e2e")
     (tmp / "districts").mkdir()
-    admin, schema = None, None
-    url = None
-    if os.environ.get("TRANSFERS_TEST_DATABASE_URL"):
-        # A schema of its own, so nothing of another run (or test module) is in the way.
-        from sqlalchemy import create_engine, text
-
-        base = os.environ["TRANSFERS_TEST_DATABASE_URL"]
-        schema = f"e2e_within_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    engine = make_engine(url or f"sqlite:///{tmp / 'data' / 'records.sqlite3'}")
-    try:
+    with contextlib.ExitStack() as cleanup:
+        url = None
+        if base := postgres_url():
+            # A schema of its own, so nothing of another run (or test module) is in the way.
+            url = with_search_path(base, cleanup.enter_context(throwaway_schema("e2e_within")))
+        engine = make_engine(url or f"sqlite:///{tmp / 'data' / 'records.sqlite3'}")
+        cleanup.callback(engine.dispose)
         with running(tmp, url, persisted=False) as stack_:
             yield Stack(stack_.env, stack_.inbox, tmp, engine)
-    finally:
-        engine.dispose()
-        if admin is not None:
-            from sqlalchemy import text
-
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 # ---- the test -----------------------------------------------------------------------------

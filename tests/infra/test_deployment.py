@@ -13,10 +13,10 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,7 +27,9 @@ from infra import settings
 from infra.codec import encryption_codec
 from infra.settings import find_binary
 from models.search_attributes import ATTRIBUTES
+from tests.support import servers
 from tests.support.paths import ROOT
+from tests.support.ports import closed_port, free_port
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict] = COMPOSE["services"]
@@ -277,29 +279,11 @@ def test_the_namespace_job_lists_exactly_the_search_attributes():
     assert len(listed) == len(ATTRIBUTES)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def dev_server():
-    port = _free_port()
-    server = subprocess.Popen(
-        [find_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-         "--port", str(port), "--http-port", str(_free_port()),
-         "--metrics-port", str(_free_port()), "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+def dev_server() -> Iterator[str]:
+    ports = ["--http-port", str(free_port()), "--metrics-port", str(free_port())]
+    with servers.dev_server(flags=ports) as address:
+        yield address
 
 
 def _run_namespace_job(address: str, tmp_path: Path, **override: str
@@ -379,7 +363,7 @@ def test_the_health_probe_follows_the_workers_readiness(healthz):
     assert _probe(port=port) == 1
     assert _probe() == 1  # no port configured: unhealthy, not silently fine
     assert _probe("--tcp", str(port)) == 0
-    assert _probe("--tcp", str(_free_port())) == 1
+    assert _probe("--tcp", str(closed_port())) == 1
 
 
 # ---- docker-compose itself ------------------------------------------------------------

@@ -8,7 +8,6 @@ import base64
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -37,12 +36,13 @@ from infra.codec import (
     encryption_codec,
 )
 from infra.codec_server import CodecServer, make_server
-from infra.search_attributes import register
 from infra.settings import Settings, find_binary
 from models.stages import Stage
-from tests.support.e2e import BIN, free_port, running
+from tests.support.e2e import BIN, running
 from tests.support.factories import DIRECTOR, make_request
 from tests.support.paths import ROOT
+from tests.support.ports import free_port, wait_for_port
+from tests.support.servers import time_skipping_server
 from tests.support.workflows import start, supply_documents, wait_stage
 from worker import build_worker
 from workflows.interdistrict_permit import PermitRequestInput
@@ -95,13 +95,8 @@ async def raw_history(client: Client, workflow_id: str) -> History:
 
 @pytest.fixture
 async def encrypted_env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=data_converter(KEYS),
-    )
-    await register(environment.client)
-    yield environment
-    await environment.shutdown()
+    async with time_skipping_server(data_converter(KEYS)) as environment:
+        yield environment
 
 
 async def test_the_history_on_the_server_holds_no_student_data(
@@ -267,16 +262,6 @@ def test_the_codec_server_needs_a_key() -> None:
 # ---- end to end: the CLI and the worker with a key -----------------------------------------
 
 
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
-
-
 @pytest.mark.e2e
 def test_the_cli_works_with_a_key_and_the_server_sees_ciphertext(tmp_path: Path) -> None:
     (tmp_path / "districts").mkdir()
@@ -326,7 +311,7 @@ def test_the_cli_works_with_a_key_and_the_server_sees_ciphertext(tmp_path: Path)
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
         try:
-            _wait_for_port(port)
+            wait_for_port(port, what="the codec server to listen")
             decoded = subprocess.run(
                 [*temporal, "--codec-endpoint", f"http://127.0.0.1:{port}"],
                 capture_output=True, text=True, timeout=60, check=True,

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from infra.observability import JsonFormatter
-from tests.support.e2e import Stack, district_toml, free_port, local_today, running
+from tests.support.e2e import Stack, district_toml, local_today, running
+from tests.support.ports import free_port
 
 
 def test_a_json_line_carries_the_request_id_and_the_error() -> None:

@@ -3,12 +3,10 @@ TRANSFERS_TEST_DATABASE_URL is set, on PostgreSQL in a schema of the test's own.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,14 +21,10 @@ from infra.settings import load_settings
 from store import migrate, notices
 from store.engine import make_engine, open_engine
 from store.schema import Base
-from tests.conftest import POSTGRES_URL_VARIABLE, make_engine_raw
+from tests.support.databases import backends, postgres_url, throwaway_schema, with_search_path
 from tests.support.paths import ROOT
 
 UPGRADE = "run `transfers db upgrade`"
-
-
-def _backends() -> list[str]:
-    return ["sqlite", "postgresql"] if os.environ.get(POSTGRES_URL_VARIABLE) else ["sqlite"]
 
 
 @dataclass
@@ -56,7 +50,7 @@ class Database:
         return engine
 
 
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         found = Database("sqlite", f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}", None)
@@ -64,19 +58,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         for engine in found.engines:
             engine.dispose()
         return
-    base = os.environ[POSTGRES_URL_VARIABLE]
-    schema = f"m_{uuid.uuid4().hex[:10]}"
-    admin = make_engine_raw(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    found = Database("postgresql", url, schema)
-    yield found
-    for engine in found.engines:
-        engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with throwaway_schema("m") as schema:
+        found = Database("postgresql", with_search_path(str(postgres_url()), schema), schema)
+        yield found
+        for engine in found.engines:
+            engine.dispose()
 
 
 @pytest.fixture

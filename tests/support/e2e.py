@@ -7,55 +7,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiosmtpd.controller import Controller
-
 from districts import SHIPPED_DIR
 from infra.search_attributes import dev_server_flags
-from infra.settings import find_binary
 from tests.support.factories import request_data
+from tests.support.ports import free_port, wait_for_port
+from tests.support.servers import Inbox, dev_server_command, smtp_server, start_process
+from tests.support.waiting import CEILING, until
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it accepts, and refuses (550) the addresses in
-    ``refused``, as a mail server refuses an unknown mailbox."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-        self.refused: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-        if address in self.refused:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Any]:
-        return [m for m in self.messages if m["To"] == address]
 
 
 @dataclass
@@ -90,21 +59,9 @@ class Running:
 
     def start_server(self) -> None:
         """Start the dev server again on the same port and SQLite file."""
-        self.server = subprocess.Popen(
-            self.server_command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        _wait_for_port(int(self.env["TEMPORAL_ADDRESS"].rsplit(":", 1)[1]))
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError("the dev server did not open its port")
+        self.server = start_process(self.server_command)
+        wait_for_port(int(self.env["TEMPORAL_ADDRESS"].rsplit(":", 1)[1]),
+                      what="the dev server to open its port")
 
 
 @contextlib.contextmanager
@@ -116,43 +73,36 @@ def running(
     processes, with the records in ``database_url`` (None: SQLite in the data folder) and
     ``extra_env`` for the CLI and the workers; torn down on exit."""
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    port = free_port()
-    store = ["--db-filename", str(tmp / "temporal.sqlite")] if persisted else []
-    command = [
-        find_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-        "--port", str(port), *store, *dev_server_flags(), "--log-level", "error",
-    ]
-    server = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
-        "TRANSFERS_DATA_DIR": str(tmp / "data"),
-        "TRANSFERS_DISTRICTS_DIR": str(tmp / "districts"),
-        "TRANSFERS_SMTP_HOST": "127.0.0.1",
-        "TRANSFERS_SMTP_PORT": str(smtp.port),
-        **(extra_env or {}),
-    }
-    env.pop("TRANSFERS_DATABASE_URL", None)
-    if database_url is not None:
-        env["TRANSFERS_DATABASE_URL"] = database_url
-    stack = Running(env, inbox, tmp, command, server)
-    try:
-        _wait_for_port(port)
-        for _ in range(workers):
-            stack.start_worker()
-        yield stack
-    finally:
-        for worker in stack.workers:
-            if worker.poll() is None:
-                worker.terminate()
-                worker.wait(timeout=30)
-        if stack.server.poll() is None:
-            stack.stop_server()
-        smtp.stop()
+    with smtp_server(inbox) as smtp_port:
+        port = free_port()
+        database = tmp / "temporal.sqlite" if persisted else None
+        command = dev_server_command(port, database, dev_server_flags())
+        server = start_process(command)
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+            "TRANSFERS_DATA_DIR": str(tmp / "data"),
+            "TRANSFERS_DISTRICTS_DIR": str(tmp / "districts"),
+            "TRANSFERS_SMTP_HOST": "127.0.0.1",
+            "TRANSFERS_SMTP_PORT": str(smtp_port),
+            **(extra_env or {}),
+        }
+        env.pop("TRANSFERS_DATABASE_URL", None)
+        if database_url is not None:
+            env["TRANSFERS_DATABASE_URL"] = database_url
+        stack = Running(env, inbox, tmp, command, server)
+        try:
+            wait_for_port(port, what="the dev server to open its port")
+            for _ in range(workers):
+                stack.start_worker()
+            yield stack
+        finally:
+            for worker in stack.workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(timeout=30)
+            if stack.server.poll() is None:
+                stack.stop_server()
 
 
 # ---- driving the CLI -----------------------------------------------------------------
@@ -160,20 +110,6 @@ def running(
 
 def local_today() -> date:
     return datetime.now(ZoneInfo("America/Los_Angeles")).date()
-
-
-def until(what: str, check: Callable[[], Any], seconds: float, every: float = 0.25,
-          detail: Callable[[], Any] = lambda: "") -> Any:
-    """Poll ``check`` until it returns something true (and return that), or fail after
-    ``seconds`` naming ``what`` and the ``detail`` of the moment."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what} {detail()}")
-        time.sleep(every)
 
 
 def toml_value(value: Any) -> str:
@@ -279,17 +215,19 @@ class Stack:
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--json").stdout)
 
-    def wait_for(self, request_id: str, predicate: Any, seconds: float = 20) -> dict:
-        deadline = time.monotonic() + seconds
-        while True:
-            result = self.run("show", request_id, "--json", check=False)
-            if result.returncode == 0:
-                state = json.loads(result.stdout)
+    def wait_for(self, request_id: str, predicate: Any, seconds: float = CEILING) -> dict:
+        shown: list[subprocess.CompletedProcess[str]] = []
+
+        def there() -> dict | None:
+            shown[:] = [self.run("show", request_id, "--json", check=False)]
+            if shown[0].returncode == 0:
+                state = json.loads(shown[0].stdout)
                 if predicate(state):
                     return state
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{request_id} did not get there: {result.stdout}")
-            time.sleep(0.2)
+            return None
+
+        return until(f"{request_id} to get there", there, seconds, every=0.2,
+                     detail=lambda: shown[0].stdout if shown else "")
 
     def submit(self, student_id: str, **overrides: Any) -> str:
         student = {"id": student_id, **overrides.pop("student", {})}

@@ -10,15 +10,15 @@ import struct
 import threading
 from contextlib import suppress
 
+from tests.support.ports import free_port
+
 
 class TcpProxy:
     """Forwards ``127.0.0.1:<port>`` to ``target``; runs its own event loop in a thread."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port: int = s.getsockname()[1]
+        self.port: int = free_port()
         self.connections = 0  # accepted since the start: the worker did come through here
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
@@ -27,8 +26,8 @@ from infra.settings import Settings
 from models.stages import Stage
 from models.state import RequestState
 from store import notices as notice_store
-from tests.support.e2e import Inbox, free_port
 from tests.support.factories import document, make_input
+from tests.support.servers import Inbox, smtp_server
 from worker import build_worker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
 
@@ -159,12 +158,8 @@ async def mailing_worker(
     """A worker that sends notices by SMTP to an aiosmtpd server on loopback, and that
     server's ``Inbox`` (its ``refused`` addresses get 550, as an unknown mailbox does)."""
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    try:
-        mailing = replace(settings, smtp_host="127.0.0.1", smtp_port=smtp.port)
+    with smtp_server(inbox) as port:
+        mailing = replace(settings, smtp_host="127.0.0.1", smtp_port=port)
         with ThreadPoolExecutor(max_workers=8) as executor:
             async with build_worker(env.client, mailing, executor) as worker:
                 yield worker, inbox
-    finally:
-        smtp.stop()
