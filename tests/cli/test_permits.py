@@ -40,6 +40,7 @@ from rules.revocation import RevocationReason
 from store import permits as permit_store
 from store.engine import engine_for
 from tests.support.ports import closed_port
+from tests.support.waiting import eventually
 from workflows.permit import PermitWorkflow
 
 runner = CliRunner()
@@ -371,10 +372,8 @@ async def test_updates_through_the_workflow(
                         condition=PermitCondition.reapply_annually)
     other = await started(unrecorded)
     try:
-        for _ in range(200):
-            if permit_store.get_permit(engine, fresh.id) is not None:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: permit_store.get_permit(engine, fresh.id),
+                         lambda found: found is not None, what=f"{fresh.id} in the store")
         assert ok(await cli("show", fresh.id)).count("issued") == 1
 
         refused(await cli("revoke", fresh.id, "--reason", "behavior", "--actor", "avalos"),

@@ -23,7 +23,6 @@ import asyncio
 import functools
 import json
 import subprocess
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from store.schema import Base
 from tests.support.e2e import BIN, district_toml, running, toml_value
 from tests.support.paths import ROOT
 from tests.support.ports import closed_port
+from tests.support.waiting import CEILING, until
 
 EXAMPLES = ROOT / "examples"
 runner = CliRunner()
@@ -187,14 +187,15 @@ class World:
         assert result.exit_code == 0, result.stderr
         return json.loads(result.stdout)
 
-    def wait_for(self, request_id: str, stage: str, seconds: float = 30) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            result = cli("show", request_id, "--json")
-            if result.exit_code == 0 and json.loads(result.stdout)["stage"] == stage:
-                return
-            assert time.monotonic() < deadline, (request_id, stage, result.stdout)
-            time.sleep(0.2)
+    def wait_for(self, request_id: str, stage: str, seconds: float = CEILING) -> None:
+        shown: list[Result] = []
+
+        def there() -> bool:
+            shown[:] = [cli("show", request_id, "--json")]
+            return shown[0].exit_code == 0 and json.loads(shown[0].stdout)["stage"] == stage
+
+        until(f"{request_id} to reach {stage}", there, seconds, every=0.2,
+              detail=lambda: shown[0].stdout if shown else "")
 
     def submit(self, name: str, form: dict[str, Any], actor: str, stage: str) -> str:
         path = self.tmp / f"{name}.json"
@@ -298,19 +299,19 @@ def snapshot(world: World, touches: tuple[str, ...] = ()) -> dict[str, Any]:
     }
 
 
-def settle(world: World, seconds: float = 30) -> None:
+def settle(world: World, seconds: float = CEILING) -> None:
     """Wait until the worker has finished what the set-up started: every notice sent and
     the store unchanged for a moment."""
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
+    last: list[Any] = [None]
+
+    def settled() -> bool:
         now = records_snapshot(world.engine)
         pending = [n for n in now.get("notices", []) if "'sent'" not in n]
-        if now == last and not pending:
-            return
-        last = now
-        time.sleep(0.5)
-    raise AssertionError("the stack did not settle")
+        unchanged = now == last[0]
+        last[0] = now
+        return unchanged and not pending
+
+    until("the stack to settle", settled, seconds, every=0.5)
 
 
 # ---- the corpus ------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from tests.support.databases import throwaway_database
 from tests.support.e2e import BIN, Running, district_toml, running, text_of, within_district_toml
 from tests.support.factories import request_data
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.waiting import until
+from tests.support.waiting import eventually, until
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -264,12 +264,14 @@ async def act(client: Client, request_id: str, update: Any, action: Any, update_
     """Send a staff Update until it completes. The same Update id every time: the server
     runs an Update once per id, and answers a repeat with the first outcome."""
     handle = client.get_workflow_handle_for(InterdistrictPermitWorkflow.run, request_id)
-    deadline = time.monotonic() + 240
     refusals = 0
-    while True:
+    errors: list[BaseException] = []
+
+    async def sent() -> bool:
+        nonlocal refusals
         try:
             await handle.execute_update(update, action, id=f"{update_id}-{refusals}")
-            return
+            return True
         except WorkflowUpdateFailedError as error:
             # The records are written by local activities: a worker killed after a write but
             # before its workflow task completed leaves the store a stage ahead until the
@@ -278,15 +280,19 @@ async def act(client: Client, request_id: str, update: Any, action: Any, update_
             if "cannot decide" not in cause or "awaiting_documents" not in cause:
                 raise
             refusals += 1
-            if time.monotonic() > deadline:
-                raise
+            errors.append(error)
         except RPCError as error:  # the worker gone (its task times out), the server busy
-            if time.monotonic() > deadline or error.status == RPCStatusCode.INVALID_ARGUMENT:
+            if error.status == RPCStatusCode.INVALID_ARGUMENT:
                 raise
+            errors.append(error)
         except Exception as error:  # noqa: BLE001 - the SDK's timeout for a slow Update
-            if time.monotonic() > deadline or "Timeout" not in type(error).__name__:
+            if "Timeout" not in type(error).__name__:
                 raise
-        await asyncio.sleep(0.5)
+            errors.append(error)
+        return False
+
+    await eventually(sent, seconds=240, every=0.5,
+                     what=lambda _: f"{update_id} not done: {errors[-1]!r:.300}")
 
 
 async def move_through(client: Client, engine: Engine, ids: list[str], progress: list[str],
@@ -307,8 +313,9 @@ async def move_through(client: Client, engine: Engine, ids: list[str], progress:
                           decision(number[request_id]), f"decide-{request_id}")
                 progress.append(request_id)
 
-    deadline = time.monotonic() + 420  # a notice lost with a killed worker: 2 min to retry
-    while len(progress) < len(ids):
+    async def all_decided() -> bool:
+        if len(progress) >= len(ids):
+            return True
         stages = await asyncio.to_thread(records.stages_of, engine, ids)
         for request_id, stage in stages.items():
             what = {"awaiting_documents": "lease", "under_review": "decide"}.get(stage)
@@ -317,9 +324,11 @@ async def move_through(client: Client, engine: Engine, ids: list[str], progress:
         for task in started.values():
             if task.done() and task.exception():
                 raise task.exception()  # type: ignore[misc]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"only {len(progress)} of {len(ids)} decided")
-        await asyncio.sleep(0.3)
+        return False
+
+    # A notice lost with a killed worker: 2 min to retry.
+    await eventually(all_decided, seconds=420, every=0.3,
+                     what=lambda _: f"only {len(progress)} of {len(ids)} decided")
     await asyncio.gather(*started.values())
 
 
@@ -385,8 +394,8 @@ def test_worker_killed_mid_flight_a_new_one_finishes_everything(tmp_path: Path) 
         async def drive() -> float:
             client = await client_for(stack)
             moving = asyncio.create_task(move_through(client, engine, ids, progress))
-            while len(progress) < count // 8 and not moving.done():
-                await asyncio.sleep(0.05)
+            await eventually(lambda: len(progress) >= count // 8 or moving.done(),
+                             seconds=420, what="an eighth of the requests decided")
             assert not moving.done(), "everything finished before the kill"
             killed_at = time.monotonic()
             phase(f"kill: {len(progress)} decided")
@@ -598,13 +607,15 @@ def test_records_database_unreachable_for_a_while(tmp_path: Path) -> None:
                 async def drive() -> None:
                     client = await client_for(stack)
                     submitting = Submission(stack, files[first:])
-                    while len(await asyncio.to_thread(records.stages_of, engine, ids[first:])) < 3:
-                        await asyncio.sleep(0.1)
+                    await eventually(
+                        lambda: asyncio.to_thread(records.stages_of, engine, ids[first:]),
+                        lambda stages: len(stages) >= 3, seconds=120, every=0.1,
+                        what="three of the second batch in the store")
                     progress: list[str] = []
                     moving = asyncio.create_task(
                         move_through(client, engine, ids[:first], progress))
-                    while len(progress) < 5:
-                        await asyncio.sleep(0.05)
+                    await eventually(lambda: len(progress) >= 5, seconds=420,
+                                     what="five requests decided")
                     proxy.cut()  # requests being submitted, documents added, decisions made
                     phase("database cut")
                     frozen = await asyncio.to_thread(records.stages_of, engine, ids)

@@ -24,6 +24,7 @@ from store.records import get_history
 from tests.support.databases import postgres_url, reset_postgres
 from tests.support.e2e import Stack, district_toml, local_today, running
 from tests.support.factories import document, request_data
+from tests.support.waiting import eventually
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 
 pytestmark = pytest.mark.e2e
@@ -34,12 +35,8 @@ LOGS = {"TRANSFERS_LOG_FORMAT": "json"}
 
 
 async def reach(handle: WorkflowHandle, stage: Stage) -> RequestState:
-    for _ in range(600):
-        state = await handle.query(P.status)
-        if state.stage is stage:
-            return state
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{handle.id} is {state.stage}, not {stage}")
+    return await eventually(lambda: handle.query(P.status), lambda s: s.stage is stage,
+                            every=0.1, what=lambda s: f"{handle.id} is {s.stage}, not {stage}")
 
 
 async def _approve_all(address: str, ids: list[str]) -> list[RequestState]:
@@ -48,14 +45,18 @@ async def _approve_all(address: str, ids: list[str]) -> list[RequestState]:
 
     async def update(handle: WorkflowHandle, name: str, action: object) -> RequestState:
         # A loaded machine can outlast the update RPC: the same update id is answered once.
-        for _ in range(5):
+        async def answer() -> RequestState | None:
             try:
                 return await handle.execute_update(name, action, id=f"{handle.id}-{name}-"
                                                    f"{getattr(action, 'kind', '')}",
                                                    result_type=RequestState)
             except WorkflowUpdateRPCTimeoutOrCancelledError:
-                continue
-        raise AssertionError(f"{handle.id}: {name} not answered")
+                return None
+
+        answered = await eventually(answer, lambda s: s is not None, seconds=300, every=0,
+                                    what=f"{handle.id}: {name} not answered")
+        assert answered is not None
+        return answered
 
     async def approve(request_id: str) -> RequestState:
         async with gate:

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -43,6 +42,7 @@ from tests.support.factories import DIRECTOR, make_request
 from tests.support.paths import ROOT
 from tests.support.ports import free_port, wait_for_port
 from tests.support.servers import time_skipping_server
+from tests.support.waiting import until
 from tests.support.workflows import start, supply_documents, wait_stage
 from worker import build_worker
 from workflows.interdistrict_permit import PermitRequestInput
@@ -277,13 +277,15 @@ def test_the_cli_works_with_a_key_and_the_server_sees_ciphertext(tmp_path: Path)
             "submit", str(ROOT / "examples" / "request-out.json"), "--actor", "avalos", "--json"
         ).stdout)
         request_id = submitted["id"]
-        deadline = time.monotonic() + 20
-        while True:  # the worker decrypts the input and records the request
-            shown = transfers("show", request_id, "--json", check=False)
-            if shown.returncode == 0 and json.loads(shown.stdout)["stage"] == "awaiting_documents":
-                break
-            assert time.monotonic() < deadline, shown.stdout + shown.stderr
-            time.sleep(0.2)
+        def recorded() -> subprocess.CompletedProcess[str] | None:
+            """The request as `show` gives it once the worker decrypted the input and
+            recorded it (awaiting documents)."""
+            found = transfers("show", request_id, "--json", check=False)
+            ok = found.returncode == 0 and json.loads(found.stdout)["stage"] == (
+                "awaiting_documents")
+            return found if ok else None
+
+        shown = until("the request awaiting documents", recorded, every=0.2)
         state = json.loads(shown.stdout)
         assert state["request"]["student"]["last_name"] == "Lopez"
         # An Update and its answer, and a refusal's reason, through the encrypted converter.

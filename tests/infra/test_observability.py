@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from infra.observability import JsonFormatter
 from tests.support.e2e import Stack, district_toml, local_today, running
 from tests.support.ports import free_port
+from tests.support.waiting import CEILING, until
 
 
 def test_a_json_line_carries_the_request_id_and_the_error() -> None:
@@ -42,15 +42,16 @@ def _get(port: int, path: str) -> tuple[int, str]:
         return 0, str(error)
 
 
-def _until(port: int, path: str, status: int, seconds: float = 30) -> str:
-    deadline = time.monotonic() + seconds
-    while True:
-        got, body = _get(port, path)
-        if got == status:
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} answered {got} {body!r}, expected {status}")
-        time.sleep(0.2)
+def _until(port: int, path: str, status: int, seconds: float = CEILING) -> str:
+    answers: list[tuple[int, str]] = []
+
+    def answered() -> bool:
+        answers[:] = [_get(port, path)]
+        return answers[0][0] == status
+
+    until(f"{path} to answer {status}", answered, seconds, every=0.2,
+          detail=lambda: f"(it answered {answers[0][0]} {answers[0][1]!r})" if answers else "")
+    return answers[0][1]
 
 
 @pytest.mark.e2e

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from models.search_attributes import ATTRIBUTES, DECISION_DUE, DISTRICT, SCHOOL_
 from models.stages import CLOSED_STAGES, Stage
 from models.state import RequestState
 from tests.support.factories import CLERK, DIRECTOR, make_input, make_request
+from tests.support.waiting import eventually
 from tests.support.workflows import TZ, start, supply_documents, today, wait_stage
 from worker import build_worker
 from workflows.common import versions
@@ -79,13 +79,13 @@ async def dev_worker(dev_server: Client, settings: Settings) -> AsyncIterator[Wo
 
 
 async def _listed(client: Client, query: str, expected: int) -> list[str]:
-    """Visibility is eventually consistent: poll briefly for the listing to catch up."""
-    for _ in range(100):
-        ids = [w.id async for w in client.list_workflows(query)]
-        if len(ids) == expected:
-            return ids
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{query!r} listed {ids}, expected {expected}")
+    """Visibility is eventually consistent: wait for the listing to catch up."""
+
+    async def listing() -> list[str]:
+        return [w.id async for w in client.list_workflows(query)]
+
+    return await eventually(listing, lambda ids: len(ids) == expected, every=0.1,
+                            what=lambda ids: f"{query!r} listed {ids}, expected {expected}")
 
 
 async def test_the_dev_server_lists_requests_by_stage_and_due_date(

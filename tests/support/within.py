@@ -7,11 +7,21 @@ is the test's own. The schools, programs, staff and seats are the shipped Millar
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from app.submissions import start_within
 from districts import load_within_district
+from intake.within import prepare_within
 from models.district import SchoolYear
+from models.lottery_record import LotteryRecord, LotteryStage
 from models.people import Actor, Parent
 from models.within_district import Program, Residency, SeatKey
 from models.within_district_config import (
@@ -19,8 +29,13 @@ from models.within_district_config import (
     WithinDistrictConfig,
     WithinDistrictSettings,
 )
-from models.within_request import WithinRequest, WithinStudent
+from models.within_request import WithinRequest, WithinRequestState, WithinStage, WithinStudent
 from rules import calendar
+from tests.support.waiting import eventually
+from tests.support.workflows import skip_to
+from workflows.lottery import LotteryWorkflow as L
+from workflows.permit import PermitWorkflow as P
+from workflows.within_request import WithinRequestWorkflow as R
 
 TZ = "America/Chicago"
 MONTESSORI_K = SeatKey(school="norris-elementary", program=Program.montessori, grade=0)
@@ -110,3 +125,72 @@ def request(
         program=key.program,
         reasons="closer to work",
     )
+
+
+# ---- a district on the time-skipping server ------------------------------------------------
+
+
+@dataclass
+class District:
+    """One test's district, its lottery, and every request submitted to it."""
+
+    env: WorkflowEnvironment
+    worker: Worker
+    engine: Engine
+    config: WithinDistrictConfig
+    handles: list[WorkflowHandle] = field(default_factory=list)
+
+    @property
+    def year(self) -> str:
+        return school_year(self.config)
+
+    @property
+    def closes(self) -> datetime:
+        return window_closes(self.config)
+
+    @property
+    def lottery(self) -> WorkflowHandle:
+        return self.env.client.get_workflow_handle(f"lottery-{self.config.id}-{self.year}")
+
+    async def submit(self, n: int, key: SeatKey = MONTESSORI_K, **student: Any) -> WorkflowHandle:
+        now = await self.env.get_current_time()
+        inp = prepare_within(request(self.config, n, key, **student), self.config, now,
+                             self.engine, "avalos")
+        handle = await start_within(self.env.client, inp, self.config, self.worker.task_queue)
+        self.handles.append(handle)
+        if inp.lottery_id and self.lottery not in self.handles:
+            self.handles.append(self.lottery)
+        return handle
+
+    async def record(self) -> LotteryRecord:
+        return await self.lottery.query(L.result)
+
+    async def certified(self) -> LotteryRecord:
+        """Skip to the close, wait for the preview, certify it."""
+        await skip_to(self.env, self.closes)
+        await eventually(self.record, lambda r: r.stage is LotteryStage.preview, what="preview")
+        return await self.lottery.execute_update(L.certify, CERTIFIER)
+
+
+async def permit_of(d: District, request_id: str) -> WorkflowHandle:
+    """The permit a placement issued, once its workflow answers."""
+    handle = d.env.client.get_workflow_handle(f"PERMIT-{request_id}")
+    d.handles.append(handle)
+
+    async def issued() -> bool:
+        try:
+            return bool((await handle.query(P.status)).events)
+        except RPCError:
+            return False
+
+    await eventually(issued, what=f"the permit of {request_id}")
+    return handle
+
+
+async def state(handle: WorkflowHandle) -> WithinRequestState:
+    return await handle.query(R.status)
+
+
+async def stage_is(handle: WorkflowHandle, stage: WithinStage) -> WithinRequestState:
+    return await eventually(lambda: state(handle), lambda s: s.stage is stage,
+                            what=f"stage {stage}")

@@ -28,6 +28,7 @@ from models.state import RequestState
 from store import notices as notice_store
 from tests.support.factories import document, make_input
 from tests.support.servers import Inbox, smtp_server
+from tests.support.waiting import CEILING, eventually
 from worker import build_worker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
 
@@ -55,18 +56,14 @@ async def status(handle: WorkflowHandle) -> RequestState:
 
 
 async def wait_stage(
-    handle: WorkflowHandle, stage: Any, seconds: float = 10,
+    handle: WorkflowHandle, stage: Any, seconds: float = CEILING,
     query: Any = InterdistrictPermitWorkflow.status,
 ) -> Any:
-    """Wait until the workflow's ``query`` reports ``stage`` (a short poll: tests only)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        state = await handle.query(query)
-        if state.stage is stage:
-            return state
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"stage is {state.stage}, expected {stage}")
-        await asyncio.sleep(0.05)
+    """Wait until the workflow's ``query`` reports ``stage``."""
+    return await eventually(
+        lambda: handle.query(query), lambda state: state.stage is stage,
+        what=lambda state: f"stage is {state.stage}, expected {stage}", seconds=seconds,
+    )
 
 
 async def supply_documents(handle: WorkflowHandle) -> RequestState:
@@ -90,17 +87,13 @@ def end_of(day: date) -> datetime:
 
 async def wait_state(
     handle: WorkflowHandle, ready: Callable[[RequestState], bool], what: str,
-    seconds: float = 10,
+    seconds: float = CEILING,
 ) -> RequestState:
-    """Wait until the workflow's state satisfies ``ready`` (a short poll: tests only)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        state = await status(handle)
-        if ready(state):
-            return state
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; stage is {state.stage}")
-        await asyncio.sleep(0.05)
+    """Wait until the workflow's state satisfies ``ready``."""
+    return await eventually(
+        lambda: status(handle), ready, seconds=seconds,
+        what=lambda state: f"timed out waiting for {what}; stage is {state.stage}",
+    )
 
 
 async def refused(
@@ -136,19 +129,17 @@ async def describe(handle: WorkflowHandle) -> DescribeWorkflowExecutionResponse:
 
 
 async def notice_in(
-    engine: Any, request_id: str, kind: str, status: str, seconds: float = 10
+    engine: Any, request_id: str, kind: str, status: str, seconds: float = CEILING
 ) -> notice_store.NoticeRow:
-    """The request's first ``kind`` notice once its delivery record is ``status`` (a short
-    poll of the records store: tests only)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        rows = await asyncio.to_thread(notice_store.list_notices, engine, request_id)
-        found = [n for n in rows if n.kind == kind and n.status == status]
-        if found:
-            return found[0]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no {kind} notice {status} for {request_id}: {rows!r:.300}")
-        await asyncio.sleep(0.05)
+    """The request's first ``kind`` notice once its delivery record is ``status`` (in the
+    records store)."""
+    rows = await eventually(
+        lambda: asyncio.to_thread(notice_store.list_notices, engine, request_id),
+        lambda rows: any(n.kind == kind and n.status == status for n in rows),
+        what=lambda rows: f"no {kind} notice {status} for {request_id}: {rows!r:.300}",
+        seconds=seconds,
+    )
+    return [n for n in rows if n.kind == kind and n.status == status][0]
 
 
 @contextlib.asynccontextmanager

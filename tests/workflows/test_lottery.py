@@ -26,6 +26,7 @@ from rules.lottery import random_number
 from rules.lottery_audit import verify
 from store import notices as notice_store
 from tests.support import workflows as helpers
+from tests.support.waiting import eventually
 from tests.support.workflows import skip_to
 from workflows.lottery import LotteryWorkflow as L
 from workflows.lottery import lottery_input
@@ -190,10 +191,7 @@ async def test_uncertified_draw_escalates_on_the_configured_day(
     await asyncio.sleep(0.3)
     assert escalations(engine, inp.id) == []
     await skip_to(env, at + timedelta(minutes=1))
-    deadline = asyncio.get_running_loop().time() + 10
-    while not escalations(engine, inp.id):
-        assert asyncio.get_running_loop().time() < deadline, "no escalation"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: escalations(engine, inp.id), what="an escalation")
     found = escalations(engine, inp.id)
     assert len(found) == 1 and "certification" in found[0].subject
     events = [e.event for e in (await record(handle)).history]

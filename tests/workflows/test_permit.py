@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -26,9 +25,6 @@ from models.permits import (
     AppealRevocation,
     Moved,
     PermitCondition,
-    PermitHolder,
-    PermitInput,
-    PermitPolicy,
     PermitProcess,
     PermitStage,
     PermitState,
@@ -44,11 +40,12 @@ from store import notices as notice_store
 from store import permits as permit_store
 from tests.support import workflows as helpers
 from tests.support.factories import make_input, make_request
+from tests.support.permits import TZ, permit_input, reached, school_year_now
+from tests.support.waiting import eventually
 from tests.support.workflows import skip_to
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as IW
 from workflows.permit import PermitWorkflow as P
 
-TZ = "America/Los_Angeles"
 DIRECTOR = Actor(name="nguyen", roles=["director"])
 CLERK = Actor(name="avalos", roles=["pupil_services"])
 SECOND = timedelta(seconds=1)
@@ -60,38 +57,11 @@ def env(private_env: WorkflowEnvironment) -> WorkflowEnvironment:
     return private_env
 
 
-def school_year_now(today: date) -> str:
-    start = today.year if today.month >= 7 else today.year - 1
-    return f"{start}-{start + 1}"
-
-
 def june_30(school_year: str) -> datetime:
     return calendar.end_of_day(rules.school_year_end(school_year), TZ)
 
 
 Start = Callable[..., Any]
-
-
-def permit_input(
-    year: str, grade: int = 4, level_last_grade: int = 5,
-    condition: PermitCondition = PermitCondition.until_level_end,
-    process: PermitProcess = PermitProcess.interdistrict, program: str = "regular",
-) -> PermitInput:
-    request_id = f"req-{uuid.uuid4().hex[:8]}"
-    state = PermitState(
-        id=f"PERMIT-{request_id}", request_id=request_id, district="paramount",
-        process=process,
-        holder=PermitHolder(student_id="S1", student_name="Ana Lopez",
-                            parent_name="Maria Lopez", parent_email="maria@example.com"),
-        school="jackson-elementary", school_name="Jackson Elementary", program=program,
-        home_school="abbott-elementary", condition=condition, school_year=year,
-        grade=grade, level_last_grade=level_last_grade,
-    )
-    policy = PermitPolicy(district_id="paramount", district_name="Paramount Unified",
-                          timezone=TZ, contact="Pupil Services",
-                          notices_from="ps@paramount.example.org",
-                          staff_notices_to=["ps@paramount.example.org"])
-    return PermitInput(state=state, policy=policy)
 
 
 @pytest.fixture
@@ -120,22 +90,6 @@ async def status(handle: WorkflowHandle) -> PermitState:
     return await handle.query(P.status)
 
 
-async def until(handle: WorkflowHandle, ready: Callable[[PermitState], bool], what: str
-                ) -> PermitState:
-    # Generous: on a loaded machine a new run of a continue-as-new takes seconds to answer.
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
-        try:
-            state = await status(handle)
-            if ready(state):
-                return state
-        except Exception:  # noqa: BLE001 - between two runs of a continue-as-new
-            pass
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def refused(handle: WorkflowHandle, update: Any, arg: Any, *words: str) -> None:
     before = await status(handle)
     with pytest.raises(WorkflowUpdateFailedError) as failure:
@@ -152,10 +106,7 @@ def sent(engine: Engine, request_id: str, kind: str) -> list[notice_store.Notice
 
 
 async def one_sent(engine: Engine, request_id: str, kind: str) -> notice_store.NoticeRow:
-    deadline = asyncio.get_running_loop().time() + 10
-    while not sent(engine, request_id, kind):
-        assert asyncio.get_running_loop().time() < deadline, f"no {kind} notice"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: sent(engine, request_id, kind), what=f"a {kind} notice")
     (notice,) = sent(engine, request_id, kind)
     return notice
 
@@ -166,13 +117,13 @@ async def test_thirteen_school_years_with_a_bounded_history(
     handle, year = await start(grade=0, level_last_grade=12)  # a K-12 school
     lengths = []
     for n in range(13):
-        state = await until(handle, lambda s, n=n: s.years == n + 1, f"year {n + 1}")
+        state = await reached(handle, lambda s, n=n: s.years == n + 1, f"year {n + 1}")
         assert state.grade == n and state.school_year == year
         history = await env.client.get_workflow_handle(handle.id).fetch_history()
         lengths.append(len(history.events))
         await skip_to(env, june_30(year))
         year = rules.next_school_year(year)
-    ended = await until(handle, lambda s: s.stage is PermitStage.level_completed, "the end")
+    ended = await reached(handle, lambda s: s.stage is PermitStage.level_completed, "the end")
     assert ended.grade == 12 and ended.years == 13
     assert max(lengths) < 60, lengths  # one school year of events per run, not thirteen
     stored = permit_store.get_permit(engine, handle.id)
@@ -189,14 +140,14 @@ async def test_renewal_opens_on_january_15_and_lapses_after_the_deadline(
     await skip_to(env, calendar.at_local(first, time(8, 0), TZ) - SECOND)
     assert (await status(handle)).stage is PermitStage.active
     await skip_to(env, calendar.at_local(first, time(8, 0), TZ) + SECOND)
-    due = await until(handle, lambda s: s.stage is PermitStage.renewal_due, "renewal due")
+    due = await reached(handle, lambda s: s.stage is PermitStage.renewal_due, "renewal due")
     notice = await one_sent(engine, due.request_id, "permit_renewal_open")
     assert calendar.long_date(last) in notice.subject
     await refused(handle, P.renew, Renew(actor=CLERK, school_year=year), "not " + year)
     await skip_to(env, calendar.end_of_day(last, TZ) - SECOND)
     assert (await status(handle)).stage is PermitStage.renewal_due  # its last day
     await skip_to(env, calendar.end_of_day(last, TZ))
-    lapsed = await until(handle, lambda s: s.stage is PermitStage.lapsed, "lapsed")
+    lapsed = await reached(handle, lambda s: s.stage is PermitStage.lapsed, "lapsed")
     assert "not renewed" in lapsed.reason
     await one_sent(engine, lapsed.request_id, "permit_lapsed")
 
@@ -207,11 +158,11 @@ async def test_a_renewed_permit_goes_on_into_the_next_year(
     handle, year = await start(condition=PermitCondition.reapply_annually, grade=2)
     first, last = rules.renewal_window(year, (1, 15), (3, 31))
     await skip_to(env, calendar.at_local(first, time(9, 0), TZ))
-    await until(handle, lambda s: s.stage is PermitStage.renewal_due, "renewal due")
+    await reached(handle, lambda s: s.stage is PermitStage.renewal_due, "renewal due")
     following = rules.next_school_year(year)
     await handle.execute_update(P.renew, Renew(actor=CLERK, school_year=following))
     await skip_to(env, june_30(year) + SECOND)
-    state = await until(handle, lambda s: s.years == 2, "the next year")
+    state = await reached(handle, lambda s: s.years == 2, "the next year")
     assert state.grade == 3 and state.school_year == following and state.is_active
 
 
@@ -229,7 +180,7 @@ async def test_grade_10_revocation_either_side_of_june_30(
                       "may not be appealed")
     else:  # July 1: the student enters grade 11 (EC 46600)
         await skip_to(env, june_30(year) + SECOND)
-        await until(handle, lambda s: s.grade == 11, "grade 11")
+        await reached(handle, lambda s: s.grade == 11, "grade 11")
         await refused(handle, P.revoke, revoke, "grade 11", "EC 46600")
 
 
@@ -245,7 +196,7 @@ async def test_a_revocation_does_not_wait_for_a_refused_parent_mailbox(
             P.run, inp, id=inp.state.id, task_queue=worker.task_queue
         )
         try:
-            await until(handle, lambda s: bool(s.events), "issued")
+            await reached(handle, lambda s: bool(s.events), "issued")
             inbox.refused = {inp.state.holder.parent_email}
             revoke = Revoke(actor=DIRECTOR, reasons=[RevocationReason.attendance])
             revoked = await asyncio.wait_for(handle.execute_update(P.revoke, revoke), 10)
@@ -286,7 +237,7 @@ async def test_a_move_inside_the_district_finishes_the_year(
     await handle.execute_update(P.moved, Moved(actor=CLERK))
     assert (await status(handle)).is_active  # IV.B: the rest of the year here
     await skip_to(env, june_30(year) + SECOND)
-    ended = await until(handle, lambda s: s.stage is PermitStage.moved, "moved at year end")
+    ended = await reached(handle, lambda s: s.stage is PermitStage.moved, "moved at year end")
     assert "IV.B" in ended.reason and ended.ended_on == rules.school_year_end(year)
 
 
@@ -320,7 +271,7 @@ async def test_an_interdistrict_approval_issues_the_permit_workflow(
     approved = await handle.execute_update(
         IW.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve, school="hollydale"))
     permit = env.client.get_workflow_handle(approved.permit_id)
-    state = await until(permit, lambda s: bool(s.events), "the permit issued")
+    state = await reached(permit, lambda s: bool(s.events), "the permit issued")
     assert state.id == approved.permit_id == "PERMIT-req-issue"
     assert state.condition is PermitCondition.reapply_annually
     assert (state.school, state.school_name) == ("hollydale", "Hollydale Elementary School")

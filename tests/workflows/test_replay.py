@@ -37,8 +37,9 @@ from tests.support import within as w
 from tests.support import workflows as helpers
 from tests.support.factories import CLERK, COUNTY, DIRECTOR
 from tests.support.paths import HISTORIES
-from tests.workflows.test_permit import TZ, permit_input, school_year_now, until
-from tests.workflows.test_within_request import District, permit_of, poll, stage_is
+from tests.support.permits import TZ, permit_input, reached, school_year_now
+from tests.support.waiting import eventually
+from tests.support.within import District, permit_of, stage_is
 from worker import WORKFLOWS, workflow_runner
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.lottery import LotteryWorkflow as L
@@ -111,7 +112,7 @@ async def test_record_lottery_and_within_requests(
     )
     await stage_is(by_id[first], WithinStage.placed)
     await helpers.skip_to(env, d.closes + timedelta(days=61))  # past the first day of school
-    await poll(d.record, lambda r: r.stage.value == "closed", "the ledger closed")
+    await eventually(d.record, lambda r: r.stage.value == "closed", what="the ledger closed")
     await save(d.lottery, "released-offered-closed")
     await save(by_id[first], "offered-accepted")
     await save(by_id[placed], "placed-permit-issued")
@@ -136,12 +137,12 @@ async def test_record_permit(env: WorkflowEnvironment, worker: Worker) -> None:
     year = inp.state.school_year
     first, _ = permit_rules.renewal_window(year, (1, 15), (3, 31))
     await helpers.skip_to(env, calendar.at_local(first, time(9, 0), TZ))
-    await until(handle, lambda s: s.stage is PermitStage.renewal_due, "renewal due")
+    await reached(handle, lambda s: s.stage is PermitStage.renewal_due, "renewal due")
     await handle.execute_update(PermitWorkflow.renew, Renew(
         actor=Actor(name="avalos", roles=["pupil_services"]),
         school_year=permit_rules.next_school_year(year)))
     await helpers.skip_to(env, calendar.end_of_day(permit_rules.school_year_end(year), TZ))
-    await until(handle, lambda s: s.years == 2, "the next school year")
+    await reached(handle, lambda s: s.years == 2, "the next school year")
     await handle.execute_update(PermitWorkflow.revoke, Revoke(
         actor=Actor(name="nguyen", roles=["director"]), reasons=[RevocationReason.behavior]))
     await save(handle, "renewed-next-year-revoked")

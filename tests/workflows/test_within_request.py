@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,20 +18,15 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from app.submissions import start_within
 from infra.settings import Settings
-from intake.within import prepare_within
-from models.lottery_record import AddSeats, LotteryRecord, LotteryStage, OfferAnswer
+from models.lottery_record import AddSeats, LotteryStage, OfferAnswer
 from models.permits import PermitCondition, PermitProcess, PermitStage, Revoke
-from models.within_district import SeatKey
-from models.within_district_config import WithinDistrictConfig
 from models.within_request import (
     CurrentYearFactors,
     DecideWithin,
     Recommend,
     RecommendationKind,
     WithinKind,
-    WithinRequestState,
     WithinStage,
 )
 from rules import calendar
@@ -41,89 +35,14 @@ from rules.lottery_audit import verify
 from store import notices as notice_store
 from store import records
 from tests.support import within as w
+from tests.support.waiting import eventually
+from tests.support.within import District, permit_of, stage_is, state
 from tests.support.workflows import describe, mailing_worker, notice_in, skip_to
 from workflows.lottery import LotteryWorkflow as L
 from workflows.permit import PermitWorkflow as P
 from workflows.within_request import WithinRequestWorkflow as R
 
 SECOND = timedelta(seconds=1)
-
-
-@dataclass
-class District:
-    """One test's district, its lottery, and every request submitted to it."""
-
-    env: WorkflowEnvironment
-    worker: Worker
-    engine: Engine
-    config: WithinDistrictConfig
-    handles: list[WorkflowHandle] = field(default_factory=list)
-
-    @property
-    def year(self) -> str:
-        return w.school_year(self.config)
-
-    @property
-    def closes(self) -> datetime:
-        return w.window_closes(self.config)
-
-    @property
-    def lottery(self) -> WorkflowHandle:
-        return self.env.client.get_workflow_handle(f"lottery-{self.config.id}-{self.year}")
-
-    async def submit(self, n: int, key: SeatKey = w.MONTESSORI_K, **student: Any) -> WorkflowHandle:
-        now = await self.env.get_current_time()
-        inp = prepare_within(w.request(self.config, n, key, **student), self.config, now,
-                             self.engine, "avalos")
-        handle = await start_within(self.env.client, inp, self.config, self.worker.task_queue)
-        self.handles.append(handle)
-        if inp.lottery_id and self.lottery not in self.handles:
-            self.handles.append(self.lottery)
-        return handle
-
-    async def record(self) -> LotteryRecord:
-        return await self.lottery.query(L.result)
-
-    async def certified(self) -> LotteryRecord:
-        """Skip to the close, wait for the preview, certify it."""
-        await skip_to(self.env, self.closes)
-        await poll(lambda: self.record(), lambda r: r.stage is LotteryStage.preview, "preview")
-        return await self.lottery.execute_update(L.certify, w.CERTIFIER)
-
-
-async def poll(get: Callable[[], Any], ready: Callable[[Any], bool], what: str,
-               seconds: float = 10) -> Any:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await get()
-        if ready(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: {value!r:.300}")
-        await asyncio.sleep(0.05)
-
-
-async def permit_of(d: District, request_id: str) -> WorkflowHandle:
-    """The permit a placement issued, once its workflow answers."""
-    handle = d.env.client.get_workflow_handle(f"PERMIT-{request_id}")
-    d.handles.append(handle)
-
-    async def issued() -> bool:
-        try:
-            return bool((await handle.query(P.status)).events)
-        except RPCError:
-            return False
-
-    await poll(issued, bool, f"the permit of {request_id}")
-    return handle
-
-
-async def state(handle: WorkflowHandle) -> WithinRequestState:
-    return await handle.query(R.status)
-
-
-async def stage_is(handle: WorkflowHandle, stage: WithinStage) -> WithinRequestState:
-    return await poll(lambda: state(handle), lambda s: s.stage is stage, f"stage {stage}")
 
 
 def sent(engine: Engine, request_id: str, kind: str) -> list[notice_store.NoticeRow]:
@@ -137,7 +56,7 @@ async def one_sent(engine: Engine, request_id: str, kind: str) -> notice_store.N
     async def get() -> list[notice_store.NoticeRow]:
         return sent(engine, request_id, kind)
 
-    (notice,) = await poll(get, bool, f"a {kind} notice")
+    (notice,) = await eventually(get, what=f"a {kind} notice")
     await asyncio.sleep(0.1)
     assert len(sent(engine, request_id, kind)) == 1
     return notice
@@ -170,8 +89,8 @@ async def district(
     # until its timeout: let them finish. A timer left on a stopped worker's queue blocks
     # skipping too: end every workflow.
     for handle in made.handles:
-        await poll(lambda h=handle: describe(h), lambda d: not d.pending_activities,
-                   f"{handle.id} activities")
+        await eventually(lambda h=handle: describe(h), lambda d: not d.pending_activities,
+                         what=f"{handle.id} activities")
     for handle in made.handles:
         with contextlib.suppress(RPCError):
             await handle.terminate("test over")
@@ -226,7 +145,8 @@ async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -
     await skip_to(d.env, d.closes)  # 5:00:00 p.m.: late
     with pytest.raises(PolicyError, match="no window"):
         await d.submit(6)
-    preview = await poll(d.record, lambda r: r.stage is LotteryStage.preview, "the draw")
+    preview = await eventually(d.record, lambda r: r.stage is LotteryStage.preview,
+                               what="the draw")
     assert preview.drawn_at is not None and preview.drawn_at >= d.closes
     assert [e.applicant.student_id for e in preview.applicants].count("S00006") == 0
     assert sent(d.engine, handles[0].id, "within_placed") == []  # a preview tells nobody
@@ -241,8 +161,9 @@ async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -
     )
     for handle in [*handles, late_in]:
         entry = outcome[handle.id]
-        final = await poll(lambda h=handle: state(h),
-                           lambda s, e=entry: s.stage.value == e.outcome.value, entry.outcome)
+        final = await eventually(lambda h=handle: state(h),
+                                 lambda s, e=entry: s.stage.value == e.outcome.value,
+                                 what=entry.outcome)
         kind = {"placed": "within_placed", "waitlisted": "within_waitlisted"}[entry.outcome]
         notice = await one_sent(d.engine, handle.id, kind)
         assert notice.sent_at is not None
@@ -389,7 +310,7 @@ async def test_a_placement_issues_its_permit_and_leaving_the_program_frees_the_s
     assert revoked.stage is PermitStage.revoked and revoked.school == "abbott-elementary"
     notice = await one_sent(d.engine, placed, "permit_revoked")
     assert "IV.A" in notice.body
-    record = await poll(d.record, lambda r: bool(r.offers), "the freed seat offered")
+    record = await eventually(d.record, lambda r: bool(r.offers), what="the freed seat offered")
     assert [o.application_id for o in record.offers] == [waiting]
 
 
