@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import subprocess
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from cli.main import app
 from districts import SHIPPED_DIR
 from store.engine import engine_for
 from store.schema import Base
-from tests.support.e2e import BIN, district_toml, running, toml_value
+from tests.support.e2e import district_toml, running, toml_value
 from tests.support.paths import ROOT
 from tests.support.waiting import CEILING, until
 
@@ -360,13 +359,13 @@ FACTORS = ("--weighed-reasons", "r", "--weighed-time-of-year", "t", "--weighed-c
            "--weighed-program", "p")
 
 
-def _args(case: Case, world: World, path: Path) -> list[str]:
+def case_args(case: Case, world: World, path: Path) -> list[str]:
     names = {**world.ids, "file": str(path), "tmp": str(world.tmp),
              "next": world.years.next, "current": world.years.current}
     return [arg.format(**names) if "{" in arg and len(arg) < 200 else arg for arg in case.args]
 
 
-def _write(case: Case, world: World) -> Path:
+def write_case(case: Case, world: World) -> Path:
     folder = world.tmp / "cases" / case.id
     folder.mkdir(parents=True, exist_ok=True)
     name = "request" if case.args[0] == "submit" else "file"
@@ -383,7 +382,7 @@ def _write(case: Case, world: World) -> Path:
     return path
 
 
-def _refused(case: Case, code: int, stderr: str) -> None:
+def assert_refused(case: Case, code: int, stderr: str) -> None:
     """The exit status, the words naming the problem, no traceback, no echo of a huge input."""
     assert code == case.code, (code, stderr)
     assert "Traceback" not in stderr
@@ -391,32 +390,6 @@ def _refused(case: Case, code: int, stderr: str) -> None:
     message = " ".join(stderr.replace("│", " ").split())  # typer's usage errors come boxed
     for words in case.expect:
         assert words in message or words in stderr, (words, stderr)
-
-
-def refused_and_unchanged(world: World, case: Case) -> None:
-    """The case through the CLI in this process: refused as it must be (``_refused``), no
-    exception escaping, and nothing changed."""
-    path = _write(case, world)
-    args = _args(case, world, path)
-    before = snapshot(world, case.touches)
-    result = cli(*args)
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        "crashed", result.exception, result.stderr
-    )
-    _refused(case, result.exit_code, result.stderr)
-    assert snapshot(world, case.touches) == before
-
-
-def installed_command_refuses(world: World, case: Case) -> None:
-    """The case through `.venv/bin/transfers` as its own process: the exit status and the
-    message are the process's, not the test runner's."""
-    path = _write(case, world)
-    before = snapshot(world, case.touches)
-    result = subprocess.run([str(BIN / "transfers"), *_args(case, world, path)], env=world.env,
-                            capture_output=True, text=True, timeout=60)
-    _refused(case, result.returncode, result.stderr)
-    assert result.stdout == ""
-    assert snapshot(world, case.touches) == before
 
 
 def unique(cases: list[Case]) -> list[Case]:

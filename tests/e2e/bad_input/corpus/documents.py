@@ -1,22 +1,17 @@
 """Documents whose names try to leave the store, and documents that are not what their
-names say: each refused by `transfers`, naming the problem, and nothing changed."""
+names say: cases that `transfers` must refuse, naming the problem, changing nothing
+(tests/e2e/bad_input/test_cli.py)."""
 
 from __future__ import annotations
-
-import pytest
 
 from tests.support.bad_input import (
     DOCUMENT,
     PDF,
     TEXT,
     Case,
-    World,
-    installed_command_refuses,
-    refused_and_unchanged,
-    unique,
 )
 
-CASES = unique([
+CASES = [
     # -- document names with path tricks
     Case("document-name-dot-dot", (*DOCUMENT, "--name", "../../etc/passwd"),
          ("tries to leave the document store",), PDF, ".pdf", touches=("open",)),
@@ -57,17 +52,4 @@ CASES = unique([
          b"\x7fELF\x02\x01\x01" + bytes(64), ".jpg", touches=("open",)),
     Case("name-says-pdf-file-is-text", (*DOCUMENT, "--name", "lease.pdf"), ("is not a PDF",),
          TEXT, ".txt", touches=("open",)),
-])
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input_is_refused_and_changes_nothing(world: World, case: Case) -> None:
-    refused_and_unchanged(world, case)
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("case_id", ["pdf-that-is-text"])
-def test_the_installed_command_refuses_the_same(world: World, case_id: str) -> None:
-    """A case of the corpus through `.venv/bin/transfers` as its own process."""
-    installed_command_refuses(world, next(case for case in CASES if case.id == case_id))
+]
