@@ -38,7 +38,7 @@ from models.notices import Notice, NoticeKind
 from rules import calendar
 from store import notices as delivery
 from store.schema import NoticeRow
-from tests.activities.test_notices import (
+from tests.support.notices import (
     CASES,
     PARENT_KINDS,
     TEMPLATES,
