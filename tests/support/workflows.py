@@ -97,17 +97,18 @@ async def wait_state(
 
 
 async def refused(
-    handle: WorkflowHandle, update: Any, action: Any, *words: str
-) -> RequestState:
+    handle: WorkflowHandle, update: Any, action: Any, *words: str,
+    query: Any = InterdistrictPermitWorkflow.status,
+) -> Any:
     """Send an update that the workflow must refuse: its message names every one of
-    ``words``, and neither the state nor the history changed."""
-    before = await status(handle)
+    ``words``, and the state its ``query`` answers did not change."""
+    before = await handle.query(query)
     with pytest.raises(WorkflowUpdateFailedError) as failure:
         await handle.execute_update(update, action)
     message = failure.value.cause.message
     for word in words:
         assert word in message, f"{word!r} not in {message!r}"
-    after = await status(handle)
+    after = await handle.query(query)
     assert after == before
     return after
 

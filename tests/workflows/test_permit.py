@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -91,13 +91,7 @@ async def status(handle: WorkflowHandle) -> PermitState:
 
 
 async def refused(handle: WorkflowHandle, update: Any, arg: Any, *words: str) -> None:
-    before = await status(handle)
-    with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await handle.execute_update(update, arg)
-    message = failure.value.cause.message
-    for word in words:
-        assert word in message, f"{word!r} not in {message!r}"
-    assert await status(handle) == before
+    await helpers.refused(handle, update, arg, *words, query=P.status)
 
 
 def sent(engine: Engine, request_id: str, kind: str) -> list[notice_store.NoticeRow]:

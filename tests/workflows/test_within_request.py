@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -35,6 +35,7 @@ from rules.lottery_audit import verify
 from store import notices as notice_store
 from store import records
 from tests.support import within as w
+from tests.support import workflows as helpers
 from tests.support.waiting import eventually
 from tests.support.within import District, permit_of, stage_is, state
 from tests.support.workflows import describe, mailing_worker, notice_in, skip_to
@@ -63,13 +64,8 @@ async def one_sent(engine: Engine, request_id: str, kind: str) -> notice_store.N
 
 
 async def refused(handle: WorkflowHandle, update: Any, arg: Any, *words: str) -> None:
-    before = await handle.query(R.status if "Within" in str(update) else L.result)
-    with pytest.raises(WorkflowUpdateFailedError) as failure:
-        await handle.execute_update(update, arg)
-    message = failure.value.cause.message
-    for word in words:
-        assert word in message, f"{word!r} not in {message!r}"
-    assert await handle.query(R.status if "Within" in str(update) else L.result) == before
+    query = R.status if "Within" in str(update) else L.result
+    await helpers.refused(handle, update, arg, *words, query=query)
 
 
 @pytest.fixture
