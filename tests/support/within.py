@@ -2,7 +2,8 @@
 clock (which is shared by the whole session and only moves forward), and requests for it.
 
 Each call gives a district of its own id, so its lottery (one per district and school year)
-is the test's own. The schools, programs, staff and seats are the shipped Millard file's."""
+is the test's own. The schools, programs, staff and seats are the shipped Millard file's.
+``District`` drives one such district's requests and lottery on the time-skipping server."""
 
 from __future__ import annotations
 
