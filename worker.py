@@ -54,7 +54,7 @@ def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
     production: every workflow test, every end-to-end worker process and the replay of the
     committed histories run sandboxed (tests/conftest.py turns it on), and ruff bans the
     clock, randomness and I/O in ``workflows/``, ``models/`` and ``rules/`` (pyproject.toml,
-    tests/test_workflow_sandbox.py)."""
+    tests/workflows/test_sandbox.py)."""
     if not sandboxed:
         return UnsandboxedWorkflowRunner()
     # The sandbox imports the workflow modules again for every workflow run: let Python keep

@@ -63,11 +63,11 @@ def school_year(today: date | None = None) -> str:
 
 
 def district_toml(today: date) -> str:
-    """The end-to-end tests' district (``tests/e2e_support.py``) as ``bench``: its school
+    """The end-to-end tests' district (``tests/support/e2e.py``) as ``bench``: its school
     year began 30 days ago, whatever today is, so a request submitted now is accepted and its
     decision is due 30 days after it is complete (EC 46600.2); staff ``clerk`` and
     ``director``, with the default interdistrict settings."""
-    from tests.e2e_support import district_toml as e2e_district
+    from tests.support.e2e import district_toml as e2e_district
 
     return e2e_district(today, DISTRICT, "Benchmark")
 

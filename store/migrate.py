@@ -30,7 +30,7 @@ version table elsewhere on the search path is never taken for this one.
 A new revision: change `store.schema`, then ``python -m store.migrate revision "what
 changed"`` writes ``versions/NNNN_what_changed.py`` from the difference between the models
 and a scratch database at head; review it (SQLite needs batch operations to alter tables:
-``render_as_batch`` is on for it). `tests/test_migrations.py` fails while the models and
+``render_as_batch`` is on for it). `tests/store/test_migrations.py` fails while the models and
 the migrations differ.
 """
 

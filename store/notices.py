@@ -73,7 +73,7 @@ def claim(
     be sent (recipients, text, and ``language`` and ``note`` when given), in one statement.
     False when it was already sent (nothing to do, nothing changed). Without ``language`` and
     ``note`` it reads and writes the columns of revision 0001 only, so it also works on a
-    database of that revision (tests/test_migrations.py makes one with it)."""
+    database of that revision (tests/store/test_migrations.py makes one with it)."""
     fields = {"recipients": ", ".join(recipients), "subject": subject, "body": body}
     fields |= {"language": language} if language is not None else {}
     fields |= {"note": note} if note is not None else {}

@@ -16,13 +16,11 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from infra.codec import DATA_CONVERTER
-from infra.search_attributes import register
-from infra.settings import Settings, find_binary, load_settings
+from infra.settings import Settings, load_settings
 from store.engine import make_engine
+from tests.support.databases import backends, postgres_url, throwaway_schema
+from tests.support.servers import time_skipping_server
 from worker import build_worker
-
-POSTGRES_URL_VARIABLE = "TRANSFERS_TEST_DATABASE_URL"
 
 # Every worker the tests start (here and as processes, which inherit the environment) runs
 # the workflows in the SDK's sandbox, so a clock, randomness or I/O in workflow code fails
@@ -32,26 +30,16 @@ os.environ.setdefault("TRANSFERS_WORKFLOW_SANDBOX", "on")
 
 @pytest.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=DATA_CONVERTER,
-    )
-    await register(environment.client)
-    yield environment
-    await environment.shutdown()
+    async with time_skipping_server() as environment:
+        yield environment
 
 
 @pytest.fixture
 async def private_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of the test's own: for tests that end with workflows signalling
     each other mid-flight, or that move the clock by years."""
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=DATA_CONVERTER,
-    )
-    await register(environment.client)
-    yield environment
-    await environment.shutdown()
+    async with time_skipping_server() as environment:
+        yield environment
 
 
 @pytest.fixture
@@ -79,39 +67,17 @@ async def worker(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[
             yield running
 
 
-def _store_urls() -> list[str]:
-    urls = ["sqlite"]
-    if os.environ.get(POSTGRES_URL_VARIABLE):
-        urls.append("postgresql")
-    return urls
-
-
-@pytest.fixture(params=_store_urls())
+@pytest.fixture(params=backends())
 def store_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The records store on SQLite always, and on PostgreSQL when
+    """The records store on SQLite always, and on PostgreSQL (a schema of its own) when
     TRANSFERS_TEST_DATABASE_URL is set (CI sets it and fails if it is unreachable)."""
     if request.param == "sqlite":
         yield make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
         return
-    from sqlalchemy import text
-
-    url = os.environ[POSTGRES_URL_VARIABLE]
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine_raw(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, schema=schema)
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-def make_engine_raw(url: str) -> Engine:
-    from sqlalchemy import create_engine
-
-    return create_engine(url)
+    with throwaway_schema("t") as schema:
+        engine = make_engine(str(postgres_url()), schema=schema)
+        yield engine
+        engine.dispose()
 
 
 _exit_status = 0

@@ -42,8 +42,8 @@ from models.stages import Stage
 from models.state import HistoryEntry, RequestState
 from store import notices as notice_store
 from store import records
-from tests.factories import CLERK, COUNTY, DIRECTOR, NOBODY, document, make_request
-from tests.workflow_helpers import (
+from tests.support.factories import CLERK, COUNTY, DIRECTOR, NOBODY, document, make_request
+from tests.support.workflows import (
     describe,
     end_of,
     local_day,

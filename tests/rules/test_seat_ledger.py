@@ -20,7 +20,7 @@ from rules import lottery
 from rules.calendar import end_of_day
 from rules.errors import PolicyError
 from rules.seat_ledger import Closed, Forfeited, Freed, SeatLedger
-from tests.rules.draws import IB_9, KEYS, MONT_K, OVERCROWDED, REG_2, app, scenarios
+from tests.support.draws import IB_9, KEYS, MONT_K, OVERCROWDED, REG_2, app, scenarios
 
 CHI = "America/Chicago"
 SEED = "millard-2027-2028-draw-1"

@@ -1,0 +1,575 @@
+"""Notices in the parent's language (activities/rendering.py, activities/templates/<language>/)
+and their delivery records with retries and the escalation to staff (activities/notices.py,
+store/notices.py), against a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import smtplib
+from collections.abc import Iterator
+from datetime import date, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError, meta
+from sqlalchemy import Engine
+from temporalio.testing import ActivityEnvironment
+
+from activities.notices import (
+    ESCALATE_AFTER,
+    NO_STAFF_NOTE,
+    NoticeActivities,
+    notice_language,
+)
+from activities.rendering import (
+    DATE_NAMES,
+    _env,
+    localise_facts,
+    normalise_language,
+    parse_english_long_date,
+    render,
+)
+from infra.codec import DATA_CONVERTER
+from models.notices import Notice, NoticeKind
+from rules import calendar
+from store import notices as delivery
+from store.schema import NoticeRow
+from tests.support.notices import (
+    CASES,
+    PARENT_KINDS,
+    TEMPLATES,
+    appeal_facts,
+    common_facts,
+    parse,
+)
+from tests.support.servers import smtp_server
+
+PARENT = "maria@example.com"
+STAFF = "pupil-services@paramount.example.org"
+SENDER = "notices@paramount.example.org"
+KEY = "PUSD-2027-0001:denied:7"
+ESCALATION_KEY = f"{KEY}:undelivered"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def text_of(kind: NoticeKind, language: str, /, **more: Any) -> str:
+    rendered = render(kind.value, {**CASES[kind][0], **more}, language)
+    return f"{rendered.subject}\n{rendered.body}"
+
+
+# ---- languages ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("es", "es"), ("ES", "es"), ("es-MX", "es"), ("es_US", "es"), (" Es-419 ", "es"),
+     ("Spanish", "es"), ("español", "es"), ("en", "en"), ("en-US", "en"), ("", "en"),
+     (None, "en"), ("vi", "vi"), ("zh-Hant-TW", "zh"), ("../en", "../en")],
+)
+def test_languages_are_normalised_to_their_primary_subtag(given: str | None, expected: str) -> None:
+    assert normalise_language(given) == expected
+
+
+def test_the_notice_language_comes_from_the_notice_else_from_its_facts() -> None:
+    facts = {**CASES[NoticeKind.denied][0]}
+    notice = Notice(key=KEY, request_id="R", kind=NoticeKind.denied, sender=SENDER, to=[PARENT],
+                    facts=facts)
+    assert notice_language(notice) == "en"
+    assert notice_language(notice.model_copy(update={"language": "es-MX"})) == "es-MX"
+    in_facts = notice.model_copy(update={"facts": {**facts, "language": "es"}})
+    assert notice_language(in_facts) == "es"
+    # As the activity receives it from a workflow that does not set Notice.language yet: the
+    # payload carries "language": "en", and the facts' language still counts.
+    (payload,) = DATA_CONVERTER.payload_converter.to_payloads([in_facts])
+    (received,) = DATA_CONVERTER.payload_converter.from_payloads([payload], [Notice])
+    assert received.language == "en"
+    assert notice_language(received) == "es"
+    both = in_facts.model_copy(update={"language": "vi"})
+    assert notice_language(both) == "vi"
+
+
+# ---- dates -------------------------------------------------------------------------------
+
+
+def test_english_long_dates_are_recognised_exactly() -> None:
+    assert parse_english_long_date("Wednesday, March 31, 2027") == date(2027, 3, 31)
+    assert parse_english_long_date("Tuesday, February 29, 2028") == date(2028, 2, 29)
+    for not_a_date in (
+        "Thursday, March 31, 2027",  # the wrong weekday
+        "Monday, February 30, 2027",  # no such day
+        "Wednesday, March 31, 2027.",  # more than a date
+        "by Wednesday, March 31, 2027",
+        "wednesday, march 31, 2027",
+        "Wednesday, March 031, 2027",
+        "2027-03-31",
+        "",
+    ):
+        assert parse_english_long_date(not_a_date) is None, not_a_date
+
+
+def test_every_day_the_calendar_writes_is_recognised_and_written_in_spanish() -> None:
+    day = date(2027, 1, 1)
+    while day < date(2029, 1, 1):
+        assert parse_english_long_date(calendar.long_date(day)) == day
+        day += timedelta(days=1)
+    spanish = DATE_NAMES["es"]
+    assert spanish.long_date(date(2027, 3, 31)) == "miércoles, 31 de marzo de 2027"
+    assert spanish.long_date(date(2027, 3, 1)) == "lunes, 1 de marzo de 2027"
+    assert spanish.long_date(date(2028, 2, 29)) == "martes, 29 de febrero de 2028"
+    assert spanish.long_date(date(2027, 12, 25)) == "sábado, 25 de diciembre de 2027"
+    assert spanish.long_date(date(2027, 9, 5)) == "domingo, 5 de septiembre de 2027"
+
+
+def test_only_facts_that_are_exactly_a_date_are_rewritten() -> None:
+    facts = {
+        "decision_due": "Wednesday, March 31, 2027",
+        "reason": "not renewed for 2028-2029 by Friday, March 31, 2028",
+        "dates": ["Monday, March 1, 2027", "grade 1"],
+        "nested": {"on": "Saturday, May 1, 2027"},
+        "grade": 5,
+        "may_appeal": True,
+    }
+    assert localise_facts(facts, "es") == {
+        "decision_due": "miércoles, 31 de marzo de 2027",
+        "reason": "not renewed for 2028-2029 by Friday, March 31, 2028",  # prose: as given
+        "dates": ["lunes, 1 de marzo de 2027", "grade 1"],
+        "nested": {"on": "sábado, 1 de mayo de 2027"},
+        "grade": 5,
+        "may_appeal": True,
+    }
+    assert localise_facts(facts, "en") is facts
+    assert localise_facts(facts, "vi") is facts  # no date names: as given
+
+
+# ---- templates in Spanish ----------------------------------------------------------------
+
+
+def test_a_denial_in_spanish_gives_the_appeal_deadline_as_a_spanish_date() -> None:
+    facts = CASES[NoticeKind.denied][0]
+    rendered = render("denied", facts, "es")
+    assert (rendered.language, rendered.note) == ("es", "")
+    assert rendered.subject == (
+        "Permiso interdistrital denegado para Ana Lopez: puede apelar hasta el miércoles, "
+        "14 de abril de 2027"
+    )
+    body = one_line(rendered.body)
+    assert body.startswith("Estimado(a) Maria Lopez:")
+    assert "el último día para apelar es el miércoles, 14 de abril de 2027" in body
+    assert "con fecha del martes, 16 de marzo de 2027" in body
+    assert "dentro de los 30 días calendario" in body
+    assert "ante Los Angeles County Office of Education (LACOE)" in body
+    assert "se considerará abandonada" in body
+    for reason in facts["reasons"]:  # English prose from the workflow: as given
+        assert f"- {reason}" in rendered.body
+    assert "Wednesday" not in body and "April" not in body
+
+
+def test_a_spanish_denial_without_the_right_to_appeal_gives_no_deadline() -> None:
+    facts = {**CASES[NoticeKind.denied][0], **appeal_facts(may_appeal=False)}
+    body = render("denied", facts, "es").body
+    assert "expulsion proceedings are pending" in body
+    assert "derecho a apelar" not in body
+
+
+def test_a_spanish_receipt_says_the_direction_in_spanish() -> None:
+    out = one_line(text_of(NoticeKind.receipt, "es"))
+    assert ("para Ana Lopez, residente de Paramount Unified School District, para asistir a "
+            "Downey Unified School District") in out
+    assert "El lunes, 1 de marzo de 2027, Paramount Unified School District recibió" in out
+    assert "out of" not in out
+    into = one_line(render("receipt", {**common_facts(direction="into"),
+                                       "received_on": "Monday, March 1, 2027"}, "es").body)
+    assert ("residente de Downey Unified School District, para asistir a Paramount Unified "
+            "School District") in into
+    assert "documentos que le indicaremos" not in into
+
+
+def test_spanish_within_district_notices_keep_the_rule_references() -> None:
+    placed = one_line(text_of(NoticeKind.within_placed, "es"))
+    assert "hasta el miércoles, 30 de junio de 2032" in placed
+    assert "Regla 5110.1 IV.D" in placed and "(IV.A)" in placed
+    offer = one_line(text_of(NoticeKind.within_offer, "es"))
+    assert "a más tardar el martes, 11 de mayo de 2027" in offer
+    receipt = one_line(text_of(NoticeKind.within_receipt, "es", kind="current_year"))
+    assert "Regla 5110.1 IX.B" in receipt
+    deemed = one_line(text_of(NoticeKind.deemed_denied, "es"))
+    assert "46600.1" in deemed and "a más tardar el miércoles, 25 de agosto de 2027" in deemed
+
+
+# The Spanish templates say the direction from codes, not from the English direction_text.
+DIRECTION = {"direction_text": {"direction", "district_name", "other_district"}}
+
+
+def variables(language: str, kind: NoticeKind) -> set[str]:
+    source = (TEMPLATES / language / f"{kind.value}.txt").read_text()
+    return set(meta.find_undeclared_variables(_env.parse(source)))
+
+
+def with_codes(names: set[str]) -> set[str]:
+    found = set(names)
+    for prose, codes in DIRECTION.items():
+        if prose in found:
+            found = (found - {prose}) | codes
+    return found
+
+
+@pytest.mark.parametrize("kind", PARENT_KINDS)
+def test_the_spanish_template_uses_the_same_facts_as_the_english_one(kind: NoticeKind) -> None:
+    english, spanish = variables("en", kind), variables("es", kind)
+    assert with_codes(english) == with_codes(spanish), (english ^ spanish)
+    assert not spanish & set(DIRECTION), "English prose in a Spanish notice"
+    assert spanish <= set(CASES[kind][0])  # what the workflows pass
+
+
+@pytest.mark.parametrize("kind", PARENT_KINDS)
+def test_every_spanish_notice_renders_with_its_dates_in_spanish(kind: NoticeKind) -> None:
+    facts = CASES[kind][0]
+    rendered = render(kind.value, facts, "es")
+    assert (rendered.language, rendered.note) == ("es", "")
+    text = f"{rendered.subject}\n{rendered.body}"
+    assert rendered.subject and "\n" not in rendered.subject
+    assert rendered.body.startswith(f"Estimado(a) {facts['parent_name']}:")
+    assert "None" not in text
+    used = variables("es", kind)
+    prose = " ".join(str(v) for k, v in facts.items() if isinstance(v, str)
+                      and parse_english_long_date(v) is None)
+    for name in used:
+        value = facts[name]
+        if isinstance(value, str) and (day := parse_english_long_date(value)):
+            assert DATE_NAMES["es"].long_date(day) in one_line(text), name
+            if value not in prose:  # an English date may only come from English prose
+                assert value not in one_line(text), name
+    # No English left but what the facts bring (English prose as the workflows give it).
+    given = [v for v in facts.values() if isinstance(v, str)]
+    given += [x for v in facts.values() if isinstance(v, list) for x in v]
+    rest = one_line(text)
+    for value in sorted(given, key=len, reverse=True):
+        rest = rest.replace(one_line(value), "") if value.strip() else rest
+    english = re.compile(r"\b(Dear|the|request|school year|permit|by|your|and)\b")
+    assert not english.search(rest), english.findall(rest)
+
+
+@pytest.mark.parametrize("kind", PARENT_KINDS)
+def test_a_missing_fact_is_an_error_in_spanish_too(kind: NoticeKind) -> None:
+    with pytest.raises(UndefinedError):
+        render(kind.value, {}, "es")
+    facts = dict(CASES[kind][0])
+    del facts["request_id"]
+    with pytest.raises(UndefinedError):
+        render(kind.value, facts, "es")
+
+
+# ---- the fallback to English -------------------------------------------------------------
+
+
+def test_a_language_without_templates_falls_back_to_english_and_says_so() -> None:
+    facts = CASES[NoticeKind.denied][0]
+    english = render("denied", facts)
+    for asked, named in (("vi", "vi"), ("vi-VN", "vi"), ("Tagalog", "tagalog"), ("x!", "x!")):
+        rendered = render("denied", facts, asked)
+        assert (rendered.subject, rendered.body) == (english.subject, english.body)
+        assert rendered.language == "en"
+        assert rendered.note == f"no {named} template for denied: sent in English"
+    assert "Wednesday, April 14, 2027" in english.subject  # English dates stay English
+
+
+def test_staff_notices_are_english_only() -> None:
+    rendered = render("staff_reminder", CASES[NoticeKind.staff_reminder][0], "es")
+    assert rendered.language == "en"
+    assert rendered.note == "no es template for staff_reminder: sent in English"
+    assert "statutory deadline Wednesday, August 25, 2027" in rendered.body
+    assert render("staff_reminder", CASES[NoticeKind.staff_reminder][0]).note == ""
+
+
+# ---- the delivery record -----------------------------------------------------------------
+
+
+@pytest.fixture
+def engine(store_engine: Engine) -> Engine:
+    """SQLite, and PostgreSQL too when TRANSFERS_TEST_DATABASE_URL is set (tests/conftest)."""
+    return store_engine
+
+
+def a_notice(
+    language: str = "es", staff: list[str] | None = None, kind: NoticeKind = NoticeKind.denied,
+    key: str = KEY, **more: Any,
+) -> Notice:
+    return Notice(
+        key=key, request_id="PUSD-2027-0001", kind=kind, sender=SENDER, to=[PARENT],
+        facts={**CASES[kind][0], **more}, language=language,
+        staff=[STAFF] if staff is None else staff,
+    )
+
+
+def rows(engine: Engine) -> dict[str, NoticeRow]:
+    return {row.key: row for row in delivery.list_notices(engine)}
+
+
+def test_the_record_keeps_the_language_and_the_fallback_note(
+    tmp_path: Path, engine: Engine
+) -> None:
+    activities = NoticeActivities(engine, tmp_path / "outbox")
+    assert activities.send_notice(a_notice("es-MX")) == "sent"
+    assert activities.send_notice(a_notice("vi", key="K:denied:vi")) == "sent"
+    legacy = a_notice("en", key="K:denied:facts")
+    legacy = legacy.model_copy(update={"facts": {**legacy.facts, "language": "ES"}})
+    assert activities.send_notice(legacy) == "sent"
+    found = rows(engine)
+    assert (found[KEY].status, found[KEY].language, found[KEY].note) == ("sent", "es", "")
+    assert found[KEY].subject.endswith("miércoles, 14 de abril de 2027")
+    assert "el último día para apelar es el miércoles, 14 de abril de 2027" in one_line(
+        found[KEY].body
+    )
+    vietnamese = found["K:denied:vi"]
+    assert (vietnamese.status, vietnamese.language) == ("sent", "en")
+    assert vietnamese.note == "no vi template for denied: sent in English"
+    assert vietnamese.subject.endswith("Wednesday, April 14, 2027")
+    assert (found["K:denied:facts"].language, found["K:denied:facts"].note) == ("es", "")
+
+    messages = {parse(p.read_bytes())["Message-ID"]: parse(p.read_bytes())
+                for p in (tmp_path / "outbox").glob("*.eml")}
+    spanish = next(m for m in messages.values() if m["Content-Language"] == "es"
+                   and "miércoles, 14 de abril" in m.get_content())
+    assert "miércoles, 14 de abril de 2027" in one_line(str(spanish["Subject"]))
+    assert sorted(m["Content-Language"] for m in messages.values()) == ["en", "es", "es"]
+
+
+def test_a_claim_records_what_is_sent_and_a_sent_notice_is_left_as_it_is(
+    engine: Engine,
+) -> None:
+    args = (KEY, "R1", "denied", [PARENT], "Asunto", "Cuerpo")
+    assert delivery.claim(engine, *args, language="es")
+    row = rows(engine)[KEY]
+    assert (row.status, row.attempts, row.language, row.note, row.error, row.subject) == (
+        "sending", 1, "es", "", "", "Asunto"
+    )
+    delivery.mark_failed(engine, KEY, "SMTPServerDisconnected: gone")
+    # The next attempt sends another text: its claim brings the record up to date.
+    assert delivery.claim(engine, KEY, "R1", "denied", [PARENT], "Subject", "Body",
+                          language="en", note="no vi template for denied: sent in English")
+    row = rows(engine)[KEY]
+    assert (row.status, row.attempts, row.subject, row.language, row.note) == (
+        "sending", 2, "Subject", "en", "no vi template for denied: sent in English"
+    )
+    delivery.mark_sent(engine, KEY)
+    assert not delivery.claim(engine, *args, language="es")
+    assert delivery.record(engine, *args, language="es") == "sent"
+    row = rows(engine)[KEY]
+    assert (row.status, row.attempts, row.subject, row.language) == ("sent", 2, "Subject", "en")
+
+
+def test_a_notice_with_nobody_to_send_it_to_is_recorded_queued(engine: Engine) -> None:
+    args = (KEY, "R1", "staff_escalation", [], "Asunto", "Cuerpo")
+    assert delivery.record(engine, *args, language="es", note=NO_STAFF_NOTE) == "queued"
+    row = rows(engine)[KEY]
+    assert (row.status, row.attempts, row.language, row.note, row.error) == (
+        "queued", 0, "es", NO_STAFF_NOTE, ""
+    )
+    # Recorded again: brought up to date.
+    assert delivery.record(engine, KEY, "R1", "staff_escalation", [], "Subject", "Body",
+                           language="en", note=NO_STAFF_NOTE) == "queued"
+    assert (rows(engine)[KEY].subject, rows(engine)[KEY].language) == ("Subject", "en")
+
+
+# ---- retries and the escalation, against a real SMTP server ------------------------------
+
+
+class Server:
+    """An SMTP handler that keeps what it accepts and refuses, with "550", what is addressed
+    to ``refused`` (at RCPT or at DATA); it notes the parent notice's delivery status at each
+    connection's RCPT."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.messages: list[EmailMessage] = []
+        self.refused: set[str] = set()
+        self.refuse_at = "RCPT"
+        self.status_during_attempts: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
+        if address == PARENT:
+            found = await asyncio.to_thread(rows, self.engine)
+            self.status_during_attempts.append(found[KEY].status)
+        if self.refuse_at == "RCPT" and address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+        if self.refuse_at == "DATA" and self.refused & set(envelope.rcpt_tos):
+            return "550 5.7.1 message refused"
+        self.messages.append(parse(envelope.original_content))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def server(engine: Engine) -> Iterator[tuple[Server, int]]:
+    handler = Server(engine)
+    with smtp_server(handler) as port:
+        yield handler, port
+
+
+def attempt(activities: NoticeActivities, notice: Notice, number: int) -> str:
+    """One attempt of the activity, as the worker runs the workflow's retries."""
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(environment.info, attempt=number)
+    return environment.run(activities.send_notice, notice)
+
+
+def failed_attempt(activities: NoticeActivities, notice: Notice, number: int) -> None:
+    with pytest.raises(smtplib.SMTPException) as raised:
+        attempt(activities, notice, number)
+    assert "550" in str(raised.value)
+
+
+@pytest.mark.parametrize("refuse_at", ["RCPT", "DATA"])
+def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
+    tmp_path: Path, engine: Engine, server: tuple[Server, int], refuse_at: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler, port = server
+    handler.refuse_at = refuse_at
+    at_claim: list[str] = []  # the record's status as each attempt claims it
+    claim = delivery.claim
+
+    def watched_claim(engine_: Engine, key: str, *rest: Any, **named: Any) -> bool:
+        if key == KEY:
+            row = rows(engine).get(KEY)
+            at_claim.append(row.status if row else "none")
+        return claim(engine_, key, *rest, **named)
+
+    monkeypatch.setattr(delivery, "claim", watched_claim)
+    activities = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", port)
+    notice = a_notice("es")
+    handler.refused = {PARENT, STAFF}  # the server refuses everything
+
+    for number in range(1, ESCALATE_AFTER):
+        failed_attempt(activities, notice, number)
+        row = rows(engine)[KEY]
+        assert (row.status, row.attempts, row.sent_at) == ("failed", number, None)
+        assert "550" in row.error and row.error.startswith(
+            "SMTPRecipientsRefused" if refuse_at == "RCPT" else "SMTPDataError"
+        )
+        assert (row.language, row.recipients) == ("es", PARENT)
+        assert ESCALATION_KEY not in rows(engine)  # not yet: retries first
+    # No record before the first claim, then failed after each attempt; "sending" while an
+    # attempt is on.
+    assert at_claim == ["none"] + ["failed"] * (ESCALATE_AFTER - 2)
+    assert handler.status_during_attempts == ["sending"] * (ESCALATE_AFTER - 1)
+
+    # Attempt 5 fails: staff are told, but the server refuses them too. The escalation is
+    # recorded as failed; the parent notice's attempt fails as before.
+    failed_attempt(activities, notice, ESCALATE_AFTER)
+    found = rows(engine)
+    assert (found[KEY].status, found[KEY].attempts) == ("failed", ESCALATE_AFTER)
+    escalation = found[ESCALATION_KEY]
+    assert (escalation.status, escalation.attempts, escalation.kind) == (
+        "failed", 1, "staff_escalation"
+    )
+    assert "550" in escalation.error
+    assert (escalation.recipients, escalation.request_id, escalation.language) == (
+        STAFF, "PUSD-2027-0001", "en"
+    )
+    assert handler.messages == []
+
+    # Staff can be reached again, the parent cannot: the next attempt sends the escalation.
+    handler.refused = {PARENT}
+    failed_attempt(activities, notice, ESCALATE_AFTER + 1)
+    (told,) = handler.to(STAFF)
+    assert told["Subject"] == (
+        "ESCALATION: PUSD-2027-0001 notice could not be delivered (denied)"
+    )
+    assert told["From"] == SENDER
+    content = told.get_content()
+    assert f"The denied notice to {PARENT} could not be delivered" in content
+    assert f"attempt {ESCALATE_AFTER + 1} failed with" in content and "550" in content
+    assert KEY in content and "cannot be held to a deadline" in content
+    assert "transfers notices PUSD-2027-0001" in content
+    found = rows(engine)
+    assert (found[ESCALATION_KEY].status, found[ESCALATION_KEY].attempts) == ("sent", 2)
+    assert (found[KEY].status, found[KEY].attempts) == ("failed", ESCALATE_AFTER + 1)
+
+    # Later failing attempts do not tell staff again.
+    failed_attempt(activities, notice, ESCALATE_AFTER + 2)
+    failed_attempt(activities, notice, ESCALATE_AFTER + 3)
+    assert len(handler.to(STAFF)) == 1
+    assert rows(engine)[ESCALATION_KEY].attempts == 2
+
+    # The parent's server accepts again: sent once, in Spanish; a further call sends nothing.
+    handler.refused = set()
+    assert attempt(activities, notice, ESCALATE_AFTER + 4) == "sent"
+    assert attempt(activities, notice, ESCALATE_AFTER + 5) == "already sent"
+    assert attempt(activities, notice, 1) == "already sent"
+    (delivered,) = handler.to(PARENT)
+    assert delivered["Content-Language"] == "es"
+    assert "el último día para apelar es el miércoles, 14 de abril de 2027" in one_line(
+        delivered.get_content()
+    )
+    assert len(handler.messages) == 2
+    row = rows(engine)[KEY]
+    assert (row.status, row.error, row.attempts) == ("sent", "", ESCALATE_AFTER + 4)
+    assert row.sent_at is not None
+    assert set(rows(engine)) == {KEY, ESCALATION_KEY}
+
+
+def test_without_staff_addresses_the_escalation_is_recorded_only(
+    tmp_path: Path, engine: Engine, server: tuple[Server, int]
+) -> None:
+    handler, port = server
+    handler.refused = {PARENT}
+    activities = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", port)
+    notice = a_notice("es", staff=[])
+    for number in range(1, ESCALATE_AFTER + 3):
+        failed_attempt(activities, notice, number)
+    escalation = rows(engine)[ESCALATION_KEY]
+    assert (escalation.status, escalation.attempts, escalation.recipients) == ("queued", 0, "")
+    assert escalation.note == NO_STAFF_NOTE
+    assert escalation.subject == (
+        "ESCALATION: PUSD-2027-0001 notice could not be delivered (denied)"
+    )
+    assert f"attempt {ESCALATE_AFTER + 2} failed" in escalation.body  # the latest attempt
+    assert handler.messages == []
+    handler.refused = set()
+    assert attempt(activities, notice, ESCALATE_AFTER + 3) == "sent"
+    assert len(handler.messages) == 1
+
+
+def test_an_undelivered_staff_notice_is_not_escalated(
+    tmp_path: Path, engine: Engine, server: tuple[Server, int]
+) -> None:
+    handler, port = server
+    handler.refused = {STAFF}
+    activities = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", port)
+    notice = Notice(
+        key="PUSD-2027-0001:staff_reminder:2027-03-24", request_id="PUSD-2027-0001",
+        kind=NoticeKind.staff_reminder, sender=SENDER, to=[STAFF], staff=[STAFF],
+        facts=CASES[NoticeKind.staff_reminder][0],
+    )
+    for number in range(1, ESCALATE_AFTER + 2):
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            attempt(activities, notice, number)
+    assert list(rows(engine)) == [notice.key]
+    assert rows(engine)[notice.key].attempts == ESCALATE_AFTER + 1
+
+
+def test_an_unrenderable_notice_records_nothing_and_escalates_nothing(
+    tmp_path: Path, engine: Engine
+) -> None:
+    activities = NoticeActivities(engine, tmp_path / "outbox")
+    notice = a_notice("es")
+    notice = notice.model_copy(update={"facts": {k: v for k, v in notice.facts.items()
+                                                 if k != "appeal_deadline"}})
+    with pytest.raises(Exception, match="appeal_deadline") as refused:
+        attempt(activities, notice, ESCALATE_AFTER)
+    assert getattr(refused.value, "non_retryable", False)
+    assert rows(engine) == {}

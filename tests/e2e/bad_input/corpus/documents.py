@@ -1,0 +1,55 @@
+"""Documents whose names try to leave the store, and documents that are not what their
+names say: cases that `transfers` must refuse, naming the problem, changing nothing
+(tests/e2e/bad_input/test_cli.py)."""
+
+from __future__ import annotations
+
+from tests.support.bad_input import (
+    DOCUMENT,
+    PDF,
+    TEXT,
+    Case,
+)
+
+CASES = [
+    # -- document names with path tricks
+    Case("document-name-dot-dot", (*DOCUMENT, "--name", "../../etc/passwd"),
+         ("tries to leave the document store",), PDF, ".pdf", touches=("open",)),
+    Case("document-name-absolute", (*DOCUMENT, "--name", "/etc/passwd"),
+         ("tries to leave the document store",), PDF, ".pdf", touches=("open",)),
+    Case("document-name-backslash", (*DOCUMENT, "--name", "..\\..\\boot.ini"),
+         ("tries to leave the document store",), PDF, ".pdf", touches=("open",)),
+    Case("document-name-drive", (*DOCUMENT, "--name", "C:lease.pdf"),
+         ("tries to leave the document store",), PDF, ".pdf", touches=("open",)),
+    Case("document-name-dots", (*DOCUMENT, "--name", ".."),
+         ("tries to leave the document store",), PDF, ".pdf", touches=("open",)),
+    Case("document-name-control-characters", (*DOCUMENT, "--name", "lease\x00.pdf"),
+         ("control characters",), PDF, ".pdf", touches=("open",)),
+    Case("document-name-newline", (*DOCUMENT, "--name", "lease.pdf\nBcc: x@example.org"),
+         ("control characters",), PDF, ".pdf", touches=("open",)),
+    Case("document-name-too-long", (*DOCUMENT, "--name", "a" * 300 + ".pdf"),
+         ("1 to 255 characters",), PDF, ".pdf", touches=("open",)),
+    Case("document-missing-file",
+         ("documents", "add", "{open}", "--kind", "escrow_or_lease", "{tmp}/nothing.pdf",
+          "--actor", "clerk"), ("cannot read", "nothing.pdf"), touches=("open",)),
+    Case("document-empty", DOCUMENT, ("is empty",), b"", ".pdf", touches=("open",)),
+    Case("packet-kinds-and-files-differ",
+         ("documents", "add", "{open}", "{file}", "{file}", "--kind", "escrow_or_lease",
+          "--actor", "clerk"), ("2 file(s) but 1 --kind",), PDF, ".pdf", touches=("open",)),
+    Case("packet-of-too-many-files",
+         ("documents", "add", "{open}", *("{file}",) * 21, *("--kind", "escrow_or_lease") * 21,
+          "--actor", "clerk"), ("21 files: at most 20",), PDF, ".pdf", touches=("open",)),
+    Case("packet-with-a-missing-file",
+         ("documents", "add", "{open}", "{file}", "{tmp}/nothing.pdf", "--kind",
+          "escrow_or_lease", "--kind", "report_card", "--actor", "clerk"),
+         ("cannot read", "nothing.pdf"), PDF, ".pdf", touches=("open",)),
+    # -- a document that is not what its name says
+    Case("pdf-that-is-text", DOCUMENT, ("is not a PDF",), TEXT, ".pdf", touches=("open",)),
+    Case("pdf-that-is-a-png", DOCUMENT, ("is not a PDF",),
+         b"\x89PNG\r\n\x1a\n" + bytes(64), ".pdf", touches=("open",)),
+    Case("png-that-is-a-pdf", DOCUMENT, ("is not a PNG",), PDF, ".png", touches=("open",)),
+    Case("jpeg-that-is-an-executable", DOCUMENT, ("is not a JPEG",),
+         b"\x7fELF\x02\x01\x01" + bytes(64), ".jpg", touches=("open",)),
+    Case("name-says-pdf-file-is-text", (*DOCUMENT, "--name", "lease.pdf"), ("is not a PDF",),
+         TEXT, ".txt", touches=("open",)),
+]

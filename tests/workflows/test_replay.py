@@ -1,0 +1,148 @@
+"""Replay: histories recorded from real runs of every workflow type (``tests/histories/``)
+replay with the current code, so a change that would break a running workflow fails here.
+
+To record them again (after a deliberate, versioned change), run the recording scenarios:
+
+    RECORD_HISTORIES=1 .venv/bin/python -m pytest -q tests/workflows/test_replay.py -k record
+
+(After the other scenarios, the permit's times out skipping time: their permits' timers wait
+for workers that have stopped. Record it on its own: ``-k record_permit``.)
+
+Keep the old files next to the new ones (a new name): a running workflow may have any of them.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from infra.codec import DATA_CONVERTER
+from models.actions import Decide, FileAppeal, RecordAppealOutcome
+from models.decisions import AppealOutcome, DenialReason, Outcome
+from models.lottery_record import OfferAnswer
+from models.people import Actor
+from models.permits import PermitCondition, PermitStage, Renew, Revoke
+from models.stages import Stage
+from models.within_request import CurrentYearFactors, DecideWithin, WithinStage
+from rules import calendar
+from rules import permits as permit_rules
+from rules.revocation import RevocationReason
+from tests.support import within as w
+from tests.support import workflows as helpers
+from tests.support.factories import CLERK, COUNTY, DIRECTOR
+from tests.support.paths import HISTORIES
+from tests.support.permits import TZ, permit_input, reached, school_year_now
+from tests.support.waiting import eventually
+from tests.support.within import District, permit_of, stage_is
+from worker import WORKFLOWS, workflow_runner
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
+from workflows.lottery import LotteryWorkflow as L
+from workflows.permit import PermitWorkflow
+from workflows.within_request import WithinRequestWorkflow as R
+
+RECORDING = os.environ.get("RECORD_HISTORIES") == "1"
+recording = pytest.mark.skipif(not RECORDING, reason="set RECORD_HISTORIES=1 to record")
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_recorded_history_replays_with_the_current_code(path: Path) -> None:
+    replayer = Replayer(
+        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=DATA_CONVERTER
+    )
+    await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+
+
+def test_every_workflow_type_has_a_recorded_history() -> None:
+    recorded = {p.stem.split("--")[0] for p in HISTORIES.glob("*.json")}
+    assert {wf.__temporal_workflow_definition.name for wf in WORKFLOWS} <= recorded
+
+
+# ---- recording scenarios (RECORD_HISTORIES=1) ----------------------------------------------
+
+
+async def save(handle: WorkflowHandle, name: str) -> None:
+    history = await handle.fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    kind = started.workflow_type.name
+    (HISTORIES / f"{kind}--{name}.json").write_text(history.to_json())
+
+
+@recording
+async def test_record_interdistrict(env: WorkflowEnvironment, worker: Worker) -> None:
+    approved = await helpers.start(env, worker.task_queue)
+    await helpers.supply_documents(approved)
+    await approved.execute_update(P.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve))
+    await helpers.wait_stage(approved, Stage.approved)
+    await save(approved, "approved")
+
+    appealed = await helpers.start(env, worker.task_queue)
+    await helpers.supply_documents(appealed)
+    await appealed.execute_update(P.decide, Decide(
+        actor=DIRECTOR, outcome=Outcome.deny, reasons=[DenialReason.no_space]))
+    await appealed.execute_update(P.file_appeal, FileAppeal(actor=CLERK))
+    await appealed.execute_update(
+        P.record_appeal_outcome, RecordAppealOutcome(actor=COUNTY, outcome=AppealOutcome.granted)
+    )
+    await helpers.wait_stage(appealed, Stage.approved)
+    await save(appealed, "appeal-granted")
+
+
+@recording
+async def test_record_lottery_and_within_requests(
+    env: WorkflowEnvironment, worker: Worker, engine: object
+) -> None:
+    d = District(env, worker, engine, w.test_district(await env.get_current_time()))  # type: ignore[arg-type]
+    handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]
+    done = await d.certified()
+    assert done.result is not None
+    placed = done.result.placed(w.MONTESSORI_1)[0].application_id
+    first = done.result.waitlist(w.MONTESSORI_1)[0].application_id
+    by_id = {h.id: h for h in handles}
+    holder = await permit_of(d, placed)
+    await holder.execute_update(PermitWorkflow.leave_program, Revoke(actor=w.SETTER))
+    await stage_is(by_id[first], WithinStage.offered)
+    await d.lottery.execute_update(
+        L.accept_offer, OfferAnswer(application_id=first, actor=w.CERTIFIER)
+    )
+    await stage_is(by_id[first], WithinStage.placed)
+    await helpers.skip_to(env, d.closes + timedelta(days=61))  # past the first day of school
+    await eventually(d.record, lambda r: r.stage.value == "closed", what="the ledger closed")
+    await save(d.lottery, "released-offered-closed")
+    await save(by_id[first], "offered-accepted")
+    await save(by_id[placed], "placed-permit-issued")
+    await save(holder, "within-left-program")
+
+    decided = await d.submit(5, w.MONTESSORI_1, grade=1)  # the current year (IX) by now
+    await stage_is(decided, WithinStage.under_review)
+    await decided.execute_update(R.decide, DecideWithin(
+        actor=w.DESIGNEE, approve=True, factors=CurrentYearFactors(
+            reasons="r", time_of_year="t", capacity_and_staffing="c", educational_program="p")))
+    await stage_is(decided, WithinStage.placed)
+    await save(decided, "current-year-approved")
+
+
+@recording
+async def test_record_permit(env: WorkflowEnvironment, worker: Worker) -> None:
+    today = calendar.local_date(await env.get_current_time(), TZ)
+    inp = permit_input(school_year_now(today), condition=PermitCondition.reapply_annually)
+    handle = await env.client.start_workflow(
+        PermitWorkflow.run, inp, id=inp.state.id, task_queue=worker.task_queue
+    )
+    year = inp.state.school_year
+    first, _ = permit_rules.renewal_window(year, (1, 15), (3, 31))
+    await helpers.skip_to(env, calendar.at_local(first, time(9, 0), TZ))
+    await reached(handle, lambda s: s.stage is PermitStage.renewal_due, "renewal due")
+    await handle.execute_update(PermitWorkflow.renew, Renew(
+        actor=Actor(name="avalos", roles=["pupil_services"]),
+        school_year=permit_rules.next_school_year(year)))
+    await helpers.skip_to(env, calendar.end_of_day(permit_rules.school_year_end(year), TZ))
+    await reached(handle, lambda s: s.years == 2, "the next school year")
+    await handle.execute_update(PermitWorkflow.revoke, Revoke(
+        actor=Actor(name="nguyen", roles=["director"]), reasons=[RevocationReason.behavior]))
+    await save(handle, "renewed-next-year-revoked")

@@ -1,0 +1,355 @@
+"""Within-district requests (seed 004, Rule 5110.1) with their lottery, on the time-skipping
+server: the 5:00 p.m. close, the draw waking on its own, certification by a second person,
+notices before the deadline, recommendations, waitlist offers, the reopened window, the
+current-year decision, revocation on leaving the program, and the end of the level."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from infra.settings import Settings
+from models.lottery_record import AddSeats, LotteryStage, OfferAnswer
+from models.permits import PermitCondition, PermitProcess, PermitStage, Revoke
+from models.within_request import (
+    CurrentYearFactors,
+    DecideWithin,
+    Recommend,
+    RecommendationKind,
+    WithinKind,
+    WithinStage,
+)
+from rules import calendar
+from rules.errors import PolicyError
+from rules.lottery_audit import verify
+from store import notices as notice_store
+from store import records
+from tests.support import within as w
+from tests.support import workflows as helpers
+from tests.support.waiting import eventually
+from tests.support.within import District, permit_of, stage_is, state
+from tests.support.workflows import describe, mailing_worker, notice_in, skip_to
+from workflows.lottery import LotteryWorkflow as L
+from workflows.permit import PermitWorkflow as P
+from workflows.within_request import WithinRequestWorkflow as R
+
+SECOND = timedelta(seconds=1)
+
+
+def sent(engine: Engine, request_id: str, kind: str) -> list[notice_store.NoticeRow]:
+    return [n for n in notice_store.list_notices(engine, request_id)
+            if n.kind == kind and n.status == "sent"]
+
+
+async def one_sent(engine: Engine, request_id: str, kind: str) -> notice_store.NoticeRow:
+    """The one notice of ``kind`` (a notice goes out just after its stage is recorded)."""
+
+    async def get() -> list[notice_store.NoticeRow]:
+        return sent(engine, request_id, kind)
+
+    (notice,) = await eventually(get, what=f"a {kind} notice")
+    await asyncio.sleep(0.1)
+    assert len(sent(engine, request_id, kind)) == 1
+    return notice
+
+
+async def refused(handle: WorkflowHandle, update: Any, arg: Any, *words: str) -> None:
+    query = R.status if "Within" in str(update) else L.result
+    await helpers.refused(handle, update, arg, *words, query=query)
+
+
+@pytest.fixture
+def env(private_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """Workflows here signal each other mid-flight at a test's end, which can leave a shared
+    server's clock locked for the next test."""
+    return private_env
+
+
+@pytest.fixture
+async def district(
+    env: WorkflowEnvironment, worker: Worker, engine: Engine
+) -> AsyncIterator[District]:
+    made = District(env, worker, engine, w.test_district(await env.get_current_time()))
+    yield made
+    # The time-skipping server counts an activity in flight, even of a terminated workflow,
+    # until its timeout: let them finish. A timer left on a stopped worker's queue blocks
+    # skipping too: end every workflow.
+    for handle in made.handles:
+        await eventually(lambda h=handle: describe(h), lambda d: not d.pending_activities,
+                         what=f"{handle.id} activities")
+    for handle in made.handles:
+        with contextlib.suppress(RPCError):
+            await handle.terminate("test over")
+FACTORS = CurrentYearFactors(
+    reasons="closer to the parent's work", time_of_year="early in the semester",
+    capacity_and_staffing="room in grade 1", educational_program="no credit issues",
+)
+
+
+async def test_a_placement_does_not_wait_for_a_refused_parent_mailbox(
+    env: WorkflowEnvironment, settings: Settings, engine: Engine
+) -> None:
+    """The designee's decision returns, and the permit is issued, while the parent's mail
+    server refuses the placement notice; the notice is sent once, when the server takes it."""
+    async with mailing_worker(env, settings) as (worker, inbox):
+        d = District(env, worker, engine, w.test_district(await env.get_current_time()))
+        try:
+            first_day = d.config.calendar[d.year].first_day
+            await skip_to(env, calendar.at_local(first_day, datetime.min.time(), w.TZ))
+            handle = await d.submit(1, w.MONTESSORI_1, grade=1)
+            await stage_is(handle, WithinStage.under_review)
+            parent = "parent1@example.org"
+            inbox.refused = {parent}
+            decide = DecideWithin(actor=w.DESIGNEE, approve=True, factors=FACTORS)
+            placed = await asyncio.wait_for(handle.execute_update(R.decide, decide), 10)
+            assert placed.stage is WithinStage.placed
+            issued = await (await permit_of(d, handle.id)).query(P.status)
+            assert issued.stage is PermitStage.active
+            await notice_in(engine, handle.id, "within_placed", "failed")
+            inbox.refused = set()
+            await env.sleep(timedelta(minutes=11))  # past the longest retry interval
+            await notice_in(engine, handle.id, "within_placed", "sent")
+            subjects = [m["Subject"] for m in inbox.to(parent)]
+            assert len([x for x in subjects if "transfer approved" in x]) == 1, subjects
+        finally:
+            for started in d.handles:
+                with contextlib.suppress(RPCError):
+                    await started.terminate("test over")
+
+
+# ---- the next-year lottery --------------------------------------------------------------
+
+
+async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -> None:
+    d = district
+    handles = [await d.submit(n) for n in range(1, 5)]  # 4 requests, 2 seats
+    receipt = await stage_is(handles[0], WithinStage.in_lottery)
+    assert receipt.kind is WithinKind.next_year
+    await skip_to(d.env, d.closes - SECOND)  # 4:59:59 p.m. Central: still in
+    late_in = await d.submit(5)
+    assert (await state(late_in)).received_at < d.closes
+    await skip_to(d.env, d.closes)  # 5:00:00 p.m.: late
+    with pytest.raises(PolicyError, match="no window"):
+        await d.submit(6)
+    preview = await eventually(d.record, lambda r: r.stage is LotteryStage.preview,
+                               what="the draw")
+    assert preview.drawn_at is not None and preview.drawn_at >= d.closes
+    assert [e.applicant.student_id for e in preview.applicants].count("S00006") == 0
+    assert sent(d.engine, handles[0].id, "within_placed") == []  # a preview tells nobody
+
+    await refused(d.lottery, L.certify, w.SETTER, "set the seats")
+    done = await d.lottery.execute_update(L.certify, w.CERTIFIER)
+    assert verify(done) == []
+    assert done.result is not None
+    outcome = {e.application_id: e for e in done.result.entries}
+    notify_by = calendar.end_of_day(
+        done.window_closes.date() + timedelta(days=14), w.TZ
+    )
+    for handle in [*handles, late_in]:
+        entry = outcome[handle.id]
+        final = await eventually(lambda h=handle: state(h),
+                                 lambda s, e=entry: s.stage.value == e.outcome.value,
+                                 what=entry.outcome)
+        kind = {"placed": "within_placed", "waitlisted": "within_waitlisted"}[entry.outcome]
+        notice = await one_sent(d.engine, handle.id, kind)
+        assert notice.sent_at is not None
+        assert notice.sent_at.replace(tzinfo=notice.sent_at.tzinfo or UTC) <= notify_by
+        if entry.outcome.value == "waitlisted":
+            assert final.waitlist_position == entry.waitlist_position
+            assert f"number {entry.waitlist_position} on the waitlist" in notice.subject
+    assert sorted(e.outcome.value for e in done.result.entries) == [
+        "placed", "placed", "waitlisted", "waitlisted", "waitlisted"
+    ]
+    stored = records.get_request(d.engine, handles[0].id)
+    assert stored is not None and stored.stage is not WithinStage.submitted
+
+
+async def test_offer_expires_and_passes_to_the_next(district: District) -> None:
+    d = district
+    handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]  # 1 seat
+    done = await d.certified()
+    assert done.result is not None
+    placed = done.result.placed(w.MONTESSORI_1)[0].application_id
+    line = [e.application_id for e in done.result.waitlist(w.MONTESSORI_1)]
+    by_id = {h.id: h for h in handles}
+    await stage_is(by_id[line[1]], WithinStage.waitlisted)
+    assert await d.lottery.query(L.waitlist_position, line[1]) == 2
+
+    # The placed student leaves the Montessori program: the permit is revoked (IV.A) and the
+    # seat goes back to the lottery.
+    holder = await permit_of(d, placed)
+    await holder.execute_update(P.leave_program, Revoke(actor=w.SETTER))
+    first = await stage_is(by_id[line[0]], WithinStage.offered)
+    assert first.offer_deadline is not None
+    offer = await one_sent(d.engine, line[0], "within_offer")
+    assert calendar.long_date(first.offer_deadline) in offer.body
+    assert await d.lottery.query(L.waitlist_position, line[1]) == 1
+    await refused(d.lottery, L.accept_offer,
+                  OfferAnswer(application_id=line[1], actor=w.CERTIFIER), "no open offer")
+    await refused(d.lottery, L.accept_offer,
+                  OfferAnswer(application_id=line[0], actor=w.DESIGNEE), "student_services")
+
+    await skip_to(d.env, calendar.end_of_day(first.offer_deadline, w.TZ) - SECOND)
+    assert (await state(by_id[line[0]])).stage is WithinStage.offered  # still its last day
+    await skip_to(d.env, calendar.end_of_day(first.offer_deadline, w.TZ))
+    await stage_is(by_id[line[0]], WithinStage.offer_expired)
+    await stage_is(by_id[line[1]], WithinStage.offered)
+    await refused(d.lottery, L.accept_offer,
+                  OfferAnswer(application_id=line[0], actor=w.CERTIFIER), "no open offer")
+    await d.lottery.execute_update(
+        L.accept_offer, OfferAnswer(application_id=line[1], actor=w.CERTIFIER)
+    )
+    accepted = await stage_is(by_id[line[1]], WithinStage.placed)
+    assert accepted.assigned_school == "norris-elementary"
+    ledger = await d.record()
+    assert ledger.offers == [] and line[1] in ledger.holders and placed not in ledger.holders
+
+
+async def test_added_seat_is_offered_and_a_declined_offer_passes_on(district: District) -> None:
+    d = district
+    handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]
+    done = await d.certified()
+    assert done.result is not None
+    line = [e.application_id for e in done.result.waitlist(w.MONTESSORI_1)]
+    by_id = {h.id: h for h in handles}
+    await refused(d.lottery, L.add_seats,
+                  AddSeats(key=w.MONTESSORI_1, seats=1, actor=w.CERTIFIER), "seat_setter")
+    await d.lottery.execute_update(L.add_seats,
+                                   AddSeats(key=w.MONTESSORI_1, seats=1, actor=w.SETTER))
+    await stage_is(by_id[line[0]], WithinStage.offered)
+    await d.lottery.execute_update(
+        L.decline_offer, OfferAnswer(application_id=line[0], actor=w.CERTIFIER)
+    )
+    await stage_is(by_id[line[0]], WithinStage.declined)
+    await stage_is(by_id[line[1]], WithinStage.offered)
+    await one_sent(d.engine, line[0], "within_declined")
+
+
+# ---- recommendations, revocation, the level -----------------------------------------------
+
+
+async def test_special_education_request_waits_for_its_recommendation(district: District) -> None:
+    d = district
+    flagged = await d.submit(1, special_education=True)
+    other = await d.submit(2)
+    waiting = await stage_is(flagged, WithinStage.awaiting_recommendation)
+    assert waiting.pending_recommendations() == [RecommendationKind.special_education]
+    done = await d.certified()
+    assert done.result is not None and len(done.result.placed(w.MONTESSORI_K)) == 2
+    await stage_is(other, WithinStage.placed)
+    await asyncio.sleep(0.3)
+    held = await state(flagged)
+    assert held.stage is WithinStage.awaiting_recommendation  # no result before it
+    assert sent(flagged_engine := d.engine, flagged.id, "within_placed") == []
+    advice = Recommend(actor=w.DESIGNEE, kind=RecommendationKind.special_education,
+                       recommended=True, reasoning="IEP services available at Norris")
+    await refused(flagged, R.recommend, advice, "director_special_education")
+    await refused(flagged, R.decide, DecideWithin(actor=w.DESIGNEE, approve=True,
+                                                  factors=FACTORS), "lottery")
+    await flagged.execute_update(R.recommend, advice.model_copy(update={"actor": w.SPED_DIRECTOR}))
+    placed = await stage_is(flagged, WithinStage.placed)
+    assert placed.recommendations[0].by == "rivera"
+    assert "IEP services" in placed.recommendations[0].reasoning
+    await one_sent(flagged_engine, flagged.id, "within_placed")
+
+
+async def test_recommendation_against_denies_and_frees_the_seat(district: District) -> None:
+    d = district
+    flagged = await d.submit(  # tier 1 (VIII.C.1.a): placed ahead of the others
+        1, w.MONTESSORI_1, grade=1, english_learner=True, residency="attendance_area",
+        home_school="norris-elementary", current_school="norris-elementary",
+    )
+    others = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in (2, 3)]
+    done = await d.certified()
+    assert done.result is not None
+    assert done.result.placed(w.MONTESSORI_1)[0].application_id == flagged.id
+    await flagged.execute_update(R.recommend, Recommend(
+        actor=w.DESIGNEE, kind=RecommendationKind.english_learner, recommended=False,
+        reasoning="no EL-endorsed staff in that program next year"))
+    denied = await stage_is(flagged, WithinStage.denied)
+    assert "EL-endorsed" in denied.reason
+    first = done.result.waitlist(w.MONTESSORI_1)[0].application_id
+    by_id = {h.id: h for h in others}
+    await stage_is(by_id[first], WithinStage.offered)
+
+
+async def test_a_placement_issues_its_permit_and_leaving_the_program_frees_the_seat(
+    district: District,
+) -> None:
+    d = district
+    handles = [await d.submit(n) for n in (1, 2, 3)]  # Montessori K: 2 seats
+    done = await d.certified()
+    assert done.result is not None
+    placed = done.result.placed(w.MONTESSORI_K)[0].application_id
+    waiting = done.result.waitlist(w.MONTESSORI_K)[0].application_id
+    request = await stage_is({h.id: h for h in handles}[placed], WithinStage.placed)
+    assert request.permit_id == f"PERMIT-{placed}"
+    permit = await permit_of(d, placed)
+    issued = await permit.query(P.status)
+    assert issued.process is PermitProcess.within_district
+    assert issued.condition is PermitCondition.until_level_end
+    assert (issued.school, issued.program, issued.home_school) == (
+        "norris-elementary", "montessori", "abbott-elementary")
+    assert (issued.grade, issued.level_last_grade, issued.school_year) == (0, 5, d.year)
+    assert issued.lottery_id == d.lottery.id  # IV.D: the level ends after grade 5 at Norris
+    revoked = await permit.execute_update(P.leave_program, Revoke(actor=w.SETTER))
+    assert revoked.stage is PermitStage.revoked and revoked.school == "abbott-elementary"
+    notice = await one_sent(d.engine, placed, "permit_revoked")
+    assert "IV.A" in notice.body
+    record = await eventually(d.record, lambda r: bool(r.offers), what="the freed seat offered")
+    assert [o.application_id for o in record.offers] == [waiting]
+
+
+# ---- the reopened window and the current school year ------------------------------------
+
+
+async def test_reopened_window_first_come_first_served(district: District) -> None:
+    d = district
+    seats = w.MONTESSORI_K  # 2 seats
+    first = await d.submit(1)
+    await d.certified()
+    await stage_is(first, WithinStage.placed)
+    completes = d.config.within_district.option_enrollment_complete[d.year]
+    with pytest.raises(PolicyError, match="reopens"):
+        await d.submit(2)
+    await skip_to(d.env, calendar.end_of_day(completes, w.TZ))
+    second = await d.submit(2, seats)
+    assert (await state(second)).kind is WithinKind.reopened
+    third = await d.submit(3, seats)
+    await stage_is(second, WithinStage.placed)
+    waiting = await stage_is(third, WithinStage.waitlisted)
+    assert waiting.waitlist_position == 1
+    ledger = await d.record()
+    assert [r.applicant.application_id for r in ledger.reopened] == [second.id, third.id]
+    assert verify(ledger) == []  # the reopened applications are not part of the draw
+
+
+async def test_current_year_request_is_decided_with_the_ix_b_factors(
+    district: District,
+) -> None:
+    d = district
+    first_day = d.config.calendar[d.year].first_day
+    await skip_to(d.env, calendar.at_local(first_day, datetime.min.time(), w.TZ))
+    handle = await d.submit(1, w.MONTESSORI_1, grade=1)
+    review = await stage_is(handle, WithinStage.under_review)
+    assert review.kind is WithinKind.current_year and review.lottery_id is None
+    await refused(handle, R.decide, DecideWithin(actor=w.SETTER, approve=True, factors=FACTORS),
+                  "superintendent_designee")
+    approved = await handle.execute_update(
+        R.decide, DecideWithin(actor=w.DESIGNEE, approve=True, factors=FACTORS)
+    )
+    assert approved.stage is WithinStage.placed and approved.factors == FACTORS
+    history = records.get_history(d.engine, handle.id)
+    assert "time of year: early in the semester" in history[-1].reason
+    issued = await (await permit_of(d, handle.id)).query(P.status)
+    assert issued.lottery_id is None and issued.grade == 1
