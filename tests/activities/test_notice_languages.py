@@ -419,6 +419,12 @@ def server(engine: Engine) -> Iterator[tuple[Server, int]]:
         yield handler, port
 
 
+@pytest.fixture
+def activities(tmp_path: Path, engine: Engine, server: tuple[Server, int]) -> NoticeActivities:
+    """The notice activities, sending through the test's SMTP server."""
+    return NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", server[1])
+
+
 def attempt(activities: NoticeActivities, notice: Notice, number: int) -> str:
     """One attempt of the activity, as the worker runs the workflow's retries."""
     environment = ActivityEnvironment()
@@ -434,10 +440,10 @@ def failed_attempt(activities: NoticeActivities, notice: Notice, number: int) ->
 
 @pytest.mark.parametrize("refuse_at", ["RCPT", "DATA"])
 def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
-    tmp_path: Path, engine: Engine, server: tuple[Server, int], refuse_at: str,
+    engine: Engine, server: tuple[Server, int], activities: NoticeActivities, refuse_at: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    handler, port = server
+    handler, _ = server
     handler.refuse_at = refuse_at
     at_claim: list[str] = []  # the record's status as each attempt claims it
     claim = delivery.claim
@@ -449,7 +455,6 @@ def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
         return claim(engine_, key, *rest, **named)
 
     monkeypatch.setattr(delivery, "claim", watched_claim)
-    activities = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", port)
     notice = a_notice("es")
     handler.refused = {PARENT, STAFF}  # the server refuses everything
 
@@ -523,11 +528,10 @@ def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
 
 
 def test_without_staff_addresses_the_escalation_is_recorded_only(
-    tmp_path: Path, engine: Engine, server: tuple[Server, int]
+    engine: Engine, server: tuple[Server, int], activities: NoticeActivities
 ) -> None:
-    handler, port = server
+    handler, _ = server
     handler.refused = {PARENT}
-    activities = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", port)
     notice = a_notice("es", staff=[])
     for number in range(1, ESCALATE_AFTER + 3):
         failed_attempt(activities, notice, number)
@@ -545,11 +549,10 @@ def test_without_staff_addresses_the_escalation_is_recorded_only(
 
 
 def test_an_undelivered_staff_notice_is_not_escalated(
-    tmp_path: Path, engine: Engine, server: tuple[Server, int]
+    engine: Engine, server: tuple[Server, int], activities: NoticeActivities
 ) -> None:
-    handler, port = server
+    handler, _ = server
     handler.refused = {STAFF}
-    activities = NoticeActivities(engine, tmp_path / "outbox", "127.0.0.1", port)
     notice = Notice(
         key="PUSD-2027-0001:staff_reminder:2027-03-24", request_id="PUSD-2027-0001",
         kind=NoticeKind.staff_reminder, sender=SENDER, to=[STAFF], staff=[STAFF],

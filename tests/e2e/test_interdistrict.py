@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.databases import postgres_url, reset_postgres
-from tests.support.e2e import Stack, district_toml, local_today, running, text_of
+from tests.support.e2e import Stack, local_today, text_of
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
@@ -18,15 +17,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    today = local_today()
-    (tmp / "districts").mkdir()
-    (tmp / "districts" / "testdistrict.toml").write_text(district_toml(today))
-    url = postgres_url()
-    if url:
-        reset_postgres(url)
-    with running(tmp, url) as stack_:
-        yield Stack(stack_.env, stack_.inbox, tmp, f"{today.year}-{today.year + 1}")
+    with Stack.of_test_district(tmp_path_factory.mktemp("e2e")) as stack:
+        yield stack
 
 
 def test_submit_documents_decide_show(stack: Stack) -> None:

@@ -21,8 +21,7 @@ from models.state import RequestState
 from store.engine import open_engine
 from store.notices import list_notices
 from store.records import get_history
-from tests.support.databases import postgres_url, reset_postgres
-from tests.support.e2e import Stack, district_toml, local_today, running
+from tests.support.e2e import Stack
 from tests.support.factories import document, request_data
 from tests.support.waiting import eventually
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
@@ -71,14 +70,7 @@ async def _approve_all(address: str, ids: list[str]) -> list[RequestState]:
 
 
 def test_two_workers_share_the_work_and_do_nothing_twice(tmp_path: Path) -> None:
-    today = local_today()
-    (tmp_path / "districts").mkdir()
-    (tmp_path / "districts" / "testdistrict.toml").write_text(district_toml(today))
-    url = postgres_url()
-    if url:
-        reset_postgres(url)
-    with running(tmp_path, url, workers=2, extra_env=LOGS) as stack_:
-        stack = Stack(stack_.env, stack_.inbox, tmp_path, f"{today.year}-{today.year + 1}")
+    with Stack.of_test_district(tmp_path, workers=2, extra_env=LOGS) as stack:
         files = []
         for n in range(REQUESTS):
             path = tmp_path / f"form-{n}.json"
@@ -89,11 +81,12 @@ def test_two_workers_share_the_work_and_do_nothing_twice(tmp_path: Path) -> None
         submitted = stack.json("submit", *files, "--actor", "clerk")
         ids = [r["id"] for r in submitted]
         assert len(set(ids)) == REQUESTS
-        states = asyncio.run(_approve_all(stack_.env["TEMPORAL_ADDRESS"], ids))
+        states = asyncio.run(_approve_all(stack.env["TEMPORAL_ADDRESS"], ids))
         assert [s.stage for s in states] == [Stage.approved] * REQUESTS
 
         # Both workers worked: each wrote records, and no record was written by both.
-        engine = open_engine(url or f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}")
+        sqlite = f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}"
+        engine = open_engine(stack.env.get("TRANSFERS_DATABASE_URL") or sqlite)
         recorded: Counter[tuple[str, str]] = Counter()
         by_worker = []
         for n in range(2):
@@ -112,7 +105,7 @@ def test_two_workers_share_the_work_and_do_nothing_twice(tmp_path: Path) -> None
             notices = list_notices(engine, state.id)
             assert all(n.status == "sent" for n in notices)
         # Every notice reached the SMTP server exactly once.
-        arrived = Counter(m["Message-ID"] for m in stack_.inbox.messages)
+        arrived = Counter(m["Message-ID"] for m in stack.inbox.messages)
         assert len(arrived) == sum(len(list_notices(engine, i)) for i in ids)
         assert set(arrived.values()) == {1}
 

@@ -177,23 +177,25 @@ def test_end_of_day_in_winter_is_utc_minus_8() -> None:
     assert end.astimezone(UTC) == utc(2027, 1, 15, 8, 0)
 
 
-def test_end_of_day_on_the_spring_forward_day_is_23_hours_after_its_start() -> None:
-    # 2027-03-14: clocks go from 2:00 PST to 3:00 PDT.
-    start = calendar.end_of_day(date(2027, 3, 13), LA)
-    end = calendar.end_of_day(date(2027, 3, 14), LA)
-    assert start.astimezone(UTC) == utc(2027, 3, 14, 8, 0)
-    assert end.astimezone(UTC) == utc(2027, 3, 15, 7, 0)
-    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
-    assert calendar.local_date(end - timedelta(seconds=1), LA) == date(2027, 3, 14)
-
-
-def test_end_of_day_on_the_fall_back_day_is_25_hours_after_its_start() -> None:
-    # 2027-11-07: clocks go from 2:00 PDT back to 1:00 PST.
-    start = calendar.end_of_day(date(2027, 11, 6), LA)
-    end = calendar.end_of_day(date(2027, 11, 7), LA)
-    assert start.astimezone(UTC) == utc(2027, 11, 7, 7, 0)
-    assert end.astimezone(UTC) == utc(2027, 11, 8, 8, 0)
-    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=25)
+@pytest.mark.parametrize(
+    ("day", "start_utc", "end_utc", "hours"),
+    [
+        # 2027-03-14: clocks go from 2:00 PST to 3:00 PDT.
+        (date(2027, 3, 14), utc(2027, 3, 14, 8, 0), utc(2027, 3, 15, 7, 0), 23),
+        # 2027-11-07: clocks go from 2:00 PDT back to 1:00 PST.
+        (date(2027, 11, 7), utc(2027, 11, 7, 7, 0), utc(2027, 11, 8, 8, 0), 25),
+    ],
+    ids=["spring_forward", "fall_back"],
+)
+def test_end_of_day_on_a_dst_day_is_its_length_after_its_start(
+    day: date, start_utc: datetime, end_utc: datetime, hours: int
+) -> None:
+    start = calendar.end_of_day(day - timedelta(days=1), LA)
+    end = calendar.end_of_day(day, LA)
+    assert start.astimezone(UTC) == start_utc
+    assert end.astimezone(UTC) == end_utc
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=hours)
+    assert calendar.local_date(end - timedelta(seconds=1), LA) == day
 
 
 def test_within_30_days_of_march_1_runs_through_march_31() -> None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from districts import SHIPPED_DIR
 from infra.search_attributes import dev_server_flags
+from tests.support.databases import postgres_url, reset_postgres
 from tests.support.factories import request_data
 from tests.support.ports import free_port, wait_for_port
 from tests.support.servers import Inbox, dev_server_command, smtp_server, start_process
@@ -214,6 +215,22 @@ class Stack:
 
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--json").stdout)
+
+    @classmethod
+    @contextlib.contextmanager
+    def of_test_district(
+        cls, tmp: Path, workers: int = 1, extra_env: dict[str, str] | None = None
+    ) -> Iterator[Stack]:
+        """A running stack (`running`) for the test district, in this school year, its file
+        in ``tmp``; the records on the suite's PostgreSQL (emptied first) when it has one."""
+        today = local_today()
+        (tmp / "districts").mkdir()
+        (tmp / "districts" / "testdistrict.toml").write_text(district_toml(today))
+        url = postgres_url()
+        if url:
+            reset_postgres(url)
+        with running(tmp, url, workers=workers, extra_env=extra_env) as stack:
+            yield cls(stack.env, stack.inbox, tmp, f"{today.year}-{today.year + 1}")
 
     def wait_for(self, request_id: str, predicate: Any, seconds: float = CEILING) -> dict:
         shown: list[subprocess.CompletedProcess[str]] = []
