@@ -38,14 +38,7 @@ from models.notices import Notice, NoticeKind
 from rules import calendar
 from store import notices as delivery
 from store.schema import NoticeRow
-from tests.support.notices import (
-    CASES,
-    PARENT_KINDS,
-    TEMPLATES,
-    appeal_facts,
-    common_facts,
-    parse,
-)
+from tests.support import notices as samples
 from tests.support.servers import smtp_server
 
 PARENT = "maria@example.com"
@@ -60,7 +53,7 @@ def one_line(text: str) -> str:
 
 
 def text_of(kind: NoticeKind, language: str, /, **more: Any) -> str:
-    rendered = render(kind.value, {**CASES[kind][0], **more}, language)
+    rendered = render(kind.value, {**samples.CASES[kind][0], **more}, language)
     return f"{rendered.subject}\n{rendered.body}"
 
 
@@ -78,7 +71,7 @@ def test_languages_are_normalised_to_their_primary_subtag(given: str | None, exp
 
 
 def test_the_notice_language_comes_from_the_notice_else_from_its_facts() -> None:
-    facts = {**CASES[NoticeKind.denied][0]}
+    facts = {**samples.CASES[NoticeKind.denied][0]}
     notice = Notice(key=KEY, request_id="R", kind=NoticeKind.denied, sender=SENDER, to=[PARENT],
                     facts=facts)
     assert notice_language(notice) == "en"
@@ -152,7 +145,7 @@ def test_only_facts_that_are_exactly_a_date_are_rewritten() -> None:
 
 
 def test_a_denial_in_spanish_gives_the_appeal_deadline_as_a_spanish_date() -> None:
-    facts = CASES[NoticeKind.denied][0]
+    facts = samples.CASES[NoticeKind.denied][0]
     rendered = render("denied", facts, "es")
     assert (rendered.language, rendered.note) == ("es", "")
     assert rendered.subject == (
@@ -172,7 +165,7 @@ def test_a_denial_in_spanish_gives_the_appeal_deadline_as_a_spanish_date() -> No
 
 
 def test_a_spanish_denial_without_the_right_to_appeal_gives_no_deadline() -> None:
-    facts = {**CASES[NoticeKind.denied][0], **appeal_facts(may_appeal=False)}
+    facts = {**samples.CASES[NoticeKind.denied][0], **samples.appeal_facts(may_appeal=False)}
     body = render("denied", facts, "es").body
     assert "expulsion proceedings are pending" in body
     assert "derecho a apelar" not in body
@@ -184,7 +177,7 @@ def test_a_spanish_receipt_says_the_direction_in_spanish() -> None:
             "Downey Unified School District") in out
     assert "El lunes, 1 de marzo de 2027, Paramount Unified School District recibió" in out
     assert "out of" not in out
-    into = one_line(render("receipt", {**common_facts(direction="into"),
+    into = one_line(render("receipt", {**samples.common_facts(direction="into"),
                                        "received_on": "Monday, March 1, 2027"}, "es").body)
     assert ("residente de Downey Unified School District, para asistir a Paramount Unified "
             "School District") in into
@@ -208,7 +201,7 @@ DIRECTION = {"direction_text": {"direction", "district_name", "other_district"}}
 
 
 def variables(language: str, kind: NoticeKind) -> set[str]:
-    source = (TEMPLATES / language / f"{kind.value}.txt").read_text()
+    source = (samples.TEMPLATES / language / f"{kind.value}.txt").read_text()
     return set(meta.find_undeclared_variables(_env.parse(source)))
 
 
@@ -220,17 +213,17 @@ def with_codes(names: set[str]) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("kind", PARENT_KINDS)
+@pytest.mark.parametrize("kind", samples.PARENT_KINDS)
 def test_the_spanish_template_uses_the_same_facts_as_the_english_one(kind: NoticeKind) -> None:
     english, spanish = variables("en", kind), variables("es", kind)
     assert with_codes(english) == with_codes(spanish), (english ^ spanish)
     assert not spanish & set(DIRECTION), "English prose in a Spanish notice"
-    assert spanish <= set(CASES[kind][0])  # what the workflows pass
+    assert spanish <= set(samples.CASES[kind][0])  # what the workflows pass
 
 
-@pytest.mark.parametrize("kind", PARENT_KINDS)
+@pytest.mark.parametrize("kind", samples.PARENT_KINDS)
 def test_every_spanish_notice_renders_with_its_dates_in_spanish(kind: NoticeKind) -> None:
-    facts = CASES[kind][0]
+    facts = samples.CASES[kind][0]
     rendered = render(kind.value, facts, "es")
     assert (rendered.language, rendered.note) == ("es", "")
     text = f"{rendered.subject}\n{rendered.body}"
@@ -256,11 +249,11 @@ def test_every_spanish_notice_renders_with_its_dates_in_spanish(kind: NoticeKind
     assert not english.search(rest), english.findall(rest)
 
 
-@pytest.mark.parametrize("kind", PARENT_KINDS)
+@pytest.mark.parametrize("kind", samples.PARENT_KINDS)
 def test_a_missing_fact_is_an_error_in_spanish_too(kind: NoticeKind) -> None:
     with pytest.raises(UndefinedError):
         render(kind.value, {}, "es")
-    facts = dict(CASES[kind][0])
+    facts = dict(samples.CASES[kind][0])
     del facts["request_id"]
     with pytest.raises(UndefinedError):
         render(kind.value, facts, "es")
@@ -270,7 +263,7 @@ def test_a_missing_fact_is_an_error_in_spanish_too(kind: NoticeKind) -> None:
 
 
 def test_a_language_without_templates_falls_back_to_english_and_says_so() -> None:
-    facts = CASES[NoticeKind.denied][0]
+    facts = samples.CASES[NoticeKind.denied][0]
     english = render("denied", facts)
     for asked, named in (("vi", "vi"), ("vi-VN", "vi"), ("Tagalog", "tagalog"), ("x!", "x!")):
         rendered = render("denied", facts, asked)
@@ -281,11 +274,11 @@ def test_a_language_without_templates_falls_back_to_english_and_says_so() -> Non
 
 
 def test_staff_notices_are_english_only() -> None:
-    rendered = render("staff_reminder", CASES[NoticeKind.staff_reminder][0], "es")
+    rendered = render("staff_reminder", samples.CASES[NoticeKind.staff_reminder][0], "es")
     assert rendered.language == "en"
     assert rendered.note == "no es template for staff_reminder: sent in English"
     assert "statutory deadline Wednesday, August 25, 2027" in rendered.body
-    assert render("staff_reminder", CASES[NoticeKind.staff_reminder][0]).note == ""
+    assert render("staff_reminder", samples.CASES[NoticeKind.staff_reminder][0]).note == ""
 
 
 # ---- the delivery record -----------------------------------------------------------------
@@ -303,7 +296,7 @@ def a_notice(
 ) -> Notice:
     return Notice(
         key=key, request_id="PUSD-2027-0001", kind=kind, sender=SENDER, to=[PARENT],
-        facts={**CASES[kind][0], **more}, language=language,
+        facts={**samples.CASES[kind][0], **more}, language=language,
         staff=[STAFF] if staff is None else staff,
     )
 
@@ -333,7 +326,7 @@ def test_the_record_keeps_the_language_and_the_fallback_note(
     assert vietnamese.subject.endswith("Wednesday, April 14, 2027")
     assert (found["K:denied:facts"].language, found["K:denied:facts"].note) == ("es", "")
 
-    messages = {parse(p.read_bytes())["Message-ID"]: parse(p.read_bytes())
+    messages = {samples.parse(p.read_bytes())["Message-ID"]: samples.parse(p.read_bytes())
                 for p in (tmp_path / "outbox").glob("*.eml")}
     spanish = next(m for m in messages.values() if m["Content-Language"] == "es"
                    and "miércoles, 14 de abril" in m.get_content())
@@ -405,7 +398,7 @@ class Server:
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
         if self.refuse_at == "DATA" and self.refused & set(envelope.rcpt_tos):
             return "550 5.7.1 message refused"
-        self.messages.append(parse(envelope.original_content))
+        self.messages.append(samples.parse(envelope.original_content))
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -556,7 +549,7 @@ def test_an_undelivered_staff_notice_is_not_escalated(
     notice = Notice(
         key="PUSD-2027-0001:staff_reminder:2027-03-24", request_id="PUSD-2027-0001",
         kind=NoticeKind.staff_reminder, sender=SENDER, to=[STAFF], staff=[STAFF],
-        facts=CASES[NoticeKind.staff_reminder][0],
+        facts=samples.CASES[NoticeKind.staff_reminder][0],
     )
     for number in range(1, ESCALATE_AFTER + 2):
         with pytest.raises(smtplib.SMTPRecipientsRefused):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from store.engine import make_engine, open_engine
 from store.schema import Base
 from tests.support.databases import backends, postgres_url, throwaway_schema, with_search_path
 from tests.support.paths import ROOT
+from tests.support.races import at_once
 
 UPGRADE = "run `transfers db upgrade`"
 
@@ -219,22 +219,8 @@ def test_concurrent_upgrades_migrate_once(database: Database) -> None:
     """Several processes' upgrades at the same moment (separate engines, so separate
     connections): one migrates, the others wait for its lock and find the database at head."""
     engines = [database.open() for _ in range(6)]
-    barrier = threading.Barrier(len(engines))
-    results: list[migrate.Upgrade] = []
-    errors: list[BaseException] = []
-
-    def run(engine: Engine) -> None:
-        barrier.wait()
-        try:
-            results.append(migrate.upgrade(engine))
-        except BaseException as error:  # noqa: BLE001 - collected for the assertion
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once([lambda engine=engine: migrate.upgrade(engine)
+                               for engine in engines])
     assert errors == []
     assert sorted(r.changed for r in results) == [False] * 5 + [True]
     assert version_rows(engines[0]) == [migrate.head_revision()]
@@ -242,21 +228,7 @@ def test_concurrent_upgrades_migrate_once(database: Database) -> None:
 
 
 def test_concurrent_first_opens_create_the_database_once(database: Database) -> None:
-    barrier = threading.Barrier(6)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            database.make()
-        except BaseException as error:  # noqa: BLE001 - collected for the assertion
-            errors.append(error)
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = at_once([database.make] * 6)
     assert errors == []
     assert version_rows(database.open()) == [migrate.head_revision()]
 

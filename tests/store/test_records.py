@@ -12,6 +12,7 @@ from models.state import HistoryEntry, RequestState
 from store import notices, records
 from store.schema import EventRow, RequestRow
 from tests.support.factories import make_request
+from tests.support.races import at_once
 
 T0 = datetime(2027, 3, 1, 17, 0, tzinfo=UTC)
 
@@ -353,30 +354,11 @@ def test_list_notices_by_request(store_engine: Engine) -> None:
 
 def test_schema_creation_survives_concurrent_first_starts(tmp_path) -> None:
     """The worker and the CLI can open a fresh database at the same moment."""
-    import threading
-
     from store.engine import make_engine
 
     for run in range(5):
         url = f"sqlite:///{tmp_path / f'race{run}.sqlite3'}"
-        barrier = threading.Barrier(6)
-        errors: list[BaseException] = []
-
-        def open_store(
-            url: str = url, barrier: threading.Barrier = barrier,
-            errors: list[BaseException] = errors,
-        ) -> None:
-            barrier.wait()
-            try:
-                make_engine(url).dispose()
-            except BaseException as error:  # noqa: BLE001 - collected for the assertion
-                errors.append(error)
-
-        threads = [threading.Thread(target=open_store) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _, errors = at_once([lambda url=url: make_engine(url).dispose()] * 6)
         assert errors == []
 
 
