@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from districts import SHIPPED_DIR
 from models.lottery_record import LotteryRecord
 from store import lotteries, permits, records
+from store import notices as notices_store
 from store.engine import make_engine
 from tests.support.databases import postgres_url, throwaway_schema, with_search_path
 from tests.support.e2e import BIN, running, within_district_toml
@@ -341,7 +342,16 @@ def test_a_batch_the_draw_at_the_close_certification_notices_and_an_offer(stack:
 
     until("a result notice per request",
           lambda: all(result_notices().values()), 30, every=0.5)
-    time.sleep(1)  # a second notice for anyone would have come by now
+    # A notice is recorded before it is sent: once every notice the store holds for these
+    # requests is sent, and the inbox has exactly those, no second one is on its way.
+    def delivered() -> bool:
+        rows = [n for i in ids for n in notices_store.list_notices(stack.engine, i)]
+        mine = [m for m in list(stack.inbox.messages)
+                if subject(m).rsplit("(", 1)[-1].rstrip(")") in ids]
+        return all(n.status == "sent" for n in rows) and len(mine) == len(rows)
+
+    until("every notice of the requests to be recorded sent and delivered once", delivered, 60,
+          every=0.5)
     notices = result_notices()
     for request_id, subjects in notices.items():
         assert len(subjects) == 1, (request_id, subjects)

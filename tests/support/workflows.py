@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
@@ -127,6 +128,34 @@ async def describe(handle: WorkflowHandle) -> DescribeWorkflowExecutionResponse:
             namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
         )
     )
+
+
+ACTIVITY_ENDS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+
+
+async def quiescent(handle: WorkflowHandle) -> bool:
+    """True when, by the server's history, the run has nothing in flight: no workflow task
+    after the last completed one, and every activity it scheduled has ended. What it has not
+    done by then it would do only on a signal, an Update or the clock."""
+    events = (await handle.fetch_history()).events
+    running: set[int] = set()
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            running.add(event.event_id)
+        elif event.event_type in ACTIVITY_ENDS:
+            running.discard(getattr(event, ACTIVITY_ENDS[event.event_type]).scheduled_event_id)
+    tasks = [e.event_type for e in events if e.event_type in (
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)]
+    last = events[-1].event_type if events else None
+    closed = last in (EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+                      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+                      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED)
+    return not running and (closed or tasks[-1:] == [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED])
 
 
 async def notice_in(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -38,7 +39,7 @@ from tests.support import within as w
 from tests.support import workflows as helpers
 from tests.support.waiting import eventually
 from tests.support.within import District, permit_of, stage_is, state
-from tests.support.workflows import describe, mailing_worker, notice_in, skip_to
+from tests.support.workflows import describe, mailing_worker, notice_in, quiescent, skip_to
 from workflows.lottery import LotteryWorkflow as L
 from workflows.permit import PermitWorkflow as P
 from workflows.within_request import WithinRequestWorkflow as R
@@ -51,16 +52,22 @@ def sent(engine: Engine, request_id: str, kind: str) -> list[notice_store.Notice
             if n.kind == kind and n.status == "sent"]
 
 
-async def one_sent(engine: Engine, request_id: str, kind: str) -> notice_store.NoticeRow:
-    """The one notice of ``kind`` (a notice goes out just after its stage is recorded)."""
-
-    async def get() -> list[notice_store.NoticeRow]:
-        return sent(engine, request_id, kind)
-
-    (notice,) = await eventually(get, what=f"a {kind} notice")
-    await asyncio.sleep(0.1)
-    assert len(sent(engine, request_id, kind)) == 1
+async def one_sent(d: District, request_id: str, kind: str) -> notice_store.NoticeRow:
+    """The one notice of ``kind`` (a notice goes out just after its stage is recorded): sent,
+    and once the request has nothing in flight, still the only one."""
+    await eventually(lambda: sent(d.engine, request_id, kind), what=f"a {kind} notice")
+    handle = d.env.client.get_workflow_handle(request_id)
+    await eventually(lambda: quiescent(handle), what=f"{request_id} to have nothing in flight")
+    (notice,) = sent(d.engine, request_id, kind)
     return notice
+
+
+async def heard_news(handle: WorkflowHandle) -> bool:
+    """Whether the lottery's news has been signalled to the request (by the server's history)."""
+    events = (await handle.fetch_history()).events
+    return any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+               and e.workflow_execution_signaled_event_attributes.signal_name == "lottery_news"
+               for e in events)
 
 
 async def refused(handle: WorkflowHandle, update: Any, arg: Any, *words: str) -> None:
@@ -161,7 +168,7 @@ async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -
                                  lambda s, e=entry: s.stage.value == e.outcome.value,
                                  what=entry.outcome)
         kind = {"placed": "within_placed", "waitlisted": "within_waitlisted"}[entry.outcome]
-        notice = await one_sent(d.engine, handle.id, kind)
+        notice = await one_sent(d, handle.id, kind)
         assert notice.sent_at is not None
         assert notice.sent_at.replace(tzinfo=notice.sent_at.tzinfo or UTC) <= notify_by
         if entry.outcome.value == "waitlisted":
@@ -191,7 +198,7 @@ async def test_offer_expires_and_passes_to_the_next(district: District) -> None:
     await holder.execute_update(P.leave_program, Revoke(actor=w.SETTER))
     first = await stage_is(by_id[line[0]], WithinStage.offered)
     assert first.offer_deadline is not None
-    offer = await one_sent(d.engine, line[0], "within_offer")
+    offer = await one_sent(d, line[0], "within_offer")
     assert calendar.long_date(first.offer_deadline) in offer.body
     assert await d.lottery.query(L.waitlist_position, line[1]) == 1
     await refused(d.lottery, L.accept_offer,
@@ -232,7 +239,7 @@ async def test_added_seat_is_offered_and_a_declined_offer_passes_on(district: Di
     )
     await stage_is(by_id[line[0]], WithinStage.declined)
     await stage_is(by_id[line[1]], WithinStage.offered)
-    await one_sent(d.engine, line[0], "within_declined")
+    await one_sent(d, line[0], "within_declined")
 
 
 # ---- recommendations, revocation, the level -----------------------------------------------
@@ -247,10 +254,12 @@ async def test_special_education_request_waits_for_its_recommendation(district: 
     done = await d.certified()
     assert done.result is not None and len(done.result.placed(w.MONTESSORI_K)) == 2
     await stage_is(other, WithinStage.placed)
-    await asyncio.sleep(0.3)
+    # The lottery's news has reached the flagged request (its history says so) and the query
+    # follows the workflow task that took it: the request holds it until the recommendation.
+    await eventually(lambda: heard_news(flagged), what="the lottery's news at the flagged request")
     held = await state(flagged)
     assert held.stage is WithinStage.awaiting_recommendation  # no result before it
-    assert sent(flagged_engine := d.engine, flagged.id, "within_placed") == []
+    assert sent(d.engine, flagged.id, "within_placed") == []
     advice = Recommend(actor=w.DESIGNEE, kind=RecommendationKind.special_education,
                        recommended=True, reasoning="IEP services available at Norris")
     await refused(flagged, R.recommend, advice, "director_special_education")
@@ -260,7 +269,7 @@ async def test_special_education_request_waits_for_its_recommendation(district: 
     placed = await stage_is(flagged, WithinStage.placed)
     assert placed.recommendations[0].by == "rivera"
     assert "IEP services" in placed.recommendations[0].reasoning
-    await one_sent(flagged_engine, flagged.id, "within_placed")
+    await one_sent(d, flagged.id, "within_placed")
 
 
 async def test_recommendation_against_denies_and_frees_the_seat(district: District) -> None:
@@ -304,7 +313,7 @@ async def test_a_placement_issues_its_permit_and_leaving_the_program_frees_the_s
     assert issued.lottery_id == d.lottery.id  # IV.D: the level ends after grade 5 at Norris
     revoked = await permit.execute_update(P.leave_program, Revoke(actor=w.SETTER))
     assert revoked.stage is PermitStage.revoked and revoked.school == "abbott-elementary"
-    notice = await one_sent(d.engine, placed, "permit_revoked")
+    notice = await one_sent(d, placed, "permit_revoked")
     assert "IV.A" in notice.body
     record = await eventually(d.record, lambda r: bool(r.offers), what="the freed seat offered")
     assert [o.application_id for o in record.offers] == [waiting]
