@@ -74,7 +74,7 @@ def _reasons(given: list[str] | None) -> list[RevocationReason]:
 # ---- output -----------------------------------------------------------------------------
 
 
-def _state_json(state: PermitState) -> dict[str, Any]:
+def permit_json(state: PermitState) -> dict[str, Any]:
     """The permit; of its holder, only the student's name and the parent's e-mail."""
     data = state.model_dump(mode="json")
     data["holder"] = {"student_name": state.holder.student_name,
@@ -83,7 +83,7 @@ def _state_json(state: PermitState) -> dict[str, Any]:
     return data
 
 
-def _print_summary(state: PermitState) -> None:
+def print_permit(state: PermitState) -> None:
     process = "within-district" if state.process is PermitProcess.within_district else (
         "interdistrict")
     say(f"{state.id}: {state.stage.value} ({process} permit of {state.district}, request "
@@ -112,7 +112,7 @@ def _print_summary(state: PermitState) -> None:
 
 
 def _print_state(state: PermitState, source: str = "") -> None:
-    _print_summary(state)
+    print_permit(state)
     title = f"events of {state.school_year}"
     if source == "workflow":
         title += " (from the permit's workflow)"
@@ -134,7 +134,7 @@ def show(permit_id: PermitArg, as_json: JsonFlag = False) -> None:
     From the records store; a permit the store has no record of yet is asked of its
     workflow."""
     state, source = run(permits.get(permit_id))
-    data = {**_state_json(state), "source": source}
+    data = {**permit_json(state), "source": source}
     emit(as_json, data, lambda: _print_state(state, source))
 
 
@@ -185,7 +185,7 @@ def list_(
 
 
 def _done(result: PermitState, as_json: bool) -> None:
-    emit(as_json, _state_json(result), lambda: _print_summary(result))
+    emit(as_json, permit_json(result), lambda: print_permit(result))
 
 
 @permit_app.command("revoke")

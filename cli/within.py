@@ -30,6 +30,7 @@ from cli.common import (
     run,
     say,
 )
+from cli.permits import permit_json, print_permit
 from models.lottery_record import LotteryRecord
 from models.within_district import Program, SeatKey
 from models.within_request import (
@@ -179,11 +180,8 @@ def leave_program(
     The placement's permit is revoked as of now (staff record it when the student leaves),
     the student is reassigned to the home school and the seat goes to the next in line (the
     same as `transfers permit leave-program`)."""
-    from cli.permits import _print_summary
-    from cli.permits import _state_json as permit_json
-
     result = run(within.leave_program(request_id, principal(actor)))
-    emit(as_json, permit_json(result), lambda: _print_summary(result))
+    emit(as_json, permit_json(result), lambda: print_permit(result))
 
 
 # ---- the lottery ------------------------------------------------------------------------
