@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field, field_validator
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.documents import DocumentKind, check_document_name
 from models.people import Actor
+from models.text import Line, Text
 
 
 class StaffAction(BaseModel):
     actor: Actor
-    note: str = Field(default="", max_length=2000)
+    note: Text = Field(default="", max_length=2000)
 
 
 class DocumentFile(BaseModel):
@@ -52,7 +53,7 @@ class RecordRelease(StaffAction):
 class Decide(StaffAction):
     outcome: Outcome
     reasons: list[DenialReason] = Field(default_factory=list)
-    school: str | None = Field(default=None, max_length=100)
+    school: Line | None = Field(default=None, max_length=100)
 
 
 class FileAppeal(StaffAction):
@@ -66,7 +67,7 @@ class RecordAppealOutcome(StaffAction):
 class ExtendAppeal(StaffAction):
     """A county may extend its decision from 30 to 60 days with a stated reason."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class Withdraw(StaffAction):

@@ -9,6 +9,7 @@ from pathlib import PureWindowsPath
 from pydantic import BaseModel, Field
 
 from models.errors import PolicyError
+from models.text import problem_in
 
 
 class DocumentKind(StrEnum):
@@ -48,8 +49,9 @@ class DocumentRecord(BaseModel):
 def check_document_name(name: str) -> str:
     if not name or len(name) > 255:
         raise PolicyError("document name must be 1 to 255 characters")
-    if "\x00" in name or any(ord(c) < 32 for c in name):
-        raise PolicyError(f"document name {name!r} contains control characters")
+    problem = problem_in(name)
+    if problem:  # a control character, or one that hides what a reader sees (U+202E)
+        raise PolicyError(f"document name {name!r} {problem}")
     # Any separator or a dot-only name is refused, even where pathlib would normalise it
     # ("x/", "./x"): the name is shown to staff and parents and must be a plain file name.
     if "/" in name or "\\" in name or PureWindowsPath(name).drive or set(name) <= {"."}:

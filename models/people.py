@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, EmailStr, Field
 
+from models.text import Line
+
 
 class Relationship(StrEnum):
     """How the requester is related to the student.
@@ -25,8 +27,8 @@ class StudentBase(BaseModel):
     """Who the student is, whichever process the request is for."""
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
+    first_name: Line = Field(min_length=1, max_length=100)
+    last_name: Line = Field(min_length=1, max_length=100)
     # The grade in the school year sought; 0 is kindergarten.
     grade: int = Field(ge=0, le=12)
 
@@ -44,14 +46,14 @@ class Student(StudentBase):
 
 
 class Parent(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     email: EmailStr
-    relationship: str = Field(min_length=1, max_length=64)
-    language: str = Field(default="en", min_length=2, max_length=16)
+    relationship: Line = Field(min_length=1, max_length=64)
+    language: Line = Field(default="en", min_length=2, max_length=16)
 
 
 class Actor(BaseModel):
     """Who performs a staff action; roles come from the district configuration."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     roles: list[str] = Field(default_factory=list)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, EmailStr, Field
 from models.audit import AuditEntry
 from models.district import DistrictSnapshot
 from models.people import Actor
+from models.text import Line, Text
 
 
 class RevocationReason(StrEnum):
@@ -115,7 +116,7 @@ class PermitInput(BaseModel):
 class Revoke(BaseModel):
     actor: Actor
     reasons: list[RevocationReason] = Field(default_factory=list)
-    note: str = Field(default="", max_length=2000)
+    note: Text = Field(default="", max_length=2000)
 
 
 class Renew(BaseModel):
@@ -127,7 +128,7 @@ class Moved(BaseModel):
     """The family moved. ``new_district`` None: inside the district (seed 004 IV.B)."""
 
     actor: Actor
-    new_district: str | None = Field(default=None, max_length=200)
+    new_district: Line | None = Field(default=None, max_length=200)
     on: date | None = None
 
 
@@ -135,7 +136,7 @@ class TransferElsewhere(BaseModel):
     """The student transfers to another school of the district of enrollment (seed 000)."""
 
     actor: Actor
-    school: str = Field(min_length=1, max_length=200)
+    school: Line = Field(min_length=1, max_length=200)
 
 
 class AppealRevocation(BaseModel):

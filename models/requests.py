@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from models.people import Parent, Student
+from models.text import Line, Text
 
 
 class Direction(StrEnum):
@@ -29,18 +30,18 @@ class TransferReason(StrEnum):
 class InterdistrictRequest(BaseModel):
     """What a parent (or staff on their behalf) submits."""
 
-    district: str = Field(min_length=1, max_length=64)
+    district: Line = Field(min_length=1, max_length=64)
     student: Student
     parent: Parent
     direction: Direction
     reason: TransferReason
     school_year: str = Field(pattern=r"^\d{4}-\d{4}$", description="e.g. 2027-2028")
-    other_district: str = Field(
+    other_district: Line = Field(
         min_length=1,
         max_length=200,
         description="the district of residence (into) or of enrollment (out)",
     )
-    preferred_school: str | None = Field(
+    preferred_school: Line | None = Field(
         default=None,
         max_length=100,
         description="recorded, not guaranteed: the district assigns where space allows",
@@ -49,4 +50,4 @@ class InterdistrictRequest(BaseModel):
         default=False, description="for parent_employment: the self-employed evidence applies"
     )
     reapply_annually: bool = False
-    details: str = Field(default="", max_length=4000)
+    details: Text = Field(default="", max_length=4000)

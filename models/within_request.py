@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from models.audit import NumberedEntry
 from models.district import DistrictSnapshot
 from models.people import Actor, Parent, StudentBase
+from models.text import Line, Text
 from models.within_district import Applicant, Program, Residency, SeatKey, SpecialIssue
 
 
@@ -26,8 +27,8 @@ class WithinKind(StrEnum):
 class WithinStudent(StudentBase):
     currently_enrolled: bool = True  # I.A
     residency: Residency  # II
-    home_school: str = Field(min_length=1)  # the school of the attendance area (IV.A)
-    current_school: str = Field(min_length=1)
+    home_school: Line = Field(min_length=1)  # the school of the attendance area (IV.A)
+    current_school: Line = Field(min_length=1)
     current_program: Program = Program.regular
     special_education: bool = False  # III.C
     english_learner: bool = False  # III.D
@@ -40,14 +41,14 @@ class WithinStudent(StudentBase):
 class WithinRequest(BaseModel):
     """The Within-District Transfer Request Form (VI.A)."""
 
-    district: str = Field(min_length=1)
+    district: Line = Field(min_length=1)
     school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
     student: WithinStudent
     parent: Parent
-    school: str = Field(min_length=1)
+    school: Line = Field(min_length=1)
     program: Program = Program.regular
     resident_sibling: bool = False  # VIII.C.2.a
-    reasons: str = Field(default="", max_length=4000)  # IX.B.1
+    reasons: Text = Field(default="", max_length=4000)  # IX.B.1
     special_issue: SpecialIssue | None = None  # IV.G
 
     @property
@@ -114,7 +115,7 @@ class RecommendationKind(StrEnum):
 class Recommendation(BaseModel):
     kind: RecommendationKind
     recommended: bool
-    reasoning: str = Field(min_length=1, max_length=4000)
+    reasoning: Text = Field(min_length=1, max_length=4000)
     by: str
     at: datetime
 
@@ -123,16 +124,16 @@ class Recommend(BaseModel):
     actor: Actor
     kind: RecommendationKind
     recommended: bool
-    reasoning: str = Field(min_length=1, max_length=4000)
+    reasoning: Text = Field(min_length=1, max_length=4000)
 
 
 class CurrentYearFactors(BaseModel):
     """IX.B: what the designee weighed; each factor is written down."""
 
-    reasons: str = Field(min_length=1, max_length=2000)  # IX.B.1
-    time_of_year: str = Field(min_length=1, max_length=2000)  # IX.B.2
-    capacity_and_staffing: str = Field(min_length=1, max_length=2000)  # IX.B.3
-    educational_program: str = Field(min_length=1, max_length=2000)  # IX.B.4
+    reasons: Text = Field(min_length=1, max_length=2000)  # IX.B.1
+    time_of_year: Text = Field(min_length=1, max_length=2000)  # IX.B.2
+    capacity_and_staffing: Text = Field(min_length=1, max_length=2000)  # IX.B.3
+    educational_program: Text = Field(min_length=1, max_length=2000)  # IX.B.4
 
 
 class DecideWithin(BaseModel):
@@ -143,7 +144,7 @@ class DecideWithin(BaseModel):
 
 class WithdrawWithin(BaseModel):
     actor: Actor
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
 
 
 class LotteryOutcome(StrEnum):

@@ -56,7 +56,7 @@ UPDATES = [
     UpdateCase("document-name-dot-dot", "open", "add_document",
                {**DOC, "name": "../../etc/passwd"}, ("tries to leave the document store",)),
     UpdateCase("document-name-nul", "open", "add_document",
-               {**DOC, "name": "lease\x00.pdf"}, ("control characters",)),
+               {**DOC, "name": "lease\x00.pdf"}, ("control character",)),
     UpdateCase("document-bad-hash", "open", "add_document", {**DOC, "sha256": "not-a-hash"},
                ("sha256",)),
     UpdateCase("document-negative-size", "open", "add_document", {**DOC, "size": -1},
