@@ -29,6 +29,7 @@ from rules.documents import check_document_content, check_document_name
 from rules.roles import check_role
 from store import notices as notice_store
 from store import records
+from store.documents import read_upload
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
 AnyState = RequestState | WithinRequestState
@@ -127,10 +128,7 @@ async def add_documents(
         raise Refused(f"request {request_id} is closed ({state.stage.value})")
     contents = []
     for upload in uploads:  # every file checked first
-        try:
-            content = upload.path.read_bytes()
-        except OSError as error:
-            raise Refused(f"cannot read {upload.path}: {error.strerror}") from None
+        content = read_upload(upload.path)
         check_document_content(check_document_name(upload.name), content)
         contents.append(content)
     store = context.documents()
