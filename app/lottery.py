@@ -22,6 +22,9 @@ from rules.lottery_audit import verify as verify_draw
 from store import lotteries
 from workflows.lottery import LotteryWorkflow, lottery_id
 
+# A district-wide lottery's record is a few megabytes; a file far larger is not one.
+MAX_RECORD_BYTES = 256 * 1024 * 1024
+
 
 async def record(district: str, school_year: str) -> LotteryRecord:
     """The record the workflow keeps in the store (from the draw on), else its ``result``."""
@@ -44,7 +47,7 @@ async def rehearse(district: str, school_year: str) -> LotteryRecord:
 
 def read_record(path: Path) -> LotteryRecord:
     """A LotteryRecord from a JSON file (`lottery show --json`)."""
-    text = read_text(path, "lottery record")
+    text = read_text(path, "lottery record", MAX_RECORD_BYTES)
     try:
         return LotteryRecord.model_validate_json(text)
     except ValidationError as error:

@@ -5,6 +5,7 @@ field for. Nothing is started or written here."""
 from __future__ import annotations
 
 import json
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar, get_args
@@ -16,10 +17,22 @@ from rules.errors import PolicyError
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_text(path: Path, what: str) -> str:
-    """The text of the UTF-8 file a person named; one that cannot be read is refused, naming
-    it as ``what`` (a request file, a lottery record)."""
+MAX_FORM_BYTES = 8 * 1024 * 1024  # a form is a few kilobytes; this only keeps memory bounded
+# TOML's dotted keys cost the parser time that grows with the square of their depth (a 80 KB
+# key took 41 s); a form's keys are two or three deep.
+MAX_KEY_DEPTH = 16
+
+
+def read_text(path: Path, what: str, limit: int) -> str:
+    """The text of the UTF-8 file a person named, if it is at most ``limit`` bytes (checked
+    before reading); one that cannot be read is refused, naming it as ``what`` (a request
+    file, a lottery record)."""
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a folder; /dev/zero, which never ends
+            raise PolicyError(f"cannot read {what} {path}: not a regular file")
+        if info.st_size > limit:
+            raise PolicyError(f"{what} {path.name} is larger than {limit} bytes")
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError(f"cannot read {what} {path}: {error}") from error
@@ -27,14 +40,34 @@ def read_text(path: Path, what: str) -> str:
 
 def read_form(path: Path) -> object:
     """The fields of a request form in a .json or .toml file."""
-    text = read_text(path, "request file")
+    text = read_text(path, "request file", MAX_FORM_BYTES)
+    toml = path.suffix == ".toml"
+    if toml and _deepest_key(text) > MAX_KEY_DEPTH:
+        raise PolicyError(f"request file {path.name} is malformed: a key nested more than "
+                          f"{MAX_KEY_DEPTH} deep")
     try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        data = tomllib.loads(text) if toml else json.loads(text)
     except ValueError as error:  # the decoders' errors, and an integer of over 4300 digits
         raise PolicyError(f"request file {path.name} is malformed: {error}") from error
     except RecursionError:
         raise PolicyError(f"request file {path.name} is malformed: nested too deeply") from None
     return data
+
+
+def _deepest_key(text: str) -> int:
+    """How many parts the longest dotted key or table header of a TOML text has, counted on
+    each line that holds a key (``a.b.c = 1``, ``[a.b.c]``); a value's dots are not counted."""
+    deepest = 0
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith("["):
+            key = stripped.split("]", 1)[0]
+        elif "=" in stripped:
+            key = stripped.split("=", 1)[0]
+        else:
+            continue
+        deepest = max(deepest, key.count(".") + 1)
+    return deepest
 
 
 def validate_form(model: type[M], data: object, source: str = "request") -> M:
