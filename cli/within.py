@@ -194,7 +194,9 @@ def _print_record(record: LotteryRecord) -> None:
         return instant.astimezone(zone).isoformat(timespec="seconds")
 
     say(f"lottery {record.id}: {record.stage.value}")
-    say(f"seed: {record.seed}")
+    say(f"seed: {record.seed}" if record.seed else "seed: sealed until the draw")
+    if record.seed_commitment:
+        say(f"seed commitment (published at the opening): {record.seed_commitment}")
     say(f"applications close: {local(record.window_closes)}")
     if record.drawn_at:
         say(f"drawn: {local(record.drawn_at)}")
@@ -216,7 +218,7 @@ def _print_record(record: LotteryRecord) -> None:
     for e in record.applicants:
         a = e.applicant
         inputs.add_row(a.application_id, a.student_id, _key(a.seat_key), e.tier or "-",
-                       str(e.random_number))
+                       "sealed" if e.random_number is None else str(e.random_number))
     out.print(inputs)
     if record.withdrawn:
         say("withdrawn before the draw: "

@@ -4,6 +4,7 @@ can re-run the draw from."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -77,7 +78,7 @@ class RecordedApplicant(BaseModel):
 
     applicant: Applicant
     tier: str | None  # VIII.C label; None when refused before ranking (no transfer needed)
-    random_number: int
+    random_number: int | None  # None only in a sealed record (``LotteryRecord.published``)
     entered_at: datetime
 
 
@@ -96,13 +97,21 @@ class WaitlistLine(BaseModel):
     application_ids: list[str]  # in drawn order (then order of receipt, VIII.A.3)
 
 
+def seed_commitment(seed: str) -> str:
+    """What a lottery publishes of its seed when it opens (docs/lottery.md "The sealed
+    seed"): the seed's SHA-256. Before the draw nobody can compute a student's number from it;
+    after the draw anyone can check that the seed revealed is the one fixed at the opening."""
+    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
+
+
 class LotteryRecord(BaseModel):
     """Everything needed to re-run the draw (seed, inputs, seats) and what it gave."""
 
     id: str
     district_id: str
     school_year: str
-    seed: str
+    seed: str  # "" while sealed: the record as shown before the draw (``published``)
+    seed_commitment: str = ""  # published when the lottery opened; "" for lotteries before it
     stage: LotteryStage
     window_closes: datetime
     applicants: list[RecordedApplicant] = Field(default_factory=list)
@@ -122,6 +131,15 @@ class LotteryRecord(BaseModel):
     waitlists: list[WaitlistLine] = Field(default_factory=list)
     offers: list[Offer] = Field(default_factory=list)
     holders: list[str] = Field(default_factory=list)  # application ids holding a seat
+
+    def published(self) -> LotteryRecord:
+        """The record as anyone is shown it: until the draw, without its seed."""
+        if self.stage is not LotteryStage.collecting:
+            return self
+        # Each application's number, and a rehearsal's result, would give the order away.
+        sealed = [a.model_copy(update={"random_number": None}) for a in self.applicants]
+        result = self.result and self.result.model_copy(update={"seed": None})
+        return self.model_copy(update={"seed": "", "applicants": sealed, "result": result})
 
     def seat_map(self) -> dict[SeatKey, int]:
         return {s.key: s.seats for s in self.seats}

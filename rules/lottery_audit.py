@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from models.lottery_record import LotteryRecord, RecordedApplicant
+from models.lottery_record import LotteryRecord, RecordedApplicant, seed_commitment
 from models.within_district import LotteryEntry
 from rules.errors import PolicyError
 from rules.lottery import draw, random_number
@@ -22,6 +22,18 @@ def recorded_tier(entry: RecordedApplicant) -> str | None:
         return tier_label(applicant, applicant.program)
     except NoTransferNeeded:
         return None
+
+
+def _commitment_problems(record: LotteryRecord) -> list[str]:
+    """The seed revealed at the draw against the commitment published at the opening, in the
+    record and in its opening audit entry (docs/lottery.md "The sealed seed"); a lottery
+    opened before seeds were sealed has none."""
+    published = [record.seed_commitment] if record.seed_commitment else []
+    published += [e.reason.rsplit(" ", 1)[-1] for e in record.history
+                  if e.event == "lottery_opened" and "seed committed as" in e.reason]
+    revealed = seed_commitment(record.seed)
+    return [f"the seed revealed at the draw does not match the commitment {c} published when "
+            "the lottery opened" for c in dict.fromkeys(published) if c != revealed]
 
 
 def verify(record: LotteryRecord) -> list[str]:
@@ -41,6 +53,7 @@ def verify(record: LotteryRecord) -> list[str]:
             problems.append(
                 f"application {a.application_id}: recorded tier {entry.tier}, the rules give {tier}"
             )
+    problems += _commitment_problems(record)
     if record.result is None:
         return problems + ["the record holds no result to verify"]
     if record.result.seed != record.seed:

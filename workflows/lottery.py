@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         OfferAnswer,
         RecordedApplicant,
         SeatCount,
+        seed_commitment,
     )
     from models.notices import Notice, NoticeKind
     from models.people import Actor
@@ -117,10 +118,13 @@ class LotteryWorkflow:
         # one on they release the results, keep the seats and write the records store.
         self.releases = versions.patched("lottery-releases-results")
         if inp.carried is None:
-            self._log(
-                LotteryStage.collecting, "lottery_opened", "system",
-                f"applications until {inp.window_closes.isoformat()} (VIII.A.2)",
-            )
+            opened = f"applications until {inp.window_closes.isoformat()} (VIII.A.2)"
+            # Versioned: from this change on the seed is sealed until the draw and only its
+            # commitment is published at the opening (docs/lottery.md "The sealed seed").
+            if versions.patched("lottery-sealed-seed"):
+                self.record.seed_commitment = seed_commitment(self.record.seed)
+                opened += f"; seed committed as {self.record.seed_commitment}"
+            self._log(LotteryStage.collecting, "lottery_opened", "system", opened)
         # Durable: wakes at the close, 5:00 p.m. excluded. Temporal caps the Updates of one run
         # (2,000 by default), so every ``applications_per_run`` applications the lottery goes on
         # in a new run that carries its record.
@@ -501,12 +505,14 @@ class LotteryWorkflow:
 
     @workflow.query
     def result(self) -> LotteryRecord:
-        return self.record
+        """The record as published: until the draw, its seed sealed."""
+        return self.record.published()
 
     @workflow.query
     def rehearse(self) -> LotteryRecord:
         """A practice draw over the applications entered so far, with the lottery's seed:
-        what the draw would give if the window closed now. Changes nothing."""
+        what the draw would give if the window closed now. Changes nothing; the seed stays
+        sealed."""
         practice = self.record.model_copy(deep=True)
         practice.result = draw(
             [e.applicant for e in practice.applicants],
@@ -514,7 +520,7 @@ class LotteryWorkflow:
             practice.seed,
             frozenset(practice.overcrowded_schools),
         )
-        return practice
+        return practice.published()
 
     @workflow.query
     def waitlist_position(self, application_id: str) -> int | None:

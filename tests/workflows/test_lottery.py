@@ -19,10 +19,17 @@ from temporalio.worker import Worker
 import rules.calendar as calendar
 from districts import load_within_district
 from intake.lottery import lottery_input
-from models.lottery_record import AddSeats, LotteryInput, LotteryRecord, LotteryStage, SeatCount
+from models.lottery_record import (
+    AddSeats,
+    LotteryInput,
+    LotteryRecord,
+    LotteryStage,
+    SeatCount,
+    seed_commitment,
+)
 from models.people import Actor
 from models.within_district import Applicant, Outcome, Program, Residency, SeatKey
-from rules.lottery import random_number
+from rules.lottery import draw, random_number
 from rules.lottery_audit import verify
 from store import notices as notice_store
 from tests.support import workflows as helpers
@@ -229,6 +236,39 @@ async def test_recorded_result_re_verifies_and_tampering_shows(
     renumbered = done.model_copy(deep=True)
     renumbered.applicants[0].random_number += 1
     assert any("random number" in d for d in verify(renumbered))
+
+
+async def test_the_seed_is_sealed_until_the_draw_and_checked_against_its_commitment(
+    env: WorkflowEnvironment, launch: Launch
+) -> None:
+    handle, inp = await launch()
+    for n in range(1, 4):
+        await handle.execute_update(L.enter, applicant(n))
+    shown = await record(handle)  # while applications are open
+    assert shown.stage is LotteryStage.collecting
+    assert shown.seed == "" and shown.seed_commitment.startswith("sha256:")
+    assert [e.random_number for e in shown.applicants] == [None, None, None]
+    opened = next(e for e in shown.history if e.event == "lottery_opened")
+    assert opened.reason.endswith(f"seed committed as {shown.seed_commitment}")
+    practice = await handle.query(L.rehearse)
+    assert practice.seed == "" and practice.result is not None and practice.result.seed is None
+
+    done = await drawn(env, handle, inp.window_closes)
+    assert done.seed and seed_commitment(done.seed) == shown.seed_commitment  # revealed
+    assert all(e.random_number is not None for e in done.applicants)
+    assert verify(done) == []
+    # A seed chosen after the applications were seen, with the draw re-run on it, is caught.
+    chosen = done.model_copy(deep=True)
+    chosen.seed = "a-seed-picked-later"
+    for entry in chosen.applicants:
+        entry.random_number = random_number(chosen.seed, entry.applicant.student_id)
+    chosen.result = draw([e.applicant for e in chosen.applicants], chosen.seat_map(),
+                         chosen.seed, frozenset(chosen.overcrowded_schools))
+    problems = verify(chosen)
+    assert problems and all("does not match the commitment" in p for p in problems)
+    # Editing the commitment in the record too still leaves the opening's audit entry.
+    rewritten = chosen.model_copy(update={"seed_commitment": seed_commitment(chosen.seed)})
+    assert any(shown.seed_commitment in p for p in verify(rewritten))
 
 
 async def test_withdraw_and_re_enter_keeps_the_random_number(launch: Launch) -> None:
