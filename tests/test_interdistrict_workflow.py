@@ -2,7 +2,8 @@
 
 The server's clock only moves forward and is shared by every test of the session, so each
 test computes its dates from the server's "today" and checks each deadline from both sides:
-one minute before the day ends nothing has happened, just after it the workflow has acted.
+the last second before the day ends the clock is moved there and the state is unchanged
+(`quiet_until`), just after it the workflow has acted.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from models.state import HistoryEntry, RequestState
 from store import notices as notice_store
 from store import records
 from tests.factories import CLERK, COUNTY, DIRECTOR, NOBODY, document, make_request
+from tests.interdistrict_helpers import SECOND, eventually, quiet_until, timers_fired
 from tests.workflow_helpers import (
     describe,
     end_of,
@@ -111,17 +113,15 @@ def notices_of(engine: Engine, request_id: str, kind: str) -> list[notice_store.
 
 
 async def wait_notices(
-    engine: Engine, request_id: str, kind: str, count: int = 1, seconds: float = 10
+    engine: Engine, request_id: str, kind: str, count: int = 1
 ) -> list[notice_store.NoticeRow]:
     """Notices go out after the stage changes: wait until ``count`` of ``kind`` are sent."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
+
+    async def sent() -> list[notice_store.NoticeRow] | None:
         found = [n for n in notices_of(engine, request_id, kind) if n.status == "sent"]
-        if len(found) >= count:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{len(found)} {kind} notices, expected {count}")
-        await asyncio.sleep(0.05)
+        return found if len(found) >= count else None
+
+    return await eventually(sent, f"{count} {kind} notices sent for {request_id}")
 
 
 def events(state: RequestState) -> list[str]:
@@ -130,14 +130,6 @@ def events(state: RequestState) -> list[str]:
 
 def entry(state: RequestState, event: str) -> HistoryEntry:
     return next(e for e in state.history if e.event == event)
-
-
-async def still(handle: WorkflowHandle, stage: Stage) -> RequestState:
-    """Give a wrongly early timer time to act, then check the stage has not moved."""
-    await asyncio.sleep(0.3)
-    state = await status(handle)
-    assert state.stage is stage
-    return state
 
 
 async def to_under_review(handle: WorkflowHandle) -> RequestState:
@@ -227,13 +219,9 @@ async def wait_until_exists(env: WorkflowEnvironment, permit_id: str) -> Any:
     from workflows.permit import PermitWorkflow
 
     handle = env.client.get_workflow_handle_for(PermitWorkflow.run, permit_id)
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        with contextlib.suppress(RPCError):
-            return await handle.query(PermitWorkflow.status)
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no permit {permit_id}")
-        await asyncio.sleep(0.05)
+    return await eventually(
+        lambda: handle.query(PermitWorkflow.status), f"the permit {permit_id}", retry_on=(RPCError,)
+    )
 
 
 # ---- into the district: the release from the district of residence ----------------------
@@ -303,8 +291,7 @@ async def test_into_without_release_by_its_deadline_is_abandoned(env, launch: La
     await supply_documents(handle)
     state = await wait_stage(handle, Stage.awaiting_release)
     assert state.release_due is not None
-    await skip_to(env, end_of(state.release_due) - MINUTE)
-    await still(handle, Stage.awaiting_release)
+    await quiet_until(env, handle, end_of(state.release_due) - SECOND, since=state)
     await skip_to(env, end_of(state.release_due) + MINUTE)
     result = await finished(env, handle, Stage.abandoned)
     assert "release" in result.history[-1].reason
@@ -326,8 +313,7 @@ async def test_denial_without_appeal_is_abandoned_when_the_30_days_end(
     denied = (await wait_notices(engine, state.id, "denied"))[0]
     assert denied.recipients == PARENT_EMAIL
     assert "Lack of space availability" in denied.body
-    await skip_to(env, end_of(state.appeal_deadline) - MINUTE)
-    await still(handle, Stage.denied)
+    await quiet_until(env, handle, end_of(state.appeal_deadline) - SECOND, since=state)
     await skip_to(env, end_of(state.appeal_deadline) + MINUTE)
     result = await finished(env, handle, Stage.abandoned)
     assert local_day(result.history[-1].at) == state.appeal_deadline + timedelta(days=1)
@@ -383,8 +369,7 @@ async def test_overdue_county_decision_is_escalated_and_extension_moves_it_to_60
     state = await to_appeal_pending(handle)
     filed = state.appeal_filed_on
     assert filed is not None and state.appeal_decision_due == filed + timedelta(days=30)
-    await skip_to(env, end_of(state.appeal_decision_due) - MINUTE)
-    await still(handle, Stage.appeal_pending)
+    await quiet_until(env, handle, end_of(state.appeal_decision_due) - SECOND, since=state)
     assert notices_of(engine, state.id, "staff_escalation") == []
     await skip_to(env, end_of(state.appeal_decision_due) + MINUTE)
     state = await wait_state(
@@ -395,9 +380,9 @@ async def test_overdue_county_decision_is_escalated_and_extension_moves_it_to_60
     assert escalation.recipients == STAFF_EMAIL
     state = await handle.execute_update(W.extend_appeal, EXTEND)
     assert state.appeal_decision_due == filed + timedelta(days=60)
-    await skip_to(env, end_of(state.appeal_decision_due) - MINUTE)
-    state = await still(handle, Stage.appeal_pending)
+    state = await quiet_until(env, handle, end_of(state.appeal_decision_due) - SECOND, since=state)
     assert events(state).count("county_decision_overdue") == 1
+    assert len(notices_of(engine, state.id, "staff_escalation")) == 1
     await skip_to(env, end_of(state.appeal_decision_due) + MINUTE)
     state = await wait_state(
         handle, lambda s: events(s).count("county_decision_overdue") == 2, "a second escalation"
@@ -417,10 +402,15 @@ async def test_extension_before_the_30_days_defers_the_escalation(env, launch: L
     state = await handle.execute_update(W.extend_appeal, EXTEND)
     assert state.appeal_decision_due == filed + timedelta(days=60)
     assert "appeal_extended" in events(state)
-    await skip_to(env, end_of(filed + timedelta(days=30)) + MINUTE)
-    state = await still(handle, Stage.appeal_pending)
+    # Past the first 30 days, and on to the last second of the 60: no escalation.
+    await quiet_until(env, handle, end_of(filed + timedelta(days=30)) + MINUTE, since=state)
+    state = await quiet_until(env, handle, end_of(filed + timedelta(days=60)) - SECOND, since=state)
     assert "county_decision_overdue" not in events(state)
+    assert notices_of(engine, state.id, "staff_escalation") == []
     await skip_to(env, end_of(filed + timedelta(days=60)) + MINUTE)
+    await wait_state(
+        handle, lambda s: "county_decision_overdue" in events(s), "the county escalation"
+    )
     await wait_notices(engine, state.id, "staff_escalation")
     await handle.execute_update(W.withdraw, WITHDRAW)
     await finished(env, handle, Stage.withdrawn)
@@ -437,8 +427,7 @@ async def test_incomplete_request_is_abandoned_at_the_document_deadline(
     received = local_day(state.received_at)
     assert state.documents_due == received + timedelta(days=14)
     await wait_notices(engine, state.id, "missing_documents")
-    await skip_to(env, end_of(state.documents_due) - MINUTE)
-    await still(handle, Stage.awaiting_documents)
+    await quiet_until(env, handle, end_of(state.documents_due) - SECOND, since=state)
     await skip_to(env, end_of(state.documents_due) + MINUTE)
     result = await finished(env, handle, Stage.abandoned)
     assert "documents" in result.history[-1].reason
@@ -456,8 +445,8 @@ async def test_past_the_promise_inside_the_statute_is_only_overdue(env, launch: 
     assert state.statutory_due == first_day + timedelta(days=14)
     assert state.decision_due == complete + timedelta(days=30)  # the promise comes first
     assert state.decision_due < state.statutory_due
-    await skip_to(env, end_of(state.decision_due) - MINUTE)
-    state = await still(handle, Stage.under_review)
+    # The reminders go out on the way; the state does not change until the promise ends.
+    state = await quiet_until(env, handle, end_of(state.decision_due) - SECOND, since=state)
     assert state.overdue is False
     reminders = await wait_notices(engine, state.id, "staff_reminder", count=2)
     assert all(r.recipients == STAFF_EMAIL for r in reminders)
@@ -481,8 +470,7 @@ async def test_no_decision_by_the_statute_is_a_deemed_denial(env, launch: Launch
     complete = local_day(state.review_started_at)
     assert state.statutory_due == complete + timedelta(days=30)
     assert state.decision_due == state.statutory_due
-    await skip_to(env, end_of(state.statutory_due) - MINUTE)
-    state = await still(handle, Stage.under_review)
+    state = await quiet_until(env, handle, end_of(state.statutory_due) - SECOND, since=state)
     assert state.appeal_deadline is None
     await skip_to(env, end_of(state.statutory_due) + MINUTE)
     state = await wait_stage(handle, Stage.deemed_denied)
@@ -520,10 +508,9 @@ async def test_late_denial_after_a_deemed_denial_restarts_the_appeal_window(
     assert state.stage is Stage.denied
     assert state.appeal_deadline == letter + timedelta(days=30)
     assert state.appeal_deadline > first_window
-    await skip_to(env, end_of(first_window) + MINUTE)  # the deemed denial's window is gone
-    await still(handle, Stage.denied)
-    await skip_to(env, end_of(state.appeal_deadline) - MINUTE)
-    await still(handle, Stage.denied)
+    # The deemed denial's window is gone: its end passes and nothing happens.
+    await quiet_until(env, handle, end_of(first_window) + MINUTE, since=state)
+    await quiet_until(env, handle, end_of(state.appeal_deadline) - SECOND, since=state)
     await skip_to(env, end_of(state.appeal_deadline) + MINUTE)
     await finished(env, handle, Stage.abandoned)
     assert kinds(engine, state.id)[-2:] == ["denied", "abandoned"]
@@ -781,12 +768,17 @@ async def test_appeal_recorded_after_a_worker_outage(
             assert state.appeal_deadline is not None
             # With no worker the server cannot skip past the window's timer (its task would
             # wait for a worker): skip to just before it and let real time carry it over.
+            fired = await timers_fired(handle)
             await skip_to(env, end_of(state.appeal_deadline) - timedelta(seconds=0.5))
             filed_on: date = state.appeal_deadline + timedelta(days=days_late)
             late = asyncio.create_task(
                 handle.execute_update(W.file_appeal, FileAppeal(actor=CLERK, filed_on=filed_on))
             )
-            await asyncio.sleep(1.5)  # the timer fires; the update waits for a worker
+
+            async def window_timer_fired() -> bool:  # the update waits for a worker
+                return await timers_fired(handle) > fired
+
+            await eventually(window_timer_fired, "the appeal window's timer firing")
             assert await env.get_current_time() > end_of(state.appeal_deadline)
             async with build_worker(env.client, queue_settings, executor, max_cached_workflows=0):
                 if days_late:
@@ -801,7 +793,11 @@ async def test_appeal_recorded_after_a_worker_outage(
                     state = await late
                     assert state.stage is Stage.appeal_pending
                     assert state.appeal_filed_on == filed_on
-                    await still(handle, Stage.appeal_pending)  # not abandoned
+                    # Not abandoned: nothing happens until the county's decision is due.
+                    assert state.appeal_decision_due is not None
+                    await quiet_until(
+                        env, handle, end_of(state.appeal_decision_due) - SECOND, since=state
+                    )
                     await handle.execute_update(W.withdraw, WITHDRAW)
                     await finished(env, handle, Stage.withdrawn)
         finally:
