@@ -1,19 +1,53 @@
-"""What the interdistrict workflow's tests share: waiting for something that must happen, and
-proving on the time-skipping server that something did not."""
+"""What the interdistrict workflow's tests (tests/test_interdistrict_*.py) share: the actions
+they send, a server of each test's own and the requests started on it, the steps to each stage,
+waiting for something that must happen (`eventually`), and proving on the time-skipping server
+that something did not (`quiet_until`).
+
+A test module takes the fixtures by importing ``own_server`` and ``launcher``: they override
+the session's ``env`` and provide ``launch`` for that module's tests."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import pytest
+from sqlalchemy import Engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
-from models.state import RequestState
-from tests.workflow_helpers import skip_to, status
+from models.actions import (
+    AddDocuments,
+    Decide,
+    DocumentFile,
+    ExtendAppeal,
+    FileAppeal,
+    RecordRelease,
+    Withdraw,
+)
+from models.decisions import DenialReason, Outcome
+from models.documents import DocumentKind
+from models.people import Actor
+from models.requests import InterdistrictRequest
+from models.stages import Stage
+from models.state import HistoryEntry, RequestState
+from store import notices as notice_store
+from tests.factories import CLERK, COUNTY, DIRECTOR, document, make_request
+from tests.workflow_helpers import (
+    end_of,
+    skip_to,
+    start,
+    status,
+    supply_documents,
+    wait_stage,
+)
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W
 
 T = TypeVar("T")
 
@@ -80,3 +114,169 @@ async def quiet_until(
     assert after.history == before.history, f"the run acted before {instant}"
     assert after == before
     return after
+
+
+
+DENY = Decide(actor=DIRECTOR, outcome=Outcome.deny, reasons=[DenialReason.no_space])
+
+
+
+APPROVE = Decide(actor=DIRECTOR, outcome=Outcome.approve)
+
+
+
+GRANT_RELEASE = RecordRelease(actor=CLERK, granted=True)
+
+
+
+REFUSE_RELEASE = RecordRelease(actor=CLERK, granted=False)
+
+
+
+WITHDRAW = Withdraw(actor=CLERK, note="the family stays")
+
+
+
+EXTEND = ExtendAppeal(actor=COUNTY, reason="the board meets next month")
+
+
+
+MINUTE = timedelta(minutes=1)
+
+
+
+PARENT_EMAIL = "maria@example.com"
+
+
+
+STAFF_EMAIL = "pupil-services@paramount.example.org"
+
+
+
+Launch = Callable[..., Awaitable[WorkflowHandle]]
+
+
+
+@pytest.fixture(name="env")
+def own_server(private_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """An approval starts a permit that lives for years on this test's task queue: a server of
+    the test's own keeps its timers out of the other tests' clock."""
+    return private_env
+
+
+
+@pytest.fixture(name="launch")
+async def launcher(env: WorkflowEnvironment, worker: Worker) -> AsyncIterator[Launch]:
+    """Start requests on this test's worker; any still open at the end are terminated, so
+    their timers never fire into a later test on the shared clock."""
+    handles: list[WorkflowHandle] = []
+
+    async def _launch(**kwargs: object) -> WorkflowHandle:
+        handle = await start(env, worker.task_queue, **kwargs)
+        handles.append(handle)
+        return handle
+
+    yield _launch
+    for handle in handles:
+        with contextlib.suppress(RPCError):  # already completed: nothing to end
+            await handle.terminate("test over")
+
+
+
+def into_request(**overrides: object) -> InterdistrictRequest:
+    return make_request(direction="into", **overrides)
+
+
+
+def kinds(engine: Engine, request_id: str) -> list[str]:
+    return [n.kind for n in notice_store.list_notices(engine, request_id)]
+
+
+
+def notices_of(engine: Engine, request_id: str, kind: str) -> list[notice_store.NoticeRow]:
+    return [n for n in notice_store.list_notices(engine, request_id) if n.kind == kind]
+
+
+
+async def wait_notices(
+    engine: Engine, request_id: str, kind: str, count: int = 1
+) -> list[notice_store.NoticeRow]:
+    """Notices go out after the stage changes: wait until ``count`` of ``kind`` are sent."""
+
+    async def sent() -> list[notice_store.NoticeRow] | None:
+        found = [n for n in notices_of(engine, request_id, kind) if n.status == "sent"]
+        return found if len(found) >= count else None
+
+    return await eventually(sent, f"{count} {kind} notices sent for {request_id}")
+
+
+
+def events(state: RequestState) -> list[str]:
+    return [entry.event for entry in state.history]
+
+
+
+def entry(state: RequestState, event: str) -> HistoryEntry:
+    return next(e for e in state.history if e.event == event)
+
+
+
+async def to_under_review(handle: WorkflowHandle) -> RequestState:
+    await supply_documents(handle)
+    return await wait_stage(handle, Stage.under_review)
+
+
+
+async def to_denied(handle: WorkflowHandle) -> RequestState:
+    await to_under_review(handle)
+    state = await handle.execute_update(W.decide, DENY)
+    assert state.stage is Stage.denied
+    return state
+
+
+
+async def to_appeal_pending(handle: WorkflowHandle) -> RequestState:
+    await to_denied(handle)
+    state = await handle.execute_update(W.file_appeal, FileAppeal(actor=CLERK))
+    assert state.stage is Stage.appeal_pending
+    return state
+
+
+
+async def to_deemed_denied(env: WorkflowEnvironment, handle: WorkflowHandle) -> RequestState:
+    state = await status(handle)
+    if state.stage is not Stage.under_review:
+        state = await to_under_review(handle)
+    assert state.statutory_due is not None
+    await skip_to(env, end_of(state.statutory_due) + MINUTE)
+    return await wait_stage(handle, Stage.deemed_denied)
+
+
+
+async def finished(env: WorkflowEnvironment, handle: WorkflowHandle, stage: Stage) -> RequestState:
+    """The run's result. Nothing here needs time to pass, so time skipping stays locked:
+    unlocked, the test server jumps the shared clock years ahead while the run closes."""
+    with env.auto_time_skipping_disabled():
+        result = await handle.result()
+    assert result.stage is stage
+    return result
+
+
+
+def packet(kinds: list[DocumentKind], actor: Actor = CLERK) -> AddDocuments:
+    return AddDocuments(actor=actor, documents=[
+        DocumentFile.model_validate(document(kind).model_dump(exclude={"actor", "note"}))
+        for kind in kinds
+    ])
+
+
+
+async def refused_when_closed(handle: WorkflowHandle, update: object, action: object) -> None:
+    """A closed request's run has ended: the server refuses the update (the run is gone),
+    and the record the run left, its state and history, stays as it was."""
+    before = await status(handle)
+    with pytest.raises(RPCError) as failure:
+        await handle.execute_update(update, action)  # type: ignore[arg-type]
+    assert failure.value.status is RPCStatusCode.NOT_FOUND
+    assert await status(handle) == before
+
