@@ -65,6 +65,7 @@ from tests.workflow_helpers import (
     supply_documents,
     today,
     wait_stage,
+    wait_state,
 )
 from worker import build_worker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W
@@ -334,6 +335,12 @@ async def test_appeal_recorded_after_a_worker_outage(
                     assert state.appeal_decision_due is not None
                     await quiet_until(
                         env, handle, end_of(state.appeal_decision_due) - SECOND, since=state
+                    )
+                    # ...and then the appeal is what the run waits on: the county is overdue.
+                    await skip_to(env, end_of(state.appeal_decision_due) + MINUTE)
+                    await wait_state(
+                        handle, lambda s: "county_decision_overdue" in events(s),
+                        "the county escalation",
                     )
                     await handle.execute_update(W.withdraw, WITHDRAW)
                     await finished(env, handle, Stage.withdrawn)
