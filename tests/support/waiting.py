@@ -29,18 +29,24 @@ async def eventually(
     what: str | Callable[[T], str],
     seconds: float = CEILING,
     every: float = 0.05,
+    retry_on: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Call ``get`` (a coroutine function or a plain one) until ``ready`` holds for what it
     returns, and return that; after ``seconds`` fail with ``what`` (a text, or a function of
-    the last value giving the whole message). An exception from ``get`` is not retried."""
+    the last value giving the whole message). An exception from ``get`` is not retried,
+    unless it is one of ``retry_on`` (a workflow not started yet, say)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while True:
-        value = get()
-        if inspect.isawaitable(value):
-            value = await value
-        if ready(value):  # type: ignore[arg-type]
-            return value  # type: ignore[return-value]
+        try:
+            value = get()
+            if inspect.isawaitable(value):
+                value = await value
+        except retry_on as error:
+            value = error  # type: ignore[assignment]
+        else:
+            if ready(value):  # type: ignore[arg-type]
+                return value  # type: ignore[return-value]
         if loop.time() > deadline:
             raise AssertionError(_describe(what, value))
         await asyncio.sleep(every)
