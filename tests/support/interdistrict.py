@@ -9,8 +9,7 @@ the session's ``env`` and provide ``launch`` for that module's tests."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -19,7 +18,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from models.actions import (
     AddDocuments,
@@ -42,7 +40,6 @@ from tests.support.waiting import eventually
 from tests.support.workflows import (
     end_of,
     skip_to,
-    start,
     status,
     supply_documents,
     wait_stage,
@@ -89,86 +86,46 @@ async def quiet_until(
     return after
 
 
-
 DENY = Decide(actor=DIRECTOR, outcome=Outcome.deny, reasons=[DenialReason.no_space])
-
 
 
 APPROVE = Decide(actor=DIRECTOR, outcome=Outcome.approve)
 
 
-
 GRANT_RELEASE = RecordRelease(actor=CLERK, granted=True)
-
 
 
 REFUSE_RELEASE = RecordRelease(actor=CLERK, granted=False)
 
 
-
 WITHDRAW = Withdraw(actor=CLERK, note="the family stays")
-
 
 
 EXTEND = ExtendAppeal(actor=COUNTY, reason="the board meets next month")
 
 
-
 MINUTE = timedelta(minutes=1)
-
 
 
 PARENT_EMAIL = "maria@example.com"
 
 
-
 STAFF_EMAIL = "pupil-services@paramount.example.org"
 
 
-
 Launch = Callable[..., Awaitable[WorkflowHandle]]
-
-
-
-@pytest.fixture(name="env")
-def own_server(private_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    """An approval starts a permit that lives for years on this test's task queue: a server of
-    the test's own keeps its timers out of the other tests' clock."""
-    return private_env
-
-
-
-@pytest.fixture(name="launch")
-async def launcher(env: WorkflowEnvironment, worker: Worker) -> AsyncIterator[Launch]:
-    """Start requests on this test's worker; any still open at the end are terminated, so
-    their timers never fire into a later test on the shared clock."""
-    handles: list[WorkflowHandle] = []
-
-    async def _launch(**kwargs: object) -> WorkflowHandle:
-        handle = await start(env, worker.task_queue, **kwargs)
-        handles.append(handle)
-        return handle
-
-    yield _launch
-    for handle in handles:
-        with contextlib.suppress(RPCError):  # already completed: nothing to end
-            await handle.terminate("test over")
-
 
 
 def into_request(**overrides: object) -> InterdistrictRequest:
     return make_request(direction="into", **overrides)
 
 
-
 def kinds(engine: Engine, request_id: str) -> list[str]:
     return [n.kind for n in notice_store.list_notices(engine, request_id)]
 
 
-
 def notices_of(engine: Engine, request_id: str, kind: str) -> list[notice_store.NoticeRow]:
     return [n for n in notice_store.list_notices(engine, request_id) if n.kind == kind]
-
 
 
 async def wait_notices(
@@ -183,21 +140,17 @@ async def wait_notices(
     return await eventually(sent, what=f"{count} {kind} notices sent for {request_id}")
 
 
-
 def events(state: RequestState) -> list[str]:
     return [entry.event for entry in state.history]
-
 
 
 def entry(state: RequestState, event: str) -> HistoryEntry:
     return next(e for e in state.history if e.event == event)
 
 
-
 async def to_under_review(handle: WorkflowHandle) -> RequestState:
     await supply_documents(handle)
     return await wait_stage(handle, Stage.under_review)
-
 
 
 async def to_denied(handle: WorkflowHandle) -> RequestState:
@@ -207,13 +160,11 @@ async def to_denied(handle: WorkflowHandle) -> RequestState:
     return state
 
 
-
 async def to_appeal_pending(handle: WorkflowHandle) -> RequestState:
     await to_denied(handle)
     state = await handle.execute_update(W.file_appeal, FileAppeal(actor=CLERK))
     assert state.stage is Stage.appeal_pending
     return state
-
 
 
 async def to_deemed_denied(env: WorkflowEnvironment, handle: WorkflowHandle) -> RequestState:
@@ -225,7 +176,6 @@ async def to_deemed_denied(env: WorkflowEnvironment, handle: WorkflowHandle) -> 
     return await wait_stage(handle, Stage.deemed_denied)
 
 
-
 async def finished(env: WorkflowEnvironment, handle: WorkflowHandle, stage: Stage) -> RequestState:
     """The run's result. Nothing here needs time to pass, so time skipping stays locked:
     unlocked, the test server jumps the shared clock years ahead while the run closes."""
@@ -235,13 +185,11 @@ async def finished(env: WorkflowEnvironment, handle: WorkflowHandle, stage: Stag
     return result
 
 
-
 def packet(kinds: list[DocumentKind], actor: Actor = CLERK) -> AddDocuments:
     return AddDocuments(actor=actor, documents=[
         DocumentFile.model_validate(document(kind).model_dump(exclude={"actor", "note"}))
         for kind in kinds
     ])
-
 
 
 async def refused_when_closed(handle: WorkflowHandle, update: object, action: object) -> None:

@@ -1,10 +1,7 @@
 """The interdistrict permit workflow on the time-skipping server (issue 2): the release from the
 district of residence, the denial's appeal window and the appeal to the county.
 
-The server's clock only moves forward, so each test computes its dates from the server's "today"
-and checks each deadline from both sides: the clock is moved to the last second before the day
-ends and the state is unchanged (`quiet_until`), just after it the workflow has acted.
-Shared steps and fixtures: tests/support/interdistrict.py.
+Shared steps: tests/support/interdistrict.py (as ``steps``); fixtures: conftest.py here.
 """
 
 from __future__ import annotations
@@ -30,8 +27,9 @@ from models.actions import (
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.stages import Stage
 from store import notices as notice_store
+from tests.support import interdistrict as steps
 from tests.support.factories import CLERK, COUNTY, DIRECTOR, make_request
-from tests.support.interdistrict import (  # noqa: F401 (the fixtures launch, env)
+from tests.support.interdistrict import (
     APPROVE,
     GRANT_RELEASE,
     MINUTE,
@@ -40,20 +38,6 @@ from tests.support.interdistrict import (  # noqa: F401 (the fixtures launch, en
     SECOND,
     WITHDRAW,
     Launch,
-    entry,
-    events,
-    finished,
-    into_request,
-    kinds,
-    launcher,
-    notices_of,
-    own_server,
-    quiet_until,
-    refused_when_closed,
-    timers_fired,
-    to_denied,
-    to_under_review,
-    wait_notices,
 )
 from tests.support.waiting import eventually
 from tests.support.workflows import (
@@ -74,13 +58,14 @@ from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W
 
 
 async def test_into_release_granted_then_reviewed_and_approved(env, launch: Launch, engine):
-    handle = await launch(request=into_request(preferred_school="gaines"))
+    handle = await launch(request=steps.into_request(preferred_school="gaines"))
     state = await supply_documents(handle)
     state = await wait_stage(handle, Stage.awaiting_release)
     assert state.missing_documents == []
-    assert state.release_due == local_day(entry(state, "awaiting_release").at) + timedelta(days=30)
+    awaiting = local_day(steps.entry(state, "awaiting_release").at)
+    assert state.release_due == awaiting + timedelta(days=30)
     state = await handle.execute_update(W.record_release, GRANT_RELEASE)
-    assert "release_granted" in events(state)
+    assert "release_granted" in steps.events(state)
     state = await wait_stage(handle, Stage.under_review)
     state = await handle.execute_update(
         W.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve, school="hollydale")
@@ -88,31 +73,31 @@ async def test_into_release_granted_then_reviewed_and_approved(env, launch: Laun
     assert state.stage is Stage.approved
     assert state.permit_id == f"PERMIT-{state.id}"
     assert state.assigned_school == "hollydale"  # the district's assignment, not the preference
-    result = await finished(env, handle, Stage.approved)
+    result = await steps.finished(env, handle, Stage.approved)
     stages = [e.stage for e in result.history]
     assert stages.index(Stage.awaiting_release) < stages.index(Stage.under_review)
-    assert kinds(engine, state.id) == ["receipt", "missing_documents", "approved"]
-    approved = notices_of(engine, state.id, "approved")[0]
+    assert steps.kinds(engine, state.id) == ["receipt", "missing_documents", "approved"]
+    approved = steps.notices_of(engine, state.id, "approved")[0]
     assert approved.recipients == PARENT_EMAIL
     assert "Hollydale Elementary School" in approved.body
 
 
 
 async def test_into_release_refused_ends_the_request(env, launch: Launch, engine):
-    handle = await launch(request=into_request())
+    handle = await launch(request=steps.into_request())
     await supply_documents(handle)
     await wait_stage(handle, Stage.awaiting_release)
     await handle.execute_update(W.record_release, REFUSE_RELEASE)
-    result = await finished(env, handle, Stage.release_refused)
+    result = await steps.finished(env, handle, Stage.release_refused)
     assert Stage.under_review not in [e.stage for e in result.history]
-    assert kinds(engine, result.id) == ["receipt", "missing_documents", "release_refused"]
+    assert steps.kinds(engine, result.id) == ["receipt", "missing_documents", "release_refused"]
 
 
 
 async def test_into_release_granted_before_documents_skips_awaiting_release(
     env, launch: Launch, engine
 ):
-    handle = await launch(request=into_request())
+    handle = await launch(request=steps.into_request())
     await wait_stage(handle, Stage.awaiting_documents)
     state = await handle.execute_update(W.record_release, GRANT_RELEASE)
     assert state.stage is Stage.awaiting_documents
@@ -121,31 +106,31 @@ async def test_into_release_granted_before_documents_skips_awaiting_release(
     assert Stage.awaiting_release not in [e.stage for e in state.history]
     assert state.release_due is None
     await handle.execute_update(W.decide, APPROVE)
-    await finished(env, handle, Stage.approved)
+    await steps.finished(env, handle, Stage.approved)
 
 
 
 async def test_into_release_refused_before_documents_ends_at_once(env, launch: Launch, engine):
-    handle = await launch(request=into_request())
+    handle = await launch(request=steps.into_request())
     await wait_stage(handle, Stage.awaiting_documents)
     await handle.execute_update(W.record_release, REFUSE_RELEASE)
-    result = await finished(env, handle, Stage.release_refused)
+    result = await steps.finished(env, handle, Stage.release_refused)
     assert result.missing_documents  # nobody waited for the documents
     assert Stage.awaiting_release not in [e.stage for e in result.history]
-    assert kinds(engine, result.id) == ["receipt", "missing_documents", "release_refused"]
+    assert steps.kinds(engine, result.id) == ["receipt", "missing_documents", "release_refused"]
 
 
 
 async def test_into_without_release_by_its_deadline_is_abandoned(env, launch: Launch, engine):
-    handle = await launch(request=into_request())
+    handle = await launch(request=steps.into_request())
     await supply_documents(handle)
     state = await wait_stage(handle, Stage.awaiting_release)
     assert state.release_due is not None
-    await quiet_until(env, handle, end_of(state.release_due) - SECOND, since=state)
+    await steps.quiet_until(env, handle, end_of(state.release_due) - SECOND, since=state)
     await skip_to(env, end_of(state.release_due) + MINUTE)
-    result = await finished(env, handle, Stage.abandoned)
+    result = await steps.finished(env, handle, Stage.abandoned)
     assert "release" in result.history[-1].reason
-    abandoned = (await wait_notices(engine, result.id, "abandoned"))[0]
+    abandoned = (await steps.wait_notices(engine, result.id, "abandoned"))[0]
     assert abandoned.recipients == PARENT_EMAIL
 
 
@@ -158,7 +143,7 @@ async def test_release_on_an_out_request_is_refused(env, launch: Launch):
 
 
 async def test_release_recorded_twice_is_refused(env, launch: Launch):
-    handle = await launch(request=into_request())
+    handle = await launch(request=steps.into_request())
     await wait_stage(handle, Stage.awaiting_documents)
     await handle.execute_update(W.record_release, GRANT_RELEASE)
     await refused(handle, W.record_release, REFUSE_RELEASE, "the release was already recorded")
@@ -173,26 +158,26 @@ async def test_denial_without_appeal_is_abandoned_when_the_30_days_end(
     env, launch: Launch, engine
 ):
     handle = await launch()
-    state = await to_denied(handle)
-    letter = local_day(entry(state, "denied").at)
+    state = await steps.to_denied(handle)
+    letter = local_day(steps.entry(state, "denied").at)
     assert state.appeal_deadline == letter + timedelta(days=30)
     assert state.denial_reasons == [DenialReason.no_space]
-    denied = (await wait_notices(engine, state.id, "denied"))[0]
+    denied = (await steps.wait_notices(engine, state.id, "denied"))[0]
     assert denied.recipients == PARENT_EMAIL
     assert "Lack of space availability" in denied.body
-    await quiet_until(env, handle, end_of(state.appeal_deadline) - SECOND, since=state)
+    await steps.quiet_until(env, handle, end_of(state.appeal_deadline) - SECOND, since=state)
     await skip_to(env, end_of(state.appeal_deadline) + MINUTE)
-    result = await finished(env, handle, Stage.abandoned)
+    result = await steps.finished(env, handle, Stage.abandoned)
     assert local_day(result.history[-1].at) == state.appeal_deadline + timedelta(days=1)
     assert "no appeal" in result.history[-1].reason
-    assert kinds(engine, state.id)[-1] == "abandoned"
+    assert steps.kinds(engine, state.id)[-1] == "abandoned"
 
 
 
 @pytest.mark.parametrize("filer", [COUNTY, CLERK], ids=["county", "clerk"])
 async def test_appeal_granted_issues_the_permit(env, launch: Launch, engine, filer):
     handle = await launch()
-    denied = await to_denied(handle)
+    denied = await steps.to_denied(handle)
     filed = await today(env)
     state = await handle.execute_update(W.file_appeal, FileAppeal(actor=filer))
     assert state.stage is Stage.appeal_pending
@@ -205,8 +190,8 @@ async def test_appeal_granted_issues_the_permit(env, launch: Launch, engine, fil
     assert state.stage is Stage.approved
     assert state.appeal_outcome is AppealOutcome.granted
     assert state.permit_id == f"PERMIT-{state.id}"
-    await finished(env, handle, Stage.approved)
-    assert kinds(engine, state.id) == [
+    await steps.finished(env, handle, Stage.approved)
+    assert steps.kinds(engine, state.id) == [
         "receipt", "missing_documents", "denied", "appeal_received", "appeal_granted",
     ]
     granted = notice_store.list_notices(engine, state.id)[-1]
@@ -217,8 +202,8 @@ async def test_appeal_granted_issues_the_permit(env, launch: Launch, engine, fil
 
 async def test_appeal_upheld_is_final(env, launch: Launch, engine):
     handle = await launch()
-    denied = await to_denied(handle)
-    letter = local_day(entry(denied, "denied").at)
+    denied = await steps.to_denied(handle)
+    letter = local_day(steps.entry(denied, "denied").at)
     # Recorded by the clerk, dated the day the parent filed with the county.
     state = await handle.execute_update(W.file_appeal, FileAppeal(actor=CLERK, filed_on=letter))
     assert state.appeal_filed_on == letter
@@ -227,8 +212,8 @@ async def test_appeal_upheld_is_final(env, launch: Launch, engine):
     )
     assert state.stage is Stage.denied_final
     assert state.permit_id is None
-    await finished(env, handle, Stage.denied_final)
-    assert kinds(engine, state.id)[-2:] == ["appeal_received", "appeal_upheld"]
+    await steps.finished(env, handle, Stage.denied_final)
+    assert steps.kinds(engine, state.id)[-2:] == ["appeal_received", "appeal_upheld"]
 
 
 
@@ -237,7 +222,7 @@ async def test_appeal_upheld_is_final(env, launch: Launch, engine):
 
 async def test_appeal_when_not_denied_is_refused(env, launch: Launch):
     handle = await launch()
-    await to_under_review(handle)
+    await steps.to_under_review(handle)
     await refused(
         handle, W.file_appeal, FileAppeal(actor=CLERK), "cannot file appeal", "under_review",
     )
@@ -256,15 +241,15 @@ async def test_appeal_by_an_expelled_student_is_refused(
     env, launch: Launch, engine, student, problem
 ):
     handle = await launch(request=make_request(student=student))
-    state = await to_denied(handle)
-    assert "may not appeal" in (await wait_notices(engine, state.id, "denied"))[0].body
+    state = await steps.to_denied(handle)
+    assert "may not appeal" in (await steps.wait_notices(engine, state.id, "denied"))[0].body
     await refused(handle, W.file_appeal, FileAppeal(actor=COUNTY), problem)
 
 
 
 async def test_appeal_dated_in_the_future_is_refused(env, launch: Launch):
     handle = await launch()
-    await to_denied(handle)
+    await steps.to_denied(handle)
     tomorrow = await today(env) + timedelta(days=1)
     await refused(
         handle, W.file_appeal, FileAppeal(actor=CLERK, filed_on=tomorrow),
@@ -275,8 +260,8 @@ async def test_appeal_dated_in_the_future_is_refused(env, launch: Launch):
 
 async def test_appeal_dated_before_the_denial_is_refused(env, launch: Launch):
     handle = await launch()
-    state = await to_denied(handle)
-    letter = local_day(entry(state, "denied").at)
+    state = await steps.to_denied(handle)
+    letter = local_day(steps.entry(state, "denied").at)
     before = letter - timedelta(days=1)
     await refused(
         handle, W.file_appeal, FileAppeal(actor=CLERK, filed_on=before),
@@ -298,15 +283,15 @@ async def test_appeal_recorded_after_a_worker_outage(
     with ThreadPoolExecutor(max_workers=4) as executor:
         async with build_worker(env.client, queue_settings, executor, max_cached_workflows=0):
             handle = await start(env, queue_settings.task_queue)
-            state = await to_denied(handle)
+            state = await steps.to_denied(handle)
             # The denial's notice follows the decision: sent before this worker stops (the
             # server skips no time while an activity waits for a worker).
-            await wait_notices(engine, state.id, "denied")
+            await steps.wait_notices(engine, state.id, "denied")
         try:
             assert state.appeal_deadline is not None
             # With no worker the server cannot skip past the window's timer (its task would
             # wait for a worker): skip to just before it and let real time carry it over.
-            fired = await timers_fired(handle)
+            fired = await steps.timers_fired(handle)
             await skip_to(env, end_of(state.appeal_deadline) - timedelta(seconds=0.5))
             filed_on: date = state.appeal_deadline + timedelta(days=days_late)
             late = asyncio.create_task(
@@ -314,7 +299,7 @@ async def test_appeal_recorded_after_a_worker_outage(
             )
 
             async def window_timer_fired() -> bool:  # the update waits for a worker
-                return await timers_fired(handle) > fired
+                return await steps.timers_fired(handle) > fired
 
             await eventually(window_timer_fired, what="the appeal window's timer firing")
             assert await env.get_current_time() > end_of(state.appeal_deadline)
@@ -325,25 +310,25 @@ async def test_appeal_recorded_after_a_worker_outage(
                     message = failure.value.cause.message
                     assert "the appeal window closed on" in message
                     assert state.appeal_deadline.isoformat() in message
-                    result = await finished(env, handle, Stage.abandoned)
-                    assert "appeal_filed" not in events(result)
+                    result = await steps.finished(env, handle, Stage.abandoned)
+                    assert "appeal_filed" not in steps.events(result)
                 else:
                     state = await late
                     assert state.stage is Stage.appeal_pending
                     assert state.appeal_filed_on == filed_on
                     # Not abandoned: nothing happens until the county's decision is due.
                     assert state.appeal_decision_due is not None
-                    await quiet_until(
+                    await steps.quiet_until(
                         env, handle, end_of(state.appeal_decision_due) - SECOND, since=state
                     )
                     # ...and then the appeal is what the run waits on: the county is overdue.
                     await skip_to(env, end_of(state.appeal_decision_due) + MINUTE)
                     await wait_state(
-                        handle, lambda s: "county_decision_overdue" in events(s),
+                        handle, lambda s: "county_decision_overdue" in steps.events(s),
                         "the county escalation",
                     )
                     await handle.execute_update(W.withdraw, WITHDRAW)
-                    await finished(env, handle, Stage.withdrawn)
+                    await steps.finished(env, handle, Stage.withdrawn)
         finally:
             with contextlib.suppress(RPCError):
                 await handle.terminate("test over")
@@ -352,9 +337,9 @@ async def test_appeal_recorded_after_a_worker_outage(
 
 async def test_appeal_after_the_window_was_abandoned_is_refused(env, launch: Launch):
     handle = await launch()
-    state = await to_denied(handle)
+    state = await steps.to_denied(handle)
     assert state.appeal_deadline is not None
     await skip_to(env, end_of(state.appeal_deadline) + MINUTE)
-    await finished(env, handle, Stage.abandoned)
-    await refused_when_closed(handle, W.file_appeal, FileAppeal(actor=CLERK))
+    await steps.finished(env, handle, Stage.abandoned)
+    await steps.refused_when_closed(handle, W.file_appeal, FileAppeal(actor=CLERK))
 

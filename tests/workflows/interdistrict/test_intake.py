@@ -1,10 +1,7 @@
 """The interdistrict permit workflow on the time-skipping server (issue 2): intake, documents,
 the decision, withdrawal, and the actions refused on the way.
 
-The server's clock only moves forward, so each test computes its dates from the server's "today"
-and checks each deadline from both sides: the clock is moved to the last second before the day
-ends and the state is unchanged (`quiet_until`), just after it the workflow has acted.
-Shared steps and fixtures: tests/support/interdistrict.py.
+Shared steps: tests/support/interdistrict.py (as ``steps``); fixtures: conftest.py here.
 """
 
 from __future__ import annotations
@@ -33,10 +30,10 @@ from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.documents import DocumentKind
 from models.stages import Stage
 from models.state import RequestState
-from store import notices as notice_store
 from store import records
+from tests.support import interdistrict as steps
 from tests.support.factories import CLERK, DIRECTOR, NOBODY, document, make_request
-from tests.support.interdistrict import (  # noqa: F401 (the fixtures launch, env)
+from tests.support.interdistrict import (
     APPROVE,
     DENY,
     GRANT_RELEASE,
@@ -45,20 +42,6 @@ from tests.support.interdistrict import (  # noqa: F401 (the fixtures launch, en
     SECOND,
     WITHDRAW,
     Launch,
-    finished,
-    into_request,
-    kinds,
-    launcher,
-    notices_of,
-    own_server,
-    packet,
-    quiet_until,
-    refused_when_closed,
-    to_appeal_pending,
-    to_deemed_denied,
-    to_denied,
-    to_under_review,
-    wait_notices,
 )
 from tests.support.waiting import eventually
 from tests.support.workflows import (
@@ -87,9 +70,8 @@ async def test_out_request_approved_issues_permit(env: WorkflowEnvironment, work
     state = await handle.execute_update(W.decide, APPROVE)
     assert state.stage is Stage.approved
     assert state.permit_id
-    await finished(env, handle, Stage.approved)
-    kinds = [n.kind for n in notice_store.list_notices(engine, state.id)]
-    assert kinds == ["receipt", "missing_documents", "approved"]
+    await steps.finished(env, handle, Stage.approved)
+    assert steps.kinds(engine, state.id) == ["receipt", "missing_documents", "approved"]
 
 
 
@@ -116,8 +98,8 @@ async def test_a_decision_does_not_wait_for_a_refused_parent_mailbox(
 
         inbox.refused = set()
         await env.sleep(timedelta(minutes=11))  # past the longest retry interval
-        (sent,) = await wait_notices(engine, state.id, "approved")
-        result = await finished(env, handle, Stage.approved)
+        (sent,) = await steps.wait_notices(engine, state.id, "approved")
+        result = await steps.finished(env, handle, Stage.approved)
         assert result.permit_id == state.permit_id
     subjects = [m["Subject"] for m in inbox.to(PARENT_EMAIL)]
     assert len([s for s in subjects if "approved" in s.lower()]) == 1, subjects
@@ -145,12 +127,12 @@ async def test_incomplete_request_is_abandoned_at_the_document_deadline(
     state = await wait_stage(handle, Stage.awaiting_documents)
     received = local_day(state.received_at)
     assert state.documents_due == received + timedelta(days=14)
-    await wait_notices(engine, state.id, "missing_documents")
-    await quiet_until(env, handle, end_of(state.documents_due) - SECOND, since=state)
+    await steps.wait_notices(engine, state.id, "missing_documents")
+    await steps.quiet_until(env, handle, end_of(state.documents_due) - SECOND, since=state)
     await skip_to(env, end_of(state.documents_due) + MINUTE)
-    result = await finished(env, handle, Stage.abandoned)
+    result = await steps.finished(env, handle, Stage.abandoned)
     assert "documents" in result.history[-1].reason
-    assert kinds(engine, state.id) == ["receipt", "missing_documents", "abandoned"]
+    assert steps.kinds(engine, state.id) == ["receipt", "missing_documents", "abandoned"]
 
 
 
@@ -160,12 +142,12 @@ async def test_incomplete_request_is_abandoned_at_the_document_deadline(
 async def test_a_packet_of_documents_is_one_update_with_an_entry_for_each(
     env, launch: Launch, engine
 ):
-    handle = await launch(request=into_request())
+    handle = await launch(request=steps.into_request())
     state = await wait_stage(handle, Stage.awaiting_documents)
     needed = list(state.missing_documents)
     assert len(needed) > 1
     first = len(state.history) + 1
-    state = await handle.execute_update(W.add_documents, packet(needed))
+    state = await handle.execute_update(W.add_documents, steps.packet(needed))
     assert state.missing_documents == []
     assert [d.kind for d in state.documents] == needed
     added = state.history[first - 1:first - 1 + len(needed)]
@@ -186,7 +168,7 @@ async def test_a_packet_of_documents_is_one_update_with_an_entry_for_each(
 async def test_a_packet_is_refused_whole(env, launch: Launch):
     handle = await launch()
     state = await wait_stage(handle, Stage.awaiting_documents)
-    await refused(handle, W.add_documents, packet(state.missing_documents, NOBODY),
+    await refused(handle, W.add_documents, steps.packet(state.missing_documents, NOBODY),
                   "visitor (no role) may not add document", "pupil_services")
     with pytest.raises(WorkflowUpdateFailedError) as failure:  # the payload fails validation
         await handle.execute_update(
@@ -212,22 +194,22 @@ async def _at_awaiting_release(env: WorkflowEnvironment, handle: WorkflowHandle)
 
 
 async def _at_under_review(env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
-    await to_under_review(handle)
+    await steps.to_under_review(handle)
 
 
 
 async def _at_denied(env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
-    await to_denied(handle)
+    await steps.to_denied(handle)
 
 
 
 async def _at_appeal_pending(env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
-    await to_appeal_pending(handle)
+    await steps.to_appeal_pending(handle)
 
 
 
 async def _at_deemed_denied(env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
-    await to_deemed_denied(env, handle)
+    await steps.to_deemed_denied(env, handle)
 
 
 
@@ -244,16 +226,16 @@ WITHDRAW_STAGES = {
 
 @pytest.mark.parametrize("stage", list(WITHDRAW_STAGES), ids=str)
 async def test_withdraw_at_an_open_stage(env, launch: Launch, engine, stage: Stage):
-    request = into_request() if stage is Stage.awaiting_release else make_request()
+    request = steps.into_request() if stage is Stage.awaiting_release else make_request()
     handle = await launch(request=request)
     await WITHDRAW_STAGES[stage](env, handle)
     assert (await status(handle)).stage is stage
     state = await handle.execute_update(W.withdraw, WITHDRAW)
     assert state.stage is Stage.withdrawn
-    result = await finished(env, handle, Stage.withdrawn)
+    result = await steps.finished(env, handle, Stage.withdrawn)
     assert result.history[-1].actor == CLERK.name
     assert result.history[-1].reason == "the family stays"
-    assert (await wait_notices(engine, state.id, "withdrawn"))[0].recipients == PARENT_EMAIL
+    assert (await steps.wait_notices(engine, state.id, "withdrawn"))[0].recipients == PARENT_EMAIL
 
 
 
@@ -263,9 +245,9 @@ async def test_withdrawn_before_the_documents_stage_stays_withdrawn(env, launch:
     handle = await launch()
     state = await handle.execute_update(W.withdraw, Withdraw(actor=CLERK))
     assert state.stage is Stage.withdrawn
-    result = await finished(env, handle, Stage.withdrawn)
+    result = await steps.finished(env, handle, Stage.withdrawn)
     assert result.history[-1].event == "withdrawn"
-    assert kinds(engine, state.id)[-1] == "withdrawn"
+    assert steps.kinds(engine, state.id)[-1] == "withdrawn"
 
 
 
@@ -313,7 +295,7 @@ async def test_decision_while_awaiting_documents_is_refused(env, launch: Launch)
 
 async def test_malformed_decisions_are_refused(env, launch: Launch):
     handle = await launch()
-    await to_under_review(handle)
+    await steps.to_under_review(handle)
     await refused(
         handle, W.decide, Decide(actor=DIRECTOR, outcome=Outcome.deny),
         "a denial must cite at least one",
@@ -333,18 +315,19 @@ async def test_malformed_decisions_are_refused(env, launch: Launch):
 
 
 async def test_actions_on_a_closed_request_are_refused(env, launch: Launch):
-    handle = await launch(request=into_request())
+    handle = await launch(request=steps.into_request())
     await supply_documents(handle)
     await wait_stage(handle, Stage.awaiting_release)
     await handle.execute_update(W.record_release, GRANT_RELEASE)
     await wait_stage(handle, Stage.under_review)
     await handle.execute_update(W.decide, APPROVE)
-    state = await finished(env, handle, Stage.approved)
-    await refused_when_closed(handle, W.withdraw, WITHDRAW)
-    await refused_when_closed(handle, W.decide, DENY)
-    await refused_when_closed(handle, W.add_document, document(DocumentKind.report_card))
-    await refused_when_closed(handle, W.add_documents, packet([DocumentKind.report_card]))
-    await refused_when_closed(handle, W.file_appeal, FileAppeal(actor=CLERK))
+    state = await steps.finished(env, handle, Stage.approved)
+    await steps.refused_when_closed(handle, W.withdraw, WITHDRAW)
+    await steps.refused_when_closed(handle, W.decide, DENY)
+    await steps.refused_when_closed(handle, W.add_document, document(DocumentKind.report_card))
+    await steps.refused_when_closed(handle, W.add_documents,
+                                    steps.packet([DocumentKind.report_card]))
+    await steps.refused_when_closed(handle, W.file_appeal, FileAppeal(actor=CLERK))
     assert (await status(handle)).history == state.history
 
 
@@ -356,7 +339,7 @@ async def test_of_two_racing_actions_only_the_first_closes_the_request(
     """The loser reaches the run while the winner's handler is still writing its record:
     the validator sees the closed stage and refuses it, naming that stage."""
     handle = await launch()
-    await to_under_review(handle)
+    await steps.to_under_review(handle)
     outcomes = await asyncio.gather(
         handle.execute_update(W.withdraw, WITHDRAW),
         handle.execute_update(W.withdraw, WITHDRAW)
@@ -372,9 +355,9 @@ async def test_of_two_racing_actions_only_the_first_closes_the_request(
     assert closed in (Stage.withdrawn, Stage.approved)
     message = lost[0].cause.message
     assert f"is closed ({closed})" in message or f"is {closed}, the action needs" in message
-    result = await finished(env, handle, closed)
+    result = await steps.finished(env, handle, closed)
     assert [e.event for e in result.history].count(str(closed)) == 1
-    assert len(notices_of(engine, result.id, str(closed))) == 1
+    assert len(steps.notices_of(engine, result.id, str(closed))) == 1
 
 
 
@@ -385,8 +368,8 @@ async def test_a_spanish_speaking_parent_gets_notices_in_spanish(env, launch: La
     """EC 48985: notices in the parent's primary language; the record says which."""
     handle = await launch(request=make_request(parent={"language": "es-MX"}))
     await wait_stage(handle, Stage.awaiting_documents)
-    sent = await wait_notices(engine, handle.id, "missing_documents")
-    (receipt,) = notices_of(engine, handle.id, "receipt")
+    sent = await steps.wait_notices(engine, handle.id, "missing_documents")
+    (receipt,) = steps.notices_of(engine, handle.id, "receipt")
     assert receipt.language == "es" and receipt.note == ""
     assert "Recibimos" in receipt.subject or "recibió" in receipt.body
     assert sent[0].language == "es"

@@ -1,10 +1,7 @@
 """The interdistrict permit workflow on the time-skipping server (issue 2): the review's
 deadlines (the district's promise and the statute) and the county's appeal decision.
 
-The server's clock only moves forward, so each test computes its dates from the server's "today"
-and checks each deadline from both sides: the clock is moved to the last second before the day
-ends and the state is unchanged (`quiet_until`), just after it the workflow has acted.
-Shared steps and fixtures: tests/support/interdistrict.py.
+Shared steps: tests/support/interdistrict.py (as ``steps``); fixtures: conftest.py here.
 """
 
 from __future__ import annotations
@@ -17,8 +14,9 @@ from models.actions import (
 )
 from models.decisions import AppealOutcome
 from models.stages import Stage
+from tests.support import interdistrict as steps
 from tests.support.factories import COUNTY
-from tests.support.interdistrict import (  # noqa: F401 (the fixtures launch, env)
+from tests.support.interdistrict import (
     APPROVE,
     DENY,
     EXTEND,
@@ -28,19 +26,6 @@ from tests.support.interdistrict import (  # noqa: F401 (the fixtures launch, en
     STAFF_EMAIL,
     WITHDRAW,
     Launch,
-    entry,
-    events,
-    finished,
-    kinds,
-    launcher,
-    notices_of,
-    own_server,
-    quiet_until,
-    to_appeal_pending,
-    to_deemed_denied,
-    to_denied,
-    to_under_review,
-    wait_notices,
 )
 from tests.support.workflows import (
     end_of,
@@ -59,53 +44,53 @@ from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W
 async def test_past_the_promise_inside_the_statute_is_only_overdue(env, launch: Launch, engine):
     first_day = await today(env) + timedelta(days=120)  # received long before: statute later
     handle = await launch(first_day=first_day)
-    state = await to_under_review(handle)
+    state = await steps.to_under_review(handle)
     complete = local_day(state.review_started_at)
     assert state.statutory_due == first_day + timedelta(days=14)
     assert state.decision_due == complete + timedelta(days=30)  # the promise comes first
     assert state.decision_due < state.statutory_due
     # The reminders go out on the way; the state does not change until the promise ends.
-    state = await quiet_until(env, handle, end_of(state.decision_due) - SECOND, since=state)
+    state = await steps.quiet_until(env, handle, end_of(state.decision_due) - SECOND, since=state)
     assert state.overdue is False
-    reminders = await wait_notices(engine, state.id, "staff_reminder", count=2)
+    reminders = await steps.wait_notices(engine, state.id, "staff_reminder", count=2)
     assert all(r.recipients == STAFF_EMAIL for r in reminders)
-    assert notices_of(engine, state.id, "staff_escalation") == []
+    assert steps.notices_of(engine, state.id, "staff_escalation") == []
     await skip_to(env, end_of(state.decision_due) + MINUTE)
     state = await wait_state(handle, lambda s: s.overdue, "overdue")
     assert state.stage is Stage.under_review
-    assert "overdue" in events(state)
-    escalation = (await wait_notices(engine, state.id, "staff_escalation"))[0]
+    assert "overdue" in steps.events(state)
+    escalation = (await steps.wait_notices(engine, state.id, "staff_escalation"))[0]
     assert escalation.recipients == STAFF_EMAIL
-    assert notices_of(engine, state.id, "deemed_denied") == []
+    assert steps.notices_of(engine, state.id, "deemed_denied") == []
     state = await handle.execute_update(W.decide, APPROVE)
     assert state.overdue is False
-    await finished(env, handle, Stage.approved)
+    await steps.finished(env, handle, Stage.approved)
 
 
 
 async def test_no_decision_by_the_statute_is_a_deemed_denial(env, launch: Launch, engine):
     first_day = await today(env) + timedelta(days=10)  # 15 or fewer days before: 30 days
     handle = await launch(first_day=first_day)
-    state = await to_under_review(handle)
+    state = await steps.to_under_review(handle)
     complete = local_day(state.review_started_at)
     assert state.statutory_due == complete + timedelta(days=30)
     assert state.decision_due == state.statutory_due
-    state = await quiet_until(env, handle, end_of(state.statutory_due) - SECOND, since=state)
+    state = await steps.quiet_until(env, handle, end_of(state.statutory_due) - SECOND, since=state)
     assert state.appeal_deadline is None
     await skip_to(env, end_of(state.statutory_due) + MINUTE)
     state = await wait_stage(handle, Stage.deemed_denied)
-    letter = local_day(entry(state, "deemed_denied").at)
+    letter = local_day(steps.entry(state, "deemed_denied").at)
     assert letter == state.statutory_due + timedelta(days=1)
     assert state.appeal_deadline == letter + timedelta(days=30)
     assert state.overdue is True
-    notice = (await wait_notices(engine, state.id, "deemed_denied"))[0]
+    notice = (await steps.wait_notices(engine, state.id, "deemed_denied"))[0]
     assert notice.recipients == PARENT_EMAIL
-    await wait_notices(engine, state.id, "staff_escalation")
+    await steps.wait_notices(engine, state.id, "staff_escalation")
     # Staff may still decide: a late approval ends it.
     state = await handle.execute_update(W.decide, APPROVE)
     assert state.stage is Stage.approved and state.overdue is False
-    await finished(env, handle, Stage.approved)
-    assert kinds(engine, state.id)[-1] == "approved"
+    await steps.finished(env, handle, Stage.approved)
+    assert steps.kinds(engine, state.id)[-1] == "approved"
 
 
 
@@ -116,37 +101,38 @@ async def test_late_denial_after_a_deemed_denial_restarts_the_appeal_window(
     # statute: the statute (first day + 14) is what falls due.
     first_day = await today(env) + timedelta(days=20)
     handle = await launch(first_day=first_day, decision_promise_days=60)
-    state = await to_under_review(handle)
+    state = await steps.to_under_review(handle)
     assert state.statutory_due == first_day + timedelta(days=14)
     assert state.decision_due == state.statutory_due
-    state = await to_deemed_denied(env, handle)
-    assert "overdue" not in events(state)  # the promise never came before the statute
+    state = await steps.to_deemed_denied(env, handle)
+    assert "overdue" not in steps.events(state)  # the promise never came before the statute
     first_window = state.appeal_deadline
     assert first_window is not None
-    await skip_to(env, end_of(local_day(entry(state, "deemed_denied").at) + timedelta(days=5)))
+    deemed = local_day(steps.entry(state, "deemed_denied").at)
+    await skip_to(env, end_of(deemed + timedelta(days=5)))
     state = await handle.execute_update(W.decide, DENY)
-    letter = local_day(entry(state, "denied").at)
+    letter = local_day(steps.entry(state, "denied").at)
     assert state.stage is Stage.denied
     assert state.appeal_deadline == letter + timedelta(days=30)
     assert state.appeal_deadline > first_window
     # The deemed denial's window is gone: its end passes and nothing happens.
-    await quiet_until(env, handle, end_of(first_window) + MINUTE, since=state)
-    await quiet_until(env, handle, end_of(state.appeal_deadline) - SECOND, since=state)
+    await steps.quiet_until(env, handle, end_of(first_window) + MINUTE, since=state)
+    await steps.quiet_until(env, handle, end_of(state.appeal_deadline) - SECOND, since=state)
     await skip_to(env, end_of(state.appeal_deadline) + MINUTE)
-    await finished(env, handle, Stage.abandoned)
-    assert kinds(engine, state.id)[-2:] == ["denied", "abandoned"]
+    await steps.finished(env, handle, Stage.abandoned)
+    assert steps.kinds(engine, state.id)[-2:] == ["denied", "abandoned"]
 
 
 
 async def test_deemed_denial_may_be_appealed(env, launch: Launch, engine):
     handle = await launch(first_day=await today(env) + timedelta(days=5))
-    await to_deemed_denied(env, handle)
+    await steps.to_deemed_denied(env, handle)
     state = await handle.execute_update(W.file_appeal, FileAppeal(actor=COUNTY))
     assert state.stage is Stage.appeal_pending
     await handle.execute_update(
         W.record_appeal_outcome, RecordAppealOutcome(actor=COUNTY, outcome=AppealOutcome.granted)
     )
-    await finished(env, handle, Stage.approved)
+    await steps.finished(env, handle, Stage.approved)
 
 
 
@@ -157,61 +143,64 @@ async def test_overdue_county_decision_is_escalated_and_extension_moves_it_to_60
     env, launch: Launch, engine
 ):
     handle = await launch()
-    state = await to_appeal_pending(handle)
+    state = await steps.to_appeal_pending(handle)
     filed = state.appeal_filed_on
     assert filed is not None and state.appeal_decision_due == filed + timedelta(days=30)
-    await quiet_until(env, handle, end_of(state.appeal_decision_due) - SECOND, since=state)
-    assert notices_of(engine, state.id, "staff_escalation") == []
+    await steps.quiet_until(env, handle, end_of(state.appeal_decision_due) - SECOND, since=state)
+    assert steps.notices_of(engine, state.id, "staff_escalation") == []
     await skip_to(env, end_of(state.appeal_decision_due) + MINUTE)
     state = await wait_state(
-        handle, lambda s: "county_decision_overdue" in events(s), "the county escalation"
+        handle, lambda s: "county_decision_overdue" in steps.events(s), "the county escalation"
     )
     assert state.stage is Stage.appeal_pending
-    escalation = (await wait_notices(engine, state.id, "staff_escalation"))[0]
+    escalation = (await steps.wait_notices(engine, state.id, "staff_escalation"))[0]
     assert escalation.recipients == STAFF_EMAIL
     state = await handle.execute_update(W.extend_appeal, EXTEND)
     assert state.appeal_decision_due == filed + timedelta(days=60)
-    state = await quiet_until(env, handle, end_of(state.appeal_decision_due) - SECOND, since=state)
-    assert events(state).count("county_decision_overdue") == 1
-    assert len(notices_of(engine, state.id, "staff_escalation")) == 1
+    state = await steps.quiet_until(env, handle, end_of(state.appeal_decision_due) - SECOND,
+                                    since=state)
+    assert steps.events(state).count("county_decision_overdue") == 1
+    assert len(steps.notices_of(engine, state.id, "staff_escalation")) == 1
     await skip_to(env, end_of(state.appeal_decision_due) + MINUTE)
     state = await wait_state(
-        handle, lambda s: events(s).count("county_decision_overdue") == 2, "a second escalation"
+        handle, lambda s: steps.events(s).count("county_decision_overdue") == 2,
+        "a second escalation",
     )
-    await wait_notices(engine, state.id, "staff_escalation", count=2)
+    await steps.wait_notices(engine, state.id, "staff_escalation", count=2)
     await handle.execute_update(
         W.record_appeal_outcome, RecordAppealOutcome(actor=COUNTY, outcome=AppealOutcome.upheld)
     )
-    await finished(env, handle, Stage.denied_final)
+    await steps.finished(env, handle, Stage.denied_final)
 
 
 
 async def test_extension_before_the_30_days_defers_the_escalation(env, launch: Launch, engine):
     handle = await launch()
-    state = await to_appeal_pending(handle)
+    state = await steps.to_appeal_pending(handle)
     filed = state.appeal_filed_on
     assert filed is not None
     state = await handle.execute_update(W.extend_appeal, EXTEND)
     assert state.appeal_decision_due == filed + timedelta(days=60)
-    assert "appeal_extended" in events(state)
+    assert "appeal_extended" in steps.events(state)
     # Past the first 30 days, and on to the last second of the 60: no escalation.
-    await quiet_until(env, handle, end_of(filed + timedelta(days=30)) + MINUTE, since=state)
-    state = await quiet_until(env, handle, end_of(filed + timedelta(days=60)) - SECOND, since=state)
-    assert "county_decision_overdue" not in events(state)
-    assert notices_of(engine, state.id, "staff_escalation") == []
+    await steps.quiet_until(env, handle, end_of(filed + timedelta(days=30)) + MINUTE, since=state)
+    state = await steps.quiet_until(env, handle, end_of(filed + timedelta(days=60)) - SECOND,
+                                    since=state)
+    assert "county_decision_overdue" not in steps.events(state)
+    assert steps.notices_of(engine, state.id, "staff_escalation") == []
     await skip_to(env, end_of(filed + timedelta(days=60)) + MINUTE)
     await wait_state(
-        handle, lambda s: "county_decision_overdue" in events(s), "the county escalation"
+        handle, lambda s: "county_decision_overdue" in steps.events(s), "the county escalation"
     )
-    await wait_notices(engine, state.id, "staff_escalation")
+    await steps.wait_notices(engine, state.id, "staff_escalation")
     await handle.execute_update(W.withdraw, WITHDRAW)
-    await finished(env, handle, Stage.withdrawn)
+    await steps.finished(env, handle, Stage.withdrawn)
 
 
 
 async def test_extending_twice_is_refused(env, launch: Launch):
     handle = await launch()
-    await to_appeal_pending(handle)
+    await steps.to_appeal_pending(handle)
     await handle.execute_update(W.extend_appeal, EXTEND)
     await refused(handle, W.extend_appeal, EXTEND, "already extended to 60 days")
 
@@ -219,7 +208,7 @@ async def test_extending_twice_is_refused(env, launch: Launch):
 
 async def test_appeal_outcome_when_no_appeal_is_pending_is_refused(env, launch: Launch):
     handle = await launch()
-    await to_denied(handle)
+    await steps.to_denied(handle)
     await refused(
         handle, W.record_appeal_outcome,
         RecordAppealOutcome(actor=COUNTY, outcome=AppealOutcome.upheld),
