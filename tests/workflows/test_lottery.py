@@ -82,12 +82,15 @@ async def make_input(env: WorkflowEnvironment) -> LotteryInput:
 async def launch(env: WorkflowEnvironment, worker: Worker) -> AsyncIterator[Launch]:
     handles: list[WorkflowHandle] = []
 
-    async def _launch() -> tuple[WorkflowHandle, LotteryInput]:
+    async def _launch(applicants: int = 0) -> tuple[WorkflowHandle, LotteryInput]:
+        """A lottery, with applications A1, A2, ... entered in that order."""
         inp = await make_input(env)
         handle = await env.client.start_workflow(
             L.run, inp, id=inp.id, task_queue=worker.task_queue
         )
         handles.append(handle)
+        for n in range(1, applicants + 1):
+            await handle.execute_update(L.enter, applicant(n))
         return handle, inp
 
     yield _launch
@@ -137,9 +140,7 @@ def test_input_from_the_district_file() -> None:
 async def test_window_closes_at_five_and_the_draw_is_a_preview(
     env: WorkflowEnvironment, launch: Launch, engine: Engine
 ) -> None:
-    handle, inp = await launch()
-    for n in (1, 2):
-        await handle.execute_update(L.enter, applicant(n))
+    handle, inp = await launch(applicants=2)
     await refused(handle, L.enter, applicant(1), "already entered")
     await refused(handle, L.enter, applicant(9, student_id="S1"), "S1 already applied")
 
@@ -165,8 +166,7 @@ async def test_window_closes_at_five_and_the_draw_is_a_preview(
 async def test_certification_needs_a_second_certifier(
     env: WorkflowEnvironment, launch: Launch
 ) -> None:
-    handle, inp = await launch()
-    await handle.execute_update(L.enter, applicant(1))
+    handle, inp = await launch(applicants=1)
     await refused(handle, L.certify, CERTIFIER, "has not run")
     await drawn(env, handle, inp.window_closes)
     await refused(handle, L.certify, SETTER, "set the seats")
@@ -182,8 +182,7 @@ async def test_certification_needs_a_second_certifier(
 async def test_uncertified_draw_escalates_on_the_configured_day(
     env: WorkflowEnvironment, launch: Launch, engine: Engine
 ) -> None:
-    handle, inp = await launch()
-    await handle.execute_update(L.enter, applicant(1))
+    handle, inp = await launch(applicants=1)
     await drawn(env, handle, inp.window_closes)
     day = inp.notify_by - timedelta(days=inp.escalation_days_before)
     at = calendar.at_local(day, time(8, 0), TZ)
@@ -207,9 +206,7 @@ async def test_uncertified_draw_escalates_on_the_configured_day(
 async def test_recorded_result_re_verifies_and_tampering_shows(
     env: WorkflowEnvironment, launch: Launch
 ) -> None:
-    handle, inp = await launch()
-    for n in range(1, 6):
-        await handle.execute_update(L.enter, applicant(n))
+    handle, inp = await launch(applicants=5)
     closed = SeatKey(school="abbott-elementary", program=Program.regular, grade=0)
     await refused(handle, L.enter, applicant(6, closed), "not open", "add-seats")
     # VII: seats opened before the draw by a seat setter, who then may not certify.
@@ -241,9 +238,7 @@ async def test_recorded_result_re_verifies_and_tampering_shows(
 async def test_the_seed_is_sealed_until_the_draw_and_checked_against_its_commitment(
     env: WorkflowEnvironment, launch: Launch
 ) -> None:
-    handle, inp = await launch()
-    for n in range(1, 4):
-        await handle.execute_update(L.enter, applicant(n))
+    handle, inp = await launch(applicants=3)
     shown = await record(handle)  # while applications are open
     assert shown.stage is LotteryStage.collecting
     assert shown.seed == "" and shown.seed_commitment.startswith("sha256:")
