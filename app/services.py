@@ -15,7 +15,7 @@ from temporalio.client import Client
 from app import context
 from app.errors import Refused
 from infra.search_attributes import dev_server_flags
-from infra.settings import Settings, connect, find_binary
+from infra.settings import PRIVATE_UMASK, Settings, connect, find_binary, keep_private
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop] | None
 
@@ -35,11 +35,18 @@ def run(coroutine: object, loop_factory: LoopFactory = None) -> object:
         return runner.run(coroutine)  # type: ignore[arg-type]
 
 
+def private_files() -> None:
+    """What this process creates from now on (a records store, a document, a notice) is
+    readable by its own user only (docs/cross-cutting.md "Privacy")."""
+    os.umask(PRIVATE_UMASK)
+
+
 def worker() -> None:
     """A worker until Ctrl-C (connects with TEMPORAL_ADDRESS etc.)."""
     from worker import run_worker
 
     settings = context.settings()
+    keep_private(settings.data_dir)
     run(run_worker(settings), loop_factory=event_loop(settings))
 
 
@@ -48,7 +55,7 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
     stops both; ``say`` tells the person where they are."""
     settings = context.settings()
     loop_factory = event_loop(settings)  # a wrong setting stops here, before the server
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings.data_dir)  # Temporal's database too: the server inherits the umask
     # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
     # last transactions (docs/cross-cutting.md "The embedded dev server's durability").
     server = subprocess.Popen(

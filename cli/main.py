@@ -414,6 +414,7 @@ def main() -> None:
     """Entry point. Leaves with ``os._exit`` after flushing: the SDK's native bridge can
     crash an exiting interpreter after the work is done (temporalio/sdk-python#300)."""
     code = 0
+    services.private_files()
     try:
         app()
     except SystemExit as exit_:

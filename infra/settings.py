@@ -64,6 +64,24 @@ class Settings:
         return self.data_dir / "documents"
 
 
+PRIVATE_UMASK = 0o077  # what the process creates: folders 0700, files 0600
+
+
+def keep_private(data_dir: Path) -> None:
+    """Student data readable by the service's own user only (docs/cross-cutting.md
+    "Privacy"): from now on the process creates folders 0700 and files 0600, and the data
+    folder and what lies at its top (the records, Temporal's database, the documents and
+    outbox folders) are made so if an earlier version left them open."""
+    os.umask(PRIVATE_UMASK)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for path in (data_dir, *data_dir.iterdir()):
+        if path.is_symlink():
+            continue
+        private = 0o700 if path.is_dir() else 0o600
+        if path.stat().st_mode & 0o777 != private:
+            path.chmod(private)
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("TRANSFERS_DATA_DIR", ".transfers")).resolve()
     database_url = os.environ.get("TRANSFERS_DATABASE_URL") or (

@@ -55,6 +55,11 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
                         lambda: _sent(cli, request_id), 30)
         # No SMTP host: the embedded default delivers to the outbox folder.
         assert len(list((tmp_path / "data" / "outbox").rglob("*.eml"))) == len(notices)
+        # Student data is readable by the service's user only: folders 0700, files 0600.
+        data = tmp_path / "data"
+        assert data.stat().st_mode & 0o777 == 0o700
+        for path in data.rglob("*"):
+            assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
 
         dev.send_signal(signal.SIGINT)
         assert dev.wait(timeout=60) == 0, log.read_text()[-2000:]
