@@ -5,8 +5,10 @@ payloads for the Temporal Web UI."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Callable
 
@@ -55,6 +57,8 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
     stops both; ``say`` tells the person where they are."""
     settings = context.settings()
     loop_factory = event_loop(settings)  # a wrong setting stops here, before the server
+    for what, number in (("--port", port), ("--ui-port", ui_port)):
+        _refuse_taken(what, number)
     keep_private(settings.data_dir)  # Temporal's database too: the server inherits the umask
     # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
     # last transactions (docs/cross-cutting.md "The embedded dev server's durability").
@@ -103,7 +107,38 @@ async def _dev_worker(
         f"http://127.0.0.1:{ui_port}; "
         "worker running. Ctrl-C stops both."
     )
-    await run_worker(settings, client)
+    # The worker runs as long as its server: when the server dies, it stops and says so.
+    working = asyncio.create_task(run_worker(settings, client))
+    server_exit = asyncio.create_task(_exited(server))
+    await asyncio.wait({working, server_exit}, return_when=asyncio.FIRST_COMPLETED)
+    if working.done():
+        server_exit.cancel()
+        working.result()
+        return
+    working.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await working
+    raise Refused(f"the Temporal dev server stopped (exit status {server.returncode}); "
+                  "the worker stopped with it")
+
+
+async def _exited(process: subprocess.Popen) -> None:
+    """Returns when ``process`` has exited. Polled, not waited on in a thread: a thread
+    blocked in ``wait`` would hold the event loop's shutdown until the server stops, and the
+    server is stopped after the loop."""
+    while process.poll() is None:
+        await asyncio.sleep(0.5)
+
+
+def _refuse_taken(option: str, port: int) -> None:
+    """Refuse a port another process holds: the dev server would fail to start, and the
+    worker would reach the other process instead."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise Refused(f"port {port} is in use by another process: choose another with "
+                          f"{option}") from None
 
 
 def codec_server(host: str, port: int, cors_origin: str, say: Callable[[str], None]) -> None:

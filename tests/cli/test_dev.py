@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,16 @@ from tests.support.e2e import BIN, Stack, district_toml, local_today
 from tests.support.ports import free_port, is_open
 from tests.support.servers import Inbox
 from tests.support.waiting import until
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    """The test district in ``tmp_path``, and an environment naming no other server or store."""
+    (tmp_path / "districts").mkdir()
+    (tmp_path / "districts" / "testdistrict.toml").write_text(district_toml(local_today()))
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("TEMPORAL_", "TRANSFERS_"))}
+    return env | {"TRANSFERS_DATA_DIR": str(tmp_path / "data"),
+                  "TRANSFERS_DISTRICTS_DIR": str(tmp_path / "districts")}
 
 
 def _sent(cli: Stack, request_id: str) -> list[dict] | None:
@@ -27,12 +38,7 @@ def _sent(cli: Stack, request_id: str) -> list[dict] | None:
 @pytest.mark.e2e
 def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
     today = local_today()
-    (tmp_path / "districts").mkdir()
-    (tmp_path / "districts" / "testdistrict.toml").write_text(district_toml(today))
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("TEMPORAL_", "TRANSFERS_"))}
-    env |= {"TRANSFERS_DATA_DIR": str(tmp_path / "data"),
-            "TRANSFERS_DISTRICTS_DIR": str(tmp_path / "districts")}
+    env = _environment(tmp_path)
     port, ui_port = free_port(), free_port()
     log = tmp_path / "dev.log"
     with log.open("w") as out:
@@ -65,6 +71,51 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         assert dev.wait(timeout=60) == 0, log.read_text()[-2000:]
         assert "stopped the worker and the Temporal dev server" in log.read_text()
         until("the dev server is gone", lambda: not is_open(port), 30)
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait(timeout=30)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("option", ["--port", "--ui-port"])
+def test_dev_refuses_a_port_another_process_holds(tmp_path: Path, option: str) -> None:
+    """Another process on the port: the dev server could not start, and the worker would
+    reach the other process instead. Refused before anything starts or is written."""
+    env = _environment(tmp_path)
+    ports = {"--port": free_port(), "--ui-port": free_port()}
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", ports[option]))
+        other.listen()
+        result = subprocess.run(
+            [str(BIN / "transfers"), "dev", *(str(a) for pair in ports.items() for a in pair)],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 1, result.stderr
+    assert f"port {ports[option]} is in use by another process" in result.stderr
+    assert f"choose another with {option}" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.e2e
+def test_dev_stops_and_says_so_when_its_server_dies(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    port, ui_port = free_port(), free_port()
+    log = tmp_path / "dev.log"
+    with log.open("w") as out:
+        dev = subprocess.Popen(
+            [str(BIN / "transfers"), "dev", "--port", str(port), "--ui-port", str(ui_port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        until("the worker is polling", lambda: "worker polling" in log.read_text(), 60)
+        children = Path(f"/proc/{dev.pid}/task/{dev.pid}/children").read_text().split()
+        (server,) = [int(c) for c in children
+                     if "temporal" in Path(f"/proc/{c}/cmdline").read_text()]
+        os.kill(server, signal.SIGKILL)
+        assert dev.wait(timeout=60) == 1, log.read_text()[-2000:]
+        assert "the Temporal dev server stopped" in log.read_text()
+        assert "the worker stopped with it" in log.read_text()
     finally:
         if dev.poll() is None:
             os.killpg(dev.pid, signal.SIGKILL)
