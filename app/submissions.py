@@ -5,6 +5,7 @@ their lottery first (its clock decides 5:00 p.m.), then the request starts."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import (
     TypedSearchAttributes,
@@ -35,6 +37,7 @@ from models.within_district_config import WithinDistrictConfig
 from models.within_request import WithinRequest, WithinRequestInput, WithinStage
 from rules.errors import PolicyError
 from rules.roles import check_role
+from store import claims
 from workflows.common.attributes import at_start
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
 from workflows.lottery import LotteryWorkflow
@@ -77,10 +80,13 @@ def prepare_interdistrict(request: InterdistrictRequest, principal: Principal) -
     check_role("submit", staff.name, staff.roles)
     task_queue = context.settings().task_queue
     today = calendar.local_date(datetime.now(UTC), config.timezone)
-    inp = prepare(request, config, today, context.engine(), staff.name)
+    engine = context.engine()
+    inp = prepare(request, config, today, engine, staff.name)
 
     async def go(client: Client) -> object:
-        return await start(client, inp, task_queue)
+        async with _claimed(engine, request.district, request.school_year, request.student.id,
+                            inp.id, f"for {request.school_year}"):
+            return await start(client, inp, task_queue)
 
     data = {"id": inp.id, "stage": "submitted", "first_day": inp.policy.first_day.isoformat()}
     student = (request.district, request.student.id, request.school_year)
@@ -96,15 +102,35 @@ def prepare_within_form(
     staff = context.staff(config, principal)
     check_role("within.submit", staff.name, staff.roles)
     student = (config.id, request.student.id, request.school_year)
-    inp = prepare_within(request, config, datetime.now(UTC), context.engine(), staff.name)
+    engine = context.engine()
+    inp = prepare_within(request, config, datetime.now(UTC), engine, staff.name)
     task_queue = context.settings().task_queue
 
     async def go(client: Client) -> object:
-        return await start_within(client, inp, config, task_queue)
+        # VI.C: one within-district request at a time, whatever its school year.
+        async with _claimed(engine, config.id, "within", request.student.id, inp.id,
+                            "(VI.C: one at a time)"):
+            return await start_within(client, inp, config, task_queue)
 
     data = {"id": inp.id, "stage": WithinStage.submitted.value, "kind": inp.kind.value,
             "lottery_id": inp.lottery_id}
     return Prepared(id=inp.id, data=data, start=go, student=student)
+
+
+@contextlib.asynccontextmanager
+async def _claimed(
+    engine: Engine, district: str, scope: str, student_id: str, request_id: str, which: str
+) -> AsyncIterator[None]:
+    """The student claimed for the request while its workflow starts, atomically (two
+    submissions at once cannot both start); given up if the start fails."""
+    holder = claims.claim(engine, district, scope, student_id, request_id, datetime.now(UTC))
+    if holder is not None:
+        raise Refused(f"student {student_id} already has an open request {which}: {holder}")
+    try:
+        yield
+    except BaseException:
+        claims.release(engine, request_id)
+        raise
 
 
 async def submit_form(form: object, principal: Principal, source: str = "the flags") -> Prepared:

@@ -110,3 +110,18 @@ class PermitRow(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, index=True)
     version: Mapped[int] = mapped_column(Integer)  # years lived * 1000 + events this year
     state: Mapped[dict] = mapped_column(JSON)
+
+
+class StudentClaim(Base):
+    """The one open request a student may have in a scope (an interdistrict school year, or
+    the district's within-district transfers at any time), claimed atomically before its
+    workflow starts: two submissions at once cannot both start (docs/interdistrict.md
+    "One open request per student and year")."""
+
+    __tablename__ = "student_claims"
+
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    student_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(130))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

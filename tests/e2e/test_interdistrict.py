@@ -3,13 +3,16 @@ Temporal dev server, with notices delivered to a real SMTP server (aiosmtpd) on 
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from tests.support.e2e import Stack, local_today, text_of
+from tests.support.e2e import BIN, Stack, local_today, text_of
+from tests.support.factories import request_data
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
@@ -98,3 +101,27 @@ def test_denial_notices_arrive_once_each_by_smtp(stack: Stack) -> None:
     body = text_of(denial)
     assert "Lack of space availability" in body and "Overcrowding" in body
     assert f"{last_day:%B} {last_day.day}, {last_day.year}" in body
+
+
+def test_into_and_out_at_the_same_moment_open_one_request(stack: Stack) -> None:
+    """Finding 8 of the trust issue: the same student submitted into and out of the district
+    in parallel opened two requests (1 pair in 5). Three pairs, each two processes at once."""
+    for n in range(3):
+        student = f"E2E-RACE-{n}"
+        paths = []
+        for direction in ("into", "out"):
+            path = stack.tmp / f"{student}-{direction}.json"
+            path.write_text(json.dumps(request_data(
+                district="testdistrict", school_year=stack.year, direction=direction,
+                student={"id": student})))
+            paths.append(path)
+        runs = [subprocess.Popen([str(BIN / "transfers"), "submit", str(path), "--actor",
+                                  "clerk", "--json"], env=stack.env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for path in paths]
+        results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+        codes = sorted(code for code, _, _ in results)
+        assert codes == [0, 1], results
+        (refusal,) = [err for code, _, err in results if code == 1]
+        assert f"student {student} already has an open request" in refusal
+        (started,) = [json.loads(out)["id"] for code, out, _ in results if code == 0]
+        assert started in refusal  # the refusal names the request that holds the student
