@@ -4,10 +4,13 @@ outbox; Ctrl-C stops the worker and the server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,38 @@ def _environment(tmp_path: Path) -> dict[str, str]:
                   "TRANSFERS_DISTRICTS_DIR": str(tmp_path / "districts")}
 
 
+@dataclass
+class Dev:
+    """`transfers dev` as its own process, its output in ``log``."""
+
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    def said(self) -> str:
+        return self.log.read_text()
+
+
+@contextlib.contextmanager
+def dev_running(tmp_path: Path, env: dict[str, str]) -> Iterator[Dev]:
+    """`transfers dev` on free ports, once its worker polls; killed at the end if still up."""
+    port, ui_port = free_port(), free_port()
+    log = tmp_path / "dev.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(BIN / "transfers"), "dev", "--port", str(port), "--ui-port", str(ui_port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    dev = Dev(process, port, log)
+    try:
+        until("the worker is polling", lambda: "worker polling" in dev.said(), 60)
+        yield dev
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
 def _sent(cli: Stack, request_id: str) -> list[dict] | None:
     """The request's notices once the receipt and the missing-documents notice are sent."""
     notices = cli.json("notices", request_id)
@@ -39,19 +74,11 @@ def _sent(cli: Stack, request_id: str) -> list[dict] | None:
 def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
     today = local_today()
     env = _environment(tmp_path)
-    port, ui_port = free_port(), free_port()
-    log = tmp_path / "dev.log"
-    with log.open("w") as out:
-        dev = subprocess.Popen(
-            [str(BIN / "transfers"), "dev", "--port", str(port), "--ui-port", str(ui_port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        until("the worker is polling", lambda: "worker polling" in log.read_text(), 60)
-        assert "on the uvloop event loop" in log.read_text()
+    with dev_running(tmp_path, env) as dev:
+        assert "on the uvloop event loop" in dev.said()
         assert (tmp_path / "data" / "temporal.sqlite").exists()  # persisted, in the data folder
 
-        cli = Stack({**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}, Inbox(), tmp_path,
+        cli = Stack({**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{dev.port}"}, Inbox(), tmp_path,
                     f"{today.year}-{today.year + 1}")
         request_id = cli.submit("S-DEV-1")  # waits for awaiting_documents: the worker ran it
         # Listed by stage: the search attributes `dev` registered are in use.
@@ -67,14 +94,10 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         for path in data.rglob("*"):
             assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
 
-        dev.send_signal(signal.SIGINT)
-        assert dev.wait(timeout=60) == 0, log.read_text()[-2000:]
-        assert "stopped the worker and the Temporal dev server" in log.read_text()
-        until("the dev server is gone", lambda: not is_open(port), 30)
-    finally:
-        if dev.poll() is None:
-            os.killpg(dev.pid, signal.SIGKILL)
-            dev.wait(timeout=30)
+        dev.process.send_signal(signal.SIGINT)
+        assert dev.process.wait(timeout=60) == 0, dev.said()[-2000:]
+        assert "stopped the worker and the Temporal dev server" in dev.said()
+        until("the dev server is gone", lambda: not is_open(dev.port), 30)
 
 
 @pytest.mark.e2e
@@ -99,24 +122,12 @@ def test_dev_refuses_a_port_another_process_holds(tmp_path: Path, option: str) -
 
 @pytest.mark.e2e
 def test_dev_stops_and_says_so_when_its_server_dies(tmp_path: Path) -> None:
-    env = _environment(tmp_path)
-    port, ui_port = free_port(), free_port()
-    log = tmp_path / "dev.log"
-    with log.open("w") as out:
-        dev = subprocess.Popen(
-            [str(BIN / "transfers"), "dev", "--port", str(port), "--ui-port", str(ui_port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        until("the worker is polling", lambda: "worker polling" in log.read_text(), 60)
-        children = Path(f"/proc/{dev.pid}/task/{dev.pid}/children").read_text().split()
+    with dev_running(tmp_path, _environment(tmp_path)) as dev:
+        pid = dev.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         (server,) = [int(c) for c in children
                      if "temporal" in Path(f"/proc/{c}/cmdline").read_text()]
         os.kill(server, signal.SIGKILL)
-        assert dev.wait(timeout=60) == 1, log.read_text()[-2000:]
-        assert "the Temporal dev server stopped" in log.read_text()
-        assert "the worker stopped with it" in log.read_text()
-    finally:
-        if dev.poll() is None:
-            os.killpg(dev.pid, signal.SIGKILL)
-            dev.wait(timeout=30)
+        assert dev.process.wait(timeout=60) == 1, dev.said()[-2000:]
+        assert "the Temporal dev server stopped" in dev.said()
+        assert "the worker stopped with it" in dev.said()
