@@ -25,7 +25,7 @@ Temporal server and its database hold ciphertext only. The choices:
   still decode, so running workflows keep replaying.
 - What is NOT encrypted: workflow ids, search attributes, task queues, workflow and activity
   type names, and timer and event metadata. None of them may ever carry student data (the
-  request id holds the student id only as a hash, see ``submission.request_id_base``; see
+  request id holds the student id only as a keyed hash, see ``intake.ids.request_id_base``; see
   ``search_attributes.py``).
 
 Decryption for people (the Temporal Web UI, ``temporal --codec-endpoint``) is the codec server,

@@ -25,9 +25,10 @@ def parse_request_file(path: Path) -> InterdistrictRequest:
     return parse_request(read_form(path), path.name)
 
 
-def base_request_id(request: InterdistrictRequest) -> str:
+def base_request_id(engine: Engine, request: InterdistrictRequest) -> str:
     return request_id_base(
-        request.district, request.school_year, request.direction.value, request.student.id
+        engine, request.district, request.school_year, request.direction.value,
+        request.student.id,
     )
 
 
@@ -85,7 +86,7 @@ def prepare(
             f"student {request.student.id} already has an open request for "
             f"{request.school_year}: {existing}"
         )
-    request_id = next_free_id(engine, base_request_id(request))
+    request_id = next_free_id(engine, base_request_id(engine, request))
     return PermitRequestInput(
         id=request_id, request=request, policy=policy, submitted_by=submitted_by
     )

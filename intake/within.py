@@ -113,7 +113,7 @@ def prepare_within(
     # VI.C: "only one ... at any given time": an open request of any school year counts.
     existing = records.find_open_request(engine, config.id, student.id, None, records.WITHIN)
     within_eligibility.check_one_open_request(student.id, [existing] if existing else [])
-    base = request_id_base(config.id, request.school_year, PROCESS, student.id)
+    base = request_id_base(engine, config.id, request.school_year, PROCESS, student.id)
     return WithinRequestInput(
         id=next_free_id(engine, base),
         request=request,

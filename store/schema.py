@@ -125,3 +125,14 @@ class StudentClaim(Base):
     student_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_id: Mapped[str] = mapped_column(String(130))
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SecretRow(Base):
+    """A secret the deployment makes for itself on first use and every process shares through
+    the records store: the key that request ids are made with (cross-cutting.md "Request
+    ids")."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

@@ -222,16 +222,19 @@ def assert_notices_once(stack: Running, engine: Engine, ids: list[str],
 # ---- an interdistrict district and its requests -------------------------------------------
 
 
-def interdistrict_forms(tmp: Path, prefix: str, count: int) -> tuple[list[Path], list[str]]:
+def interdistrict_forms(
+    tmp: Path, prefix: str, count: int
+) -> tuple[list[Path], Callable[[Engine], list[str]]]:
     """``count`` requests out of the district (a move: one document, the lease), their files
-    and their ids (derived from the student, as `transfers submit` derives them)."""
+    and how to know their ids in a records store (derived from the student under the store's
+    key, as `transfers submit` derives them)."""
     today = datetime.now(LA).date()
     year = f"{today.year}-{today.year + 1}"
     (tmp / "districts").mkdir(exist_ok=True)
     (tmp / "districts" / f"{DISTRICT}.toml").write_text(district_toml(today, DISTRICT, "Fault"))
     forms = tmp / "forms"
     forms.mkdir(exist_ok=True)
-    files, ids = [], []
+    files, students = [], []
     for n in range(count):
         student = f"{prefix}{n:04d}"
         data = request_data(district=DISTRICT, school_year=year,
@@ -240,8 +243,9 @@ def interdistrict_forms(tmp: Path, prefix: str, count: int) -> tuple[list[Path],
         path = forms / f"{student}.json"
         path.write_text(json.dumps(data))
         files.append(path)
-        ids.append(request_id_base(DISTRICT, year, "out", student))
-    return files, ids
+        students.append(student)
+    return files, lambda engine: [
+        request_id_base(engine, DISTRICT, year, "out", student) for student in students]
 
 
 def lease(request_id: str) -> AddDocument:
@@ -384,9 +388,10 @@ def test_a_delivery_whose_record_fails_is_recorded_not_sent_again(
 @pytest.mark.e2e
 def test_worker_killed_mid_flight_a_new_one_finishes_everything(tmp_path: Path) -> None:
     count = 200
-    files, ids = interdistrict_forms(tmp_path, "KILL", count)
+    files, ids_in = interdistrict_forms(tmp_path, "KILL", count)
     with records_database(tmp_path) as url, running(tmp_path, stack_url(url)) as stack:
         engine = make_engine(url)
+        ids = ids_in(engine)
         phase("stack up")
         submitting = Submission(stack, files)
         progress: list[str] = []
@@ -584,7 +589,7 @@ def test_records_database_unreachable_for_a_while(tmp_path: Path) -> None:
     submitted and moved: activities retry, the workflows wait, and once it is back every
     write lands once."""
     first, second = 40, 40
-    files, ids = interdistrict_forms(tmp_path, "DBA", first + second)
+    files, ids_in = interdistrict_forms(tmp_path, "DBA", first + second)
     with records_database(tmp_path, postgres_only=True) as url:
         from sqlalchemy.engine import make_url
 
@@ -598,6 +603,7 @@ def test_records_database_unreachable_for_a_while(tmp_path: Path) -> None:
             with running(tmp_path, url, workers=0, persisted=False) as stack:
                 stack.start_worker(TRANSFERS_DATABASE_URL=through)
                 engine = make_engine(url)
+                ids = ids_in(engine)
                 Submission(stack, files[:first]).finished(120)
                 until("the first batch awaiting documents", lambda: set(
                     records.stages_of(engine, ids[:first]).values()) == {"awaiting_documents"}

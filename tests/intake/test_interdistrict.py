@@ -22,7 +22,7 @@ OPENING_DAY = date(2027, 1, 15)  # requests for 2027-2028 open January 15, 2027 
 
 def test_a_valid_request_gets_a_derived_id_without_the_student_id(engine) -> None:
     inp = prepare(make_request(), PARAMOUNT, OPENING_DAY, engine, "avalos")
-    assert inp.id == base_request_id(inp.request)
+    assert inp.id == base_request_id(engine, inp.request)
     assert inp.id.startswith("paramount-2027-2028-out-")
     assert "S1001" not in inp.id
     assert inp.policy.first_day == PARAMOUNT.calendar["2027-2028"].first_day

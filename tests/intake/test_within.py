@@ -8,6 +8,7 @@ nothing to the store."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
 from districts import load_within_district
+from intake.ids import ID_KEY
 from intake.within import prepare_within, window_for
 from models.within_district import Program, Residency, SeatKey, SpecialIssue
 from models.within_district_config import WithinDistrictConfig
@@ -36,6 +38,7 @@ from rules import calendar
 from rules.errors import PolicyError
 from store import records
 from store.schema import EventRow
+from store.secrets import secret
 from tests.support import within as w
 
 CHI = ZoneInfo("America/Chicago")
@@ -66,9 +69,12 @@ def millard_request(
     return request.model_copy(update={"school_year": year, **(fields or {})})
 
 
-def base_id(district: str, year: str, student_id: str) -> str:
-    digest = hashlib.sha256(f"{district}:{student_id}".encode()).hexdigest()[:12]
-    return f"{district}-{year}-within-{digest}"
+def base_id(engine: Engine, district: str, year: str, student_id: str) -> str:
+    """The documented id: the first 12 hex digits of the HMAC-SHA-256, under the store's key,
+    of the district and the student's id."""
+    key = secret(engine, ID_KEY)
+    digest = hmac.new(key, f"{district}:{student_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{district}-{year}-within-{digest[:12]}"
 
 
 def record(
@@ -79,7 +85,7 @@ def record(
     kind: WithinKind = WithinKind.next_year,
 ) -> str:
     """Write an existing request of ``request``'s student in ``stage`` to the store."""
-    rid = request_id or base_id(request.district, request.school_year, request.student.id)
+    rid = request_id or base_id(engine, request.district, request.school_year, request.student.id)
     at = datetime(2026, 9, 15, 17, 0, tzinfo=UTC)
     entry = WithinHistoryEntry(seq=1, at=at, stage=stage, event=stage.value, actor="avalos")
     state = WithinRequestState(
@@ -283,7 +289,7 @@ def test_prepare_within_on_test_district_boundaries(
     assert window_for(config, year, now) is kind
     inp = accepted(engine, request, now, config=config)
     assert inp.kind is kind
-    assert inp.id == base_id(config.id, year, "S00001")
+    assert inp.id == base_id(engine, config.id, year, "S00001")
     expected_lottery = None if kind is WithinKind.current_year else f"lottery-{config.id}-{year}"
     assert inp.lottery_id == expected_lottery
     assert inp.level_ends == date(2036, 6, 30)  # kindergarten in 2030-2031, grade 5 in 2035-36
@@ -414,7 +420,7 @@ def test_intake_acceptances(
     inp = accepted(engine, request, NEXT_YEAR_NOW)
     assert inp.kind is WithinKind.next_year
     assert inp.lottery_id == f"lottery-millard-{YEAR}"
-    assert inp.id == base_id("millard", YEAR, "S00001")
+    assert inp.id == base_id(engine, "millard", YEAR, "S00001")
     # The flags travel with the request for the workflow to act on (III.A, III.C, III.D).
     assert inp.request.student == request.student
 
@@ -438,13 +444,13 @@ def test_a_closed_request_does_not_block_and_the_new_one_gets_a_suffix(
     engine: Engine, stage: WithinStage
 ) -> None:
     first = record(engine, millard_request(1), stage)
-    assert first == base_id("millard", YEAR, "S00001")
+    assert first == base_id(engine, "millard", YEAR, "S00001")
     inp = accepted(engine, millard_request(1), NEXT_YEAR_NOW)
     assert inp.id == f"{first}-2"
 
 
 def test_the_suffix_counts_past_every_earlier_closed_request(engine: Engine) -> None:
-    base = base_id("millard", YEAR, "S00001")
+    base = base_id(engine, "millard", YEAR, "S00001")
     record(engine, millard_request(1), WithinStage.withdrawn)
     record(engine, millard_request(1), WithinStage.denied, request_id=f"{base}-2")
     assert accepted(engine, millard_request(1), NEXT_YEAR_NOW).id == f"{base}-3"
@@ -454,7 +460,7 @@ def test_the_id_hides_the_student_and_depends_on_district_student_and_year(
     engine: Engine,
 ) -> None:
     inp = accepted(engine, millard_request(1), NEXT_YEAR_NOW)
-    assert inp.id == base_id("millard", YEAR, "S00001")
+    assert inp.id == base_id(engine, "millard", YEAR, "S00001")
     assert inp.id.startswith(f"millard-{YEAR}-within-")
     assert "S00001" not in inp.id
     assert accepted(engine, millard_request(2), NEXT_YEAR_NOW).id != inp.id
@@ -468,7 +474,7 @@ def test_open_requests_of_others_do_not_block(engine: Engine) -> None:
     elsewhere = millard_request(1, fields={"district": "elkhorn"})
     record(engine, elsewhere, WithinStage.in_lottery)  # the same id in another district
     inp = accepted(engine, millard_request(1), NEXT_YEAR_NOW)
-    assert inp.id == base_id("millard", YEAR, "S00001")
+    assert inp.id == base_id(engine, "millard", YEAR, "S00001")
 
 
 def test_an_open_request_for_another_school_year_also_blocks(engine: Engine) -> None:

@@ -1,6 +1,8 @@
-"""student claims (0004, after 0003; 2026-12-02): the one open request a student may have in a
-scope, claimed before its workflow starts (store.schema.StudentClaim). Requests open before it
-hold no claim: a new submission still finds them through the requests table."""
+"""student claims and secrets (0004, after 0003; 2026-12-02): the one open request a student
+may have in a scope, claimed before its workflow starts (store.schema.StudentClaim; requests
+open before it hold no claim: a new submission still finds them through the requests table),
+and the deployment's own secrets, such as the key request ids are made with
+(store.schema.SecretRow)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,13 @@ def upgrade() -> None:
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint(*(name for name, _ in key)),
     )
+    op.create_table(
+        "secrets",
+        sa.Column("name", sa.String(length=64), primary_key=True),
+        sa.Column("value", sa.String(length=128), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("secrets")
     op.drop_table("student_claims")
