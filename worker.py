@@ -19,6 +19,7 @@ from activities.notices import NoticeActivities
 from activities.records import RecordActivities
 from infra import observability
 from infra.settings import Settings, connect, load_settings
+from store import records
 from store.engine import engine_for
 from store.migrate import check_current
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
@@ -34,11 +35,11 @@ def build_activities(settings: Settings) -> list:
     notices = NoticeActivities(
         engine, settings.outbox_dir, settings.smtp_host, settings.smtp_port
     )
-    records = RecordActivities(engine)
+    recording = RecordActivities(engine)
     return [
-        records.record_event, records.record_events, records.record_within_event,
-        records.record_lottery,
-        records.record_permit,
+        recording.record_event, recording.record_events, recording.record_within_event,
+        recording.record_lottery,
+        recording.record_permit,
         notices.send_notice,
     ]
 
@@ -109,7 +110,8 @@ async def run_worker(settings: Settings | None = None, client: Client | None = N
     settings = settings or load_settings()
     observability.configure_logging(settings)
     # Never poll on a records database behind the code's schema: the error names the command.
-    check_current(engine_for(settings.database_url))
+    engine = records.intact_engine(settings.database_url)  # a damaged one: refused, named
+    check_current(engine)
     client = client or await connect(observability.runtime(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

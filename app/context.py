@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
 from temporalio.client import Client
 
 from app.errors import Refused
@@ -28,7 +29,11 @@ def settings() -> Settings:
 
 
 def engine() -> Engine:
-    return engine_for(settings().database_url)
+    try:
+        return engine_for(settings().database_url)
+    except DatabaseError as error:  # a file that is not a database: say so, not a traceback
+        raise Refused(f"the records store cannot be read ({error.orig}): it may be damaged; "
+                      "restore it from its backup") from None
 
 
 def documents() -> DocumentStore:

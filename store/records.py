@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, Insert, select
+from sqlalchemy import URL, Connection, Engine, Insert, make_url, select
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, defer
 
 from models.state import HistoryEntry, RequestState
 from models.within_request import WithinHistoryEntry, WithinRequestState
-from store.engine import upsert_insert
+from store.engine import engine_for, upsert_insert
 from store.schema import EventRow, RequestRow
 
 WITHIN = "within"  # the ``direction`` of a within-district request (Rule 5110.1)
@@ -204,3 +205,37 @@ def list_requests(
     ).limit(limit)
     with Session(engine) as session:
         return list(session.scalars(query))
+
+
+class StoreUnusable(RuntimeError):
+    """The records store cannot be worked on (damaged); the message says what to do."""
+
+
+def check_intact(engine: Engine) -> None:
+    """Refuse a damaged store: SQLite checks its pages (``PRAGMA quick_check``); a file that
+    is not a database at all fails to be read. PostgreSQL keeps its own pages."""
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                found = [r[0] for r in connection.exec_driver_sql("PRAGMA quick_check")]
+                if found != ["ok"]:
+                    raise StoreUnusable(_damaged(engine.url, "; ".join(found[:3])))
+            connection.execute(select(RequestRow.id).limit(1)).first()
+    except DatabaseError as error:
+        raise StoreUnusable(_damaged(engine.url, str(error.orig))) from None
+
+
+def intact_engine(url: str) -> Engine:
+    """The store's engine (`store.engine.engine_for`), refused as `StoreUnusable` when the
+    database cannot be read or its pages are damaged."""
+    try:
+        engine = engine_for(url)
+    except DatabaseError as error:  # not a database at all: it could not even be opened
+        raise StoreUnusable(_damaged(make_url(url), str(error.orig))) from None
+    check_intact(engine)
+    return engine
+
+
+def _damaged(url: URL, what: str) -> str:
+    return (f"the records store ({url.render_as_string(hide_password=True)}) is damaged "
+            f"({what}): restore it from its backup")

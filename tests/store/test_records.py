@@ -8,51 +8,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from sqlalchemy import Engine, func, select
 
 from models.stages import Stage
-from models.state import HistoryEntry, RequestState
+from models.state import RequestState
 from store import notices, records
 from store.schema import EventRow, RequestRow
-from tests.support.factories import make_request
+from tests.support.factories import STAGES, T0, as_utc, make_request, state_at
 from tests.support.races import at_once
-
-T0 = datetime(2027, 3, 1, 17, 0, tzinfo=UTC)
-
-STAGES = [Stage.submitted, Stage.awaiting_documents, Stage.under_review, Stage.approved]
-
-
-def state_at(
-    seq: int,
-    request_id: str = "PUSD-2027-0001",
-    stages: list[Stage] | None = None,
-    **fields: object,
-) -> RequestState:
-    """The request's state after ``seq`` recorded events; the i-th event enters stages[i]."""
-    stages = stages or STAGES
-    request = fields.pop("request", None) or make_request()
-    history = [
-        HistoryEntry(
-            seq=i,
-            at=T0 + timedelta(hours=i),
-            stage=stages[min(i, len(stages)) - 1],
-            event=f"event-{i}",
-            actor="avalos" if i % 2 else "system",
-            reason=f"why {i}",
-        )
-        for i in range(1, seq + 1)
-    ]
-    return RequestState(
-        id=request_id,
-        request=request,
-        timezone="America/Los_Angeles",
-        stage=history[-1].stage if history else Stage.submitted,
-        received_at=T0,
-        history=history,
-        **fields,
-    )
-
-
-def as_utc(instant: datetime) -> datetime:
-    """A column read back: SQLite returns the UTC reading without an offset."""
-    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
 def record(engine: Engine, state: RequestState) -> None:

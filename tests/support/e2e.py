@@ -201,8 +201,10 @@ highest_grade = 12
 
 
 class Stack:
-    def __init__(self, env: dict[str, str], inbox: Inbox, tmp: Path, year: str) -> None:
+    def __init__(self, env: dict[str, str], inbox: Inbox, tmp: Path, year: str,
+                 processes: Running | None = None) -> None:
         self.env, self.inbox, self.tmp, self.year = env, inbox, tmp, year
+        self.processes = processes  # the server and workers, when this stack started them
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -230,7 +232,7 @@ class Stack:
         if url:
             reset_postgres(url)
         with running(tmp, url, workers=workers, extra_env=extra_env) as stack:
-            yield cls(stack.env, stack.inbox, tmp, f"{today.year}-{today.year + 1}")
+            yield cls(stack.env, stack.inbox, tmp, f"{today.year}-{today.year + 1}", stack)
 
     def wait_for(self, request_id: str, predicate: Any, seconds: float = CEILING) -> dict:
         shown: list[subprocess.CompletedProcess[str]] = []
