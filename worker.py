@@ -5,11 +5,13 @@ Run any number of them against one Temporal server (`transfers worker`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
@@ -18,15 +20,19 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.notices import NoticeActivities
 from activities.records import RecordActivities
 from infra import observability
+from infra.proofs import Keyring
 from infra.settings import Settings, connect, load_settings
 from store import records
 from store.engine import engine_for
 from store.migrate import check_current
+from store.secrets import trusted_keys
+from workflows.common.proofs import ProofChecker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 from workflows.lottery import LotteryWorkflow
 from workflows.permit import PermitWorkflow
 from workflows.within_request import WithinRequestWorkflow
 
+KEYRING_REFRESH = timedelta(seconds=30)
 WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow, WithinRequestWorkflow, PermitWorkflow]
 
 
@@ -90,12 +96,30 @@ def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | N
     return uvloop.new_event_loop
 
 
+def load_keyring(settings: Settings) -> Keyring:
+    """The public keys the workflows verify proofs with, from the records store."""
+    return Keyring({key.kid: key for key in trusted_keys(engine_for(settings.database_url))})
+
+
+async def refresh_keyring(keyring: Keyring, settings: Settings, stop: asyncio.Event) -> None:
+    """Keep ``keyring`` current, so a key rotated while the worker runs is known within
+    ``KEYRING_REFRESH`` (docs/cross-cutting.md "Proofs")."""
+    engine = engine_for(settings.database_url)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), KEYRING_REFRESH.total_seconds())
+        with contextlib.suppress(Exception):  # the store away for a moment: the old keys serve
+            keyring.replace(await asyncio.to_thread(trusted_keys, engine))
+
+
 def build_worker(
-    client: Client, settings: Settings, executor: ThreadPoolExecutor, **options: object
+    client: Client, settings: Settings, executor: ThreadPoolExecutor,
+    keyring: Keyring | None = None, **options: object,
 ) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
+        interceptors=[ProofChecker(keyring or load_keyring(settings))],
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(settings.workflow_sandbox),
         activities=build_activities(settings),
@@ -122,9 +146,11 @@ async def run_worker(settings: Settings | None = None, client: Client | None = N
         probe = client.service_client.check_health
         readiness = observability.Readiness(settings.health_port, probe)
         await readiness.start()
+    keyring = load_keyring(settings)
+    refreshing = asyncio.create_task(refresh_keyring(keyring, settings, stop))
     try:
         with ThreadPoolExecutor(max_workers=16) as executor:
-            worker = build_worker(client, settings, executor)
+            worker = build_worker(client, settings, executor, keyring)
             async with worker:
                 if readiness is not None:
                     readiness.ready.set()
@@ -136,5 +162,7 @@ async def run_worker(settings: Settings | None = None, client: Client | None = N
                 if readiness is not None:  # draining: take no new traffic
                     readiness.ready.clear()
     finally:
+        stop.set()
+        await refreshing
         if readiness is not None:
             await readiness.stop()

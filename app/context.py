@@ -13,12 +13,15 @@ from temporalio.client import Client
 from app.errors import Refused
 from app.principal import Principal
 from districts import UnknownDistrictError, load_district, load_within_district
+from infra.proofs import ACTING, Acting, SigningKey
 from infra.settings import Settings, connect, load_settings
+from infra.signing import ProofSigner
 from models.district import DistrictBase, DistrictConfig
 from models.people import Actor
 from models.within_district_config import WithinDistrictConfig
 from store.documents import DocumentStore
 from store.engine import engine_for
+from store.secrets import proof_keys
 
 
 def settings() -> Settings:
@@ -40,9 +43,16 @@ def documents() -> DocumentStore:
     return DocumentStore(settings().documents_dir)
 
 
+def signing_key() -> SigningKey:
+    """The deployment's key that signs proofs now (the newest; made on first use)."""
+    return SigningKey.from_seed(proof_keys(engine())[-1].seed)
+
+
 async def client() -> Client:
+    """Temporal, through a client that signs each action for the person the operation acts
+    as (``staff``)."""
     try:
-        return await connect()
+        return await connect(interceptors=[ProofSigner(signing_key)])
     except RuntimeError as error:
         address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
         raise Refused(f"cannot reach Temporal at {address}: {error}") from None
@@ -68,8 +78,12 @@ def within_district(district_id: str) -> WithinDistrictConfig:
 
 
 def staff(config: DistrictBase, principal: Principal) -> Actor:
-    """The principal as the district's roster has them now: their name and roles."""
+    """The principal as the district's roster has them now: their name and roles. The
+    operation under way then acts as them: what it sends to a workflow is signed for them
+    (``proofs.ACTING``), with these roles."""
     member = config.staff_member(principal.name)
     if member is None:
         raise Refused(f"{principal.name!r} is not a staff member of {config.id}")
+    ACTING.set(Acting(subject=principal.subject, name=member.name, roles=tuple(member.roles),
+                      district=config.id))
     return Actor(name=member.name, roles=list(member.roles))

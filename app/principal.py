@@ -12,3 +12,8 @@ class Principal:
     """The person acting, as the district's roster names them."""
 
     name: str
+    subject: str = ""  # who signed in, as the sign-in proved it; "" until sign-in is required
+
+    def __post_init__(self) -> None:
+        if not self.subject:
+            object.__setattr__(self, "subject", f"name:{self.name}")

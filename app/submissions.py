@@ -206,6 +206,11 @@ async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> Wor
     )
 
 
+# A run that failed may be started again: a start a workflow refused (a forged one, without
+# its front's proof, docs/cross-cutting.md "Proofs") fails at once and must not hold the id.
+REUSE = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+
+
 async def start_request(
     client: Client,
     run: Any,
@@ -222,7 +227,7 @@ async def start_request(
             id=request_id,
             task_queue=task_queue,
             search_attributes=attributes,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_reuse_policy=REUSE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
     except WorkflowAlreadyStartedError:
@@ -238,7 +243,7 @@ async def ensure_lottery(
         inp,
         id=inp.id,
         task_queue=task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_reuse_policy=REUSE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 

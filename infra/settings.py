@@ -25,7 +25,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,21 +119,26 @@ def _choice(name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-async def connect(runtime: object = None):  # -> temporalio.client.Client
+async def connect(runtime: object = None, interceptors: Sequence[object] = ()):
+    # -> temporalio.client.Client
     """Connect with Temporal's standard environment configuration (``temporalio.envconfig``):
     ``TEMPORAL_ADDRESS`` (default localhost:7233), ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``,
     TLS settings, or a profile in Temporal's config file. Payloads are encrypted when
     ``TRANSFERS_ENCRYPTION_KEYS`` is set (``codec.data_converter``). ``runtime``: the SDK
     runtime (``observability.runtime``: metrics, log forwarding); None: the SDK's default."""
-    from temporalio.client import Client
+    from temporalio.client import Client, HeaderCodecBehavior
 
     from infra.codec import data_converter
 
     # Encrypting when TRANSFERS_ENCRYPTION_KEYS is set (codec.py); read before connecting so
-    # a bad key configuration fails before anything is sent.
+    # a bad key configuration fails before anything is sent. Headers too: a proof names the
+    # staff member who acted (infra.proofs).
     converter = data_converter()
+    headers = (HeaderCodecBehavior.CODEC if converter.payload_codec is not None
+               else HeaderCodecBehavior.NO_CODEC)
     return await Client.connect(
-        **connect_config(), data_converter=converter, runtime=runtime  # type: ignore[arg-type]
+        **connect_config(), data_converter=converter, runtime=runtime,  # type: ignore[arg-type]
+        interceptors=interceptors, header_codec_behavior=headers,
     )
 
 

@@ -26,6 +26,7 @@ class AuditEntry(BaseModel, Generic[StageT]):
     event: str
     actor: str
     reason: str = ""
+    proof: str | None = None  # the signed proof of a staff action (infra.proofs); None else
 
 
 class _Sequenced(BaseModel):

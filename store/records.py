@@ -134,7 +134,8 @@ def get_history(engine: Engine, request_id: str) -> list[AnyEntry]:
     model = WithinHistoryEntry if direction == WITHIN else HistoryEntry
     return [
         model(
-            seq=r.seq, at=_utc(r.at), stage=r.stage, event=r.event, actor=r.actor, reason=r.reason
+            seq=r.seq, at=_utc(r.at), stage=r.stage, event=r.event, actor=r.actor,
+            reason=r.reason, proof=r.proof,
         )
         for r in rows
     ]

@@ -48,6 +48,7 @@ class EventRow(Base):
     event: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text, default="")
+    proof: Mapped[str | None] = mapped_column(Text, nullable=True)  # the action's (infra.proofs)
 
     __table_args__ = (UniqueConstraint("request_id", "seq", name="uq_events_request_seq"),)
 
@@ -136,3 +137,33 @@ class SecretRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
+
+
+class SignInCode(Base):
+    """A one-time code sent to a staff address of the roster (app.signin): its hash, its
+    expiry, the wrong tries against it and when it was used."""
+
+    __tablename__ = "sign_in_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StaffSession(Base):
+    """A signed-in staff member's session: the hash of its token, whose address it proves, how
+    (``code`` or ``oidc``), and until when."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    method: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(300))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from infra.settings import Settings, load_settings
 from store.engine import make_engine
 from tests.support.databases import backends, postgres_url, throwaway_schema
+from tests.support.proofs import trusting_tests
 from tests.support.servers import time_skipping_server
 from worker import build_worker
 
@@ -62,7 +63,7 @@ def engine(settings: Settings) -> Engine:
 @pytest.fixture
 async def worker(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Worker]:
     with ThreadPoolExecutor(max_workers=8) as executor:
-        running = build_worker(env.client, settings, executor)
+        running = build_worker(env.client, settings, executor, trusting_tests(settings))
         async with running:
             yield running
 

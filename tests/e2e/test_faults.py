@@ -48,6 +48,7 @@ from store.schema import EventRow, NoticeRow
 from tests.support.databases import throwaway_database
 from tests.support.e2e import BIN, Running, district_toml, running, text_of, within_district_toml
 from tests.support.factories import request_data
+from tests.support.proofs import stack_signer
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually, until
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
@@ -112,7 +113,8 @@ class Submission:
 
 
 async def client_for(stack: Running) -> Client:
-    return await Client.connect(stack.env["TEMPORAL_ADDRESS"], data_converter=data_converter())
+    return await Client.connect(stack.env["TEMPORAL_ADDRESS"], data_converter=data_converter(),
+                                interceptors=[stack_signer(stack.env)])
 
 
 _T0 = time.monotonic()

@@ -23,6 +23,7 @@ from store.notices import list_notices
 from store.records import get_history
 from tests.support.e2e import Stack
 from tests.support.factories import document, request_data
+from tests.support.proofs import stack_signer
 from tests.support.waiting import eventually
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 
@@ -38,8 +39,9 @@ async def reach(handle: WorkflowHandle, stage: Stage) -> RequestState:
                             every=0.1, what=lambda s: f"{handle.id} is {s.stage}, not {stage}")
 
 
-async def _approve_all(address: str, ids: list[str]) -> list[RequestState]:
-    client = await Client.connect(address, data_converter=DATA_CONVERTER)
+async def _approve_all(env: dict[str, str], ids: list[str]) -> list[RequestState]:
+    client = await Client.connect(env["TEMPORAL_ADDRESS"], data_converter=DATA_CONVERTER,
+                                  interceptors=[stack_signer(env)])
     gate = asyncio.Semaphore(8)
 
     async def update(handle: WorkflowHandle, name: str, action: object) -> RequestState:
@@ -81,7 +83,7 @@ def test_two_workers_share_the_work_and_do_nothing_twice(tmp_path: Path) -> None
         submitted = stack.json("submit", *files, "--actor", "clerk")
         ids = [r["id"] for r in submitted]
         assert len(set(ids)) == REQUESTS
-        states = asyncio.run(_approve_all(stack.env["TEMPORAL_ADDRESS"], ids))
+        states = asyncio.run(_approve_all(stack.env, ids))
         assert [s.stage for s in states] == [Stage.approved] * REQUESTS
 
         # Both workers worked: each wrote records, and no record was written by both.

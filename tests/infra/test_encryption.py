@@ -24,7 +24,7 @@ from temporalio.api.common.v1 import Payload, Payloads, SearchAttributes, Workfl
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
-from temporalio.client import Client
+from temporalio.client import Client, HeaderCodecBehavior
 from temporalio.testing import WorkflowEnvironment
 
 from infra.codec import (
@@ -41,10 +41,12 @@ from tests.support.e2e import BIN, running
 from tests.support.factories import DIRECTOR, make_request
 from tests.support.paths import ROOT
 from tests.support.ports import free_port, wait_for_port
+from tests.support.proofs import trusting_tests
 from tests.support.servers import time_skipping_server
 from tests.support.waiting import until
-from tests.support.workflows import start, supply_documents, wait_stage
+from tests.support.workflows import supply_documents, wait_stage
 from worker import build_worker
+from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.interdistrict_permit import PermitRequestInput
 
 KEY = base64.b64encode(bytes(range(7, 39))).decode()
@@ -107,12 +109,16 @@ async def test_the_history_on_the_server_holds_no_student_data(
         parent={"name": "Rosalba Quintanilla", "email": "rosalba.q@example.com"},
     )
     names = [b"Esperanza", b"Quintanilla", b"Rosalba", b"rosalba.q@example.com"]
+    # Headers sealed too, as `transfers` connects with keys set: the proof names a staff member.
+    sealed = Client(**{**encrypted_env.client.config(),
+                       "header_codec_behavior": HeaderCodecBehavior.CODEC})
     with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(encrypted_env.client, settings, executor):
+        async with build_worker(sealed, settings, executor, trusting_tests(settings)):
             inp = PermitRequestInput(id="req-encrypted", request=request,
                                      policy=(await _policy(encrypted_env)),
                                      submitted_by="avalos")
-            handle = await start(encrypted_env, settings.task_queue, inp)
+            handle = await sealed.start_workflow(P.run, inp, id=inp.id,
+                                                 task_queue=settings.task_queue)
             await supply_documents(handle)
             state = await wait_stage(handle, Stage.under_review)
             assert state.request.student.last_name == "Quintanilla"  # decoded for the client

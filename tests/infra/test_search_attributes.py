@@ -27,6 +27,7 @@ from models.search_attributes import ATTRIBUTES, DECISION_DUE, DISTRICT, SCHOOL_
 from models.stages import CLOSED_STAGES, Stage
 from models.state import RequestState
 from tests.support.factories import CLERK, DIRECTOR, make_input, make_request
+from tests.support.proofs import front_signer, trusting_tests
 from tests.support.waiting import eventually
 from tests.support.workflows import TZ, start, supply_documents, today, wait_stage
 from worker import build_worker
@@ -62,7 +63,7 @@ async def dev_server() -> AsyncIterator[Client]:
     """A real dev server (in memory) with the attributes registered by `register`."""
     environment = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"), data_converter=DATA_CONVERTER,
-        dev_server_log_level="error", ui=False,
+        dev_server_log_level="error", ui=False, interceptors=[front_signer()],
     )
     await register(environment.client)
     await register(environment.client)  # again: a restarted `transfers dev` re-registers
@@ -74,7 +75,7 @@ async def dev_server() -> AsyncIterator[Client]:
 async def dev_worker(dev_server: Client, settings: Settings) -> AsyncIterator[Worker]:
     """The project's worker on the dev server."""
     with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(dev_server, settings, executor) as worker:
+        async with build_worker(dev_server, settings, executor, trusting_tests(settings)) as worker:
             yield worker
 
 

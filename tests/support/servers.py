@@ -19,17 +19,21 @@ from infra.codec import DATA_CONVERTER
 from infra.search_attributes import register
 from infra.settings import find_binary
 from tests.support.ports import free_port, wait_for_port
+from tests.support.proofs import front_signer
 
 
 @contextlib.asynccontextmanager
 async def time_skipping_server(
     data_converter: DataConverter = DATA_CONVERTER,
 ) -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping test server of its own, with the search attributes registered."""
+    """A time-skipping test server of its own, with the search attributes registered; its
+    client signs what it sends as the tests' front, at the server's time."""
+    signer = front_signer()
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=data_converter,
+        data_converter=data_converter, interceptors=[signer],
     )
+    signer.clock = environment.get_current_time
     try:
         await register(environment.client)
         yield environment

@@ -28,6 +28,7 @@ from models.stages import Stage
 from models.state import RequestState
 from store import notices as notice_store
 from tests.support.factories import document, make_input
+from tests.support.proofs import trusting_tests
 from tests.support.servers import Inbox, smtp_server
 from tests.support.waiting import CEILING, eventually
 from worker import build_worker
@@ -182,5 +183,6 @@ async def mailing_worker(
     with smtp_server(inbox) as port:
         mailing = replace(settings, smtp_host="127.0.0.1", smtp_port=port)
         with ThreadPoolExecutor(max_workers=8) as executor:
-            async with build_worker(env.client, mailing, executor) as worker:
+            async with build_worker(env.client, mailing, executor,
+                                    trusting_tests(mailing)) as worker:
                 yield worker, inbox

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from infra.proofs import CURRENT_PROOF
     from models.audit import AuditEntry, NumberedEntry
     from workflows.common.attributes import Publisher
 
@@ -43,7 +44,9 @@ def append(
     attributes.publish(stage, due())
     seq = len(trail) + 1
     numbered = {"seq": seq} if issubclass(entry, NumberedEntry) else {}
-    trail.append(
-        entry(**numbered, at=workflow.now(), stage=stage, event=event, actor=actor, reason=reason)
-    )
+    # An entry written while a staff action's Update is handled keeps that action's proof.
+    proof = CURRENT_PROOF.get()
+    signed = {"proof": proof} if proof is not None else {}
+    trail.append(entry(**numbered, at=workflow.now(), stage=stage, event=event, actor=actor,
+                       reason=reason, **signed))
     return seq

@@ -32,10 +32,16 @@ _FIRST: frozenset[str] = frozenset({
     "local-receipts",  # a request's receipt is sent by a local activity
 })
 
+_SECOND = _FIRST | {
+    "notices-behind-updates",  # an Update returns without waiting for its notice
+}
+
 BASELINES: tuple[tuple[str, frozenset[str]], ...] = (  # the newest first
-    ("baseline-2026-11-24", _FIRST | {
-        "notices-behind-updates",  # an Update returns without waiting for its notice
+    ("baseline-2026-12", _SECOND | {
+        "signed-starts",  # a start is verified against its front's proof
+        "signed-actions",  # an Update is verified against its front's proof, in its handler
     }),
+    ("baseline-2026-11-24", _SECOND),
     ("baseline-2026-11", _FIRST),
 )
 BASELINE = BASELINES[0][0]

@@ -91,12 +91,17 @@ UPDATES = [
 
 
 async def _send(world: World, case: UpdateCase) -> str:
+    """Send the case as a front holding the district's key would, signed for the actor the
+    payload names: what is tested is the workflow's own checks, not the proof's."""
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
+    from app.context import signing_key
     from infra.settings import connect
+    from infra.signing import ProofSigner
+    from tests.support.proofs import acting_for
 
-    client = await connect()
+    client = await connect(interceptors=[ProofSigner(signing_key, acting=acting_for)])
     handle = client.get_workflow_handle(world.ids[case.target])
     try:
         await handle.execute_update(case.update, case.payload)

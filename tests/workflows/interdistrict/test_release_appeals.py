@@ -39,6 +39,7 @@ from tests.support.interdistrict import (
     WITHDRAW,
     Launch,
 )
+from tests.support.proofs import trusting_tests
 from tests.support.waiting import eventually
 from tests.support.workflows import (
     end_of,
@@ -281,7 +282,8 @@ async def test_appeal_recorded_after_a_worker_outage(
     so the restarted one is not waited for on a dead worker's sticky queue."""
     queue_settings = replace(settings, task_queue=settings.task_queue + "-outage")
     with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(env.client, queue_settings, executor, max_cached_workflows=0):
+        async with build_worker(env.client, queue_settings, executor,
+                                    trusting_tests(queue_settings), max_cached_workflows=0):
             handle = await start(env, queue_settings.task_queue)
             state = await steps.to_denied(handle)
             # The denial's notice follows the decision: sent before this worker stops (the
@@ -303,7 +305,8 @@ async def test_appeal_recorded_after_a_worker_outage(
 
             await eventually(window_timer_fired, what="the appeal window's timer firing")
             assert await env.get_current_time() > end_of(state.appeal_deadline)
-            async with build_worker(env.client, queue_settings, executor, max_cached_workflows=0):
+            async with build_worker(env.client, queue_settings, executor,
+                                    trusting_tests(queue_settings), max_cached_workflows=0):
                 if days_late:
                     with pytest.raises(WorkflowUpdateFailedError) as failure:
                         await late

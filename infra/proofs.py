@@ -1,0 +1,184 @@
+"""Proofs of who acts (docs/cross-cutting.md "Proofs"): a front signs each action it sends to
+a workflow (an Update, or a request's start) with the deployment's key, and the workflow
+verifies the signature before it believes anything of the action.
+
+A proof is a compact JWS (Ed25519, RFC 8037 and 9864) of ``ProofClaims``: who (the signed-in
+subject, and the name and roles the district's roster gave them when they acted), what (the
+workflow, the action, a digest of its payload), when (issued, expiry) and a nonce. It travels
+in the Temporal header ``transfers-proof``, beside the payload it vouches for.
+
+Verifying is pure (no clock, no I/O): a workflow passes ``workflow.now()``. Keys rotate by key
+id (``Keyring``): a retired key still verifies what it signed before it was retired, so every
+history replays, and nothing after."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import OKPKey
+from pydantic import BaseModel, ValidationError
+from temporalio.api.common.v1 import Payload
+
+HEADER = "transfers-proof"
+ALGORITHM = "Ed25519"
+LIFETIME = timedelta(minutes=5)  # long enough for a slow server, too short to be worth stealing
+SKEW = timedelta(minutes=5)  # a front's clock may run ahead of the server's by this much
+START = "start"  # the action of a workflow's start, as ``start:<workflow type>``
+
+
+class ProofError(ValueError):
+    """A proof that does not hold: the message says which part failed."""
+
+
+class ProofClaims(BaseModel):
+    sub: str  # the signed-in subject: "code:<email>" or "oidc:<issuer>#<sub>"
+    name: str  # the roster's name for them, as the audit trail writes it
+    roles: list[str]  # the roster's roles at signing: a workflow takes roles from here only
+    district: str
+    wf: str  # the workflow id
+    act: str  # the Update's name, or "start:<workflow type>"
+    dig: str  # sha256 of the payload, canonical JSON (``digest``)
+    iat: datetime
+    exp: datetime
+    jti: str  # the proof's own id: each proof is accepted once
+
+
+def start_action(workflow_type: str) -> str:
+    return f"{START}:{workflow_type}"
+
+
+def _plain(value: Any) -> Any:
+    # Defaults left out: a payload sent as JSON with only what differs from the defaults (a
+    # front of another language) has the digest of the model the workflow decodes from it.
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def digest(args: Sequence[Any]) -> str:
+    """The payload's digest: the same on the front (the models it sends) and in the workflow
+    (the models it decoded), since both sides dump the same models to the same JSON."""
+    text = json.dumps(_plain(list(args)), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A public key of the deployment's, and when it stopped signing (None: it still does)."""
+
+    kid: str
+    public: OKPKey
+    retired_at: datetime | None = None
+
+
+@dataclass
+class Keyring:
+    """The public keys a workflow trusts, by key id. Mutable in place: a worker refreshes it
+    while workflows hold it, so a rotated key is known without a restart."""
+
+    keys: dict[str, TrustedKey] = field(default_factory=dict)
+
+    def replace(self, keys: Sequence[TrustedKey]) -> None:
+        self.keys = {key.kid: key for key in keys}
+
+    def verify(self, token: str, *, workflow_id: str, action: str, args: Sequence[Any],
+               now: datetime, used: Callable[[str], bool] = lambda jti: False) -> ProofClaims:
+        """The proof's claims, once its signature, key, workflow, action, payload and time
+        all hold at ``now``; else ProofError naming what failed."""
+        try:
+            header = jws.extract_compact(token.encode()).headers()
+        except (JoseError, ValueError):
+            raise ProofError("the proof is not a signed token") from None
+        key = self.keys.get(str(header.get("kid")))
+        if key is None:
+            raise ProofError(f"the proof's key {header.get('kid')!r} is not one this district "
+                             "trusts")
+        try:
+            signed = jws.deserialize_compact(token, key.public, algorithms=[ALGORITHM])
+            claims = ProofClaims.model_validate_json(signed.payload)
+        except (JoseError, ValueError, ValidationError):
+            raise ProofError("the proof's signature does not hold") from None
+        if claims.wf != workflow_id:
+            raise ProofError(f"the proof is for {claims.wf}, not this workflow")
+        if claims.act != action:
+            raise ProofError(f"the proof is for {claims.act!r}, not {action!r}")
+        if claims.dig != digest(args):
+            raise ProofError("the proof is for another payload")
+        if claims.exp - claims.iat > LIFETIME + SKEW:
+            raise ProofError("the proof claims a lifetime longer than a proof has")
+        if key.retired_at is not None and claims.iat >= key.retired_at:
+            raise ProofError(f"the proof's key {key.kid!r} was retired before it was signed")
+        if claims.iat > now + SKEW:
+            raise ProofError("the proof was issued in the future")
+        if claims.exp < now:
+            raise ProofError("the proof has expired")
+        if used(claims.jti):
+            raise ProofError("the proof was already used")
+        return claims
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private: OKPKey
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> SigningKey:
+        key = OKPKey.import_key(Ed25519PrivateKey.from_private_bytes(seed))
+        return cls(kid=key.thumbprint()[:16], private=key)
+
+    def trusted(self, retired_at: datetime | None = None) -> TrustedKey:
+        public = OKPKey.import_key(self.private.as_dict(private=False))
+        return TrustedKey(self.kid, public, retired_at)
+
+    def sign(self, claims: ProofClaims) -> str:
+        payload = claims.model_dump_json().encode()
+        return jws.serialize_compact({"alg": ALGORITHM, "kid": self.kid}, payload, self.private,
+                                     algorithms=[ALGORITHM])
+
+
+def header_payload(token: str) -> Payload:
+    """The proof as a Temporal header value (a plain string: no student data in it)."""
+    return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(token).encode())
+
+
+def header_token(headers: Mapping[str, Payload]) -> str | None:
+    payload = headers.get(HEADER)
+    if payload is None:
+        return None
+    try:
+        token = json.loads(payload.data)
+    except ValueError:
+        return None
+    return token if isinstance(token, str) else None
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who a front is acting for, set around each call it makes to Temporal."""
+
+    subject: str
+    name: str
+    roles: tuple[str, ...]
+    district: str
+
+
+# The front's person for the call under way; a proof is signed for it. None: nothing is signed,
+# and a workflow refuses the call.
+ACTING: ContextVar[Acting | None] = ContextVar("transfers_acting", default=None)
+
+# Inside a workflow, the proof of the Update being handled, so the audit trail keeps it.
+CURRENT_PROOF: ContextVar[str | None] = ContextVar("transfers_current_proof", default=None)
+
+Clock = Callable[[], Awaitable[datetime]]
