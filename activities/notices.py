@@ -10,6 +10,15 @@ The delivery record (`store.notices`, ``transfers notices``): ``sending`` during
 attempt, then ``sent``, or ``failed`` with the error (``attempts`` counts them). A failed
 attempt raises: the workflow's retry policy tries again with backoff.
 
+Unless no attempt can succeed (docs/cross-cutting.md "Notices that cannot be sent"): a
+message that cannot be built, or an SMTP server's permanent answer (a 5xx, RFC 5321 4.2.1) to
+the sender, a recipient or the message, raises a non-retryable ``ApplicationError``
+(`NOT_BUILT`, `REFUSED`, `NOT_RENDERED`) once its record is ``failed``: retrying would only
+repeat it and hold the request that waits on it. Its message is a reason code and the SMTP
+code, never an address or a name: it is written in the clear into Temporal's history and the
+logs. The workflow tells staff. A 4xx, a 5xx greeting or login (the relay, not this notice)
+and a lost connection stay transient.
+
 A parent who was never told cannot be held to a deadline: when attempt `ESCALATE_AFTER` (or
 a later one) of a notice to a parent fails, the activity also tells the district's staff
 (``Notice.staff``) in a ``staff_escalation`` notice keyed ``<notice key>:undelivered``: which
@@ -24,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 from email.charset import QP, Charset
+from email.errors import MessageError
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.text import MIMEText
@@ -46,6 +56,44 @@ STAFF_KINDS = frozenset({NoticeKind.staff_reminder, NoticeKind.staff_escalation}
 NO_STAFF_NOTE = "no staff addresses for this notice: recorded here only, not sent"
 
 DeliveryError = (OSError, smtplib.SMTPException)
+# What the standard library raises for a message it cannot write: a header with an embedded
+# line break (HeaderParseError), a character no charset takes (UnicodeEncodeError). The same
+# notice fails the same way on every attempt.
+BuildError = (ValueError, MessageError)
+
+# The failures no attempt can mend: the ApplicationError types the workflows see.
+NOT_RENDERED = "NoticeNotRendered"
+NOT_BUILT = "NoticeNotBuilt"
+REFUSED = "NoticeRefused"
+
+
+class PermanentFailure(Exception):
+    """A notice no attempt can deliver. ``reason`` is what may reach Temporal and the logs (a
+    code, no student data); the delivery record keeps the whole error."""
+
+    def __init__(self, type_: str, reason: str) -> None:
+        super().__init__(reason)
+        self.type = type_
+        self.reason = reason
+
+
+def permanent_code(error: BaseException) -> int | None:
+    """The SMTP code of a permanent refusal of this message (5xx to MAIL, RCPT or DATA), else
+    None. A refusal of every recipient is permanent only when each one's is. A 5xx greeting,
+    HELO or login is the relay's state, not the notice's: retried, it heals when the relay is
+    fixed, where giving up would drop every notice in flight."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return max(codes) if codes and all(500 <= c < 600 for c in codes) else None
+    if isinstance(error, smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
+        return error.smtp_code if 500 <= error.smtp_code < 600 else None
+    return None
+
+
+def _stage(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "RCPT"
+    return "MAIL" if isinstance(error, smtplib.SMTPSenderRefused) else "DATA"
 
 
 def notice_language(notice: Notice) -> str:
@@ -91,14 +139,23 @@ class NoticeActivities:
         try:
             rendered = render(notice.kind.value, notice.facts, notice_language(notice))
         except TemplateError as error:  # a bug in the notice's facts: retrying cannot help
+            # Jinja's message names the template's variable, not its value.
             raise ApplicationError(
-                f"notice {notice.kind} cannot be rendered: {error}", non_retryable=True
+                f"notice {notice.kind} cannot be rendered: {error}", type=NOT_RENDERED,
+                non_retryable=True,
             ) from error
         try:
             sent = self._send_once(
                 notice.key, notice.request_id, notice.kind.value, notice.sender, notice.to,
                 rendered,
             )
+        except PermanentFailure as failure:
+            activity.logger.warning("notice %s failed for good: %s", notice.key, failure.reason)
+            # From None: a chained cause would carry the error's text (addresses, the
+            # header's value) into the history after all.
+            raise ApplicationError(
+                failure.reason, type=failure.type, non_retryable=True
+            ) from None
         except DeliveryError as error:
             attempt = _attempt()
             if (
@@ -114,7 +171,8 @@ class NoticeActivities:
         rendered: RenderedNotice,
     ) -> bool:
         """Claim (record) and deliver one notice; False when it was sent before. A delivery
-        error is recorded on the notice (failed) and raised."""
+        error is recorded on the notice (failed) and raised; a permanent one (a message that
+        cannot be built, a 5xx) as `PermanentFailure`."""
         if key in self._delivered_unrecorded:  # sent by an earlier attempt: record it only
             delivery.mark_sent(self._engine, key)
             self._delivered_unrecorded.discard(key)
@@ -125,11 +183,22 @@ class NoticeActivities:
         ):
             return False
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        message = build_message(sender, to, rendered, f"<{digest}@transfers>")
         try:
-            self._deliver(message, digest)
+            # Built and delivered together: most build errors surface when the message is
+            # written out, in the outbox or by smtplib.
+            self._deliver(build_message(sender, to, rendered, f"<{digest}@transfers>"), digest)
+        except BuildError as error:
+            delivery.mark_failed(self._engine, key, describe(error))
+            raise PermanentFailure(
+                NOT_BUILT, f"message-not-built ({type(error).__name__})"
+            ) from error
         except DeliveryError as error:
             delivery.mark_failed(self._engine, key, describe(error))
+            code = permanent_code(error)
+            if code is not None:
+                raise PermanentFailure(
+                    REFUSED, f"smtp-refused {code} at {_stage(error)}"
+                ) from error
             raise
         self._delivered_unrecorded.add(key)
         delivery.mark_sent(self._engine, key)  # raises while the database is unreachable
@@ -153,7 +222,7 @@ class NoticeActivities:
             )
             activity.logger.warning(
                 "notice %s undelivered after %d attempts (%s); no staff addresses: "
-                "escalation recorded only", notice.key, attempt, error,
+                "escalation recorded only", notice.key, attempt, error.partition(":")[0],
             )
             return
         try:
@@ -161,10 +230,15 @@ class NoticeActivities:
                 key, notice.request_id, NoticeKind.staff_escalation.value, notice.sender,
                 notice.staff, escalation,
             )
+        except PermanentFailure as failed:  # recorded (failed); a staff notice is not escalated
+            activity.logger.warning(
+                "escalation %s of undelivered notice %s failed for good: %s",
+                key, notice.key, failed.reason,
+            )
         except DeliveryError as failed:  # recorded (failed); tried again on the next attempt
             activity.logger.warning(
                 "escalation %s of undelivered notice %s not sent either: %s",
-                key, notice.key, describe(failed),
+                key, notice.key, type(failed).__name__,
             )
 
     def _deliver(self, message: Message, name: str) -> None:
@@ -239,6 +313,40 @@ def _process(notice: Notice) -> str:
     if kind.startswith("permit_"):
         return f"permit {notice.facts.get('permit_id', '')}".strip()
     return "interdistrict permit"
+
+
+FAILED = "failed"  # the escalation of a notice that failed for good: "<notice key>:failed"
+
+
+def failed_notice_escalation(notice: Notice, reason: str) -> Notice | None:
+    """The staff_escalation a workflow sends, once, when ``notice`` failed for good with
+    ``reason`` (the non-retryable error's message: a code, no student data); None for a staff
+    notice (an escalation that cannot be sent is not escalated again: no loop) or when there
+    are no staff addresses. Its key differs from the retries' escalation (`UNDELIVERED`):
+    that one says sending goes on, this one that it stopped. Pure: workflows call it."""
+    if notice.kind in STAFF_KINDS or not notice.staff:
+        return None
+    key = f"{notice.key}:{FAILED}"
+    detail = (
+        f"The {notice.kind.value} notice to {', '.join(notice.to)} failed for good and will "
+        f"not be sent again: {reason} (key {notice.key}).\n\n"
+        "A parent who was never told cannot be held to a deadline: reach the parent another "
+        "way, and hold them to no deadline this notice sets until they have been told. "
+        f"`transfers notices {notice.request_id}` shows its delivery record and the "
+        "server's answer. The request goes on without it."
+    )
+    return Notice(
+        key=key, request_id=notice.request_id, kind=NoticeKind.staff_escalation,
+        sender=notice.sender, to=list(notice.staff), language="en",
+        facts={
+            "request_id": notice.request_id,
+            "what": f"notice could not be sent ({notice.kind.value})",
+            "detail": detail,
+            "direction_text": _process(notice),
+            "school_year": str(notice.facts.get("school_year") or "unknown"),
+            "stage": str(notice.facts.get("stage") or "unknown"),
+        },
+    )
 
 
 def escalation_facts(

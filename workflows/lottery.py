@@ -34,7 +34,7 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 from workflows.common import audit, versions
-from workflows.common.notify import send_notice
+from workflows.common.notify import NoticesUnderway
 from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
 
@@ -107,6 +107,9 @@ class LotteryWorkflow:
         self.entered_this_run = 0
         self.last_news: dict[str, LotteryNews] = {}  # what each request was told last
         self.resend: list[str] = []
+        # Its staff escalations: awaited as before; one that fails for good is logged and
+        # the lottery goes on (an escalation is not escalated).
+        self.notices = NoticesUnderway()
         self.changed = False
         self.saved_version = 0
 
@@ -595,7 +598,7 @@ class LotteryWorkflow:
             to=list(self.inp.staff_notices_to),
             facts=facts,
         )
-        await send_notice(notice)
+        await self.notices.send(notice)
 
     # ---- helpers ------------------------------------------------------------------------
 

@@ -374,16 +374,27 @@ def test_a_notice_with_nobody_to_send_it_to_is_recorded_queued(engine: Engine) -
 # ---- retries and the escalation, against a real SMTP server ------------------------------
 
 
+DEFERRED = "451"  # RFC 5321: transient, try again later
+REFUSED = "550"  # permanent
+ANSWERS = {
+    ("RCPT", DEFERRED): "451 4.2.1 mailbox busy, try again later",
+    ("DATA", DEFERRED): "451 4.3.0 message deferred, try again later",
+    ("RCPT", REFUSED): f"550 5.1.1 <{PARENT}>: mailbox unavailable",  # names the address
+    ("DATA", REFUSED): "550 5.7.1 message refused",
+}
+
+
 class Server:
-    """An SMTP handler that keeps what it accepts and refuses, with "550", what is addressed
-    to ``refused`` (at RCPT or at DATA); it notes the parent notice's delivery status at each
-    connection's RCPT."""
+    """An SMTP handler that keeps what it accepts and refuses, with ``code`` (451, transient,
+    by default; 550, permanent), what is addressed to ``refused`` (at RCPT or at DATA); it
+    notes the parent notice's delivery status at each connection's RCPT."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.messages: list[EmailMessage] = []
         self.refused: set[str] = set()
         self.refuse_at = "RCPT"
+        self.code = DEFERRED
         self.status_during_attempts: list[str] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
@@ -391,13 +402,13 @@ class Server:
             found = await asyncio.to_thread(rows, self.engine)
             self.status_during_attempts.append(found[KEY].status)
         if self.refuse_at == "RCPT" and address in self.refused:
-            return "550 5.1.1 mailbox unavailable"
+            return ANSWERS["RCPT", self.code]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
         if self.refuse_at == "DATA" and self.refused & set(envelope.rcpt_tos):
-            return "550 5.7.1 message refused"
+            return ANSWERS["DATA", self.code]
         self.messages.append(samples.parse(envelope.original_content))
         return "250 Message accepted for delivery"
 
@@ -426,9 +437,10 @@ def attempt(activities: NoticeActivities, notice: Notice, number: int) -> str:
 
 
 def failed_attempt(activities: NoticeActivities, notice: Notice, number: int) -> None:
+    """An attempt that fails for now (a 4xx): the SMTP error, retried by the workflow."""
     with pytest.raises(smtplib.SMTPException) as raised:
         attempt(activities, notice, number)
-    assert "550" in str(raised.value)
+    assert DEFERRED in str(raised.value)
 
 
 @pytest.mark.parametrize("refuse_at", ["RCPT", "DATA"])
@@ -455,7 +467,7 @@ def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
         failed_attempt(activities, notice, number)
         row = rows(engine)[KEY]
         assert (row.status, row.attempts, row.sent_at) == ("failed", number, None)
-        assert "550" in row.error and row.error.startswith(
+        assert DEFERRED in row.error and row.error.startswith(
             "SMTPRecipientsRefused" if refuse_at == "RCPT" else "SMTPDataError"
         )
         assert (row.language, row.recipients) == ("es", PARENT)
@@ -474,7 +486,7 @@ def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
     assert (escalation.status, escalation.attempts, escalation.kind) == (
         "failed", 1, "staff_escalation"
     )
-    assert "550" in escalation.error
+    assert DEFERRED in escalation.error
     assert (escalation.recipients, escalation.request_id, escalation.language) == (
         STAFF, "PUSD-2027-0001", "en"
     )
@@ -490,7 +502,7 @@ def test_an_undelivered_notice_is_retried_escalated_once_and_sent_once(
     assert told["From"] == SENDER
     content = told.get_content()
     assert f"The denied notice to {PARENT} could not be delivered" in content
-    assert f"attempt {ESCALATE_AFTER + 1} failed with" in content and "550" in content
+    assert f"attempt {ESCALATE_AFTER + 1} failed with" in content and DEFERRED in content
     assert KEY in content and "cannot be held to a deadline" in content
     assert "transfers notices PUSD-2027-0001" in content
     found = rows(engine)

@@ -327,7 +327,8 @@ def test_an_outbox_that_cannot_be_written_records_the_failure(
 
 
 class Collector:
-    """An SMTP handler that keeps what it accepts; it refuses while ``refuse_at`` is set."""
+    """An SMTP handler that keeps what it accepts; it refuses while ``refuse_at`` is set, for
+    now (451: a 5xx is permanent, tests/activities/test_notice_failures.py)."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -336,13 +337,13 @@ class Collector:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
         if self.refuse_at == "RCPT":
-            return "550 refused"
+            return "451 refused for now"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
         if self.refuse_at == "DATA":
-            return "550 refused"
+            return "451 refused for now"
         self.messages.append(parse(envelope.original_content))
         self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
@@ -391,7 +392,7 @@ def test_a_refusing_smtp_server_fails_the_attempt_and_a_later_one_sends_once(
     assert handler.messages == []
     row = the_row(notice_engine)
     assert row.status == "failed"
-    assert "550" in row.error and "refused" in row.error
+    assert "451" in row.error and "refused" in row.error
     assert row.sent_at is None
 
     handler.refuse_at = None  # the server recovers; the activity is retried

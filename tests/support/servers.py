@@ -86,16 +86,20 @@ def dev_server(database: Path | None = None, flags: Sequence[str] = ()) -> Itera
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps what it accepts, and refuses (550) the addresses in
-    ``refused``, as a mail server refuses an unknown mailbox."""
+    """An aiosmtpd handler that keeps what it accepts, refuses for good (550) the addresses in
+    ``refused``, as a mail server refuses an unknown mailbox, and for now (451, "try again
+    later") those in ``deferred``, as a busy or greylisting one does."""
 
     def __init__(self) -> None:
         self.messages: list[Any] = []
         self.refused: set[str] = set()
+        self.deferred: set[str] = set()
 
     async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
         if address in self.refused:
             return "550 5.1.1 mailbox unavailable"
+        if address in self.deferred:
+            return "451 4.2.1 mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -191,13 +191,13 @@ async def test_a_revocation_does_not_wait_for_a_refused_parent_mailbox(
         )
         try:
             await reached(handle, lambda s: bool(s.events), "issued")
-            inbox.refused = {inp.state.holder.parent_email}
+            inbox.deferred = {inp.state.holder.parent_email}
             revoke = Revoke(actor=DIRECTOR, reasons=[RevocationReason.attendance])
             revoked = await asyncio.wait_for(handle.execute_update(P.revoke, revoke), 10)
             assert revoked.stage is PermitStage.revoked
             request_id = inp.state.request_id
             await helpers.notice_in(engine, request_id, "permit_revoked", "failed")
-            inbox.refused = set()
+            inbox.deferred = set()
             await env.sleep(timedelta(minutes=11))  # past the longest retry interval
             notice = await one_sent(engine, request_id, "permit_revoked")
             assert notice.attempts >= 2

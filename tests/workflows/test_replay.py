@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from infra.codec import DATA_CONVERTER
+from infra.settings import Settings
 from models.actions import Decide, FileAppeal, RecordAppealOutcome
 from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.lottery_record import OfferAnswer
@@ -91,6 +92,22 @@ async def test_record_interdistrict(env: WorkflowEnvironment, worker: Worker) ->
     )
     await helpers.wait_stage(appealed, Stage.approved)
     await save(appealed, "appeal-granted")
+
+
+@recording
+async def test_record_notices_failed_for_good(env: WorkflowEnvironment, settings: Settings) -> None:
+    """Every notice to the parent refused for good (550): the receipt (a local activity), the
+    missing-documents notice (awaited) and the approval (a staff action's, not awaited), each
+    escalated once; the path of `failed-notices-escalated`, replayed from then on."""
+    async with helpers.mailing_worker(env, settings) as (worker, inbox):
+        inbox.refused = {"maria@example.com"}
+        handle = await helpers.start(env, worker.task_queue)
+        await helpers.supply_documents(handle)
+        await helpers.wait_stage(handle, Stage.under_review)
+        await handle.execute_update(P.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve))
+        with env.auto_time_skipping_disabled():
+            await handle.result()
+        await save(handle, "notices-failed-for-good")
 
 
 @recording

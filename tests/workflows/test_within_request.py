@@ -116,14 +116,14 @@ async def test_a_placement_does_not_wait_for_a_refused_parent_mailbox(
             handle = await d.submit(1, w.MONTESSORI_1, grade=1)
             await stage_is(handle, WithinStage.under_review)
             parent = "parent1@example.org"
-            inbox.refused = {parent}
+            inbox.deferred = {parent}
             decide = DecideWithin(actor=w.DESIGNEE, approve=True, factors=FACTORS)
             placed = await asyncio.wait_for(handle.execute_update(R.decide, decide), 10)
             assert placed.stage is WithinStage.placed
             issued = await (await permit_of(d, handle.id)).query(P.status)
             assert issued.stage is PermitStage.active
             await notice_in(engine, handle.id, "within_placed", "failed")
-            inbox.refused = set()
+            inbox.deferred = set()
             await env.sleep(timedelta(minutes=11))  # past the longest retry interval
             await notice_in(engine, handle.id, "within_placed", "sent")
             subjects = [m["Subject"] for m in inbox.to(parent)]

@@ -85,18 +85,18 @@ async def test_a_decision_does_not_wait_for_a_refused_parent_mailbox(
         handle = await start(env, worker.task_queue)
         await supply_documents(handle)
         await wait_stage(handle, Stage.under_review)
-        inbox.refused = {PARENT_EMAIL}
+        inbox.deferred = {PARENT_EMAIL}
 
         state = await asyncio.wait_for(handle.execute_update(W.decide, APPROVE), 10)
         assert state.stage is Stage.approved
         permit = await wait_until_exists(env, f"PERMIT-{state.id}")
         assert permit.stage.value == "active"
         approved = await notice_in(engine, state.id, "approved", "failed")
-        assert approved.attempts >= 1 and "550" in approved.error
+        assert approved.attempts >= 1 and "451" in approved.error
         running = (await describe(handle)).workflow_execution_info.status
         assert running == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
-        inbox.refused = set()
+        inbox.deferred = set()
         await env.sleep(timedelta(minutes=11))  # past the longest retry interval
         (sent,) = await steps.wait_notices(engine, state.id, "approved")
         result = await steps.finished(env, handle, Stage.approved)
