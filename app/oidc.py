@@ -24,7 +24,7 @@ import hmac
 import os
 import time
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -146,9 +146,15 @@ class OidcIdentity:
 # ---- discovery -------------------------------------------------------------------------
 
 
-def _client(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+@contextlib.asynccontextmanager
+async def _client(http: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncClient]:
+    """The caller's client as it is (the caller closes it), or one of the call's own."""
+    if http is not None:
+        yield http
+        return
     # Never follow redirects: a provider's endpoints answer where discovery says they are.
-    return httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=transport, follow_redirects=False)
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False) as own:
+        yield own
 
 
 def _printable(text: object, limit: int = 200) -> str:
@@ -181,14 +187,14 @@ async def _get_json(http: httpx.AsyncClient, url: str, what: str) -> dict[str, A
 
 
 async def discover(
-    settings: OidcSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: OidcSettings, *, http: httpx.AsyncClient | None = None
 ) -> OpenIDProviderMetadata:
     """The provider's metadata from ``/.well-known/openid-configuration``, checked: its
     ``issuer`` must be the configured one (OpenID Connect Discovery 4.3), or a document served
     at the district's address could send the sign-in to another provider."""
     url = get_well_known_url(settings.issuer, external=True)
-    async with _client(transport) as http:
-        document = await _get_json(http, url, "discovery document")
+    async with _client(http) as client:
+        document = await _get_json(client, url, "discovery document")
     found = document.get("issuer")
     if not isinstance(found, str) or found.rstrip("/") != settings.issuer.rstrip("/"):
         raise Refused(
@@ -211,12 +217,13 @@ async def begin(
     settings: OidcSettings,
     redirect_uri: str,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> Authorization:
     """Start a sign-in: the authorization URL (code flow, PKCE S256, a fresh ``state`` and
-    ``nonce``) for the browser, and what ``finish`` needs back. ``transport`` is how requests
-    reach the provider when not directly (a test's interposer)."""
-    metadata = await discover(settings, transport=transport)
+    ``nonce``) for the browser, and what ``finish`` needs back. ``http`` is a client of the
+    caller's for reaching the provider (a proxy's, a test's), left open; by default each call
+    has its own."""
+    metadata = await discover(settings, http=http)
     state = generate_token(32)
     nonce = generate_token(32)
     verifier = generate_token(64)  # RFC 7636 4.1: 43-128 unreserved characters
@@ -377,20 +384,20 @@ async def finish(
     authorization: Authorization,
     callback_url: str,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
 ) -> OidcIdentity:
     """Complete the sign-in ``authorization`` began, from the URL the provider redirected the
     browser to: the state checked, the code exchanged with the PKCE verifier, and the ID token
     verified (signature against the provider's JWKS, issuer, audience, expiry, nonce). Who
     signed in, or ``Refused``. ``clock`` is the time the token's times are judged by."""
-    metadata = await discover(settings, transport=transport)
-    code = _callback_code(metadata, authorization, callback_url)
-    async with _client(transport) as http:
-        answer = await _exchange(http, settings, metadata, authorization, code)
+    async with _client(http) as client:
+        metadata = await discover(settings, http=client)
+        code = _callback_code(metadata, authorization, callback_url)
+        answer = await _exchange(client, settings, metadata, authorization, code)
         access_token = answer.get("access_token")
         return await _verify(
-            http, settings, metadata, answer["id_token"], authorization.nonce,
+            client, settings, metadata, answer["id_token"], authorization.nonce,
             access_token if isinstance(access_token, str) else None, int(clock()),
         )
 
@@ -414,6 +421,8 @@ async def _read_request_target(reader: asyncio.StreamReader) -> str | None:
 
 
 async def _answer(writer: asyncio.StreamWriter, status: str, text: str) -> None:
+    if writer.is_closing():  # the sign-in ended while this request was being read
+        return
     body = (text + "\n").encode()
     writer.write(
         f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -432,7 +441,7 @@ async def sign_in_loopback(
     open_url: Callable[[str], None],
     timeout: float = 300,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> OidcIdentity:
     """Sign in from the command line: a one-shot HTTP listener on 127.0.0.1 (a port the system
     picks) is the redirect URI (RFC 8252 7.3), ``open_url`` is given the authorization URL
@@ -447,8 +456,18 @@ async def sign_in_loopback(
     loop = asyncio.get_running_loop()
     outcome: asyncio.Future[OidcIdentity] = loop.create_future()
     pending: dict[str, Authorization] = {}
+    # Browsers open connections they may never use; the sign-in's end closes them, so that
+    # closing the listener does not wait on them.
+    connections: set[asyncio.StreamWriter] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.add(writer)
+        try:
+            await answer(reader, writer)
+        finally:
+            connections.discard(writer)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             target = await asyncio.wait_for(_read_request_target(reader), HTTP_TIMEOUT)
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
@@ -463,7 +482,7 @@ async def sign_in_loopback(
         authorization = pending.pop("authorization")  # one shot: a second redirect is refused
         try:
             identity = await finish(settings, authorization, f"http://{host}:{port}{target}",
-                                    transport=transport)
+                                    http=http)
         except Refused as refusal:
             await _answer(writer, "400 Bad Request", f"Sign-in refused: {refusal}")
             if not outcome.done():
@@ -478,7 +497,7 @@ async def sign_in_loopback(
     try:
         port = server.sockets[0].getsockname()[1]
         pending["authorization"] = await begin(
-            settings, f"http://{host}:{port}{CALLBACK_PATH}", transport=transport
+            settings, f"http://{host}:{port}{CALLBACK_PATH}", http=http
         )
         open_url(pending["authorization"].url)
         try:
@@ -488,6 +507,8 @@ async def sign_in_loopback(
                           "start again") from None
     finally:
         server.close()
+        for writer in list(connections):
+            writer.close()
         with contextlib.suppress(Exception):
             await server.wait_closed()
         if not outcome.done():
