@@ -66,6 +66,9 @@ class Interposer(httpx.AsyncBaseTransport):
         self.real = httpx.AsyncHTTPTransport()
         self.rewritten = 0
 
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.real.handle_async_request(request)
         if request.url.path != self.path:
@@ -98,7 +101,8 @@ async def finish_with_token(settings: OidcSettings, browser: Browser,
     callback = browser.sign_in(authorization.url, "s-avalos", "avalos@paramount.example")
     interposer = Interposer("/oauth2/token", lambda answer: {**answer, "id_token": id_token})
     try:
-        await finish(settings, authorization, callback, transport=interposer)
+        async with httpx.AsyncClient(transport=interposer) as http:
+            await finish(settings, authorization, callback, http=http)
     finally:
         assert interposer.rewritten == 1, "the token endpoint was not reached"
 
@@ -232,8 +236,9 @@ async def test_a_discovery_document_naming_another_issuer_is_refused(
 ) -> None:
     liar = Interposer("/.well-known/openid-configuration",
                       lambda document: {**document, "issuer": "https://evil.example"})
-    with pytest.raises(Refused, match="names the issuer 'https://evil.example'"):
-        await begin(settings, REDIRECT, transport=liar)
+    async with httpx.AsyncClient(transport=liar) as http:
+        with pytest.raises(Refused, match="names the issuer 'https://evil.example'"):
+            await begin(settings, REDIRECT, http=http)
     assert liar.rewritten == 1
 
 
@@ -248,6 +253,9 @@ async def test_the_loopback_sign_in_works_end_to_end(
 
     def person_at_the_browser(url: str) -> None:
         try:
+            # A browser asks the listener for more than the callback; that ends nothing.
+            listener = urlsplit(query(url)["redirect_uri"])
+            pages.append(browser.follow(f"http://127.0.0.1:{listener.port}/favicon.ico"))
             callback = browser.sign_in(url, "s-nguyen", "nguyen@paramount.example")
             pages.append(browser.follow(callback))
         except BaseException as error:  # the test reports it, not the thread
@@ -260,10 +268,28 @@ async def test_the_loopback_sign_in_works_end_to_end(
     identity = await sign_in_loopback(settings, open_url, timeout=30)
 
     assert (identity.subject, identity.email) == ("s-nguyen", "nguyen@paramount.example")
-    await eventually(lambda: pages or failures, what="the browser to get its page", seconds=30)
+    await eventually(lambda: len(pages) == 2 or failures, what="the browser to get its pages",
+                     seconds=30)
     assert not failures, failures
-    assert pages[0].status_code == 200
-    assert "signed in; you may close this window" in pages[0].text.lower()
+    assert pages[0].status_code == 404
+    assert pages[1].status_code == 200
+    assert "signed in; you may close this window" in pages[1].text.lower()
+
+
+async def test_a_loopback_sign_in_the_person_denies_is_refused_in_both_places(
+    settings: OidcSettings, browser: Browser
+) -> None:
+    pages: list[httpx.Response] = []
+
+    def open_url(url: str) -> None:
+        threading.Thread(target=lambda: pages.append(browser.follow(browser.deny(url))),
+                         daemon=True).start()
+
+    with pytest.raises(Refused, match="access_denied"):
+        await sign_in_loopback(settings, open_url, timeout=30)
+    await eventually(lambda: pages, what="the browser to get its page", seconds=30)
+    assert pages[0].status_code == 400
+    assert "sign-in refused" in pages[0].text.lower() and "access_denied" in pages[0].text
 
 
 async def test_a_loopback_sign_in_nobody_completes_times_out(settings: OidcSettings) -> None:
