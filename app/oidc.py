@@ -451,8 +451,8 @@ async def sign_in_loopback(
 
     Issue 16 asked for the device authorization grant (RFC 8628); the loopback redirect is
     used instead because the provider the tests can run for real (oidc-provider-mock) has no
-    device grant, and code we cannot test against a provider is code we do not ship. Every
-    provider named in the issue supports the loopback redirect for native apps."""
+    device grant, so a device-grant client could not be tested against one. The loopback
+    redirect is the code flow ``begin``/``finish`` already carry, for a native app."""
     loop = asyncio.get_running_loop()
     outcome: asyncio.Future[OidcIdentity] = loop.create_future()
     pending: dict[str, Authorization] = {}
@@ -487,6 +487,11 @@ async def sign_in_loopback(
             await _answer(writer, "400 Bad Request", f"Sign-in refused: {refusal}")
             if not outcome.done():
                 outcome.set_exception(refusal)
+            return
+        except Exception as error:  # not a refusal: the caller sees it now, not at the timeout
+            await _answer(writer, "500 Internal Server Error", "Sign-in failed.")
+            if not outcome.done():
+                outcome.set_exception(error)
             return
         await _answer(writer, "200 OK", "Signed in; you may close this window.")
         if not outcome.done():
