@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
-from models.lottery_record import LotteryRecord
+from models.lottery_record import LotteryRecord, LotteryStage
 from models.permits import PermitState
 from store import lotteries, notices, permits, records
 from store.schema import (
@@ -131,11 +131,10 @@ def write_permit(engine: Engine, state: PermitState) -> None:
 
 
 def write_lottery(engine: Engine, record: LotteryRecord) -> bool:
-    """The lottery's row, as `record_lottery` writes it. Before the draw a workflow shows its
-    record sealed (no seed, no numbers: docs/lottery.md "The sealed seed"): a row held whose
-    published form is the same is kept as it is. False when nothing was written."""
-    held = lotteries.get_lottery(engine, record.id)
-    if held is not None and held.published() == record:
+    """The lottery's row, as `record_lottery` writes it; False when nothing is written. A
+    lottery is first written at its draw, and until then its workflow shows its record sealed
+    (no seed, no numbers: docs/lottery.md "The sealed seed"): nothing to write before it."""
+    if record.stage is LotteryStage.collecting:
         return False
     with engine.begin() as connection:
         connection.execute(delete(LotteryRow).where(
