@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import urllib.request
 import uuid
@@ -30,7 +31,7 @@ from models.decisions import Outcome
 from store import made
 from store.engine import engine_for
 from store.rebuild import Snapshot, snapshot
-from tests.e2e.test_within import DISTRICT as WITHIN_DISTRICT
+from tests.e2e.test_within import DISTRICT as SHARED_WITHIN
 from tests.e2e.test_within import TZ, form, next_year_district
 from tests.support.databases import backends, postgres_url, throwaway_schema, with_search_path
 from tests.support.e2e import district_toml, local_today
@@ -67,7 +68,11 @@ def store_url(
     (districts / "testdistrict.toml").write_text(district_toml(today))
     closes = datetime.now(TZ).replace(microsecond=0) + timedelta(days=30)
     within, _ = next_year_district(closes)
-    (districts / f"{WITHIN_DISTRICT}.toml").write_text(within)
+    # A district of the test's own: its lottery's workflow id is the district's and year's.
+    within_id = f"w{uuid.uuid4().hex[:8]}"
+    (districts / f"{within_id}.toml").write_text(within.replace(
+        f'id = "{SHARED_WITHIN}"', f'id = "{within_id}"'))
+    monkeypatch.setenv("REBUILD_TEST_WITHIN", within_id)
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal)
     monkeypatch.setenv("TRANSFERS_TASK_QUEUE", f"rebuild-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
@@ -114,7 +119,8 @@ def lose(url: str) -> None:
 async def worker_starts() -> None:
     """`run_worker` gets past its checks and polls (its readiness answers 200); then stops."""
     port = free_port()
-    task = asyncio.create_task(run_worker(replace(context.settings(), health_port=port)))
+    settings = replace(context.settings(), health_port=port)
+    task = asyncio.create_task(run_worker(settings, await context.client()))
 
     def ready() -> bool:
         try:
@@ -165,9 +171,9 @@ async def stages_taken(engine: Engine) -> dict[str, str]:
     withdrawn = await submit_form(request_data(district="testdistrict", school_year=year,
                                                student={"id": "R2"}), CLERK)
     closes = datetime.now(TZ) + timedelta(days=30)
-    config = context.within_district(WITHIN_DISTRICT)
-    within = prepare_within_form(form(1, f"{closes.year}-{closes.year + 1}"), "form", config,
-                                 OLSEN)
+    config = context.within_district(os.environ["REBUILD_TEST_WITHIN"])
+    within = prepare_within_form(form(1, f"{closes.year}-{closes.year + 1}", config.id),
+                                 "form", config, OLSEN)
     await within.start(await context.client())
     state = await eventually(lambda: _state(approved.id),
                              lambda s: s is not None and s.stage == "awaiting_documents",
@@ -228,7 +234,7 @@ async def test_a_lost_store_is_refused_and_rebuilt_as_it_was(store_url: str) -> 
     await asyncio.to_thread(lose, store_url)
     engine = context.engine()
     with pytest.raises(made.StoreLost, match="transfers db rebuild"):
-        await run_worker(context.settings())
+        await run_worker(context.settings(), await context.client())
 
     report = await rebuild_store()
     rebuilt = await asyncio.to_thread(snapshot, engine)
