@@ -22,7 +22,7 @@ from activities.records import RecordActivities
 from infra import observability
 from infra.proofs import Keyring
 from infra.settings import Settings, connect, load_settings
-from store import records
+from store import made, records
 from store.engine import engine_for
 from store.migrate import check_current
 from store.secrets import trusted_keys
@@ -137,6 +137,8 @@ async def run_worker(settings: Settings | None = None, client: Client | None = N
     engine = records.intact_engine(settings.database_url)  # a damaged one: refused, named
     check_current(engine)
     client = client or await connect(observability.runtime(settings))
+    # A store made after its workflows started was lost: refused, naming `transfers db rebuild`.
+    await made.check_not_lost(engine, client, WORKFLOWS, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

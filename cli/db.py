@@ -2,14 +2,18 @@
 
 - ``transfers db upgrade``: apply the missing migrations; prints from which revision to which.
 - ``transfers db current``: the database's revision and whether it is the code's head; exit
-  status 1 when it is not (behind, empty, made before migrations, or newer than the code)."""
+  status 1 when it is not (behind, empty, made before migrations, or newer than the code).
+- ``transfers db rebuild``: the store rebuilt from the workflows in Temporal, with every
+  difference it made."""
 
 from __future__ import annotations
 
 import typer
 
 from app import database
-from app.errors import Refused
+from app.errors import REFUSALS, Refused
+from app.rebuild import rebuild_store
+from cli.common import JsonFlag, emit, run
 
 db_app = typer.Typer(help="The records database.", no_args_is_help=True)
 
@@ -35,3 +39,15 @@ def current() -> None:
     typer.echo(found.text)
     if not found.current:
         raise typer.Exit(1)
+
+
+@db_app.command()
+def rebuild(as_json: JsonFlag = False) -> None:
+    """Rebuild the records store from the workflows in Temporal and report every row that
+    was missing or differed (docs/cross-cutting.md "Records you can lose")."""
+    try:
+        report = run(rebuild_store())
+    except REFUSALS as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    emit(as_json, report.as_data(), lambda: [typer.echo(line) for line in report.lines()])
