@@ -73,3 +73,20 @@ def test_a_retired_key_verifies_only_what_it_signed_before(store_engine: Engine)
         _verify(keyring, signed_after, datetime.now(UTC))
     new = SigningKey.from_seed(proof_keys(store_engine)[-1].seed)
     assert _verify(keyring, new.sign(_claims(iat=before)), before).name == "nguyen"
+
+
+def test_a_replay_checks_the_claims_but_not_the_key() -> None:
+    """A replay runs with the keys the worker has today (a rebuilt store's are new): the
+    signature was checked when the action was taken; what the history can decide is still
+    checked."""
+    stranger = SigningKey.from_seed(hashlib.sha256(b"a key since lost").digest())
+    keyring = Keyring({KEY.kid: KEY.trusted()})
+    token = stranger.sign(_claims())
+    with pytest.raises(ProofError, match="not one this district trusts"):
+        _verify(keyring, token)
+    replayed = keyring.verify(token, workflow_id="req-1", action="decide", args=[ACTION],
+                              now=NOW, signature=False)
+    assert replayed.name == "nguyen"
+    with pytest.raises(ProofError, match="another payload"):
+        keyring.verify(token, workflow_id="req-1", action="decide", args=[], now=NOW,
+                       signature=False)

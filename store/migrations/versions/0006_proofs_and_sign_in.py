@@ -1,4 +1,4 @@
-"""proofs and sign-in (0005, after 0004; 2026-12-02): each audit entry keeps the proof its
+"""proofs and sign-in (0006, after 0005; 2026-12-02): each audit entry keeps the proof its
 action carried (store.schema.EventRow.proof; entries before it have none), the one-time codes
 staff sign in with (store.schema.SignInCode) and the sessions sign-in opens
 (store.schema.StaffSession). Codes and session tokens are kept only as their hashes."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision, down_revision = "0005", "0004"  # branch_labels and depends_on: none
+revision, down_revision = "0006", "0005"  # branch_labels and depends_on: none
 
 
 def upgrade() -> None:
