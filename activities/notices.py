@@ -31,6 +31,7 @@ still fails, so it goes on being retried."""
 from __future__ import annotations
 
 import hashlib
+import os
 import smtplib
 from email.charset import QP, Charset
 from email.errors import MessageError
@@ -242,15 +243,24 @@ class NoticeActivities:
             )
 
     def _deliver(self, message: Message, name: str) -> None:
-        if self._smtp is None:
-            self._outbox.mkdir(parents=True, exist_ok=True)
-            temporary = self._outbox / f".{name}.tmp"
-            temporary.write_bytes(bytes(message))
-            temporary.replace(self._outbox / f"{name}.eml")  # atomic: no half-written notice
-            return
-        host, port = self._smtp
-        with smtplib.SMTP(host, port, timeout=20) as smtp:
-            smtp.send_message(message)
+        deliver(message, name, self._outbox, self._smtp)
+
+
+def deliver(message: Message, name: str, outbox: Path, smtp: tuple[str, int] | None) -> None:
+    """Hand ``message`` to the SMTP server, or with none set write it to ``outbox`` as
+    ``<name>.eml`` (the embedded default's mail)."""
+    if smtp is None:
+        # Private whatever the process's umask: the outbox holds student data and codes.
+        outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = outbox / f".{name}.tmp"
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                       "wb") as file:
+            file.write(bytes(message))
+        temporary.replace(outbox / f"{name}.eml")  # atomic: no half-written notice
+        return
+    host, port = smtp
+    with smtplib.SMTP(host, port, timeout=20) as smtp_:
+        smtp_.send_message(message)
 
 
 # Bodies as quoted-printable UTF-8: readable in the raw .eml, and 7-bit safe for any relay.

@@ -81,9 +81,14 @@ def staff(config: DistrictBase, principal: Principal) -> Actor:
     """The principal as the district's roster has them now: their name and roles. The
     operation under way then acts as them: what it sends to a workflow is signed for them
     (``proofs.ACTING``), with these roles."""
-    member = config.staff_member(principal.name)
+    if principal.email:
+        member = next((s for s in config.staff if s.email.lower() == principal.email.lower()),
+                      None)
+    else:
+        member = config.staff_member(principal.name)
     if member is None:
-        raise Refused(f"{principal.name!r} is not a staff member of {config.id}")
+        address = f" ({principal.email})" if principal.email else ""
+        raise Refused(f"{principal.name!r} is not a staff member of {config.id}{address}")
     ACTING.set(Acting(subject=principal.subject, name=member.name, roles=tuple(member.roles),
                       district=config.id))
     return Actor(name=member.name, roles=list(member.roles))

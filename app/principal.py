@@ -1,6 +1,6 @@
-"""Who acts. Today a staff member is named by the front (the CLI's ``--actor``) and the roles
-come from the district's roster when the action is taken; sign-in will make the name a
-verified subject, and the roster stays the one source of roles."""
+"""Who acts: the person a front's session proves (`app.signin`), known to the district's
+roster by their address. Their roles are the roster's at each action (`app.context.staff`),
+never the session's."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Principal:
-    """The person acting, as the district's roster names them."""
+    """The person acting: their roster name, who signed in (``code:<address>`` or
+    ``oidc:<issuer>#<subject>``) and their address. In-process callers (the tests, a front's
+    own code) may name a roster member without an address; a front's people come from
+    ``app.signin.signed_in``."""
 
     name: str
-    subject: str = ""  # who signed in, as the sign-in proved it; "" until sign-in is required
+    subject: str = ""
+    email: str = ""
 
     def __post_init__(self) -> None:
         if not self.subject:

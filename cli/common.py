@@ -17,6 +17,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from app import signin
 from app.errors import REFUSALS, Refused
 from app.principal import Principal
 
@@ -25,7 +26,9 @@ err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-ActorOption = Annotated[str, typer.Option("--actor", help="staff member, as the district names")]
+ActorOption = Annotated[str, typer.Option(
+    "--actor", help="act as the signed-in staff member of this roster name or address "
+                    "(default: the newest sign-in)")]
 
 
 def refusing(command: Callable[..., None]) -> Callable[..., None]:
@@ -34,6 +37,8 @@ def refusing(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
+            if "actor" in kwargs:  # whom it acts for, before anything is read or sent
+                principal(kwargs["actor"])
             command(*args, **kwargs)
         except ValidationError as error:  # an option's value the action's model refuses
             err.print(f"error: {validation_problems(error)}", markup=False, highlight=False)
@@ -53,9 +58,10 @@ def validation_problems(error: ValidationError) -> str:
     )
 
 
-def principal(actor: str) -> Principal:
-    """The person the command acts as (``--actor``)."""
-    return Principal(name=actor)
+def principal(actor: str = "") -> Principal:
+    """The person the command acts as: the session of ``--actor`` (a roster name or address)
+    or the newest; refused when nobody is signed in (`transfers login`)."""
+    return signin.signed_in(actor or None)
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

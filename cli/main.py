@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from app import requests, services, submissions
+from app import requests, services, signin, submissions
 from app.errors import Refused
 from app.requests import DocumentUpload
 from app.submissions import Rejected
@@ -45,6 +45,22 @@ from models.state import RequestState
 from models.within_request import WithinRequestState
 
 app = typer.Typer(help="School transfer requests as durable processes.", no_args_is_help=True)
+# What runs without a signed-in person: signing in and out, and the services themselves.
+OPEN_COMMANDS = {"login", "logout", "worker", "dev", "db", "codec-server"}
+
+
+@app.callback()
+def door(ctx: typer.Context) -> None:
+    """Every other command acts for a signed-in staff member (`transfers login`), reads
+    included: refused before anything is read or sent."""
+    # A subcommand's --help is not yet parsed here: read from the command line.
+    if ctx.invoked_subcommand in OPEN_COMMANDS or "--help" in sys.argv[1:]:
+        return
+    try:
+        signin.signed_in()
+    except Refused as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
 documents_app = typer.Typer(help="Documents of a request.", no_args_is_help=True)
 app.add_typer(documents_app, name="documents")
 
@@ -102,7 +118,7 @@ def submit(
         list[Path] | None,
         typer.Argument(help="request files (.json or .toml); several are submitted in order"),
     ] = None,
-    actor: ActorOption = ...,  # type: ignore[assignment]
+    actor: ActorOption = "",
     district: Annotated[str | None, typer.Option()] = None,
     student_id: Annotated[str | None, typer.Option()] = None,
     first_name: Annotated[str | None, typer.Option()] = None,
@@ -184,7 +200,7 @@ def documents_add(
     kind: Annotated[list[DocumentKind], typer.Option(
         help="what the document is; one for each file, in the files' order")],
     file: Annotated[list[Path], typer.Argument(help="the document's file, or several")],
-    actor: ActorOption,
+    actor: ActorOption = "",
     name: Annotated[list[str] | None, typer.Option(
         help="its name (default: the file's); one for each file when given")] = None,
     as_json: JsonFlag = False,
@@ -206,7 +222,7 @@ def documents_add(
 @refusing
 def release(
     request_id: str,
-    actor: ActorOption,
+    actor: ActorOption = "",
     granted: Annotated[bool, typer.Option("--granted/--refused")] = True,
     note: str = "",
     as_json: JsonFlag = False,
@@ -219,7 +235,7 @@ def release(
 @refusing
 def decide(
     request_id: str,
-    actor: ActorOption,
+    actor: ActorOption = "",
     approve: Annotated[bool, typer.Option("--approve/--deny")] = ...,  # type: ignore[assignment]
     reason: Annotated[list[DenialReason] | None, typer.Option(help="denial reason")] = None,
     school: Annotated[str | None, typer.Option(help="school assignment")] = None,
@@ -268,7 +284,7 @@ def decide(
 @refusing
 def appeal(
     request_id: str,
-    actor: ActorOption,
+    actor: ActorOption = "",
     outcome: Annotated[AppealOutcome | None, typer.Option(help="the county's outcome")] = None,
     extend: Annotated[str | None, typer.Option(help="extend to 60 days, with the reason")] = None,
     filed_on: Annotated[str | None, typer.Option(help="filing date (default today)")] = None,
@@ -289,7 +305,7 @@ def appeal(
 
 @app.command()
 @refusing
-def withdraw(request_id: str, actor: ActorOption, note: str = "", as_json: JsonFlag = False
+def withdraw(request_id: str, actor: ActorOption = "", note: str = "", as_json: JsonFlag = False
              ) -> None:
     """Withdraw a request at any open stage (on the parent's behalf).
 
@@ -394,6 +410,49 @@ def notices(request_id: Annotated[str | None, typer.Argument()] = None,
         out.print(table)
 
     emit(as_json, data, human)
+
+
+# ---- signing in ---------------------------------------------------------------------------
+
+
+@app.command()
+@refusing
+def login(
+    address: Annotated[str | None, typer.Argument(
+        help="your staff address, as the district's roster has it")] = None,
+    code: Annotated[str | None, typer.Option(
+        help="the code that was sent to you (without it, one is sent and asked for)")] = None,
+    provider: Annotated[bool, typer.Option(
+        "--oidc", help="sign in with the district's OpenID Connect provider instead")] = False,
+) -> None:
+    """Sign in: with a one-time code sent to your roster address, or with the district's
+    provider (``--oidc``). Every other command then acts as you (``--actor`` picks among the
+    people signed in here)."""
+    if provider:
+        who = run(signin.sign_in_with_provider(_open_in_browser))
+    else:
+        if not address:
+            raise Refused("give your staff address: transfers login <address>")
+        if code is None:
+            err.print(signin.send_code(address), markup=False, highlight=False)
+            code = typer.prompt("code", err=True)
+        who = signin.redeem(address, code)
+    out.print(f"signed in as {who.name} ({who.email}) until the end of the working day",
+              markup=False, highlight=False)
+
+
+def _open_in_browser(url: str) -> None:
+    import webbrowser
+
+    err.print(f"Sign in at {url}", markup=False, highlight=False, soft_wrap=True)
+    webbrowser.open(url)
+
+
+@app.command()
+@refusing
+def logout(actor: ActorOption = "") -> None:
+    """Sign out (``--actor``: one person; without it, everyone signed in here)."""
+    out.print(signin.sign_out(actor or None), markup=False, highlight=False)
 
 
 @app.command("codec-server")

@@ -192,7 +192,7 @@ def _done(result: PermitState, as_json: bool) -> None:
 @refusing
 def revoke(
     permit_id: PermitArg,
-    actor: ActorOption,
+    actor: ActorOption = "",
     reason: Annotated[
         list[str] | None,
         typer.Option("--reason", help=f"a reason of the seed (repeatable): {', '.join(REASONS)}"),
@@ -213,7 +213,7 @@ def revoke(
 def renew(
     permit_id: PermitArg,
     school_year: Annotated[str, typer.Option(help="the school year renewed for (YYYY-YYYY)")],
-    actor: ActorOption,
+    actor: ActorOption = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Renew a permit that is renewed each school year, for the next one."""
@@ -225,7 +225,7 @@ def renew(
 @refusing
 def moved(
     permit_id: PermitArg,
-    actor: ActorOption,
+    actor: ActorOption = "",
     new_district: Annotated[
         str | None,
         typer.Option(help="the new district of residence (omit for a move inside the district)"),
@@ -249,7 +249,7 @@ def moved(
 def transfer(
     permit_id: PermitArg,
     school: Annotated[str, typer.Option(help="the other school of the district of enrollment")],
-    actor: ActorOption,
+    actor: ActorOption = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Record that the student transfers to another school: the permit ends.
@@ -263,7 +263,7 @@ def transfer(
 
 @permit_app.command("leave-program")
 @refusing
-def leave_program(permit_id: PermitArg, actor: ActorOption, as_json: JsonFlag = False) -> None:
+def leave_program(permit_id: PermitArg, actor: ActorOption = "", as_json: JsonFlag = False) -> None:
     """Record that the student left the special program of the transfer (IV.A).
 
     Within-district permits only: the permit is revoked and the student returns to the home
@@ -273,6 +273,6 @@ def leave_program(permit_id: PermitArg, actor: ActorOption, as_json: JsonFlag = 
 
 @permit_app.command("appeal")
 @refusing
-def appeal(permit_id: PermitArg, actor: ActorOption, as_json: JsonFlag = False) -> None:
+def appeal(permit_id: PermitArg, actor: ActorOption = "", as_json: JsonFlag = False) -> None:
     """An appeal of a rescinded or revoked permit: always refused (seed 000)."""
     run(permits.appeal(permit_id, principal(actor)))

@@ -158,7 +158,7 @@ def recommend(
         bool, typer.Option("--for/--against", help="for or against the transfer")
     ],
     reasoning: Annotated[str, typer.Option(help="why (goes into the parent's notice)")],
-    actor: ActorOption,
+    actor: ActorOption = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Give a recommendation a within-district request waits for (III).
@@ -172,7 +172,7 @@ def recommend(
 @refusing
 def leave_program(
     request_id: str,
-    actor: ActorOption,
+    actor: ActorOption = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Record that a placed student left the special program (IV.A): the transfer ends.
@@ -330,7 +330,7 @@ def lottery_run(district: DistrictArg, school_year: YearArg, as_json: JsonFlag =
 @lottery_app.command("certify")
 @refusing
 def lottery_certify(
-    district: DistrictArg, school_year: YearArg, actor: ActorOption, as_json: JsonFlag = False
+    district: DistrictArg, school_year: YearArg, actor: ActorOption = "", as_json: JsonFlag = False
 ) -> None:
     """Certify the drawn preview; it releases the result to every parent.
 
@@ -354,7 +354,7 @@ def lottery_add_seats(
     program: Annotated[Program, typer.Option(help="program")],
     grade: Annotated[int, typer.Option(min=0, max=12, help="grade (0 is kindergarten)")],
     seats: Annotated[int, typer.Option(min=1, max=1000, help="how many more seats")],
-    actor: ActorOption,
+    actor: ActorOption = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Open more seats after certification (VII); the next in line are offered them."""
@@ -384,13 +384,13 @@ def _answer(request_id: str, actor: str, accept: bool, as_json: bool) -> None:
 
 @offers_app.command("accept")
 @refusing
-def offers_accept(request_id: str, actor: ActorOption, as_json: JsonFlag = False) -> None:
+def offers_accept(request_id: str, actor: ActorOption = "", as_json: JsonFlag = False) -> None:
     """Record that the parent accepts the seat offered (by the offer's last day)."""
     _answer(request_id, actor, True, as_json)
 
 
 @offers_app.command("decline")
 @refusing
-def offers_decline(request_id: str, actor: ActorOption, as_json: JsonFlag = False) -> None:
+def offers_decline(request_id: str, actor: ActorOption = "", as_json: JsonFlag = False) -> None:
     """Record that the parent declines the seat offered; it passes to the next in line."""
     _answer(request_id, actor, False, as_json)

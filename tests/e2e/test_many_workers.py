@@ -107,7 +107,8 @@ def test_two_workers_share_the_work_and_do_nothing_twice(tmp_path: Path) -> None
             notices = list_notices(engine, state.id)
             assert all(n.status == "sent" for n in notices)
         # Every notice reached the SMTP server exactly once.
-        arrived = Counter(m["Message-ID"] for m in stack.inbox.messages)
+        arrived = Counter(m["Message-ID"] for m in stack.inbox.messages
+                          if "sign-in code" not in m["Subject"])
         assert len(arrived) == sum(len(list_notices(engine, i)) for i in ids)
         assert set(arrived.values()) == {1}
 

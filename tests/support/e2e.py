@@ -23,6 +23,7 @@ from tests.support.databases import postgres_url, reset_postgres
 from tests.support.factories import request_data
 from tests.support.ports import free_port, wait_for_port
 from tests.support.servers import Inbox, dev_server_command, smtp_server, start_process
+from tests.support.signin import sign_in_roster
 from tests.support.waiting import CEILING, until
 
 BIN = Path(sys.executable).parent
@@ -96,6 +97,7 @@ def running(
             wait_for_port(port, what="the dev server to open its port")
             for _ in range(workers):
                 stack.start_worker()
+            sign_in_roster(env, inbox)  # the staff of the districts written before the stack
             yield stack
         finally:
             for worker in stack.workers:

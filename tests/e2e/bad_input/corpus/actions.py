@@ -52,7 +52,7 @@ CASES = [
                                       "{file}", "--actor", "director"),
          ("director (director) may not add document",), PDF, ".pdf", touches=("open",)),
     Case("not-a-staff-member", ("decide", "{review}", "--approve", "--actor", "mallory"),
-         ("'mallory' is not a staff member of baddistrict",), touches=("review",)),
+         ("not signed in as mallory",), touches=("review",)),
     Case("within-olsen-decides",
          ("decide", "{w_review}", "--approve", "--actor", "olsen", *FACTORS),
          ("olsen", "may not decide", "superintendent_designee"), touches=("w_review",)),
@@ -102,8 +102,10 @@ CASES = [
     Case("unknown-option", ("submit", "{file}", "--actor", "clerk", "--bogus"),
          ("No such option", "--bogus"), permit(), code=2),
     Case("unknown-command", ("approve-everything",), ("No such command",), code=2),
-    Case("missing-actor", ("decide", "{review}", "--approve"), ("Missing option", "--actor"),
-         touches=("review",), code=2),
+    # Without --actor the newest sign-in acts: here Millard's tran (the world signs its staff
+    # in by address, tran@millard last), whom Baddistrict's roster does not know.
+    Case("no-actor-acts-as-the-newest-sign-in", ("decide", "{review}", "--approve"),
+         ("'tran' is not a staff member of baddistrict",), touches=("review",)),
     Case("grade-option-not-a-number",
          ("submit", "--actor", "clerk", "--district", "baddistrict", "--grade", "ten"),
          ("Invalid value for '--grade'", "valid integer"), code=2),

@@ -1,0 +1,81 @@
+"""Signing staff in for the tests (docs/cross-cutting.md "Sign-in"), as each would: a code is
+sent to their roster address (the stack's SMTP server, or the outbox) and read back from the
+message, then redeemed; the session is kept in the data folder, where every `transfers` the
+test runs finds it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+from app import signin
+from districts import list_districts, load_config
+from models.district import DistrictBase
+
+CODE = re.compile(r"sign-in code is (\d{8})")
+_SETTINGS = ("TRANSFERS_DATA_DIR", "TRANSFERS_DISTRICTS_DIR", "TRANSFERS_DATABASE_URL",
+             "TRANSFERS_SMTP_HOST", "TRANSFERS_SMTP_PORT")
+
+
+@contextlib.contextmanager
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """This process's settings as a stack's environment has them, until exit."""
+    before = {name: os.environ.get(name) for name in _SETTINGS}
+    for name in _SETTINGS:
+        if name in env:
+            os.environ[name] = env[name]
+        else:
+            os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def code_in(messages: list[Any], address: str) -> str:
+    """The code of the newest sign-in message to ``address``."""
+    for message in reversed(messages):
+        if message["To"] == address and "sign-in code" in message["Subject"]:
+            payload = message.get_payload(decode=True).decode()
+            found = CODE.search(payload)
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no sign-in code was sent to {address}")
+
+
+def outbox_messages(outbox: Path) -> list[Any]:
+    files = sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    return [message_from_bytes(p.read_bytes()) for p in files]
+
+
+def sign_in(address: str, inbox: Any | None = None) -> None:
+    """Sign ``address`` in with the code sent to it, in this process's settings."""
+    signin.send_code(address)
+    if inbox is not None:
+        messages = inbox.messages
+    else:
+        messages = outbox_messages(signin.context.settings().outbox_dir)
+    signin.redeem(address, code_in(messages, address))
+
+
+def sign_in_roster(env: Mapping[str, str], inbox: Any | None = None) -> list[str]:
+    """Sign in every staff member of every district of a stack's (``env``); their
+    addresses."""
+    with environment(env):
+        where = signin.context.settings().districts_dir
+        addresses = sorted({
+            member.email for district in list_districts(where)
+            for member in load_config(district, DistrictBase, where).staff
+        })
+        for address in addresses:
+            sign_in(address, inbox)
+    return addresses
