@@ -18,11 +18,13 @@ from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
+from joserfc import jws
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from infra.codec import DATA_CONVERTER
+from infra.proofs import Keyring, ProofClaims, header_token
 from infra.settings import Settings
 from models.actions import Decide, FileAppeal, RecordAppealOutcome
 from models.decisions import AppealOutcome, DenialReason, Outcome
@@ -42,6 +44,7 @@ from tests.support.permits import TZ, permit_input, reached, school_year_now
 from tests.support.waiting import eventually
 from tests.support.within import District, permit_of, stage_is
 from worker import WORKFLOWS, workflow_runner
+from workflows.common.proofs import ProofChecker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.lottery import LotteryWorkflow as L
 from workflows.permit import PermitWorkflow
@@ -53,10 +56,28 @@ recording = pytest.mark.skipif(not RECORDING, reason="set RECORD_HISTORIES=1 to 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
 async def test_recorded_history_replays_with_the_current_code(path: Path) -> None:
+    # With the workers' proof checks: a replay checks a proof's claims, not its key, so no
+    # key is needed (docs/cross-cutting.md "Proofs").
     replayer = Replayer(
-        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=DATA_CONVERTER
+        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=DATA_CONVERTER,
+        interceptors=[ProofChecker(Keyring())],
     )
-    await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+    await replayer.replay_workflow(WorkflowHistory.from_json(_workflow_id(path), path.read_text()))
+
+
+def _workflow_id(path: Path) -> str:
+    """The id the history's workflow ran under, which its proofs name: the start's proof, or
+    its first Update's (histories recorded before proofs carry none, and any id will do)."""
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    for event in history.events:
+        for headers in (event.workflow_execution_started_event_attributes.header,
+                        event.workflow_execution_update_accepted_event_attributes
+                        .accepted_request.input.header):
+            token = header_token(headers.fields)
+            if token is not None:
+                return ProofClaims.model_validate_json(jws.extract_compact(token.encode())
+                                                       .payload).wf
+    return path.stem
 
 
 def test_every_workflow_type_has_a_recorded_history() -> None:
