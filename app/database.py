@@ -12,8 +12,11 @@ from sqlalchemy.exc import OperationalError
 
 from app import context
 from app.errors import Refused
+from infra.proofs import SigningKey
 from store import migrate
 from store.engine import open_engine
+from store.secrets import proof_keys
+from store.secrets import rotate_proof_key as rotate_proof_key_in
 
 
 def _open() -> Engine:
@@ -74,3 +77,13 @@ def current() -> Revision:
     if found.state == "current":
         return Revision(True, f"{found.current} (head) at {found.where}")
     return Revision(False, f"{found.current or 'none'}: {found.message}")
+
+
+def rotate_proof_key() -> str:
+    """Make a new key for proofs and retire the one signing now (docs/cross-cutting.md
+    "Proofs"); what was done, in a sentence."""
+    engine = context.engine()
+    before = SigningKey.from_seed(proof_keys(engine)[-1].seed).kid
+    after = SigningKey.from_seed(rotate_proof_key_in(engine).seed).kid
+    return (f"proofs are signed with key {after} from now on; {before} is retired and still "
+            "verifies what it signed before (workers learn the new key within 30 seconds)")

@@ -51,3 +51,14 @@ def rebuild(as_json: JsonFlag = False) -> None:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     emit(as_json, report.as_data(), lambda: [typer.echo(line) for line in report.lines()])
+
+
+@db_app.command("rotate-key")
+def rotate_key() -> None:
+    """Make a new key for the proofs staff actions carry, and retire the current one (it
+    still verifies what it signed). Run it when a key may have leaked, or on a schedule."""
+    try:
+        typer.echo(database.rotate_proof_key())
+    except Refused as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from app import requests, services, signin, submissions
+from app import audit, requests, services, signin, submissions
 from app.errors import Refused
 from app.requests import DocumentUpload
 from app.submissions import Rejected
@@ -410,6 +410,37 @@ def notices(request_id: Annotated[str | None, typer.Argument()] = None,
         out.print(table)
 
     emit(as_json, data, human)
+
+
+# ---- the audit trail ----------------------------------------------------------------------
+
+audit_app = typer.Typer(help="A request's audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+@refusing
+def audit_verify(request_id: str, as_json: JsonFlag = False) -> None:
+    """Re-check every entry of a request's audit trail: each staff action's proof (signed by
+    the deployment's key, for this request, this person, this time), and the stored trail
+    against the workflow's own. Exit status 1 when anything does not hold."""
+    report = run(audit.verify(request_id))
+    emit(as_json, {"request_id": report.request_id, "entries": report.entries,
+                   "signed": report.signed, "compared_with_workflow": report.compared,
+                   "problems": report.problems}, lambda: _print_audit(report))
+    if not report.holds:
+        raise typer.Exit(1)
+
+
+def _print_audit(report: audit.AuditReport) -> None:
+    compared = ("compared with the workflow's own trail" if report.compared else
+                "not compared: the workflow did not answer")
+    out.print(f"{report.request_id}: {report.entries} entries, {report.signed} signed; "
+              f"{compared}", markup=False, highlight=False)
+    for problem in report.problems:
+        out.print(f"  does not hold: {problem}", markup=False, highlight=False)
+    if report.holds:
+        out.print("  every entry holds", markup=False, highlight=False)
 
 
 # ---- signing in ---------------------------------------------------------------------------

@@ -103,15 +103,22 @@ class Keyring:
         keys the worker has today (a rotated-out key, a rebuilt store's new one)."""
         try:
             compact = jws.extract_compact(token.encode())
-            header = compact.headers()
         except (JoseError, ValueError):
             raise ProofError("the proof is not a signed token") from None
         if not signature:
             try:
-                return self._hold(ProofClaims.model_validate_json(compact.payload), None,
+                return self._hold(ProofClaims.model_validate_json(compact.payload),
                                   workflow_id, action, args, now, used)
             except ValidationError:
                 raise ProofError("the proof's claims are not a proof's") from None
+        return self._hold(self.signed_claims(token), workflow_id, action, args, now, used)
+
+    def signed_claims(self, token: str) -> ProofClaims:
+        """The claims of a token one of these keys signed while it signed; else ProofError."""
+        try:
+            header = jws.extract_compact(token.encode()).headers()
+        except (JoseError, ValueError):
+            raise ProofError("the proof is not a signed token") from None
         key = self.keys.get(str(header.get("kid")))
         if key is None:
             raise ProofError(f"the proof's key {header.get('kid')!r} is not one this district "
@@ -121,11 +128,13 @@ class Keyring:
             claims = ProofClaims.model_validate_json(signed.payload)
         except (JoseError, ValueError, ValidationError):
             raise ProofError("the proof's signature does not hold") from None
-        return self._hold(claims, key, workflow_id, action, args, now, used)
+        if key.retired_at is not None and claims.iat >= key.retired_at:
+            raise ProofError(f"the proof's key {key.kid!r} was retired before it was signed")
+        return claims
 
     @staticmethod
-    def _hold(claims: ProofClaims, key: TrustedKey | None, workflow_id: str, action: str,
-              args: Sequence[Any], now: datetime, used: Callable[[str], bool]) -> ProofClaims:
+    def _hold(claims: ProofClaims, workflow_id: str, action: str, args: Sequence[Any],
+              now: datetime, used: Callable[[str], bool]) -> ProofClaims:
         if claims.wf != workflow_id:
             raise ProofError(f"the proof is for {claims.wf}, not this workflow")
         if claims.act != action:
@@ -134,8 +143,6 @@ class Keyring:
             raise ProofError("the proof is for another payload")
         if claims.exp - claims.iat > LIFETIME + SKEW:
             raise ProofError("the proof claims a lifetime longer than a proof has")
-        if key is not None and key.retired_at is not None and claims.iat >= key.retired_at:
-            raise ProofError(f"the proof's key {key.kid!r} was retired before it was signed")
         if claims.iat > now + SKEW:
             raise ProofError("the proof was issued in the future")
         if claims.exp < now:
