@@ -236,8 +236,10 @@ def release(
 def decide(
     request_id: str,
     actor: ActorOption = "",
-    approve: Annotated[bool, typer.Option("--approve/--deny")] = ...,  # type: ignore[assignment]
-    reason: Annotated[list[DenialReason] | None, typer.Option(help="denial reason")] = None,
+    approve: Annotated[bool, typer.Option("--approve", help="approve the request")] = False,
+    deny: Annotated[bool, typer.Option("--deny", help="deny it, citing --reason")] = False,
+    reason: Annotated[list[str] | None, typer.Option(
+        help=f"denial reason: {', '.join(DenialReason)}")] = None,
     school: Annotated[str | None, typer.Option(help="school assignment")] = None,
     note: str = "",
     weighed_reasons: Annotated[
@@ -259,6 +261,10 @@ def decide(
     A within-district current-year request (IX.B) is decided by the superintendent's designee
     writing down the four factors weighed: --weighed-reasons, --weighed-time-of-year,
     --weighed-capacity and --weighed-program."""
+    if approve == deny:  # a refusal like every other, exit 1 (issue "Policy fidelity")
+        raise Refused("give one of --approve or --deny" if not approve else
+                      "--approve and --deny together: give one")
+    reasons = _denial_reasons(reason or [])
     state = requests.get(request_id)
     weighed = {
         "--weighed-reasons": weighed_reasons,
@@ -276,8 +282,16 @@ def decide(
     if given:
         raise Refused(f"{', '.join(given)}: the IX.B factors are for within-district requests")
     outcome = Outcome.approve if approve else Outcome.deny
-    _done(run(requests.decide(request_id, principal(actor), outcome, reason or [], school, note)),
+    _done(run(requests.decide(request_id, principal(actor), outcome, reasons, school, note)),
           as_json)
+
+
+def _denial_reasons(given: list[str]) -> list[DenialReason]:
+    unknown = [r for r in given if r not in DenialReason.__members__]
+    if unknown:
+        raise Refused(f"unknown denial reason {unknown[0]!r} (one of: "
+                      f"{', '.join(DenialReason)})")
+    return [DenialReason(r) for r in given]
 
 
 @app.command()

@@ -68,7 +68,13 @@ CASES = [
     # -- reasons not in the list
     Case("deny-for-a-bogus-reason",
          ("decide", "{review}", "--deny", "--reason", "bogus", "--actor", "director"),
-         ("--reason", "bogus"), touches=("review",), code=2),
+         ("unknown denial reason 'bogus'", "no_space"), touches=("review",)),
+    # One refusal contract (issue "Policy fidelity"): exit 1 and the reason, as every refusal.
+    Case("approve-and-deny-together",
+         ("decide", "{review}", "--approve", "--deny", "--reason", "no_space", "--actor",
+          "director"), ("--approve and --deny together",), touches=("review",)),
+    Case("neither-approve-nor-deny", ("decide", "{review}", "--actor", "director"),
+         ("give one of --approve or --deny",), touches=("review",)),
     Case("deny-without-a-reason", ("decide", "{review}", "--deny", "--actor", "director"),
          ("must cite at least one",), touches=("review",)),
     Case("approve-with-a-reason",
