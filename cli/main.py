@@ -43,6 +43,8 @@ from models.decisions import AppealOutcome, DenialReason, Outcome
 from models.documents import DocumentKind
 from models.state import RequestState
 from models.within_request import WithinRequestState
+from rules.eligibility import check_may_appeal
+from rules.errors import PolicyError
 
 app = typer.Typer(help="School transfer requests as durable processes.", no_args_is_help=True)
 # What runs without a signed-in person: signing in and out, and the services themselves.
@@ -82,7 +84,12 @@ def _print_summary(state: RequestState) -> None:
     if state.decision_due:
         out.print(f"decision due: {state.decision_due}")
     if state.appeal_deadline and state.stage.value in {"denied", "deemed_denied"}:
-        out.print(f"appeal deadline: {state.appeal_deadline}")
+        student = state.request.student
+        try:  # agrees with the letter: no deadline shown to a student who may not appeal
+            check_may_appeal(student.expelled, student.pending_expulsion)
+            out.print(f"appeal deadline: {state.appeal_deadline}")
+        except PolicyError as error:
+            out.print(f"no appeal: {error}", markup=False, highlight=False)
     if state.permit_id:
         out.print(f"permit: {state.permit_id}")
 

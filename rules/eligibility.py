@@ -55,6 +55,16 @@ def check_submission_date(
         )
 
 
+def when_appeal_opens(expelled: bool, pending_expulsion: bool) -> str:
+    """Seed 000: when a student who may not appeal now may: the letter says so (issue "Policy
+    fidelity"); empty for one who may appeal."""
+    if pending_expulsion:
+        return "An appeal becomes possible once the expulsion proceedings have ended."
+    if expelled:
+        return "An appeal becomes possible when the term of the expulsion has ended."
+    return ""
+
+
 def check_may_appeal(expelled: bool, pending_expulsion: bool) -> None:
     """Seed 000: a student under consideration for expulsion, or expelled, may not appeal a
     denial while proceedings are pending or during the term of the expulsion."""

@@ -613,7 +613,8 @@ class InterdistrictPermitWorkflow:
             eligibility.check_may_appeal(student.expelled, student.pending_expulsion)
             may_appeal, why_not = True, ""
         except PolicyError as error:
-            may_appeal, why_not = False, f"The student may not appeal: {error}."
+            opens = eligibility.when_appeal_opens(student.expelled, student.pending_expulsion)
+            may_appeal, why_not = False, f"The student may not appeal: {error}. {opens}"
         return {
             "appeal_deadline": self._long(self.state.appeal_deadline),
             "may_appeal": may_appeal,

@@ -164,9 +164,13 @@ def test_the_subjects_carry_the_dates_parents_act_on() -> None:
 def test_a_student_who_may_not_appeal_is_told_why_not_a_deadline() -> None:
     for kind in (NoticeKind.denied, NoticeKind.deemed_denied):
         facts = {**CASES[kind][0], **appeal_facts(may_appeal=False)}
-        body = render(kind.value, facts).body
-        assert "expulsion proceedings are pending" in body
-        assert "right to appeal" not in body
+        rendered = render(kind.value, facts)
+        assert "expulsion proceedings are pending" in rendered.body
+        assert "right to appeal" not in rendered.body
+        # The subject agrees with the body: no appeal promised (issue "Policy fidelity").
+        assert "appeal" not in rendered.subject, rendered.subject
+        spanish = render(kind.value, facts, "es")
+        assert "apelar" not in spanish.subject, spanish.subject
 
 
 def test_the_receipt_without_missing_documents_does_not_promise_a_list() -> None:

@@ -290,3 +290,9 @@ def test_an_unknown_reason_is_refused_by_name() -> None:
 @pytest.mark.parametrize("reason", [r.value for r in revocation.RevocationReason])
 def test_every_seed_reason_is_accepted(reason: str) -> None:
     revocation.check_may_revoke(9, YEAR_END, date(2028, 3, 1), [reason])
+
+
+def test_the_letter_says_when_an_appeal_becomes_possible() -> None:
+    assert "proceedings have ended" in eligibility.when_appeal_opens(False, True)
+    assert "term of the expulsion has ended" in eligibility.when_appeal_opens(True, False)
+    assert eligibility.when_appeal_opens(False, False) == ""

@@ -243,7 +243,9 @@ async def test_appeal_by_an_expelled_student_is_refused(
 ):
     handle = await launch(request=make_request(student=student))
     state = await steps.to_denied(handle)
-    assert "may not appeal" in (await steps.wait_notices(engine, state.id, "denied"))[0].body
+    letter = (await steps.wait_notices(engine, state.id, "denied"))[0]
+    assert "may not appeal" in letter.body and "An appeal becomes possible" in letter.body
+    assert "appeal by" not in letter.subject  # the subject agrees with the body
     await refused(handle, W.file_appeal, FileAppeal(actor=COUNTY), problem)
 
 
