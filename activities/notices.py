@@ -348,14 +348,7 @@ def failed_notice_escalation(notice: Notice, reason: str) -> Notice | None:
     return Notice(
         key=key, request_id=notice.request_id, kind=NoticeKind.staff_escalation,
         sender=notice.sender, to=list(notice.staff), language="en",
-        facts={
-            "request_id": notice.request_id,
-            "what": f"notice could not be sent ({notice.kind.value})",
-            "detail": detail,
-            "direction_text": _process(notice),
-            "school_year": str(notice.facts.get("school_year") or "unknown"),
-            "stage": str(notice.facts.get("stage") or "unknown"),
-        },
+        facts=_escalation(notice, f"notice could not be sent ({notice.kind.value})", detail),
     )
 
 
@@ -372,9 +365,14 @@ def escalation_facts(
         "Sending goes on with backoff; `transfers notices "
         f"{notice.request_id}` shows its delivery record (this escalation is {key})."
     )
+    return _escalation(notice, f"notice could not be delivered ({notice.kind.value})", detail)
+
+
+def _escalation(notice: Notice, what: str, detail: str) -> dict[str, Any]:
+    """The staff_escalation template's facts about ``notice``."""
     return {
         "request_id": notice.request_id,
-        "what": f"notice could not be delivered ({notice.kind.value})",
+        "what": what,
         "detail": detail,
         "direction_text": _process(notice),
         "school_year": str(notice.facts.get("school_year") or "unknown"),
