@@ -25,11 +25,9 @@ from models.people import Actor
 from models.stages import Stage
 from models.state import RequestState
 from models.within_request import WithinRequestState, WithinStage
-from rules.documents import check_document_content, check_document_name
 from rules.roles import check_role
 from store import notices as notice_store
 from store import records
-from store.documents import read_upload
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
 AnyState = RequestState | WithinRequestState
@@ -116,7 +114,7 @@ async def add_documents(
     request_id: str, uploads: list[DocumentUpload], principal: Principal
 ) -> RequestState:
     """Record a document, or a parent's packet of several in one action (an audit entry
-    each). Every file is read and checked before any is stored; each is stored
+    each). Every file is streamed in and checked before any is placed; each is stored
     content-addressed by its sha256 before the Update records it."""
     if len(uploads) > actions.MAX_DOCUMENTS_AT_ONCE:
         raise Refused(f"{len(uploads)} files: at most {actions.MAX_DOCUMENTS_AT_ONCE} in one "
@@ -126,13 +124,8 @@ async def add_documents(
     check_role("add_document", staff.name, staff.roles)  # before anything is stored
     if not state.is_open:
         raise Refused(f"request {request_id} is closed ({state.stage.value})")
-    contents = []
-    for upload in uploads:  # every file checked first
-        content = read_upload(upload.path)
-        check_document_content(check_document_name(upload.name), content)
-        contents.append(content)
-    store = context.documents()
-    stored = [store.put(u.name, content) for u, content in zip(uploads, contents, strict=True)]
+    # Every file streamed in and checked before any is placed: all of the packet, or none.
+    stored = context.documents().put_files([(u.name, u.path) for u in uploads])
     documents = [
         actions.DocumentFile(kind=u.kind, name=d.name, sha256=d.sha256, size=d.size)
         for u, d in zip(uploads, stored, strict=True)

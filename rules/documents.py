@@ -6,9 +6,10 @@ from models.documents import DocumentKind as D
 from models.documents import check_document_name
 from models.requests import Direction
 from models.requests import TransferReason as R
-from rules.errors import PolicyError
 
-__all__ = ["check_document_name"]  # a name's check lives with the document model
+# A name's check lives with the document model; a content's is rules/content.py (it needs the
+# sniffing library, which the workflows that import this module do not).
+__all__ = ["check_document_name"]
 
 # Out of the district: the evidence for each reason (seed 000, "What are the reasons the
 # PUSD may approve a request out of the District?").
@@ -89,48 +90,3 @@ DOCUMENT_LABELS: dict[D, str] = {
         "or not comparable in the district of residence"
     ),
 }
-
-
-
-# What a document's name says it is, and how a file of that kind begins. A name whose ending
-# is not here claims nothing that can be checked.
-SIGNATURES: dict[str, tuple[str, tuple[bytes, ...]]] = {
-    ".pdf": ("a PDF", (b"%PDF-",)),
-    ".png": ("a PNG image", (b"\x89PNG\r\n\x1a\n",)),
-    ".jpg": ("a JPEG image", (b"\xff\xd8\xff",)),
-    ".jpeg": ("a JPEG image", (b"\xff\xd8\xff",)),
-    ".gif": ("a GIF image", (b"GIF87a", b"GIF89a")),
-    ".tif": ("a TIFF image", (b"II*\x00", b"MM\x00*")),
-    ".tiff": ("a TIFF image", (b"II*\x00", b"MM\x00*")),
-    ".docx": ("a Word document", (b"PK\x03\x04",)),
-    ".doc": ("a Word document", (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)),
-}
-PDF_HEADER_WITHIN = 1024  # readers accept the %PDF- header anywhere in the first kilobyte
-
-
-def check_document_content(name: str, content: bytes) -> None:
-    """Refuse a document that is not what its name says: a ``.pdf`` that is text, a
-    ``.jpg`` that is a program, a ``.txt`` that is not text."""
-    if not content:
-        return  # the document store refuses an empty document, and says so
-    suffix = name[name.rfind("."):].lower() if "." in name else ""
-    if suffix == ".txt":
-        try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError:
-            text = "\x00"
-        if "\x00" in text:
-            raise PolicyError(f"document {name!r} is not text, as its name says")
-        return
-    if suffix not in SIGNATURES:
-        return
-    kind, magics = SIGNATURES[suffix]
-    if suffix == ".pdf":
-        found = magics[0] in content[:PDF_HEADER_WITHIN]
-    else:
-        found = content.startswith(magics)
-    if not found:
-        raise PolicyError(
-            f"document {name!r} is not {kind}, as its name says: its content does not begin "
-            f"as {kind} does"
-        )

@@ -4,12 +4,25 @@ names say: cases that `transfers` must refuse, naming the problem, changing noth
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 from tests.support.bad_input import (
     DOCUMENT,
     PDF,
     TEXT,
     Case,
 )
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("lease.pdf", "not really")
+    return buffer.getvalue()
+
+
+ZIP = _zip()  # a plain archive: no word/ in it, so not a Word document
 
 CASES = [
     # -- document names with path tricks
@@ -60,4 +73,20 @@ CASES = [
          b"\x7fELF\x02\x01\x01" + bytes(64), ".jpg", touches=("open",)),
     Case("name-says-pdf-file-is-text", (*DOCUMENT, "--name", "lease.pdf"), ("is not a PDF",),
          TEXT, ".txt", touches=("open",)),
+    # -- sniffed by the library (rules/content.py): what it was found to be is named
+    Case("pdf-that-is-an-executable", (*DOCUMENT, "--name", "lease.pdf"),
+         ("'lease.pdf' is not a PDF", "executable program"), b"\x7fELF\x02\x01\x01" + bytes(64),
+         ".pdf", touches=("open",)),
+    Case("pdf-that-is-html", DOCUMENT, ("is not a PDF", "HTML"),
+         b"<!DOCTYPE html><html><body>a lease</body></html>", ".pdf", touches=("open",)),
+    Case("docx-that-is-a-zip", DOCUMENT, ("is not a Word document", "a ZIP archive"),
+         ZIP, ".docx", touches=("open",)),
+    Case("document-that-is-a-web-page", DOCUMENT, ("'file.html' is HTML", "a document must be"),
+         b"<html><body>a lease</body></html>", ".html", touches=("open",)),
+    Case("packet-with-a-bad-second-file",  # the first is a good PDF: neither is stored
+         ("documents", "add", "{open}", "{file}", "/usr/bin/true", "--kind", "escrow_or_lease",
+          "--kind", "report_card", "--name", "lease.pdf", "--name", "report-card.pdf",
+          "--actor", "clerk"),
+         ("'report-card.pdf' is not a PDF", "executable program"), PDF, ".pdf",
+         touches=("open",)),
 ]
