@@ -11,11 +11,14 @@ import signal
 import socket
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from temporalio.client import Client
 
 from app import context
 from app.errors import Refused
+from infra.codec import KEY_FILE, KEYS_VARIABLE
+from infra.sealing import secure_data_folder
 from infra.search_attributes import dev_server_flags
 from infra.settings import PRIVATE_UMASK, Settings, connect, find_binary, keep_private
 
@@ -60,6 +63,13 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
     for what, number in (("--port", port), ("--ui-port", ui_port)):
         _refuse_taken(what, number)
     keep_private(settings.data_dir)  # Temporal's database too: the server inherits the umask
+    # Secure by default: with no key configured, the data folder gets one (and the cut-over
+    # from which plaintext inputs are refused), so Temporal's database holds ciphertext.
+    if not os.environ.get(KEYS_VARIABLE, "").strip() and secure_data_folder(
+            settings.data_dir, datetime.now(UTC)):
+        say(f"made an encryption key: {settings.data_dir / KEY_FILE} (keep it: without it, "
+            "what the dev server holds cannot be read)")
+    settings = context.settings()  # again: the key and its cut-over are settings now
     # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
     # last transactions (docs/cross-cutting.md "The embedded dev server's durability").
     server = subprocess.Popen(
