@@ -151,6 +151,23 @@ def _refuse_taken(option: str, port: int) -> None:
                           f"{option}") from None
 
 
+def _codec_authorizer() -> Callable[[str], bool]:
+    """Who may decrypt: a staff member signed in (a session the records store holds open, as
+    the CLI keeps in ``sessions.json``), or whoever holds ``TRANSFERS_CODEC_TOKEN``."""
+    from infra.codec_server import token_authorizer
+    from store.sessions import session_of
+
+    configured = token_authorizer()
+
+    def authorize(token: str) -> bool:
+        # The store is reached when a token is not the configured one, not at start: the
+        # server starts (and answers 401) while the records database is away.
+        return configured(token) or session_of(context.engine(), token,
+                                               datetime.now(UTC)) is not None
+
+    return authorize
+
+
 def codec_server(host: str, port: int, cors_origin: str, say: Callable[[str], None]) -> None:
     """Decrypt payloads for the Temporal Web UI until Ctrl-C (needs the encryption keys)."""
     from infra import codec_server as server
@@ -163,9 +180,11 @@ def codec_server(host: str, port: int, cors_origin: str, say: Callable[[str], No
     if codec is None:
         raise Refused(f"no encryption key configured: set {KEYS_VARIABLE} (see infra/codec.py)")
     say(f"codec server on http://{host}:{port} for {cors_origin} "
-        f"(keys {', '.join(codec.key_ids)}; current {codec.current})")
+        f"(keys {', '.join(codec.key_ids)}; current {codec.current}); every request needs "
+        "Authorization: Bearer <a signed-in staff member's session token, or "
+        f"{server.TOKEN_VARIABLE}>")
     try:
-        server.serve(host, port, cors_origin)
+        server.serve(host, port, cors_origin, _codec_authorizer())
     except OSError as error:  # the port is taken, the address is not ours
         raise Refused(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     except KeyboardInterrupt:
