@@ -20,7 +20,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.notices import NoticeActivities
 from activities.records import RecordActivities
 from infra import observability
+from infra.codec import KEYS_VARIABLE, CompressThenEncrypt
 from infra.proofs import Keyring
+from infra.sealing import REQUIRED_SINCE_VARIABLE, RefusingRunner
 from infra.settings import Settings, connect, load_settings
 from store import made, records
 from store.engine import engine_for
@@ -116,12 +118,15 @@ def build_worker(
     client: Client, settings: Settings, executor: ThreadPoolExecutor,
     keyring: Keyring | None = None, **options: object,
 ) -> Worker:
+    runner = workflow_runner(settings.workflow_sandbox)
+    if settings.encryption_required_since is not None:  # plaintext inputs not believed
+        runner = RefusingRunner(runner, settings.encryption_required_since)
     return Worker(
         client,
         task_queue=settings.task_queue,
         interceptors=[ProofChecker(keyring or load_keyring(settings))],
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(settings.workflow_sandbox),
+        workflow_runner=runner,
         activities=build_activities(settings),
         activity_executor=executor,
         max_cached_workflows=options.pop("max_cached_workflows", 1000),  # type: ignore[arg-type]
@@ -137,6 +142,12 @@ async def run_worker(settings: Settings | None = None, client: Client | None = N
     engine = records.intact_engine(settings.database_url)  # a damaged one: refused, named
     check_current(engine)
     client = client or await connect(observability.runtime(settings))
+    if isinstance(client.data_converter.payload_codec, CompressThenEncrypt) and \
+            settings.encryption_required_since is None:
+        logging.getLogger(__name__).warning(
+            "%s is set but %s is not: workflows still believe plaintext inputs (set it to "
+            "the moment every worker and client had the keys)", KEYS_VARIABLE,
+            REQUIRED_SINCE_VARIABLE)
     # A store made after its workflows started was lost: refused, naming `transfers db rebuild`.
     await made.check_not_lost(engine, client, WORKFLOWS, settings.task_queue)
     stop = asyncio.Event()

@@ -11,11 +11,14 @@ import signal
 import socket
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from temporalio.client import Client
 
 from app import context
 from app.errors import Refused
+from infra.codec import KEY_FILE, KEYS_VARIABLE
+from infra.sealing import secure_data_folder
 from infra.search_attributes import dev_server_flags
 from infra.settings import PRIVATE_UMASK, Settings, connect, find_binary, keep_private
 
@@ -60,6 +63,13 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
     for what, number in (("--port", port), ("--ui-port", ui_port)):
         _refuse_taken(what, number)
     keep_private(settings.data_dir)  # Temporal's database too: the server inherits the umask
+    # Secure by default: with no key configured, the data folder gets one (and the cut-over
+    # from which plaintext inputs are refused), so Temporal's database holds ciphertext.
+    if not os.environ.get(KEYS_VARIABLE, "").strip() and secure_data_folder(
+            settings.data_dir, datetime.now(UTC)):
+        say(f"made an encryption key: {settings.data_dir / KEY_FILE} (keep it: without it, "
+            "what the dev server holds cannot be read)")
+    settings = context.settings()  # again: the key and its cut-over are settings now
     # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
     # last transactions (docs/cross-cutting.md "The embedded dev server's durability").
     server = subprocess.Popen(
@@ -141,6 +151,23 @@ def _refuse_taken(option: str, port: int) -> None:
                           f"{option}") from None
 
 
+def _codec_authorizer() -> Callable[[str], bool]:
+    """Who may decrypt: a staff member signed in (a session the records store holds open, as
+    the CLI keeps in ``sessions.json``), or whoever holds ``TRANSFERS_CODEC_TOKEN``."""
+    from infra.codec_server import token_authorizer
+    from store.sessions import session_of
+
+    configured = token_authorizer()
+
+    def authorize(token: str) -> bool:
+        # The store is reached when a token is not the configured one, not at start: the
+        # server starts (and answers 401) while the records database is away.
+        return configured(token) or session_of(context.engine(), token,
+                                               datetime.now(UTC)) is not None
+
+    return authorize
+
+
 def codec_server(host: str, port: int, cors_origin: str, say: Callable[[str], None]) -> None:
     """Decrypt payloads for the Temporal Web UI until Ctrl-C (needs the encryption keys)."""
     from infra import codec_server as server
@@ -153,9 +180,11 @@ def codec_server(host: str, port: int, cors_origin: str, say: Callable[[str], No
     if codec is None:
         raise Refused(f"no encryption key configured: set {KEYS_VARIABLE} (see infra/codec.py)")
     say(f"codec server on http://{host}:{port} for {cors_origin} "
-        f"(keys {', '.join(codec.key_ids)}; current {codec.current})")
+        f"(keys {', '.join(codec.key_ids)}; current {codec.current}); every request needs "
+        "Authorization: Bearer <a signed-in staff member's session token, or "
+        f"{server.TOKEN_VARIABLE}>")
     try:
-        server.serve(host, port, cors_origin)
+        server.serve(host, port, cors_origin, _codec_authorizer())
     except OSError as error:  # the port is taken, the address is not ours
         raise Refused(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     except KeyboardInterrupt:

@@ -516,7 +516,8 @@ def codec_server(
 ) -> None:
     """Decrypt payloads for the Temporal Web UI (its codec endpoint) until Ctrl-C.
 
-    Needs TRANSFERS_ENCRYPTION_KEYS. Beyond loopback, put it behind the district's sign-in."""
+    Needs the encryption keys; every request needs Authorization: Bearer <a signed-in staff
+    member's session token, or TRANSFERS_CODEC_TOKEN>."""
     services.codec_server(host, port, cors_origin,
                           lambda text: err.print(text, markup=False, highlight=False))
 

@@ -22,7 +22,15 @@ Temporal server and its database hold ciphertext only. The choices:
   nonce followed by the ciphertext and its tag. Rotate well before 2**32 payloads per key.
 - Compression comes before encryption: ciphertext does not compress.
 - Payloads that were never encrypted (histories recorded before encryption was turned on)
-  still decode, so running workflows keep replaying.
+  still decode, so running workflows keep replaying; what a payload decrypted from carries
+  ``transfers-sealed`` in its metadata (a plaintext one never does: the mark is stripped), so a
+  worker can refuse plaintext workflow inputs from a cut-over on (``sealing.py``). Refusing
+  here, in the codec, would not do: the SDK decodes a whole workflow activation at once, and a
+  codec error fails the workflow task (retried forever) or, non-retryable, the workflow.
+- Without ``TRANSFERS_ENCRYPTION_KEYS``, the keys are read from the data folder's
+  ``encryption.keys`` (same format, one file 0600), which `transfers dev` makes on its first
+  start (``make_key_file``): the embedded default encrypts too, and the CLI and workers using
+  that data folder share its key. The variable, when set, wins.
 - What is NOT encrypted: workflow ids, search attributes, task queues, workflow and activity
   type names, and timer and event metadata. None of them may ever carry student data (the
   request id holds the student id only as a keyed hash, see ``intake.ids.request_id_base``; see
@@ -40,6 +48,8 @@ import os
 import re
 import zlib
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 from cryptography.exceptions import InvalidTag
@@ -55,9 +65,13 @@ from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     DefaultPayloadConverter,
+    EncodingPayloadConverter,
     JSONPlainPayloadConverter,
     PayloadCodec,
 )
+from temporalio.exceptions import ApplicationError
+
+from infra.datadir import data_dir_of
 
 ENCODING = b"binary/zlib"
 THRESHOLD = 4096  # bytes of a serialized payload from which it is compressed
@@ -66,6 +80,9 @@ ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 KEYS_VARIABLE = "TRANSFERS_ENCRYPTION_KEYS"
 KEY_ID_VARIABLE = "TRANSFERS_ENCRYPTION_KEY_ID"
+KEY_FILE = "encryption.keys"  # in the data folder; TRANSFERS_ENCRYPTION_KEYS's format
+SEALED_METADATA = "transfers-sealed"  # on decoded payloads that were encrypted: the key id
+REFUSED_ENCODING = b"binary/refused-plaintext"  # a plaintext input, refused (sealing.py)
 NONCE_BYTES = 12
 KEY_BYTES = 32
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # in metadata and error messages: keep it plain
@@ -167,7 +184,25 @@ class CompressThenEncrypt(PayloadCodec):
         return [self.encryption.encrypt(ZlibCodec._compress(p)) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [ZlibCodec._decompress(self.encryption.decrypt(p)) for p in payloads]
+        return [self._decode(p) for p in payloads]
+
+    def _decode(self, payload: Payload) -> Payload:
+        sealed = payload.metadata.get("encoding") == ENCRYPTED_ENCODING
+        decoded = ZlibCodec._decompress(self.encryption.decrypt(payload))
+        if sealed:  # only the key's holder could have written it: say so, with the key id
+            decoded.metadata[SEALED_METADATA] = payload.metadata[KEY_ID_METADATA]
+        elif SEALED_METADATA in decoded.metadata:  # a plaintext payload claiming the mark
+            forged, decoded = decoded, Payload()
+            decoded.CopyFrom(forged)  # a copy: the caller's payload stays as it was
+            del decoded.metadata[SEALED_METADATA]
+        return decoded
+
+
+def is_sealed(payload: Payload) -> bool:
+    """Whether ``payload`` reached this process encrypted: decoded by `CompressThenEncrypt`
+    (which marks it), or still encrypted (a header the client's codec left alone)."""
+    return (SEALED_METADATA in payload.metadata
+            or payload.metadata.get("encoding") == ENCRYPTED_ENCODING)
 
 
 def _check_key_id(key_id: str) -> None:
@@ -176,11 +211,47 @@ def _check_key_id(key_id: str) -> None:
                          "'_' or '-'")
 
 
+def key_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the data folder's own keys are (used when ``TRANSFERS_ENCRYPTION_KEYS`` is unset)."""
+    return data_dir_of(environ) / KEY_FILE
+
+
+def keys_from_file(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the keys come from the data folder's key file (the variable is unset)."""
+    return not environ.get(KEYS_VARIABLE, "").strip() and key_file(environ).is_file()
+
+
+def _read_key_file(path: Path) -> str:
+    if path.stat().st_mode & 0o077:  # as ssh does: a key others may read is no secret
+        raise ValueError(f"{path} is readable by others: chmod 600 it (it holds the "
+                         "encryption keys), or set TRANSFERS_ENCRYPTION_KEYS")
+    return ",".join(line.strip() for line in path.read_text().splitlines()
+                    if line.strip() and not line.lstrip().startswith("#"))
+
+
+def make_key_file(data_dir: Path, now: datetime) -> Path | None:
+    """A new 32-byte key in ``data_dir``'s key file, made 0600 and only if there is none
+    (the key of an existing file is never replaced: its payloads would no longer read);
+    the path when one was made, else None. The key id names the day it was made."""
+    path = data_dir / KEY_FILE
+    entry = f"{now:dev-%Y%m%d}:{base64.b64encode(os.urandom(KEY_BYTES)).decode()}\n"
+    try:  # O_EXCL: two first starts at once cannot both write, nor one overwrite the other
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    with os.fdopen(descriptor, "w") as file:
+        file.write(entry)
+    return path
+
+
 def encryption_codec(environ: Mapping[str, str] = os.environ) -> EncryptionCodec | None:
-    """The encryption codec the environment configures, None when no key is configured;
-    a ValueError naming the problem when the configuration is wrong."""
+    """The encryption codec the environment configures (``TRANSFERS_ENCRYPTION_KEYS``, else
+    the data folder's key file), None when no key is configured; a ValueError naming the
+    problem when the configuration is wrong."""
     listed = environ.get(KEYS_VARIABLE, "").strip()
     current = environ.get(KEY_ID_VARIABLE, "").strip()
+    if not listed and key_file(environ).is_file():
+        listed = _read_key_file(key_file(environ))
     if not listed:
         if current:  # a key id without keys would silently turn encryption off
             raise ValueError(f"{KEY_ID_VARIABLE} is {current!r} but {KEYS_VARIABLE} is empty")
@@ -213,6 +284,26 @@ def encryption_codec(environ: Mapping[str, str] = os.environ) -> EncryptionCodec
     return EncryptionCodec(keys, current)
 
 
+class RefusedPlaintextConverter(EncodingPayloadConverter):
+    """Reads the stand-in ``sealing.py`` puts where a plaintext workflow input was: always a
+    non-retryable error, so an Update is rejected, a signal dropped and a workflow started
+    with it failed, not a workflow task retried forever. Never writes a payload."""
+
+    @property
+    def encoding(self) -> str:
+        return REFUSED_ENCODING.decode()
+
+    def to_payload(self, value: object) -> Payload | None:
+        return None
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> object:
+        raise ApplicationError(
+            "refused: an input that was not encrypted, where encryption is required "
+            "(TRANSFERS_ENCRYPTION_REQUIRED_SINCE)",
+            type="PlaintextRefused", non_retryable=True,
+        )
+
+
 class SharedPydanticPayloadConverter(PydanticPayloadConverter):
     """The SDK's pydantic payload converter, with one JSON converter for all its instances.
 
@@ -232,7 +323,7 @@ class SharedPydanticPayloadConverter(PydanticPayloadConverter):
         CompositePayloadConverter.__init__(self, *(
             cls._json if isinstance(converter, JSONPlainPayloadConverter) else converter
             for converter in DefaultPayloadConverter.default_encoding_payload_converters
-        ))
+        ), RefusedPlaintextConverter())  # last: it writes nothing, so no payload changes
 
 
 PYDANTIC = dataclasses.replace(

@@ -15,7 +15,11 @@
 - ``TRANSFERS_WORKFLOW_SANDBOX``: ``on`` runs workflows in the SDK's sandbox; ``off``
   (default) runs them without it, see `worker.workflow_runner`. The test suite turns it on.
 - ``TRANSFERS_ENCRYPTION_KEYS`` / ``TRANSFERS_ENCRYPTION_KEY_ID``: payload encryption keys and
-  the one new payloads are written with, see ``codec.py``.
+  the one new payloads are written with, see ``codec.py``; unset, the data folder's
+  ``encryption.keys`` (which `transfers dev` makes) if there is one.
+- ``TRANSFERS_ENCRYPTION_REQUIRED_SINCE``: the instant (ISO 8601, with its offset) from which
+  a workflow refuses plaintext inputs, see ``sealing.py``.
+- ``TRANSFERS_CODEC_TOKEN``: a token the codec server accepts besides staff sessions.
 - ``TRANSFERS_EVENT_LOOP``: the worker's event loop, ``uvloop`` (default) or ``asyncio``
   (Python's own), see `worker.event_loop_factory`.
 - The Temporal connection: Temporal's standard environment configuration
@@ -27,15 +31,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from infra.datadir import data_dir_of
 
 ENVIRONMENT: tuple[str, ...] = (
     "TRANSFERS_DATA_DIR", "TRANSFERS_DATABASE_URL", "TRANSFERS_DISTRICTS_DIR",
     "TRANSFERS_SMTP_HOST", "TRANSFERS_SMTP_PORT", "TRANSFERS_TASK_QUEUE",
     "TRANSFERS_METRICS_PORT", "TRANSFERS_HEALTH_PORT", "TRANSFERS_LOG_FORMAT",
     "TRANSFERS_WORKFLOW_SANDBOX", "TRANSFERS_ENCRYPTION_KEYS", "TRANSFERS_ENCRYPTION_KEY_ID",
-    "TRANSFERS_EVENT_LOOP",
+    "TRANSFERS_ENCRYPTION_REQUIRED_SINCE", "TRANSFERS_CODEC_TOKEN", "TRANSFERS_EVENT_LOOP",
 )
 """Every variable of the project's own that the worker and the CLI read (Temporal's own
 ``TEMPORAL_*`` variables are read by ``temporalio.envconfig``)."""
@@ -54,6 +61,8 @@ class Settings:
     log_format: str = "text"
     workflow_sandbox: bool = False
     event_loop: str = "uvloop"
+    # From when a worker refuses plaintext workflow inputs (sealing.py); None: it does not.
+    encryption_required_since: datetime | None = None
 
     @property
     def outbox_dir(self) -> Path:
@@ -83,7 +92,9 @@ def keep_private(data_dir: Path) -> None:
 
 
 def load_settings() -> Settings:
-    data_dir = Path(os.environ.get("TRANSFERS_DATA_DIR", ".transfers")).resolve()
+    from infra.sealing import required_since
+
+    data_dir = data_dir_of()
     database_url = os.environ.get("TRANSFERS_DATABASE_URL") or (
         f"sqlite:///{data_dir / 'records.sqlite3'}"
     )
@@ -100,6 +111,7 @@ def load_settings() -> Settings:
         log_format=_choice("TRANSFERS_LOG_FORMAT", ("text", "json")),
         workflow_sandbox=_choice("TRANSFERS_WORKFLOW_SANDBOX", ("off", "on")) == "on",
         event_loop=_choice("TRANSFERS_EVENT_LOOP", ("uvloop", "asyncio")),
+        encryption_required_since=required_since(),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -80,9 +81,20 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         assert "on the uvloop event loop" in dev.said()
         assert (tmp_path / "data" / "temporal.sqlite").exists()  # persisted, in the data folder
 
+        # Secure by default: a key of the data folder's own, made on the first start, 0600.
+        key_file = tmp_path / "data" / "encryption.keys"
+        assert "made an encryption key" in dev.said()
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert re.fullmatch(r"dev-\d{8}:[A-Za-z0-9+/]{43}=\n", key_file.read_text())
+
         cli = Stack({**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{dev.port}"}, Inbox(), tmp_path,
                     f"{today.year}-{today.year + 1}")
-        request_id = cli.submit("S-DEV-1")  # waits for awaiting_documents: the worker ran it
+        # Waits for awaiting_documents: the worker ran it. The CLI, with no key set, uses the
+        # data folder's, as the worker does (a plaintext start would have been refused), and
+        # reads back what the worker sealed.
+        request_id = cli.submit("S-DEV-1", student={"first_name": "Esperanza",
+                                                    "last_name": "Quintanilla"})
+        assert cli.json("show", request_id)["request"]["student"]["last_name"] == "Quintanilla"
         # Listed by stage: the search attributes `dev` registered are in use.
         listed = cli.run("list", "--stage", "awaiting_documents").stdout
         assert request_id in listed
@@ -93,6 +105,10 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         mail = [p for p in (tmp_path / "data" / "outbox").rglob("*.eml")
                 if not p.name.startswith("sign-in-")]
         assert len(mail) == len(notices)
+        # Temporal's database (and its write-ahead log) holds ciphertext only.
+        held = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("temporal.sqlite*"))
+        assert b"Quintanilla" not in held and b"Esperanza" not in held
+        assert b"S-DEV-1" not in held  # nor the student id
         # Student data is readable by the service's user only: folders 0700, files 0600.
         data = tmp_path / "data"
         assert data.stat().st_mode & 0o777 == 0o700

@@ -175,9 +175,13 @@ def codec() -> EncryptionCodec:
     return found
 
 
+TOKEN = "codec-token-of-the-tests-0123456789"
+
+
 @pytest.fixture
 def codec_server(codec: EncryptionCodec) -> Iterator[CodecServer]:
-    server = make_server("127.0.0.1", 0, "http://ui.example:8233", codec=codec)
+    server = make_server("127.0.0.1", 0, "http://ui.example:8233", codec=codec,
+                         environ={"TRANSFERS_CODEC_TOKEN": TOKEN})
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
@@ -185,12 +189,15 @@ def codec_server(codec: EncryptionCodec) -> Iterator[CodecServer]:
     server.server_close()
 
 
-def post(server: CodecServer, path: str, body: bytes,
-         method: str = "POST") -> tuple[int, dict[str, str], bytes]:
+def post(server: CodecServer, path: str, body: bytes, method: str = "POST",
+         token: str | None = TOKEN) -> tuple[int, dict[str, str], bytes]:
     host, port = server.server_address[:2]
+    headers = {"Content-Type": "application/json", "Origin": "http://ui.example:8233"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
         f"http://{host}:{port}{path}", data=body if method == "POST" else None, method=method,
-        headers={"Content-Type": "application/json", "Origin": "http://ui.example:8233"},
+        headers=headers,
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -245,8 +252,26 @@ async def test_the_codec_server_refuses_bad_bodies_and_foreign_keys(
     assert status == 404
 
 
+async def test_the_codec_server_decodes_nothing_without_a_token_it_accepts(
+    codec_server: CodecServer
+) -> None:
+    sent = as_json(await data_converter(KEYS).encode([{"last_name": "Lopez"}]))
+    for token in (None, "", "not-the-token", TOKEN[:-1]):
+        status, headers, body = post(codec_server, "/decode", sent, token=token)
+        assert status == 401, token
+        assert headers["WWW-Authenticate"].startswith("Bearer")
+        assert b"Lopez" not in body and "Bearer" in json.loads(body)["error"]
+    status, _, body = post(codec_server, "/decode", sent)  # the same body, with the token
+    assert status == 200 and b"Lopez" in base64.b64decode(json.loads(body)["payloads"][0]["data"])
+    # No token configured, no session checker: nothing is accepted at all.
+    closed = make_server("127.0.0.1", 0, codec=codec_server.codec.encryption, environ={})
+    assert not closed.authorize(TOKEN) and not closed.authorize("")
+    closed.server_close()
+
+
 def test_the_codec_server_answers_the_ui_preflight(codec_server: CodecServer) -> None:
-    status, headers, _ = post(codec_server, "/decode", b"", method="OPTIONS")
+    # Browsers send no credentials with a preflight: it is answered without.
+    status, headers, _ = post(codec_server, "/decode", b"", method="OPTIONS", token=None)
     assert status == 204
     assert headers["Access-Control-Allow-Origin"] == "http://ui.example:8233"
     assert "POST" in headers["Access-Control-Allow-Methods"]
@@ -318,10 +343,15 @@ def test_the_cli_works_with_a_key_and_the_server_sees_ciphertext(tmp_path: Path)
             [str(BIN / "transfers"), "codec-server", "--port", str(port)], env=stack.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         )
+        # Their sign-in is their pass: the session token the CLI keeps in the data folder.
+        (session, *_) = json.loads(
+            (Path(stack.env["TRANSFERS_DATA_DIR"]) / "sessions.json").read_text())
+        codec = [*temporal, "--codec-endpoint", f"http://127.0.0.1:{port}"]
         try:
             wait_for_port(port, what="the codec server to listen")
+            refused = subprocess.run(codec, capture_output=True, text=True, timeout=60)
             decoded = subprocess.run(
-                [*temporal, "--codec-endpoint", f"http://127.0.0.1:{port}"],
+                [*codec, "--codec-auth", f"Bearer {session['token']}"],
                 capture_output=True, text=True, timeout=60, check=True,
             )
         finally:
@@ -329,6 +359,9 @@ def test_the_cli_works_with_a_key_and_the_server_sees_ciphertext(tmp_path: Path)
             server.wait(timeout=10)
         everything = decoded.stdout + "".join(_base64_strings(json.loads(decoded.stdout)))
         assert "Lopez" in everything and "maria.lopez@example.com" in everything
+        # Without a token: 401 (see the test above), and the CLI, which retries a codec
+        # server's refusal until its deadline, shows nothing.
+        assert refused.returncode != 0 and "Lopez" not in refused.stdout + refused.stderr
 
 
 def _base64_strings(value: Any) -> Iterator[str]:
@@ -342,3 +375,27 @@ def _base64_strings(value: Any) -> Iterator[str]:
     elif isinstance(value, str):
         with contextlib.suppress(ValueError):
             yield base64.b64decode(value, validate=True).decode("utf-8", errors="replace")
+
+
+def test_the_codec_server_takes_an_open_staff_session_and_the_configured_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app import context
+    from app.services import _codec_authorizer
+    from store.sessions import SESSION_LIFETIME, close_session, open_session
+
+    monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TRANSFERS_CODEC_TOKEN", TOKEN)
+    now = datetime.now(UTC)
+    engine = context.engine()
+    open_now = open_session(engine, "avalos@example.org", "code", "avalos@example.org", now)
+    expired = open_session(engine, "avalos@example.org", "code", "avalos@example.org",
+                           now - SESSION_LIFETIME - timedelta(minutes=1))
+    authorize = _codec_authorizer()
+    assert authorize(open_now) and authorize(TOKEN)
+    assert not authorize(expired) and not authorize("made-up")
+    close_session(engine, open_now, now)  # signed out: no longer
+    assert not authorize(open_now)

@@ -14,7 +14,7 @@ Keep the old files next to the new ones (a new name): a running workflow may hav
 from __future__ import annotations
 
 import os
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,9 +22,11 @@ from joserfc import jws
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
+from temporalio.workflow import NondeterminismError
 
-from infra.codec import DATA_CONVERTER
+from infra.codec import DATA_CONVERTER, data_converter
 from infra.proofs import Keyring, ProofClaims, header_token
+from infra.sealing import RefusingRunner
 from infra.settings import Settings
 from models.actions import Decide, FileAppeal, RecordAppealOutcome
 from models.decisions import AppealOutcome, DenialReason, Outcome
@@ -184,3 +186,36 @@ async def test_record_permit(env: WorkflowEnvironment, worker: Worker) -> None:
     await handle.execute_update(PermitWorkflow.revoke, Revoke(
         actor=Actor(name="nguyen", roles=["director"]), reasons=[RevocationReason.behavior]))
     await save(handle, "renewed-next-year-revoked")
+
+
+# Where encryption is required from a cut-over on (infra/sealing.py), the plaintext histories
+# of before it replay as they ran: the decision is the workflow task's time against the
+# cut-over, never the clock's. One history of Updates, and the lottery's, of signals.
+PLAINTEXT = [
+    "InterdistrictPermitRequest--approved", "WithinDistrictLottery--released-offered-closed",
+]
+KEYS = {"TRANSFERS_ENCRYPTION_KEYS": "district-2026:" + "A" * 43 + "="}
+
+
+@pytest.mark.parametrize("name", PLAINTEXT)
+async def test_a_plaintext_history_replays_where_encryption_is_required_after_it(
+    name: str
+) -> None:
+    path = HISTORIES / f"{name}.json"
+    history = WorkflowHistory.from_json(_workflow_id(path), path.read_text())
+
+    async def replay(since: datetime) -> None:
+        replayer = Replayer(
+            workflows=WORKFLOWS, data_converter=data_converter(KEYS),
+            workflow_runner=RefusingRunner(workflow_runner(), since),
+            interceptors=[ProofChecker(Keyring())],
+        )
+        await replayer.replay_workflow(history)
+
+    # The cut-over just after the history's last task (its times are the recording server's,
+    # which skips time): it replays, whatever today's date.
+    last = max(event.event_time.ToDatetime(tzinfo=UTC) for event in history.events)
+    await replay(last + timedelta(seconds=1))
+    # Not vacuous: a cut-over before it refuses its plaintext start, and the replay fails.
+    with pytest.raises(NondeterminismError):
+        await replay(datetime(2000, 1, 1, tzinfo=UTC))
