@@ -95,9 +95,11 @@ def running(
         stack = Running(env, inbox, tmp, command, server)
         try:
             wait_for_port(port, what="the dev server to open its port")
+            # The staff of the districts written before the stack; first, so the records
+            # store is made (and migrated) once, not while the workers make it too.
+            sign_in_roster(env, inbox)
             for _ in range(workers):
                 stack.start_worker()
-            sign_in_roster(env, inbox)  # the staff of the districts written before the stack
             yield stack
         finally:
             for worker in stack.workers:
