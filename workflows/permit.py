@@ -27,7 +27,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.common import audit, seat_news
+from workflows.common import audit, seat_news, versions
 from workflows.common.notify import NoticesUnderway
 from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
@@ -93,6 +93,12 @@ class PermitWorkflow:
         state = self.state
         if state.years == 1 and not state.events:
             await self._enter(PermitStage.active, "issued", "system", self._condition_text())
+        elif not state.events and versions.patched("permit-yearly-record"):
+            # Each school year's run writes its record at once: the records store (`permit
+            # show`, `permit list --school-year`) shows this year and grade from July 1 on,
+            # not the last year's until something happens (issue "Policy fidelity").
+            await self._enter(state.stage, "school_year_began", "system",
+                              f"grade {state.grade} in {state.school_year}")
         year_end = calendar.end_of_day(rules.school_year_end(state.school_year), self._tz)
         if state.is_active:
             await self._spring()

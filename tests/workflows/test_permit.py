@@ -126,6 +126,28 @@ async def test_thirteen_school_years_with_a_bounded_history(
     await one_sent(engine, ended.request_id, "permit_ended")
 
 
+async def test_each_school_years_record_is_written_on_july_1(
+    env: WorkflowEnvironment, start: Start, engine: Engine
+) -> None:
+    """The records store follows the permit into its next school year at once (issue "Policy
+    fidelity": `permit show` gave the first year and grade, `permit list --school-year` the new
+    year found nothing, until something happened)."""
+    handle, year = await start(grade=9, level_last_grade=12)
+    await eventually(lambda: permit_store.get_permit(engine, handle.id),
+                     lambda found: found is not None, what="the first year's record")
+    following = rules.next_school_year(year)
+    await skip_to(env, june_30(year) + SECOND)
+    await reached(handle, lambda s: s.years == 2, "the next school year")
+    stored = await eventually(
+        lambda: permit_store.get_permit(engine, handle.id),
+        lambda found: found is not None and found.school_year == following,
+        what="the record of the next school year")
+    assert stored.grade == 10 and stored.is_active
+    assert stored.events[-1].event == "school_year_began"
+    listed = permit_store.list_permits(engine, school_year=following)
+    assert [p.id for p in listed] == [handle.id]
+
+
 async def test_renewal_opens_on_january_15_and_lapses_after_the_deadline(
     env: WorkflowEnvironment, start: Start, engine: Engine
 ) -> None:
