@@ -82,6 +82,7 @@ def throwaway_database(prefix: str, postgres_only: bool = False) -> Iterator[str
 def reset_postgres(url: str) -> None:
     """Drop every table of the records store and its schema revision from ``url``'s default
     schema (the end-to-end stacks that share it start empty)."""
+    from store.engine import engine_for
     from store.schema import Base
 
     engine = admin_engine(url)
@@ -89,3 +90,6 @@ def reset_postgres(url: str) -> None:
         for table in [*Base.metadata.tables, "alembic_version"]:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
     engine.dispose()
+    # This process's engine on it was made (and migrated) for the tables just dropped: the
+    # next one opened migrates the empty store again.
+    engine_for.cache_clear()
