@@ -12,7 +12,7 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,20 +37,17 @@ from infra.codec import (
 from infra.codec_server import CodecServer, make_server
 from infra.settings import Settings, find_binary
 from models.stages import Stage
+from tests.infra.conftest import KEYS
 from tests.support.e2e import BIN, running
 from tests.support.factories import DIRECTOR, make_request
 from tests.support.paths import ROOT
 from tests.support.ports import free_port, wait_for_port
 from tests.support.proofs import trusting_tests
-from tests.support.servers import time_skipping_server
 from tests.support.waiting import until
 from tests.support.workflows import supply_documents, wait_stage
 from worker import build_worker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.interdistrict_permit import PermitRequestInput
-
-KEY = base64.b64encode(bytes(range(7, 39))).decode()
-KEYS = {"TRANSFERS_ENCRYPTION_KEYS": f"district-2026:{KEY}"}
 
 
 def payloads_in(message: Message) -> Iterator[Payload]:
@@ -95,10 +92,6 @@ async def raw_history(client: Client, workflow_id: str) -> History:
 # ---- the history on the server -------------------------------------------------------------
 
 
-@pytest.fixture
-async def encrypted_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with time_skipping_server(data_converter(KEYS)) as environment:
-        yield environment
 
 
 async def test_the_history_on_the_server_holds_no_student_data(

@@ -4,9 +4,7 @@ cut-over on, and no workflow task is jammed by trying."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,23 +34,17 @@ from infra.sealing import SINCE_FILE, refuse_plaintext, required_since, secure_d
 from infra.settings import Settings
 from models.documents import DocumentKind
 from models.stages import Stage
+from tests.infra.conftest import KEYS
 from tests.support.factories import document, make_policy, make_request
 from tests.support.proofs import trusting_tests
-from tests.support.servers import time_skipping_server
 from tests.support.workflows import today, wait_stage
 from worker import build_worker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.interdistrict_permit import PermitRequestInput
 
-KEY = base64.b64encode(bytes(range(3, 35))).decode()
-KEYS = {"TRANSFERS_ENCRYPTION_KEYS": f"district-2026:{KEY}"}
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-async def encrypted_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with time_skipping_server(data_converter(KEYS)) as environment:
-        yield environment
 
 
 def clients(env: WorkflowEnvironment) -> tuple[Client, Client]:
