@@ -54,7 +54,10 @@ def refuse(message: str) -> NoReturn:
 
 def authorize(action: str, actor: Actor) -> None:
     """Refuse the staff action unless one of the actor's roles may take it (``rules.roles``'s
-    table, every process's actions)."""
+    table, every process's actions). ``actor`` is the proof's, not the caller's: the worker's
+    proof checker (`workflows/common/proofs.py`) puts the verified person, with the roles the
+    roster gave them when they acted, in place of the payload's before any check reads it
+    (docs/cross-cutting.md "Proofs")."""
     try:
         check_role(action, actor.name, actor.roles)
     except PolicyError as error:
