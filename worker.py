@@ -18,6 +18,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.notices import NoticeActivities
+from activities.proofs import ProofActivities
 from activities.records import RecordActivities
 from infra import observability
 from infra.codec import KEYS_VARIABLE, CompressThenEncrypt
@@ -38,17 +39,21 @@ KEYRING_REFRESH = timedelta(seconds=30)
 WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow, WithinRequestWorkflow, PermitWorkflow]
 
 
-def build_activities(settings: Settings) -> list:
+def build_activities(settings: Settings, keyring: Keyring) -> list:
+    """The activities; ``keyring`` verifies the signals between workflows
+    (`activities.proofs`)."""
     engine = engine_for(settings.database_url)
     notices = NoticeActivities(
         engine, settings.outbox_dir, settings.smtp_host, settings.smtp_port
     )
     recording = RecordActivities(engine)
+    proofs = ProofActivities(engine, keyring)
     return [
         recording.record_event, recording.record_events, recording.record_within_event,
         recording.record_lottery,
         recording.record_permit,
         notices.send_notice,
+        proofs.sign_signals, proofs.verify_signal,
     ]
 
 
@@ -118,16 +123,17 @@ def build_worker(
     client: Client, settings: Settings, executor: ThreadPoolExecutor,
     keyring: Keyring | None = None, **options: object,
 ) -> Worker:
+    keyring = keyring or load_keyring(settings)
     runner = workflow_runner(settings.workflow_sandbox)
     if settings.encryption_required_since is not None:  # plaintext inputs not believed
         runner = RefusingRunner(runner, settings.encryption_required_since)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        interceptors=[ProofChecker(keyring or load_keyring(settings))],
+        interceptors=[ProofChecker(keyring)],
         workflows=WORKFLOWS,
         workflow_runner=runner,
-        activities=build_activities(settings),
+        activities=build_activities(settings, keyring),
         activity_executor=executor,
         max_cached_workflows=options.pop("max_cached_workflows", 1000),  # type: ignore[arg-type]
         **options,  # type: ignore[arg-type]

@@ -33,6 +33,8 @@ ALGORITHM = "Ed25519"
 LIFETIME = timedelta(minutes=5)  # long enough for a slow server, too short to be worth stealing
 SKEW = timedelta(minutes=5)  # a front's clock may run ahead of the server's by this much
 START = "start"  # the action of a workflow's start, as ``start:<workflow type>``
+SIGNAL = "signal"  # the action of a signal between workflows, as ``signal:<name>``
+WORKFLOW = "workflow:"  # the subject of a proof a worker signed for one of its workflows
 
 
 class ProofError(ValueError):
@@ -54,6 +56,10 @@ class ProofClaims(BaseModel):
 
 def start_action(workflow_type: str) -> str:
     return f"{START}:{workflow_type}"
+
+
+def signal_action(name: str) -> str:
+    return f"{SIGNAL}:{name}"
 
 
 def _plain(value: Any) -> Any:
@@ -130,6 +136,27 @@ class Keyring:
             raise ProofError("the proof's signature does not hold") from None
         if key.retired_at is not None and claims.iat >= key.retired_at:
             raise ProofError(f"the proof's key {key.kid!r} was retired before it was signed")
+        return claims
+
+    def verify_signal(self, token: str, *, workflow_id: str, action: str, dig: str,
+                      sender: str | None = None) -> ProofClaims:
+        """The claims of a signal's proof (docs/cross-cutting.md "Signals between
+        workflows"), once it holds: signed by a key of these for a workflow (``sender``'s,
+        if given), for this workflow, this signal and this payload. No clock: a signal is
+        taken when its receiver's worker next runs, perhaps long after it was sent, and
+        taking one twice changes nothing (each is idempotent where it is received)."""
+        claims = self.signed_claims(token)
+        if not claims.sub.startswith(WORKFLOW):
+            raise ProofError("the proof is not a workflow's: a signal comes from a workflow")
+        if sender is not None and claims.sub != f"{WORKFLOW}{sender}":
+            raise ProofError(f"the signal is from {claims.sub.removeprefix(WORKFLOW)}, "
+                             f"not {sender}")
+        if claims.wf != workflow_id:
+            raise ProofError(f"the proof is for {claims.wf}, not this workflow")
+        if claims.act != action:
+            raise ProofError(f"the proof is for {claims.act!r}, not {action!r}")
+        if claims.dig != dig:
+            raise ProofError("the proof is for another payload")
         return claims
 
     @staticmethod

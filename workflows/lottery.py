@@ -33,7 +33,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
-from workflows.common import audit, versions
+from workflows.common import audit, signals, versions
 from workflows.common.notify import NoticesUnderway
 from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
@@ -107,6 +107,7 @@ class LotteryWorkflow:
         self.entered_this_run = 0
         self.last_news: dict[str, LotteryNews] = {}  # what each request was told last
         self.resend: list[str] = []
+        self.inbox = signals.Inbox()  # the requests' and permits' signals, proven
         # Its staff escalations: awaited as before; one that fails for good is logged and
         # the lottery goes on (an escalation is not escalated).
         self.notices = NoticesUnderway()
@@ -442,8 +443,11 @@ class LotteryWorkflow:
         return self.record
 
     @workflow.signal
-    def forfeit(self, application_id: str) -> None:
-        """A request no longer holds or wants its seat (withdrawn, denied, revoked)."""
+    async def forfeit(self, application_id: str, proof: str = "") -> None:
+        """A request no longer holds or wants its seat (withdrawn, denied, revoked): the
+        request's or its permit's workflow says so, with its proof (``signals``)."""
+        if not await self.inbox.believed("forfeit", application_id, proof):
+            return
         if self.record.stage is LotteryStage.collecting:
             found = next(
                 (e for e in self.record.applicants
@@ -459,8 +463,10 @@ class LotteryWorkflow:
         self.changed = True
 
     @workflow.signal
-    def ready(self, application_id: str) -> None:
+    async def ready(self, application_id: str, proof: str = "") -> None:
         """A request's workflow has started: tell it again what it may have missed."""
+        if not await self.inbox.believed("ready", application_id, proof):
+            return
         if application_id in self.last_news:
             self.resend.append(application_id)
             self.changed = True
@@ -548,15 +554,19 @@ class LotteryWorkflow:
         for app_id, item in news:
             self.last_news[app_id] = item
 
-        async def one(app_id: str, item: LotteryNews) -> None:
+        async def one(app_id: str, item: LotteryNews, proof: str | None) -> None:
             try:
-                await workflow.get_external_workflow_handle(app_id).signal("lottery_news", item)
+                await workflow.get_external_workflow_handle(app_id).signal(
+                    "lottery_news", args=signals.arguments(item, proof))
             except FailureError as error:
                 workflow.logger.info("request %s not told: %s", app_id, error)
 
         for start in range(0, len(news), NEWS_BATCH):
             batch = news[start : start + NEWS_BATCH]
-            await asyncio.gather(*(one(app_id, item) for app_id, item in batch))
+            proofs = await signals.proofs_for(
+                [(app_id, "lottery_news", item) for app_id, item in batch])
+            await asyncio.gather(*(one(app_id, item, proof)
+                                   for (app_id, item), proof in zip(batch, proofs, strict=True)))
 
     def _publish(self) -> None:
         """Copy the ledger into the record the ``result`` query returns."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.common import audit, permits, seat_news
+from workflows.common import audit, permits, seat_news, signals
 from workflows.common.notify import NoticesUnderway, request_facts
 from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse
@@ -107,6 +107,7 @@ class WithinRequestWorkflow:
         )
         self.news: list[LotteryNews] = []
         self.news_seen: set[int] = set()
+        self.inbox = signals.Inbox()
         self.decision: DecideWithin | None = None
         self.attributes = attributes.Publisher(
             inp.request.district, inp.request.school_year, inp.policy.timezone
@@ -227,7 +228,13 @@ class WithinRequestWorkflow:
     # ---- signals and updates --------------------------------------------------------------
 
     @workflow.signal
-    def lottery_news(self, news: LotteryNews) -> None:
+    async def lottery_news(self, news: LotteryNews, proof: str = "") -> None:
+        """The lottery's news, believed from the request's own lottery only (``signals``)."""
+        # A signal of one argument (a lottery from before signed signals) does not match the
+        # handler's two parameters, so the SDK hands it over undecoded.
+        news = LotteryNews.model_validate(news)
+        if not await self.inbox.believed("lottery_news", news, proof, self.state.lottery_id):
+            return
         if news.seq and news.seq in self.news_seen:
             return  # the lottery repeated itself after a retry
         self.news_seen.add(news.seq)

@@ -90,3 +90,28 @@ def test_a_replay_checks_the_claims_but_not_the_key() -> None:
     with pytest.raises(ProofError, match="another payload"):
         keyring.verify(token, workflow_id="req-1", action="decide", args=[], now=NOW,
                        signature=False)
+
+
+def _signal_claims(sub: str = "workflow:req-1", wf: str = "lottery-1",
+                   act: str = "signal:forfeit", payload: str = "req-1") -> ProofClaims:
+    return ProofClaims(sub=sub, name="system", roles=[], district="", wf=wf, act=act,
+                       dig=digest([payload]), iat=NOW, exp=NOW + LIFETIME, jti="s1")
+
+
+@pytest.mark.parametrize(("claims", "sender", "fault"), [
+    (_signal_claims(sub="code:nguyen@example.org"), None, "not a workflow's"),
+    (_signal_claims(sub="workflow:lottery-2"), "lottery-1", "from lottery-2, not lottery-1"),
+    (_signal_claims(wf="lottery-2"), None, "for lottery-2"),
+    (_signal_claims(act="signal:ready"), None, "not 'signal:forfeit'"),
+    (_signal_claims(payload="req-2"), None, "another payload"),
+])
+def test_a_signal_proof_holds_only_for_its_sender_receiver_signal_and_payload(
+    claims: ProofClaims, sender: str | None, fault: str,
+) -> None:
+    keyring = Keyring({KEY.kid: KEY.trusted()})
+    arguments = {"workflow_id": "lottery-1", "action": "signal:forfeit", "dig": digest(["req-1"])}
+    assert keyring.verify_signal(KEY.sign(_signal_claims()), sender="req-1", **arguments).jti
+    with pytest.raises(ProofError, match=fault):
+        keyring.verify_signal(KEY.sign(claims), sender=sender, **arguments)
+    with pytest.raises(ProofError, match="not one this district trusts"):
+        Keyring().verify_signal(KEY.sign(_signal_claims()), **arguments)

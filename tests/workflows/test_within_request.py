@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,12 +21,15 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from infra.proofs import LIFETIME, ProofClaims, SigningKey, digest, signal_action
 from infra.settings import Settings
 from models.lottery_record import AddSeats, LotteryStage, OfferAnswer
 from models.permits import PermitCondition, PermitProcess, PermitStage, Revoke
 from models.within_request import (
     CurrentYearFactors,
     DecideWithin,
+    LotteryNews,
+    LotteryOutcome,
     Recommend,
     RecommendationKind,
     WithinKind,
@@ -35,8 +40,10 @@ from rules.errors import PolicyError
 from rules.lottery_audit import verify
 from store import notices as notice_store
 from store import records
+from store.secrets import proof_keys
 from tests.support import within as w
 from tests.support import workflows as helpers
+from tests.support.proofs import TEST_KEY
 from tests.support.waiting import eventually
 from tests.support.within import District, permit_of, stage_is, state
 from tests.support.workflows import describe, mailing_worker, notice_in, quiescent, skip_to
@@ -362,3 +369,89 @@ async def test_current_year_request_is_decided_with_the_ix_b_factors(
     assert "time of year: early in the semester" in history[-1].reason
     issued = await (await permit_of(d, handle.id)).query(P.status)
     assert issued.lottery_id is None and issued.grade == 1
+
+
+# ---- signals between workflows, proven (docs/cross-cutting.md "Signals between workflows") --
+
+
+async def taken(handle: WorkflowHandle, signal: str, count: int = 1) -> None:
+    """The run has received ``count`` signals named ``signal`` and has done all it does
+    with them (by the server's history: nothing in flight after them)."""
+
+    async def received() -> int:
+        events = (await handle.fetch_history()).events
+        return sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+                   and e.workflow_execution_signaled_event_attributes.signal_name == signal
+                   for e in events)
+
+    await eventually(received, lambda n: n >= count, what=f"{count} {signal} signal(s)")
+    await eventually(lambda: quiescent(handle), what=f"{handle.id} to take its {signal}")
+
+
+def _signal_proof(key: SigningKey, sender: str, target: str, signal: str, payload: Any) -> str:
+    """A proof for a signal as a worker would sign it, with ``key``, claiming ``sender``."""
+    now = datetime.now(UTC)
+    return key.sign(ProofClaims(
+        sub=sender, name="system", roles=[], district="", wf=target,
+        act=signal_action(signal), dig=digest([payload]), iat=now, exp=now + LIFETIME,
+        jti=uuid.uuid4().hex,
+    ))
+
+
+async def test_a_forged_forfeit_frees_no_seat(district: District) -> None:
+    """``forfeit`` sent straight to the lottery: without a proof, with a proof of a key the
+    district does not trust, and with a staff member's proof (the tests' trusted front key:
+    a person's proof, not a workflow's). None frees the placed student's seat; the waitlist
+    is as it was after the clock moves on; a real withdrawal still frees it."""
+    d = district
+    handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]  # 1 seat
+    done = await d.certified()
+    assert done.result is not None
+    placed = done.result.placed(w.MONTESSORI_1)[0].application_id
+    line = [e.application_id for e in done.result.waitlist(w.MONTESSORI_1)]
+    by_id = {h.id: h for h in handles}
+    await stage_is(by_id[line[0]], WithinStage.waitlisted)
+    await eventually(lambda: quiescent(d.lottery), what="the lottery at rest")
+
+    mallory = SigningKey.from_seed(hashlib.sha256(b"mallory").digest())
+    forged = [
+        [placed],
+        [placed, _signal_proof(mallory, f"workflow:{placed}", d.lottery.id, "forfeit", placed)],
+        [placed, _signal_proof(TEST_KEY, "test:olsen", d.lottery.id, "forfeit", placed)],
+    ]
+    for n, args in enumerate(forged, start=1):
+        await d.lottery.signal("forfeit", args=args)
+        await taken(d.lottery, "forfeit", n)
+    await skip_to(d.env, await d.env.get_current_time() + timedelta(days=2))
+    ledger = await d.record()
+    assert placed in ledger.holders and ledger.offers == []
+    assert (await state(by_id[line[0]])).stage is WithinStage.waitlisted
+    assert (await state(by_id[placed])).stage is WithinStage.placed
+
+    holder = await permit_of(d, placed)  # the real thing: the seat goes to the next in line
+    await holder.execute_update(P.leave_program, Revoke(actor=w.SETTER))
+    await stage_is(by_id[line[0]], WithinStage.offered)
+
+
+async def test_forged_lottery_news_places_nobody(district: District) -> None:
+    """A request in the lottery told it is placed: by nobody (no proof), and by another
+    workflow's proof signed with the district's own key (a lottery not its own). It stays
+    in the lottery, no placement notice goes out; the real draw then places it."""
+    d = district
+    handle = await d.submit(1)
+    await stage_is(handle, WithinStage.in_lottery)
+    await eventually(lambda: quiescent(handle), what="the request at rest")
+    news = LotteryNews(outcome=LotteryOutcome.placed, lottery_id=d.lottery.id, seq=999)
+    district_key = SigningKey.from_seed(proof_keys(d.engine)[-1].seed)
+    other = _signal_proof(district_key, "workflow:lottery-elsewhere", handle.id, "lottery_news",
+                          news)
+    await handle.signal("lottery_news", args=[news])
+    await handle.signal("lottery_news", args=[news, other])
+    await taken(handle, "lottery_news", 2)
+    assert (await state(handle)).stage is WithinStage.in_lottery
+    assert sent(d.engine, handle.id, "within_placed") == []
+
+    await d.certified()
+    placed = await stage_is(handle, WithinStage.placed)
+    assert placed.history[-1].actor == d.lottery.id
+    await one_sent(d, handle.id, "within_placed")

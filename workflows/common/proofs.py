@@ -11,8 +11,8 @@ believes no action it cannot verify.
   (``rules.roles``) then read the roles the roster gave the signed-in person.
 - The handler keeps the proof where the audit trail's writer finds it (``CURRENT_PROOF``).
 
-Signals are not covered: the workflows' signals are sent by the other workflows of the
-district, which hold no key (docs/cross-cutting.md "Proofs" says what that leaves open)."""
+Signals are the workflows' own, sent by one workflow to another: they carry a proof the worker
+signed and are verified where they are received (``workflows.common.signals``)."""
 
 from __future__ import annotations
 
