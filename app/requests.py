@@ -19,7 +19,7 @@ from app.errors import Refused
 from app.principal import Principal
 from app.temporal import update
 from models import actions
-from models.decisions import AppealOutcome, DenialReason, Outcome
+from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind
 from models.people import Actor
 from models.stages import Stage
@@ -178,10 +178,14 @@ async def file_appeal(
 
 
 async def extend_appeal(
-    request_id: str, principal: Principal, reason: str, note: str = ""
+    request_id: str, principal: Principal, reason: str, note: str = "",
+    circumstance: ExtensionCircumstance | None = None,
 ) -> RequestState:
+    """The county's decision extended to 60 days (EC 46601: a class 1 or 2 county, in one
+    of the statute's circumstances; the workflow refuses it otherwise)."""
     return await _send(request_id, principal, InterdistrictPermitWorkflow.extend_appeal,
-                       lambda staff: actions.ExtendAppeal(actor=staff, reason=reason, note=note))
+                       lambda staff: actions.ExtendAppeal(actor=staff, reason=reason, note=note,
+                                                          circumstance=circumstance))
 
 
 async def record_appeal_outcome(

@@ -39,7 +39,7 @@ from cli.common import (
 )
 from cli.db import db_app
 from cli.permits import permit_app
-from models.decisions import AppealOutcome, DenialReason, Outcome
+from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind
 from models.state import RequestState
 from models.within_request import WithinRequestState
@@ -308,6 +308,8 @@ def appeal(
     actor: ActorOption = "",
     outcome: Annotated[AppealOutcome | None, typer.Option(help="the county's outcome")] = None,
     extend: Annotated[str | None, typer.Option(help="extend to 60 days, with the reason")] = None,
+    circumstance: Annotated[ExtensionCircumstance | None, typer.Option(
+        help="with --extend: the statute's circumstance (EC 46601)")] = None,
     filed_on: Annotated[str | None, typer.Option(help="filing date (default today)")] = None,
     note: str = "",
     as_json: JsonFlag = False,
@@ -317,7 +319,7 @@ def appeal(
     if outcome is not None:
         result = run(requests.record_appeal_outcome(request_id, who, outcome, note))
     elif extend is not None:
-        result = run(requests.extend_appeal(request_id, who, extend, note))
+        result = run(requests.extend_appeal(request_id, who, extend, note, circumstance))
     else:
         filed = parse_date(filed_on, "--filed-on") if filed_on else None
         result = run(requests.file_appeal(request_id, who, filed, note))

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field, field_validator
 
-from models.decisions import AppealOutcome, DenialReason, Outcome
+from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind, check_document_name
 from models.people import Actor
 from models.text import Line, Text
@@ -65,9 +65,11 @@ class RecordAppealOutcome(StaffAction):
 
 
 class ExtendAppeal(StaffAction):
-    """A county may extend its decision from 30 to 60 days with a stated reason."""
+    """A county may extend its decision from 30 to 60 days with a stated reason, in one of
+    the circumstances the statute allows (None only in Updates sent before it was asked)."""
 
     reason: Text = Field(min_length=1, max_length=2000)
+    circumstance: ExtensionCircumstance | None = None
 
 
 class Withdraw(StaffAction):

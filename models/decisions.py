@@ -41,6 +41,17 @@ class Outcome(StrEnum):
     deny = "deny"
 
 
+class ExtensionCircumstance(StrEnum):
+    """Why a county board extends its decision past 30 days: the circumstances EC 46601
+    allows (as amended by SB 413, Stats. 2023, ch. 606), in a class 1 or class 2 county only
+    (`rules.deadlines.extension_refusal`)."""
+
+    party_delay = "party_delay"  # the parent, guardian, rights holder or a district was late
+    hearing_availability = "hearing_availability"  # no date the parties could all attend
+    parent_asked_delay = "parent_asked_delay"  # the parent asked to delay, or could not attend
+    window_closed = "window_closed"  # the district has closed its annual application window
+
+
 class AppealOutcome(StrEnum):
     upheld = "upheld"  # the county upholds the denial: final
     granted = "granted"  # the county overturns it: the permit issues

@@ -43,6 +43,10 @@ class InterdistrictSettings(BaseModel):
     release_deadline_days: int = Field(default=30, ge=1)
     reminder_days_before_due: list[int] = Field(default_factory=lambda: [7, 2])
     appeal_body: str = "the County Office of Education"
+    # The class of the county whose board hears the district's appeals (EC 46600.1(a): the
+    # classes of Government Code 28020 ff., 1 the most populous): only a class 1 or 2
+    # county may extend its decision to 60 days (EC 46601). None: not configured, no extension.
+    county_class: int | None = Field(default=None, ge=1, le=58)
     # A permit renewed each year (seed 000: "reapply on an annual basis") is renewed from
     # January 15 (renewals open with new requests) through this day (the district's deadline).
     renewal_deadline_month: int = Field(default=3, ge=1, le=12)

@@ -13,6 +13,7 @@ STATUTE_AFTER_FIRST_DAY_DAYS = 14  # ... else no later than 14 days after the fi
 APPEAL_WINDOW_DAYS = 30  # appeal to the county within 30 calendar days of the final denial
 COUNTY_DECISION_DAYS = 30  # the county board decides within 30 days of filing
 COUNTY_EXTENDED_DAYS = 60  # ... or 60 when it extends with a stated reason
+EXTENDING_COUNTY_CLASSES = frozenset({1, 2})  # EC 46601 as amended in 2023 (SB 413)
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,20 @@ def reminder_days(due: date, days_before: list[int], today: date) -> list[date]:
     already past are dropped."""
     days = {due - timedelta(days=n) for n in days_before if n > 0}
     return sorted(d for d in days if d > today)
+
+
+def extension_refusal(county_class: int | None, circumstance: object | None) -> str | None:
+    """EC 46601 (as amended by SB 413, Stats. 2023, ch. 606): only the county board of a
+    class 1 or class 2 county (EC 46600.1(a)) may extend its decision, to at most 60
+    calendar days after filing, and only in one of the circumstances the statute names
+    (``models.decisions.ExtensionCircumstance``). Why this extension is refused, or None."""
+    if county_class is None:
+        return ("the district's county class is not configured (county_class): only a class 1 "
+                "or class 2 county may extend its decision (EC 46601)")
+    if county_class not in EXTENDING_COUNTY_CLASSES:
+        return (f"only a class 1 or class 2 county may extend its decision to 60 days (EC "
+                f"46601); this district's county is class {county_class}: it decides within 30")
+    if circumstance is None:
+        return ("an extension must name its circumstance (EC 46601): party_delay, "
+                "hearing_availability, parent_asked_delay or window_closed")
+    return None

@@ -84,6 +84,9 @@ class InterdistrictPermitWorkflow:
         )
         self.release_granted: bool | None = None
         self.notices = NoticesUnderway()  # the notices of staff actions, on their way
+        # Versioned: from this change on a county extends only as EC 46601 allows (its class
+        # and a circumstance); a run started before keeps the rule it started under.
+        self.county_rules = versions.patched("county-class-extension")
         self.attributes = attributes.Publisher(
             request.district, request.school_year, inp.policy.timezone
         )
@@ -364,6 +367,11 @@ class InterdistrictPermitWorkflow:
         extended = deadlines.county_decision_last_day(self.state.appeal_filed_on, extended=True)
         if self.state.appeal_decision_due == extended:
             refuse("the county's decision was already extended to 60 days")
+        if self.county_rules:
+            why = deadlines.extension_refusal(self.policy.settings.county_class,
+                                              action.circumstance)
+            if why is not None:
+                refuse(why)
 
     # ---- staff actions ----------------------------------------------------------------
 
@@ -461,7 +469,9 @@ class InterdistrictPermitWorkflow:
         )
         await self._enter(
             Stage.appeal_pending, "appeal_extended", action.actor.name,
-            f"county decision due {self.state.appeal_decision_due.isoformat()}: {action.reason}",
+            f"county decision due {self.state.appeal_decision_due.isoformat()}"
+            + (f" ({action.circumstance.value})" if action.circumstance else "")
+            + f": {action.reason}",
         )
         return self.state
 

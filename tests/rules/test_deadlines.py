@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from models.decisions import ExtensionCircumstance
+from models.district import InterdistrictSettings
 from rules import calendar, deadlines
 
 LA = "America/Los_Angeles"
@@ -224,3 +227,35 @@ def test_long_date() -> None:
 
 def test_add_days() -> None:
     assert calendar.add_days(date(2027, 12, 31), 1) == date(2028, 1, 1)
+
+
+# ---- the county's extension (EC 46601 as amended by SB 413, 2023) --------------------------
+
+
+@pytest.mark.parametrize("county_class", [1, 2])
+@pytest.mark.parametrize("circumstance", list(ExtensionCircumstance))
+def test_a_class_1_or_2_county_may_extend_in_each_circumstance(
+    county_class: int, circumstance: ExtensionCircumstance
+) -> None:
+    assert deadlines.extension_refusal(county_class, circumstance) is None
+    filed = date(2027, 9, 1)
+    assert deadlines.county_decision_last_day(filed, extended=True) == date(2027, 10, 31)
+
+
+@pytest.mark.parametrize(("county_class", "circumstance", "words"), [
+    (3, ExtensionCircumstance.party_delay, "class 3"),
+    (58, ExtensionCircumstance.window_closed, "class 58"),
+    (None, ExtensionCircumstance.party_delay, "not configured"),
+    (1, None, "must name its circumstance"),
+])
+def test_an_extension_elsewhere_or_without_a_circumstance_is_refused(
+    county_class: int | None, circumstance: ExtensionCircumstance | None, words: str
+) -> None:
+    refusal = deadlines.extension_refusal(county_class, circumstance)
+    assert refusal is not None and words in refusal
+
+
+@pytest.mark.parametrize("county_class", [0, 59])
+def test_a_county_class_outside_the_governments_classes_is_refused(county_class: int) -> None:
+    with pytest.raises(ValidationError, match="county_class"):
+        InterdistrictSettings(county_class=county_class)

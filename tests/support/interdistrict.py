@@ -28,7 +28,7 @@ from models.actions import (
     RecordRelease,
     Withdraw,
 )
-from models.decisions import DenialReason, Outcome
+from models.decisions import DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind
 from models.people import Actor
 from models.requests import InterdistrictRequest
@@ -101,7 +101,8 @@ REFUSE_RELEASE = RecordRelease(actor=CLERK, granted=False)
 WITHDRAW = Withdraw(actor=CLERK, note="the family stays")
 
 
-EXTEND = ExtendAppeal(actor=COUNTY, reason="the board meets next month")
+EXTEND = ExtendAppeal(actor=COUNTY, reason="the board meets next month",
+                      circumstance=ExtensionCircumstance.hearing_availability)
 
 
 MINUTE = timedelta(minutes=1)

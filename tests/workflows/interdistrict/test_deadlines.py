@@ -206,6 +206,20 @@ async def test_extending_twice_is_refused(env, launch: Launch):
 
 
 
+async def test_an_extension_is_refused_outside_a_class_1_or_2_county_or_without_its_circumstance(
+    env, launch: Launch
+):
+    """EC 46601 (SB 413, 2023): a class 3 county decides within 30 days; in Los Angeles
+    (class 1) an extension must name the statute's circumstance. Refused, nothing changes."""
+    handle = await launch(county_class=3)
+    await steps.to_appeal_pending(handle)
+    await refused(handle, W.extend_appeal, EXTEND, "class 3", "decides within 30")
+    shipped = await launch()  # Paramount's file: Los Angeles County, class 1
+    await steps.to_appeal_pending(shipped)
+    await refused(shipped, W.extend_appeal, EXTEND.model_copy(update={"circumstance": None}),
+                  "must name its circumstance")
+
+
 async def test_appeal_outcome_when_no_appeal_is_pending_is_refused(env, launch: Launch):
     handle = await launch()
     await steps.to_denied(handle)
