@@ -58,7 +58,12 @@ from infra.search_attributes import register  # noqa: E402
 from infra.settings import find_binary, load_settings  # noqa: E402
 from intake.interdistrict import prepare  # noqa: E402
 from models import actions  # noqa: E402
-from models.decisions import AppealOutcome, DenialReason, Outcome  # noqa: E402
+from models.decisions import (  # noqa: E402
+    AppealOutcome,
+    DenialReason,
+    ExtensionCircumstance,
+    Outcome,
+)
 from models.documents import DocumentKind  # noqa: E402
 from models.people import Actor  # noqa: E402
 from models.requests import Direction, InterdistrictRequest, TransferReason  # noqa: E402
@@ -251,7 +256,9 @@ class Planner:
                 events.append("appeal_extended")
                 p.act(self.weekday(filed + timedelta(days=3), filed + timedelta(days=25)),
                       "extend",
-                      actions.ExtendAppeal(actor=COUNTY, reason="the board meets next month"))
+                      actions.ExtendAppeal(
+                          actor=COUNTY, reason="the board meets next month",
+                          circumstance=ExtensionCircumstance.hearing_availability))
                 ruled = self.weekday(filed + timedelta(days=COUNTY_DAYS + 1),
                                      filed + timedelta(days=COUNTY_EXTENDED_DAYS - 2))
             p.act(ruled, "outcome", actions.RecordAppealOutcome(actor=COUNTY, outcome=outcome))
