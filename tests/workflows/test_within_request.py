@@ -188,14 +188,20 @@ async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -
     assert stored is not None and stored.stage is not WithinStage.submitted
 
 
-async def test_offer_expires_and_passes_to_the_next(district: District) -> None:
-    d = district
-    handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]  # 1 seat
+async def _one_seat_drawn(d: District) -> tuple[str, list[str], dict[str, WorkflowHandle]]:
+    """Three applications for Montessori grade 1's one seat, drawn and certified: who is
+    placed, the waitlist in order, and each application's workflow by its id."""
+    handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]
     done = await d.certified()
     assert done.result is not None
     placed = done.result.placed(w.MONTESSORI_1)[0].application_id
     line = [e.application_id for e in done.result.waitlist(w.MONTESSORI_1)]
-    by_id = {h.id: h for h in handles}
+    return placed, line, {h.id: h for h in handles}
+
+
+async def test_offer_expires_and_passes_to_the_next(district: District) -> None:
+    d = district
+    placed, line, by_id = await _one_seat_drawn(d)
     await stage_is(by_id[line[1]], WithinStage.waitlisted)
     assert await d.lottery.query(L.waitlist_position, line[1]) == 2
 
@@ -404,12 +410,7 @@ async def test_a_forged_forfeit_frees_no_seat(district: District) -> None:
     a person's proof, not a workflow's). None frees the placed student's seat; the waitlist
     is as it was after the clock moves on; a real withdrawal still frees it."""
     d = district
-    handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]  # 1 seat
-    done = await d.certified()
-    assert done.result is not None
-    placed = done.result.placed(w.MONTESSORI_1)[0].application_id
-    line = [e.application_id for e in done.result.waitlist(w.MONTESSORI_1)]
-    by_id = {h.id: h for h in handles}
+    placed, line, by_id = await _one_seat_drawn(d)
     await stage_is(by_id[line[0]], WithinStage.waitlisted)
     await eventually(lambda: quiescent(d.lottery), what="the lottery at rest")
 
