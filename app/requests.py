@@ -156,6 +156,18 @@ async def record_release(
                        lambda staff: actions.RecordRelease(actor=staff, granted=granted, note=note))
 
 
+async def start_provisional(
+    request_id: str, principal: Principal, first_attended: date, note: str = ""
+) -> RequestState:
+    """EC 46603: the pupil attends provisionally from ``first_attended`` (into the district),
+    for at most two school months while the request or its appeal is pending."""
+    return await _send(
+        request_id, principal, InterdistrictPermitWorkflow.start_provisional_attendance,
+        lambda staff: actions.StartProvisional(actor=staff, first_attended=first_attended,
+                                               note=note),
+    )
+
+
 async def decide(
     request_id: str,
     principal: Principal,

@@ -240,6 +240,21 @@ def release(
 
 @app.command()
 @refusing
+def provisional(
+    request_id: str,
+    first_day: Annotated[str, typer.Option(help="the first day attended (YYYY-MM-DD)")],
+    actor: ActorOption = "",
+    note: str = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record that the student attends provisionally while the request is pending (into the
+    district; EC 46603: at most two school months, 40 school days)."""
+    first = parse_date(first_day, "--first-day")
+    _done(run(requests.start_provisional(request_id, principal(actor), first, note)), as_json)
+
+
+@app.command()
+@refusing
 def decide(
     request_id: str,
     actor: ActorOption = "",

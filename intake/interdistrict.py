@@ -51,6 +51,8 @@ def policy_for(config: DistrictConfig, school_year: str) -> DistrictPolicy:
         timezone=config.timezone,
         contact=config.contact,
         first_day=year.first_day,
+        last_day=year.last_day,
+        non_instructional=list(year.non_instructional),
         notices_from=config.notices_from,
         staff_notices_to=list(config.staff_notices_to),
         schools={s.id: s.name for s in config.schools},

@@ -72,5 +72,11 @@ class ExtendAppeal(StaffAction):
     circumstance: ExtensionCircumstance | None = None
 
 
+class StartProvisional(StaffAction):
+    """EC 46603: the first day the pupil attended provisionally."""
+
+    first_attended: date
+
+
 class Withdraw(StaffAction):
     pass

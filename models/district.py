@@ -11,11 +11,19 @@ from pydantic import BaseModel, EmailStr, Field, field_validator, model_validato
 class SchoolYear(BaseModel):
     first_day: date
     last_day: date
+    # Weekdays with no instruction (the holidays of EC 37220, breaks, staff days): school days
+    # are counted without them (rules/provisional.py).
+    non_instructional: list[date] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ordered(self) -> SchoolYear:
         if self.last_day <= self.first_day:
             raise ValueError("last_day must come after first_day")
+        outside = [d.isoformat() for d in self.non_instructional
+                   if not self.first_day <= d <= self.last_day]
+        if outside:
+            raise ValueError("non_instructional days outside the school year: "
+                             + ", ".join(outside))
         return self
 
 
@@ -107,3 +115,7 @@ class DistrictPolicy(DistrictSnapshot):
     first_day: date
     schools: dict[str, str]  # id -> name
     settings: InterdistrictSettings
+    # The school year's end and its non-instructional days, for provisional attendance's
+    # school days (EC 46603); absent from requests submitted before it was carried.
+    last_day: date | None = None
+    non_instructional: list[date] = Field(default_factory=list)

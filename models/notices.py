@@ -20,6 +20,8 @@ class NoticeKind(StrEnum):
     appeal_received = "appeal_received"
     appeal_upheld = "appeal_upheld"
     appeal_granted = "appeal_granted"
+    provisional_started = "provisional_started"  # EC 46603
+    provisional_ended = "provisional_ended"
     staff_reminder = "staff_reminder"
     staff_escalation = "staff_escalation"
     # Within-district transfers (seed 004, Rule 5110.1)

@@ -15,6 +15,17 @@ from models.stages import OPEN_STAGES, Stage
 HistoryEntry = NumberedEntry[Stage]  # the request's audit entry (models/audit.py)
 
 
+class ProvisionalAttendance(BaseModel):
+    """EC 46603: the pupil attends the district of proposed enrollment provisionally, at
+    most two school months from the first day attended, while the request or its appeal is
+    pending (rules/provisional.py)."""
+
+    first_day: date  # the first day attended, as staff recorded it
+    last_day: date  # the 40th school day counting the first
+    recorded_by: str
+    ended_on: date | None = None  # the day it ended with no decision
+
+
 class RequestState(BaseModel):
     id: str
     request: InterdistrictRequest
@@ -37,6 +48,7 @@ class RequestState(BaseModel):
     appeal_filed_on: date | None = None
     appeal_decision_due: date | None = None
     appeal_outcome: AppealOutcome | None = None
+    provisional: ProvisionalAttendance | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
 
     @property

@@ -60,6 +60,7 @@ ACTION_ROLES: dict[str, Authority] = {
     "record_appeal_outcome": _may("record appeal outcome", COUNTY_OFFICE),
     "extend_appeal": _may("extend appeal", COUNTY_OFFICE),
     "withdraw": _may("withdraw", PUPIL_SERVICES),
+    "start_provisional": _may("record provisional attendance", PUPIL_SERVICES, DIRECTOR),
     # Rule 5110.1: the within-district request. III.A, III.C, III.D: who gives each
     # recommendation (keyed by `RecommendationKind`); IX.B: the designee decides.
     "within.recommend.discipline": _may(

@@ -9,6 +9,7 @@ changes anything, so two concurrent actions cannot both succeed. Dates come from
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         RecordAppealOutcome,
         RecordRelease,
         StaffAction,
+        StartProvisional,
         Withdraw,
     )
     from models.decisions import DENIAL_REASON_TEXT, AppealOutcome, Outcome
@@ -47,8 +49,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.requests import Direction, InterdistrictRequest
     from models.stages import APPEALABLE_STAGES, DECIDABLE_STAGES, Stage
-    from models.state import HistoryEntry, RequestState
-    from rules import deadlines, documents, eligibility
+    from models.state import HistoryEntry, ProvisionalAttendance, RequestState
+    from rules import deadlines, documents, eligibility, provisional
     from rules import permits as permit_rules
     from rules.errors import PolicyError
     from workflows.common import attributes
@@ -373,6 +375,29 @@ class InterdistrictPermitWorkflow:
             if why is not None:
                 refuse(why)
 
+    def _school_days(self) -> provisional.SchoolDays:
+        last = self.policy.last_day or self.policy.first_day + timedelta(days=365)
+        return provisional.SchoolDays(self.policy.first_day, last,
+                                      frozenset(self.policy.non_instructional))
+
+    def _check_provisional(self, action: StartProvisional) -> None:
+        """EC 46603: the district of proposed enrollment admits provisionally while the
+        request (or its appeal) is pending: a request into the district, open, not yet
+        approved, once."""
+        self._check("start_provisional", action, open_only=True)
+        if self.state.request.direction is not Direction.into:
+            refuse("provisional attendance is in the district of proposed enrollment: only a "
+                   "request into the district has it (EC 46603)")
+        if self.state.provisional is not None:
+            refuse(f"provisional attendance was recorded from "
+                   f"{self.state.provisional.first_day.isoformat()}")
+        received = calendar.local_date(self.state.received_at, self.state.timezone)
+        try:
+            provisional.check_first_attended(action.first_attended, self._school_days(),
+                                             received, today_in(self.state.timezone))
+        except PolicyError as error:
+            refuse(str(error))
+
     # ---- staff actions ----------------------------------------------------------------
 
     @checked_update(lambda self, action: self._check("add_document", action, open_only=True))
@@ -492,6 +517,53 @@ class InterdistrictPermitWorkflow:
             )
             await self._notify_parent(NoticeKind.appeal_upheld, seq, wait=False)
         return self.state
+
+    @checked_update(_check_provisional)
+    async def start_provisional_attendance(self, action: StartProvisional) -> RequestState:
+        """EC 46603: staff record the first day attended; the workflow keeps the clock of two
+        school months (`_provisional_clock`)."""
+        self._check_provisional(action)
+        last_day = provisional.provisional_last_day(action.first_attended, self._school_days())
+        self.state.provisional = ProvisionalAttendance(
+            first_day=action.first_attended, last_day=last_day, recorded_by=action.actor.name,
+        )
+        seq = await self._enter(
+            self.state.stage, "provisional_attendance_started", action.actor.name,
+            f"from {action.first_attended.isoformat()} through {last_day.isoformat()} at the "
+            "latest, two school months (EC 46603)",
+        )
+        await self._notify_parent(
+            NoticeKind.provisional_started, seq, wait=False,
+            first_attended=self._long(action.first_attended),
+            provisional_last_day=self._long(last_day),
+        )
+        # The clock runs beside the stages, which it does not wait for or hold up.
+        self.provisional_clock = asyncio.create_task(self._provisional_clock())
+        return self.state
+
+    async def _provisional_clock(self) -> None:
+        """EC 46603: provisional attendance lasts while the request is pending, at most to
+        its last day; then, with no approval, it ends and the parent is told to enroll the
+        pupil in the district of residence (staff are told too)."""
+        attending = self.state.provisional
+        assert attending is not None
+        settled = await self._wait_through(
+            lambda: not self.state.is_open or self.state.stage is Stage.approved,
+            attending.last_day,
+        )
+        if settled:
+            return
+        attending.ended_on = attending.last_day
+        seq = await self._enter(
+            self.state.stage, "provisional_attendance_ended", "system",
+            f"two school months ended {attending.last_day.isoformat()} with no decision "
+            "(EC 46603): the pupil enrolls in the district of residence",
+        )
+        await self._notify_parent(NoticeKind.provisional_ended, seq,
+                                  provisional_last_day=self._long(attending.last_day))
+        await self._escalate(seq, "provisional attendance ended",
+                             f"{self.state.id}: the 40th school day, "
+                             f"{attending.last_day.isoformat()}, ended with no decision")
 
     @checked_update(lambda self, action: self._check("withdraw", action, open_only=True))
     async def withdraw(self, action: Withdraw) -> RequestState:

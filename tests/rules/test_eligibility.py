@@ -223,6 +223,7 @@ def test_every_document_kind_has_a_label() -> None:
         ("record_appeal_outcome", ["county_office"]),
         ("extend_appeal", ["county_office"]),
         ("withdraw", ["pupil_services"]),
+        ("start_provisional", ["pupil_services", "director"]),
     ],
 )
 def test_each_action_needs_its_role(action: str, roles_that_may: list[str]) -> None:

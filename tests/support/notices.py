@@ -161,6 +161,17 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
          "appeal_decision_due": "Saturday, May 1, 2027"},
         ["Thursday, April 1, 2027", "Saturday, May 1, 2027", "(LACOE)"],
     ),
+    NoticeKind.provisional_started: (
+        {**common_facts("into"), "first_attended": "Monday, August 16, 2027",
+         "provisional_last_day": "Tuesday, October 12, 2027"},
+        ["Monday, August 16, 2027", "Tuesday, October 12, 2027", "46603",
+         "Downey Unified School District"],
+    ),
+    NoticeKind.provisional_ended: (
+        {**common_facts("into"), "provisional_last_day": "Tuesday, October 12, 2027"},
+        ["Tuesday, October 12, 2027", "enroll Ana Lopez in Downey Unified School District",
+         "46603"],
+    ),
     NoticeKind.appeal_upheld: (
         common_facts(),
         ["upheld the denial of request PUSD-2027-0001", "final"],
