@@ -19,13 +19,13 @@ from html import escape
 
 from app.dashboard import Count, Dashboard
 
-WIDTH = 640
-LABEL_WIDTH = 250  # the labels' column, right-aligned against the bars
+WIDTH = 720
+LABEL_WIDTH = 290  # the labels' column, right-aligned against the bars
 VALUE_WIDTH = 110  # room after the longest bar for its value (and its series' name)
 BAR = 22
 GAP = 12
 TOP = 12
-LABEL_CHARS = 28  # a longer label is cut with an ellipsis; its whole text is the bar's title
+LABEL_CHARS = 34  # a longer label is cut with an ellipsis; its whole text is the bar's title
 FONT = 'font-family="system-ui, sans-serif" font-size="14"'
 TEXT = "#1a1a1a"  # on white: 17.4:1
 BACKGROUND = "#ffffff"
