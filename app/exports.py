@@ -128,10 +128,10 @@ def _request_row(config: DistrictConfig, state: AnyState) -> list[object]:
     person = [student.id, student.last_name, student.first_name, student.grade]
     tail = [state.stage.value, reports.outcome(state), received, decided]
     if isinstance(state, WithinRequestState):
-        request = state.request
+        wanted = state.request
         denied = state.reason if state.stage is WithinStage.denied else ""
-        return [*common, WITHIN, WITHIN, request.school_year, *person,
-                request.school, state.assigned_school, request.student.current_school, "",
+        return [*common, WITHIN, WITHIN, wanted.school_year, *person,
+                wanted.school, state.assigned_school, wanted.student.current_school, "",
                 *tail, None, None, None, None, None, state.offer_deadline, denied,
                 state.permit_id]
     request = state.request

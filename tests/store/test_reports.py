@@ -13,6 +13,7 @@ from models.stages import Stage
 from models.within_district import Program, SeatKey
 from models.within_request import WithinStage
 from store import reports
+from store.records import AnyState
 from tests.support.reports import (
     interdistrict,
     paramount_year,
@@ -85,7 +86,7 @@ def test_the_lottery_of_the_year(store_engine: Engine) -> None:
 
 def test_what_a_request_counts_as() -> None:
     decided = datetime(2027, 3, 20, tzinfo=UTC)
-    cases = [
+    cases: list[tuple[AnyState, str]] = [
         (interdistrict("i1", Stage.approved, 1), "approved"),
         (interdistrict("i2", Stage.denied, 2, decided_at=decided), "denied"),
         (interdistrict("i3", Stage.appeal_pending, 3, decided_at=decided), "denied"),
