@@ -18,11 +18,11 @@ from app.principal import Principal
 from models.district import DistrictConfig
 from models.requests import Direction
 from models.stages import Stage
-from models.state import RequestState
 from models.within_request import WithinRequestState, WithinStage
 from rules.calendar import local_date
 from store import reports
 from store.records import AnyState
+from store.reports import Counted
 
 
 @dataclass(frozen=True)
@@ -82,44 +82,43 @@ def dashboard(principal: Principal, district_id: str, school_year: str) -> Dashb
     context.staff(config, principal)  # refused unless on this district's roster
     year = school_year_checked(school_year)
     engine = context.engine()
-    states = reports.requests_of(engine, config.id, year)
+    requests = reports.counted_of(engine, config.id, year)
     stages = reports.stage_counts(engine, config.id, year)
     return Dashboard(
         district=config.id,
         district_name=config.name,
         school_year=year,
-        requests=len(states),
+        requests=len(requests),
         by_stage=tuple(
             Count(f"{process}.{stage}",
                   f"{_process_label(process)}: {stage.replace('_', ' ')}", n)
             for (process, stage), n in sorted(stages.items(), key=_in_process_order)
         ),
-        by_outcome=_ranked(Counter(reports.outcome(s) for s in states), _words),
+        by_outcome=_ranked(Counter(reports.outcome(r) for r in requests), _words),
         denial_reasons=_ranked(
-            Counter(r.value for s in states if isinstance(s, RequestState)
-                    for r in dict.fromkeys(s.denial_reasons)),
+            Counter(reason for r in requests for reason in dict.fromkeys(r.denial_reasons)),
             _words,  # short enough for a bar; DENIAL_REASON_TEXT is the seed's whole wording
         ),
-        decisions=timeliness(states),
+        decisions=timeliness(requests),
         seats=seats_by_school(config, engine, year),
     )
 
 
-def timeliness(states: list[AnyState]) -> Timeliness:
+def timeliness(requests: list[Counted]) -> Timeliness:
     """Each interdistrict request given a due date, counted once: decided by it (its local
     date), decided after it (a written decision after a deemed denial is late), deemed denied
     and never decided, or open past it. Within-district requests are decided by the lottery
     and have no such date; they are not counted."""
     tally: Counter[str] = Counter()
-    for state in states:
-        if not isinstance(state, RequestState) or state.decision_due is None:
+    for request in requests:
+        if request.decision_due is None:
             continue
-        if state.decided_at is not None:
-            on_time = local_date(state.decided_at, state.timezone) <= state.decision_due
+        if request.decided_at is not None:
+            on_time = local_date(request.decided_at, request.timezone) <= request.decision_due
             tally["on_time" if on_time else "late"] += 1
-        elif reports.was_deemed_denied(state):
+        elif request.deemed_denied:
             tally["deemed_denied"] += 1
-        elif state.is_open and state.overdue:
+        elif request.is_open and request.overdue:
             tally["overdue"] += 1
     return Timeliness(tally["on_time"], tally["late"], tally["deemed_denied"], tally["overdue"])
 

@@ -126,7 +126,7 @@ def _request_row(config: DistrictConfig, state: AnyState) -> list[object]:
     decided = local_date(state.decided_at, tz) if state.decided_at else None
     common = [state.id, config.id]
     person = [student.id, student.last_name, student.first_name, student.grade]
-    tail = [state.stage.value, reports.outcome(state), received, decided]
+    tail = [state.stage.value, reports.outcome(reports.counted(state)), received, decided]
     if isinstance(state, WithinRequestState):
         wanted = state.request
         denied = state.reason if state.stage is WithinStage.denied else ""

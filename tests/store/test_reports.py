@@ -5,11 +5,12 @@ request counts as."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
 from models.stages import Stage
+from models.state import RequestState
 from models.within_district import Program, SeatKey
 from models.within_request import WithinStage
 from store import reports
@@ -99,12 +100,36 @@ def test_what_a_request_counts_as() -> None:
         (within("w3", WithinStage.in_lottery, 3), "pending"),
         (within("w4", WithinStage.offer_expired, 4), "offer_expired"),
     ]
-    assert [(s.id, reports.outcome(s)) for s, _ in cases] == [(s.id, o) for s, o in cases]
+    assert [(s.id, reports.outcome(reports.counted(s))) for s, _ in cases] == [
+        (s.id, o) for s, o in cases]
+
+
+def deemed_then_appealed(request_id: str, n: int) -> RequestState:
+    """Deemed denied (EC 46600.1), then appealed to the county: its stage says neither."""
+    state = interdistrict(request_id, Stage.appeal_pending, n, decision_due=date(2027, 3, 31))
+    history = [*state.history[:2], state.history[2].model_copy(
+        update={"stage": Stage.deemed_denied}), state.history[3]]
+    return state.model_copy(update={"history": history})
 
 
 def test_a_deemed_denial_is_found_in_the_history_after_the_stage_moved_on() -> None:
-    state = interdistrict("i1", Stage.appeal_pending, 1)
-    assert not reports.was_deemed_denied(state)
-    history = [*state.history[:2], state.history[2].model_copy(
-        update={"stage": Stage.deemed_denied})]
-    assert reports.was_deemed_denied(state.model_copy(update={"history": history}))
+    assert not reports.counted(interdistrict("i1", Stage.appeal_pending, 1)).deemed_denied
+    assert reports.counted(deemed_then_appealed("i2", 2)).deemed_denied
+
+
+def test_what_is_counted_reads_the_same_from_the_columns_as_from_the_states(
+    store_engine: Engine,
+) -> None:
+    paramount_year(store_engine)
+    write(store_engine, deemed_then_appealed("paramount-2027-2028-out-h", 12),
+          within("millard-w1", WithinStage.offered, 1, offer_deadline=date(2027, 3, 20)))
+    for district in ("paramount", "millard"):
+        light = reports.counted_of(store_engine, district, "2027-2028")
+        whole = [reports.counted(s)
+                 for s in reports.requests_of(store_engine, district, "2027-2028")]
+        assert light == whole
+    (h,) = [c for c in reports.counted_of(store_engine, "paramount", "2027-2028")
+            if c.id.endswith("-h")]
+    assert (h.deemed_denied, reports.outcome(h)) == (True, "deemed_denied")
+    (w,) = reports.counted_of(store_engine, "millard", "2027-2028")
+    assert (w.process, w.decision_due, reports.outcome(w)) == ("within", None, "offered")
