@@ -6,8 +6,14 @@ table a screen reader reads."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from app.dashboard import Count, Dashboard, SchoolSeats, Timeliness
+import pytest
+
+from app.dashboard import Count, Dashboard, SchoolSeats, Timeliness, dashboard
+from app.principal import Principal
+from store.engine import engine_for
+from tests.support.reports import YEAR, paramount_year
 from web.charts import (
     BACKGROUND,
     LABEL_CHARS,
@@ -148,3 +154,24 @@ def test_the_dashboards_five_charts_each_parse_and_have_their_table() -> None:
     assert texts(parsed(charts[2])) == ["No data"]  # no denial reasons this year
     assert "On time" in texts(parsed(charts[3])) and "Late" in texts(parsed(charts[3]))
     assert texts(parsed(charts[4])) == ["Mark Keppel Elementary School", "1 filled"]
+
+
+def test_a_filled_stores_dashboard_drawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the records store to the picture: Paramount's year of known shape
+    (tests/support/reports.py), as the console will draw it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("TRANSFERS_DATA_DIR", str(data))
+    monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRANSFERS_DISTRICTS_DIR", raising=False)
+    engine = engine_for(f"sqlite:///{data / 'records.sqlite3'}")
+    paramount_year(engine)
+    engine.dispose()
+    charts = dashboard_charts(dashboard(Principal("avalos"), "paramount", YEAR))
+    outcome, reasons, decisions = (texts(parsed(c)) for c in charts[1:4])
+    assert outcome == ["Approved", "2", "Denied", "2", "Pending", "2", "Deemed denied", "1"]
+    assert reasons == ["No space", "2", "Overcrowding", "1"]
+    assert decisions == ["On time", "3", "Late", "1", "Deemed denied", "1",
+                         "Overdue, undecided", "1"]
+    assert charts[3].table.rows == (("On time", "3"), ("Late", "1"), ("Deemed denied", "1"),
+                                    ("Overdue, undecided", "1"))
