@@ -171,11 +171,12 @@ def _placement_row(
     else:
         process, direction = reports.INTERDISTRICT, state.request.direction.value
         other = state.request.other_district
+        # No program: that is a within-district placement's (Rule 5110.1 VII).
         if state.request.direction is Direction.into:
             school = state.assigned_school or ""
-            where = [school, school_name(config, school), "regular", config.name, other]
-        else:  # the student leaves for the other district's school
-            where = ["", other, "regular", other, config.name]
+            where = [school, school_name(config, school), "", config.name, other]
+        else:  # to the other district's school: the one the parent named, if any
+            where = ["", state.request.preferred_school or "", "", other, config.name]
     senr = senr_transfer(config, state, warn)
     return [state.id, state.permit_id or (permit.id if permit else ""), process, direction,
             school_year, student.id, student.last_name, student.first_name, grade,

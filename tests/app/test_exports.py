@@ -171,9 +171,8 @@ def test_placements_carry_senr_1_30_and_1_31_from_the_direction(store: Engine) -
     # out: the student lives in Paramount and enrols in Downey, which files the record
     a = by_id[made["a"].id]
     assert (a["district_of_enrollment"], a["district_of_residence"],
-            a["school_of_enrollment_name"]) == (
-        "Downey Unified School District", "Paramount Unified School District",
-        "Downey Unified School District")
+            a["school_of_enrollment_id"], a["school_of_enrollment_name"], a["program"]) == (
+        "Downey Unified School District", "Paramount Unified School District", "", "", "")
     assert (a["senr_1_30_student_school_transfer_code"],
             a["senr_1_31_district_of_geographic_residence_code"]) == ("1", "1964774")
     # into, from Downey, whose code the district file does not give: left empty, and said
