@@ -1,8 +1,9 @@
 """What the exports and the dashboard read (docs/cross-cutting.md "Exports and the
 dashboard"): a district's requests of one school year, whole (the ``state`` column holds
-each), the placements among them with their permits, the lottery's designated seats, and what
-a report counts each request as (its outcome). Read-only; no migration: the existing
-``requests``, ``permits`` and ``lotteries`` tables are enough."""
+each) or as the few facts a count needs, the placements among them with their permits, the
+lottery's designated seats, and what a report counts each request as (its outcome).
+Read-only; no migration: the existing ``requests``, ``events``, ``permits`` and
+``lotteries`` tables are enough."""
 
 from __future__ import annotations
 
