@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app import exports
 from app.errors import Refused
-from app.exports import Export
 from cli.common import ActorOption, err, principal, refusing, say
+
+if TYPE_CHECKING:
+    from app.exports import Export
 
 export_app = typer.Typer(
     help="A district's school year as CSV: its requests, or its placements for the SIS "
@@ -33,6 +34,8 @@ OutOption = Annotated[Path | None, typer.Option(
 def requests(district: DistrictOption, school_year: YearOption, out: OutOption = None,
              actor: ActorOption = "") -> None:
     """Every request of both processes of the district's school year."""
+    from app import exports  # when the command runs: `transfers` starts without it
+
     _deliver(exports.requests_csv(principal(actor), district, school_year), out)
 
 
@@ -41,6 +44,8 @@ def requests(district: DistrictOption, school_year: YearOption, out: OutOption =
 def placements(district: DistrictOption, school_year: YearOption, out: OutOption = None,
                actor: ActorOption = "") -> None:
     """The students placed for the school year, with their permits and SENR 1.30 and 1.31."""
+    from app import exports
+
     _deliver(exports.placements_csv(principal(actor), district, school_year), out)
 
 
