@@ -38,6 +38,7 @@ from cli.common import (
     run,
 )
 from cli.db import db_app
+from cli.exports import export_app
 from cli.permits import permit_app
 from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind
@@ -363,6 +364,7 @@ app.add_typer(within_cli.lottery_app, name="lottery")
 app.add_typer(within_cli.offers_app, name="offers")
 app.add_typer(db_app, name="db")
 app.add_typer(permit_app, name="permit")
+app.add_typer(export_app, name="export")
 
 
 # ---- reading ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,12 +62,19 @@ class InterdistrictSettings(BaseModel):
     renewal_deadline_day: int = Field(default=31, ge=1, le=31)
 
 
+# California's county-district (CD) code: the first seven digits of the CDS code, two for the
+# county and five for the district (CDE, "File Structure: Public Districts", CDCode). CALPADS
+# SENR field 1.31 takes one (docs/cross-cutting.md "Exports and the dashboard").
+CD_CODE = r"^\d{7}$"
+
+
 class DistrictBase(BaseModel):
     """What every district file has, whichever processes the district runs."""
 
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     name: str
     state: str
+    cd_code: str | None = Field(default=None, pattern=CD_CODE)  # California districts only
     timezone: str
     contact: str = ""
     notices_from: EmailStr
@@ -91,6 +99,17 @@ class DistrictConfig(DistrictBase):
     schools: list[School]
     # Present when the district runs interdistrict permits (seed 000); absent otherwise.
     interdistrict: InterdistrictSettings | None = None
+    # The CD codes of the other districts its requests name (``other_district``, as written
+    # there): an export gives a student's district of residence by its code (SENR 1.31).
+    other_district_cd_codes: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("other_district_cd_codes")
+    @classmethod
+    def _cd_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = [name for name, code in value.items() if not re.match(CD_CODE, code)]
+        if wrong:
+            raise ValueError(f"not a 7-digit county-district code: {', '.join(wrong)}")
+        return value
 
     def school(self, school_id: str) -> School | None:
         return next((s for s in self.schools if s.id == school_id), None)

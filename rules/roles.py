@@ -87,6 +87,9 @@ ACTION_ROLES: dict[str, Authority] = {
     "permit.revoke": _may(
         "revoke a permit", DIRECTOR, SUPERINTENDENT_DESIGNEE, names_roles=False
     ),
+    # Exports of student records (docs/cross-cutting.md "Exports and the dashboard"): the
+    # staff who keep requests and permits; not the county office, nor a role for one task.
+    "reports.export": _may("export student records", *_PERMIT_STAFF),
 }
 
 

@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "app": 4,
     "worker": 4,  # the worker service, which `transfers worker` and `transfers dev` run
     "cli": 5,
+    "web": 5,  # the staff console, a front like the CLI
     "starter": 6,
 }
 ENTRY_POINTS = {"starter.py", "worker.py"}
