@@ -54,6 +54,13 @@ ISSUED = PermitEvent(at=datetime(2027, 8, 1, 15, tzinfo=UTC), stage=PermitStage.
 
 
 @pytest.fixture
+def env(private_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """A server of this module's own: the CLI signs its proofs by the wall clock, which the
+    shared server's clock leaves behind once other tests have moved it by years."""
+    return private_env
+
+
+@pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """The environment the CLI reads, and the records store it uses."""
     monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
