@@ -48,7 +48,7 @@ from rules.errors import PolicyError
 
 app = typer.Typer(help="School transfer requests as durable processes.", no_args_is_help=True)
 # What runs without a signed-in person: signing in and out, and the services themselves.
-OPEN_COMMANDS = {"login", "logout", "worker", "dev", "db", "codec-server"}
+OPEN_COMMANDS = {"login", "logout", "worker", "dev", "db", "codec-server", "web"}
 
 
 @app.callback()
@@ -520,6 +520,19 @@ def codec_server(
     member's session token, or TRANSFERS_CODEC_TOKEN>."""
     services.codec_server(host, port, cors_origin,
                           lambda text: err.print(text, markup=False, highlight=False))
+
+
+@app.command()
+@refusing
+def web(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """The staff console in the browser until Ctrl-C (staff sign in on its pages)."""
+    from web.serve import serve
+
+    err.print(f"the staff console on http://{host}:{port}", markup=False, highlight=False)
+    serve(host, port)
 
 
 def main() -> None:

@@ -1,0 +1,77 @@
+"""The words the console shows for the application's codes (stages, actions, reasons), marked
+for the catalogs (``N_``) and translated when a page is drawn. A code without a label is shown
+as itself, its underscores as spaces: data, like an id."""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional marker, read by extraction
+    """Marks ``message`` for the catalogs; translated where it is shown."""
+    return message
+
+
+STAGES = {
+    "submitted": N_("Submitted"),
+    "awaiting_documents": N_("Awaiting documents"),
+    "awaiting_release": N_("Awaiting release"),
+    "under_review": N_("Under review"),
+    "deemed_denied": N_("Deemed denied"),
+    "approved": N_("Approved"),
+    "denied": N_("Denied"),
+    "appeal_pending": N_("Appeal pending"),
+    "denied_final": N_("Denied (final)"),
+    "abandoned": N_("Abandoned"),
+    "withdrawn": N_("Withdrawn"),
+    "release_refused": N_("Release refused"),
+    "awaiting_recommendation": N_("Awaiting recommendation"),
+    "in_lottery": N_("In the lottery"),
+    "waitlisted": N_("Waitlisted"),
+    "offered": N_("Seat offered"),
+    "placed": N_("Placed"),
+    "declined": N_("Declined"),
+    "offer_expired": N_("Offer expired"),
+}
+
+ACTIONS = {
+    "record_release": N_("Record the release"),
+    "decide": N_("Decide"),
+    "file_appeal": N_("Record an appeal filed"),
+    "record_appeal_outcome": N_("Record the appeal's outcome"),
+    "withdraw": N_("Withdraw"),
+    "within.decide": N_("Decide"),
+    "within.withdraw": N_("Withdraw"),
+    "within.recommend.discipline": N_("Give the discipline recommendation"),
+    "within.recommend.special_education": N_("Give the special education recommendation"),
+    "within.recommend.english_learner": N_("Give the English learner recommendation"),
+}
+
+DENIAL_REASONS = {
+    "no_space": N_("Lack of space"),
+    "overcrowding": N_("Overcrowding"),
+    "cost_exceeds_funding": N_("Cost exceeds funding"),
+    "unlikely_to_meet_terms": N_("Unlikely to meet the permit's terms"),
+    "disciplinary_or_expelled": N_("Disciplinary record or expulsion"),
+    "false_information": N_("False information"),
+}
+
+APPEAL_OUTCOMES = {"upheld": N_("Upheld (denial final)"), "granted": N_("Granted (permit issued)")}
+
+DIRECTIONS = {"into": N_("Into the district"), "out": N_("Out of the district")}
+
+DEADLINES = {
+    "documents_due": N_("Documents due"),
+    "release_due": N_("Release due"),
+    "decision_due": N_("Decision due"),
+    "statutory_due": N_("Statutory deadline (EC 46600.2)"),
+    "appeal_deadline": N_("Last day to appeal"),
+    "appeal_decision_due": N_("County decision due"),
+    "offer_deadline": N_("Last day to accept the offer"),
+}
+
+DELIVERY = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"),
+            "failed": N_("Failed")}
+
+
+def plain(code: str) -> str:
+    """A code without a label, readable."""
+    return code.replace("_", " ")
