@@ -31,6 +31,7 @@ def create_app() -> FastAPI:
     console = FastAPI(title="Transfers: the staff console", docs_url=None, redoc_url=None,
                       openapi_url=None)
     console.state.oidc_pending = {}
+    console.state.signin_limit = signin_pages.new_limit()
     console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                   name="static")
     console.include_router(signin_pages.router)
@@ -72,7 +73,7 @@ def create_app() -> FastAPI:
     @console.exception_handler(StarletteHTTPException)
     async def refused(request: Request, error: StarletteHTTPException) -> Response:
         return render(request, "error.html", error.status_code, detail=str(error.detail),
-                      status=error.status_code)
+                      code=error.status_code)
 
     return console
 

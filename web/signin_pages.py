@@ -28,9 +28,15 @@ from web.security import (
 )
 
 router = APIRouter()
-# Per client address, beside the records store's per staff address limits: 20 sign-in steps
-# a minute is more than a person needs and little for a script guessing codes or addresses.
-LIMIT = RateLimit(limit=20, window=60)
+def new_limit() -> RateLimit:
+    """Per client address, beside the records store's per staff address limits: 20 sign-in
+    steps a minute are more than a person needs, and little for a script guessing codes or
+    addresses. One for each console (its ``state.signin_limit``)."""
+    return RateLimit(limit=20, window=60)
+
+
+def _limit(request: Request) -> None:
+    request.app.state.signin_limit.check(request)
 PENDING_LIFETIME = 600  # seconds an OpenID Connect sign-in may take at the provider
 
 
@@ -65,7 +71,7 @@ def _provider_configured() -> bool:
 
 @router.post("/signin/code")
 def send_code(request: Request, form: CheckedForm) -> Response:
-    LIMIT.check(request)
+    _limit(request)
     email, next_ = _field(form, "email"), local_path(_field(form, "next"))
     try:
         said = signin.send_code(email)
@@ -77,7 +83,7 @@ def send_code(request: Request, form: CheckedForm) -> Response:
 
 @router.post("/signin/verify")
 def verify(request: Request, form: CheckedForm) -> Response:
-    LIMIT.check(request)
+    _limit(request)
     email, next_ = _field(form, "email"), local_path(_field(form, "next"))
     try:
         token = browser_signin.redeem(email, _field(form, "code"))
@@ -104,7 +110,7 @@ def _pending(request: Request) -> dict[str, Pending]:
 
 @router.get("/signin/oidc", name="oidc_begin")
 async def oidc_begin(request: Request, next: str = "/") -> Response:
-    LIMIT.check(request)
+    _limit(request)
     try:
         authorization = await browser_signin.begin_provider(
             str(request.url_for("oidc_callback")))
@@ -119,7 +125,7 @@ async def oidc_begin(request: Request, next: str = "/") -> Response:
 
 @router.get("/signin/oidc/callback", name="oidc_callback")
 async def oidc_callback(request: Request, state: str = "") -> Response:
-    LIMIT.check(request)
+    _limit(request)
     pending = _pending(request).pop(state, None)
     # The sign-in must come back to the browser that began it (no one else's sign-in
     # planted in this browser).
