@@ -1,0 +1,182 @@
+"""The console in a real browser (Debian's Chromium through Playwright) against a real stack:
+the Temporal dev server and a worker as processes (tests/support/e2e.py), `transfers web` on a
+free port, staff signing in with the code the outbox received, and axe-core on every page."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support.browser import (
+    EXPECT_TIMEOUT,
+    chromium,
+    console,
+    no_violations,
+    outbox_code,
+)
+from tests.support.e2e import Stack, district_toml, local_today
+from tests.support.oidc import oidc_provider
+
+pytestmark = pytest.mark.e2e
+
+DIRECTOR, CLERK = "director@testdistrict.example.org", "clerk@testdistrict.example.org"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium()
+    expect.set_options(timeout=EXPECT_TIMEOUT)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable,
+                                              args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with Stack.of_test_district(tmp_path_factory.mktemp("web-stack")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def address(stack: Stack) -> Iterator[str]:
+    with console(stack.env, stack.tmp / "web.log") as url:
+        yield url
+
+
+def _under_review(stack: Stack, student_id: str, first: str, last: str) -> str:
+    request_id = stack.submit(student_id, student={"first_name": first, "last_name": last})
+    stack.add_lease(request_id, b"%PDF-1.4 lease of " + student_id.encode())
+    return request_id
+
+
+def sign_in(page: Page, address: str, email: str, data_dir: Path) -> None:
+    page.goto(f"{address}/")
+    expect(page).to_have_url(re.compile(r"/signin\?next=/$"))
+    no_violations(page)
+    page.get_by_label("Your staff address").fill(email)
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    no_violations(page)
+    page.get_by_label("The eight-digit code").fill(outbox_code(data_dir, email))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Open requests")).to_be_visible()
+
+
+def test_sign_in_open_a_request_approve_it_and_see_the_timeline(
+        browser: Browser, stack: Stack, address: str) -> None:
+    request_id = _under_review(stack, "S-WEB-1", "Esperanza", "Quintanilla")
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, address, DIRECTOR, stack.tmp / "data")
+    no_violations(page)
+
+    page.get_by_role("link", name=request_id).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Request {request_id}")
+    expect(page.locator("main")).to_contain_text("Esperanza Quintanilla")
+    expect(page.locator(".stage")).to_have_text("Under review")
+    no_violations(page)
+
+    # A denial without a reason: the application refuses it, and the page says why.
+    decide = page.locator(f'form[action="/requests/{request_id}/actions/decide"]')
+    decide.get_by_label("Deny").check()
+    decide.get_by_role("button", name="Decide…").click()
+    page.get_by_role("button", name="Confirm: Decide").click()
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_contain_text("Refused: Decide.")
+    expect(refusal).to_contain_text("reason")
+    expect(page.locator(".stage")).to_have_text("Under review")
+    no_violations(page)
+
+    decide.get_by_label("Approve").check()
+    decide.get_by_role("button", name="Decide…").click()
+    expect(page.get_by_role("heading", name="Confirm: Decide")).to_be_visible()
+    no_violations(page)
+    page.get_by_role("button", name="Confirm: Decide").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Done: Decide.")
+    # The timeline refreshes itself (htmx) until the records store has the decision.
+    timeline = page.locator("#timeline + div")
+    expect(timeline).to_contain_text("approved")
+    expect(timeline.locator("tr", has_text="approved")).to_contain_text("director")
+    no_violations(page)
+    assert stack.json("show", request_id)["stage"] == "approved"
+
+    # Spanish, chosen by the link every page has, on the same page.
+    page.get_by_role("link", name="Español").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", name="Plazos")).to_be_visible()
+    no_violations(page)
+    context.close()
+
+
+def test_pupil_services_sees_no_approval_and_a_forged_one_is_refused(
+        browser: Browser, stack: Stack, address: str) -> None:
+    request_id = _under_review(stack, "S-WEB-2", "Tomas", "Ibarra")
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, address, CLERK, stack.tmp / "data")
+    page.goto(f"{address}/requests/{request_id}")
+    expect(page.locator("main")).to_contain_text("Tomas Ibarra")
+    expect(page.locator(f'form[action="/requests/{request_id}/actions/withdraw"]')).to_be_visible()
+    expect(page.locator(f'form[action="/requests/{request_id}/actions/decide"]')).to_have_count(0)
+    expect(page.get_by_role("radio", name="Approve")).to_have_count(0)
+    no_violations(page)
+
+    target = f"{address}/requests/{request_id}/actions/decide"
+    fields = {"outcome": "approve", "confirm": "yes"}
+    token = page.locator('input[name="csrf"]').first.get_attribute("value")
+    # With this browser's cookies: no token, a wrong one, then the right one for an action
+    # the clerk's role does not allow.
+    assert context.request.post(target, form=fields).status == 403
+    assert context.request.post(target, form={**fields, "csrf": "f" * 64}).status == 403
+    refused = context.request.post(target, form={**fields, "csrf": token})
+    assert refused.status == 403
+    assert "clerk may not decide" in refused.text()
+    # Nothing changed: the workflow never heard of it.
+    assert stack.json("show", request_id)["stage"] == "under_review"
+    history = stack.json("show", request_id)["history"]
+    assert not [entry for entry in history if entry["event"] == "approved"]
+    page.goto(target.replace("/actions/decide", ""))
+    expect(page.locator(".stage")).to_have_text("Under review")
+    # Not theirs, or not there: "not found", on a page as accessible as the others.
+    page.goto(f"{address}/requests/otherdistrict-2026-2027-out-0000")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    no_violations(page)
+    context.close()
+
+
+def test_sign_in_with_the_districts_provider(browser: Browser, tmp_path: Path) -> None:
+    (tmp_path / "districts").mkdir()
+    (tmp_path / "districts" / "testdistrict.toml").write_text(district_toml(local_today()))
+    with oidc_provider() as provider:
+        env = {
+            **{k: v for k, v in os.environ.items()
+               if not k.startswith(("TRANSFERS_", "TEMPORAL_"))},
+            "TRANSFERS_DATA_DIR": str(tmp_path / "data"),
+            "TRANSFERS_DISTRICTS_DIR": str(tmp_path / "districts"),
+            "TRANSFERS_OIDC_ISSUER": provider.issuer,
+            "TRANSFERS_OIDC_CLIENT_ID": "staff-console",
+            "TRANSFERS_OIDC_CLIENT_SECRET": "the-consoles-secret",
+        }
+        # The provider's person, as the mock keeps them: a verified roster address.
+        claims = {"email": DIRECTOR, "email_verified": True}
+        assert httpx.put(f"{provider.issuer}/users/dir-1", json=claims).status_code == 204
+        with console(env, tmp_path / "web.log") as address:
+            page = browser.new_page()
+            page.goto(f"{address}/signin")
+            no_violations(page)
+            page.get_by_role("link", name="Sign in with the district's account").click()
+            page.locator('input[name="sub"]').fill("dir-1")
+            page.locator('button:not([value="deny"])').first.click()
+            expect(page.get_by_role("heading", name="Open requests")).to_be_visible()
+            expect(page.get_by_role("navigation", name="Account")).to_contain_text("director")
+            no_violations(page)
+            page.close()
