@@ -109,10 +109,13 @@ def worker() -> None:
 def dev(
     port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+    web_port: Annotated[int, typer.Option(help="the staff console's port (0: no console)")]
+    = 8000,
 ) -> None:
-    """The embedded default: the Temporal dev server (persisted in the data folder) and a
-    worker, until Ctrl-C stops both."""
-    services.dev(port, ui_port, lambda text: err.print(text, markup=False, highlight=False))
+    """The embedded default: the Temporal dev server (persisted in the data folder), a
+    worker and the staff console, until Ctrl-C stops them."""
+    services.dev(port, ui_port, lambda text: err.print(text, markup=False, highlight=False),
+                 web_port)
 
 
 # ---- submitting -------------------------------------------------------------------------
