@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,12 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 EXPECT_TIMEOUT = 60_000  # milliseconds: a ceiling on a busy machine, not a wait
 
 
-def chromium() -> str:
-    """Debian's Chromium; a skip without it (a failure in CI)."""
+def chromium(candidates: Sequence[str] = CHROMIUM_CANDIDATES, command: str = "chromium") -> str:
+    """Debian's Chromium (``TRANSFERS_CHROMIUM``, one of ``candidates``, or ``command`` on the
+    PATH); a skip without it, a failure in CI."""
     found = os.environ.get("TRANSFERS_CHROMIUM") or next(
-        (path for path in CHROMIUM_CANDIDATES if Path(path).exists()), None
-    ) or shutil.which("chromium")
+        (path for path in candidates if Path(path).exists()), None
+    ) or shutil.which(command)
     if found is None:
         message = ("Chromium is not installed (apt-get install chromium): the browser tests "
                    "need Debian's Chromium")

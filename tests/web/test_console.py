@@ -4,12 +4,24 @@ same pages against a real stack."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
 
 from app import context, requests
+from districts import load_within_district
+from models.within_district import Program, SeatKey
+from models.within_request import (
+    RecommendationKind,
+    WithinHistoryEntry,
+    WithinKind,
+    WithinRequestState,
+    WithinStage,
+)
+from store import records
+from tests.support import within as w
 from tests.support.console import (
     LEASE,
     MILLARD_ID,
@@ -216,3 +228,27 @@ def test_a_roster_address_only_and_then_back_where_one_was_going() -> None:
         assert refused.status_code == 400 and "not a staff address" in refused.text
         sign_in(http, AVALOS)
         assert http.get(f"/requests/{PARAMOUNT_ID}").status_code == 200
+
+
+def test_a_within_district_request_offers_each_person_their_recommendation() -> None:
+    key = SeatKey(school="norris-elementary", program=Program.montessori, grade=0)
+    now = datetime.now(UTC)
+    stage = WithinStage.awaiting_recommendation
+    state = WithinRequestState(
+        id="millard-2027-2028-within-web3",
+        request=w.request(load_within_district("millard"), 7, key), kind=WithinKind.next_year,
+        timezone="America/Chicago", stage=stage, received_at=now,
+        flags=[RecommendationKind.special_education],
+        history=[WithinHistoryEntry(seq=1, at=now, stage=stage, event="submitted",
+                                    actor="olsen")])
+    records.record_events(context.engine(), state, state.history)
+    page_of = f"/requests/{state.id}"
+    with signed_in("rivera@millard.example.org") as http:
+        page = http.get(page_of).text
+        assert "Student7 Tester" in page and "norris-elementary" in page
+        assert f"{page_of}/actions/within.recommend.special_education" in page
+        assert f"{page_of}/actions/within.withdraw" not in page  # student services'
+    with signed_in("olsen@millard.example.org") as http:
+        page = http.get(page_of).text
+        assert f"{page_of}/actions/within.withdraw" in page
+        assert "within.recommend" not in page
