@@ -82,6 +82,10 @@ def test_sign_in_open_a_request_approve_it_and_see_the_timeline(
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Request {request_id}")
     expect(page.locator("main")).to_contain_text("Esperanza Quintanilla")
     expect(page.locator(".stage")).to_have_text("Under review")
+    expect(page.locator("section[aria-labelledby=deadlines]")).to_contain_text("Decision due")
+    expect(page.locator("section[aria-labelledby=deadlines]")).to_contain_text("days left")
+    expect(page.locator("section[aria-labelledby=documents]")).to_contain_text("escrow or lease")
+    expect(page.locator("section[aria-labelledby=notices]")).to_contain_text("receipt")
     no_violations(page)
 
     # A denial without a reason: the application refuses it, and the page says why.
@@ -180,3 +184,30 @@ def test_sign_in_with_the_districts_provider(browser: Browser, tmp_path: Path) -
             expect(page.get_by_role("navigation", name="Account")).to_contain_text("director")
             no_violations(page)
             page.close()
+
+
+def test_another_sites_page_cannot_act_for_a_signed_in_director(
+        browser: Browser, stack: Stack, address: str) -> None:
+    """Even with a valid token in hand, a form on another site's page gets nothing done: the
+    browser leaves the SameSite session cookie off, and the console refuses the origin."""
+    request_id = _under_review(stack, "S-WEB-3", "Lucia", "Ferrer")
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, address, DIRECTOR, stack.tmp / "data")
+    page.goto(f"{address}/requests/{request_id}")
+    token = page.locator('input[name="csrf"]').first.get_attribute("value")
+    target = f"{address}/requests/{request_id}/actions/decide"
+    forged = (f'<html lang="en"><title>prize</title><form method="post" action="{target}">'
+              f'<input type="hidden" name="csrf" value="{token}">'
+              '<input type="hidden" name="outcome" value="approve">'
+              '<input type="hidden" name="confirm" value="yes">'
+              '<button type="submit">Claim your prize</button></form></html>')
+    context.route("http://evil.example/**",
+                  lambda route: route.fulfill(status=200, content_type="text/html",
+                                              body=forged))
+    page.goto("http://evil.example/prize")
+    with page.expect_response(target) as answer:
+        page.get_by_role("button", name="Claim your prize").click()
+    assert answer.value.status == 403
+    assert stack.json("show", request_id)["stage"] == "under_review"
+    context.close()
