@@ -18,6 +18,7 @@ from models.documents import DocumentKind, DocumentRecord
 from models.stages import Stage
 from store import records
 from store.documents import DocumentStore
+from store.engine import make_engine
 from tests.support.factories import T0, make_request, state_at
 from tests.support.signin import code_in, outbox_messages
 from web.app import create_app
@@ -32,7 +33,9 @@ LEASE = b"%PDF-1.4 a lease\n"
 def use_own_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """This test's data folder and SQLite records store; codes to the outbox."""
     monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TRANSFERS_DATABASE_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    monkeypatch.setenv("TRANSFERS_DATABASE_URL", url)
+    make_engine(url).dispose()  # made and migrated, as `transfers db upgrade` would
     for name in ("TRANSFERS_SMTP_HOST", "TRANSFERS_DISTRICTS_DIR", "TRANSFERS_OIDC_ISSUER",
                  "TRANSFERS_OIDC_CLIENT_ID", "TRANSFERS_OIDC_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from store.engine import make_engine
 from tests.support.browser import (
     EXPECT_TIMEOUT,
     chromium,
@@ -160,11 +161,14 @@ def test_pupil_services_sees_no_approval_and_a_forged_one_is_refused(
 def test_sign_in_with_the_districts_provider(browser: Browser, tmp_path: Path) -> None:
     (tmp_path / "districts").mkdir()
     (tmp_path / "districts" / "testdistrict.toml").write_text(district_toml(local_today()))
+    records = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    make_engine(records).dispose()  # made and migrated, as `transfers db upgrade` would
     with oidc_provider() as provider:
         env = {
             **{k: v for k, v in os.environ.items()
                if not k.startswith(("TRANSFERS_", "TEMPORAL_"))},
             "TRANSFERS_DATA_DIR": str(tmp_path / "data"),
+            "TRANSFERS_DATABASE_URL": records,
             "TRANSFERS_DISTRICTS_DIR": str(tmp_path / "districts"),
             "TRANSFERS_OIDC_ISSUER": provider.issuer,
             "TRANSFERS_OIDC_CLIENT_ID": "staff-console",
