@@ -14,7 +14,9 @@ from app import permissions, requests
 from app.errors import REFUSALS, Refused
 from app.principal import Principal
 from app.requests import AnyState
+from models.stages import APPEALABLE_STAGES, Stage
 from models.state import RequestState
+from models.within_request import WithinStage
 from web import actions
 from web.i18n import today_in
 from web.pages import render
@@ -22,9 +24,19 @@ from web.security import CheckedForm, SignedIn
 
 router = APIRouter()
 
-INTERDISTRICT_DEADLINES = ("documents_due", "release_due", "decision_due", "statutory_due",
-                           "appeal_deadline", "appeal_decision_due")
-WITHIN_DEADLINES = ("offer_deadline",)
+# Which deadlines run in which stage: a decided request owes no decision, and a deadline that
+# no longer runs is not shown as overdue.
+_BEFORE_DECISION = {Stage.submitted, Stage.awaiting_documents, Stage.awaiting_release,
+                    Stage.under_review}
+RUNNING: dict[str, set[Any]] = {
+    "documents_due": {Stage.awaiting_documents},
+    "release_due": {Stage.awaiting_release},
+    "decision_due": _BEFORE_DECISION,
+    "statutory_due": _BEFORE_DECISION,
+    "appeal_deadline": set(APPEALABLE_STAGES),
+    "appeal_decision_due": {Stage.appeal_pending},
+    "offer_deadline": {WithinStage.offered},
+}
 
 
 @router.get("/", name="home")
@@ -46,8 +58,9 @@ def _visible(principal: Principal, request_id: str) -> AnyState:
 
 
 def _deadlines(state: AnyState) -> list[tuple[str, Any]]:
-    names = INTERDISTRICT_DEADLINES if isinstance(state, RequestState) else WITHIN_DEADLINES
-    return [(name, getattr(state, name)) for name in names if getattr(state, name, None)]
+    """The deadlines running in the request's stage, with their last days."""
+    return [(name, getattr(state, name)) for name, stages in RUNNING.items()
+            if state.stage in stages and getattr(state, name, None)]
 
 
 def _page(request: Request, principal: Principal, state: AnyState, status: int = 200,

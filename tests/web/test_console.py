@@ -4,8 +4,9 @@ same pages against a real stack."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.routing import APIRoute
@@ -33,6 +34,7 @@ from tests.support.console import (
     use_own_store,
     write_requests,
 )
+from tests.support.factories import T0, state_at
 from tests.support.signin import code_in, outbox_messages
 from web.app import create_app
 from web.security import SESSION_COOKIE
@@ -179,6 +181,20 @@ def test_the_language_is_the_persons_choice_or_their_browsers() -> None:
         # Never a redirect to another site.
         assert http.get("/language/es?next=//evil.example/x").headers["location"] == "/"
         assert http.get("/language/es?next=https://evil.example").headers["location"] == "/"
+
+
+def test_only_the_deadlines_that_run_are_shown_with_the_days_left() -> None:
+    write_requests()
+    decided = state_at(4, "paramount-2027-2028-out-web4",
+                       decision_due=(T0 + timedelta(days=30)).date())  # approved
+    records.record_events(context.engine(), decided, decided.history)
+    with signed_in(AVALOS) as http:
+        pending = http.get(f"/requests/{PARAMOUNT_ID}").text
+        assert "Decision due" in pending and "March 31, 2027" in pending
+        days = (date(2027, 3, 31) - datetime.now(ZoneInfo("America/Los_Angeles")).date()).days
+        assert f"{days} days left" in pending
+        done = http.get(f"/requests/{decided.id}").text
+        assert "No deadline is running." in done and "Decision due" not in done
 
 
 def test_times_are_the_districts() -> None:
