@@ -68,6 +68,40 @@ DEADLINES = {
     "offer_deadline": N_("Last day to accept the offer"),
 }
 
+# What happened, as the workflows name it in the audit trail.
+EVENTS = {
+    "submitted": N_("Submitted"),
+    "received": N_("Received"),
+    "documents_requested": N_("Documents requested"),
+    "document_added": N_("Document added"),
+    "awaiting_release": N_("Release requested"),
+    "release_granted": N_("Release granted"),
+    "release_refused": N_("Release refused"),
+    "review_started": N_("Review started"),
+    "approved": N_("Approved"),
+    "denied": N_("Denied"),
+    "deemed_denied": N_("Deemed denied"),
+    "overdue": N_("Decision overdue"),
+    "appeal_filed": N_("Appeal filed"),
+    "appeal_extended": N_("Appeal extended"),
+    "appeal_upheld": N_("Appeal: denial upheld"),
+    "appeal_granted": N_("Appeal granted"),
+    "county_decision_overdue": N_("County decision overdue"),
+    "withdrawn": N_("Withdrawn"),
+    "abandoned": N_("Abandoned"),
+    "recommendations_requested": N_("Recommendations requested"),
+    "recommendation_discipline": N_("Discipline recommendation"),
+    "recommendation_special_education": N_("Special education recommendation"),
+    "recommendation_english_learner": N_("English learner recommendation"),
+    "denied_on_recommendation": N_("Denied on a recommendation"),
+    "entered_lottery": N_("Entered the lottery"),
+    "placed": N_("Placed"),
+    "waitlisted": N_("Waitlisted"),
+    "offered": N_("Seat offered"),
+    "declined": N_("Offer declined"),
+    "offer_expired": N_("Offer expired"),
+}
+
 DELIVERY = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"),
             "failed": N_("Failed")}
 
