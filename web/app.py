@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import browser_signin
@@ -42,9 +43,10 @@ def create_app() -> FastAPI:
                              call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request.state.principal = None
         token = request.cookies.get(SESSION_COOKIE, "")
-        if token:
-            try:
-                request.state.principal = browser_signin.principal(token)
+        if token and not request.url.path.startswith("/static/"):
+            try:  # the records store, off the event loop
+                request.state.principal = await run_in_threadpool(browser_signin.principal,
+                                                                  token)
             except REFUSALS:
                 request.state.principal = None
         response = await call_next(request)
