@@ -4,9 +4,11 @@ free port, staff signing in with the code the outbox received, and axe-core on e
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -14,6 +16,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from store.engine import make_engine
+
+# The within-district e2e tests' district and forms (Millard's schools and staff).
+from tests.e2e.test_within import CURRENT, TZ, current_year_district, form
 from tests.support.browser import (
     EXPECT_TIMEOUT,
     chromium,
@@ -214,4 +219,57 @@ def test_another_sites_page_cannot_act_for_a_signed_in_director(
         page.get_by_role("button", name="Claim your prize").click()
     assert answer.value.status == 403
     assert stack.json("show", request_id)["stage"] == "under_review"
+    context.close()
+
+
+def test_a_within_district_recommendation_then_the_designees_decision(
+        browser: Browser, stack: Stack, address: str) -> None:
+    """Rule 5110.1 in the console: the director of special education recommends (III.C),
+    then the superintendent's designee decides the current-year request, writing down the
+    four factors (IX.B); each through the application layer, as a workflow Update."""
+    text, year = current_year_district(datetime.now(TZ).date())
+    (stack.tmp / "districts" / f"{CURRENT}.toml").write_text(text)
+    paper = stack.tmp / "web-current.json"
+    paper.write_text(json.dumps(form(1, year, CURRENT)))  # a special-education student
+    request_id = stack.json("submit", str(paper), "--actor", "tran")["id"]
+    stack.wait_for(request_id, lambda s: s["stage"] == "awaiting_recommendation")
+    page_of = f"{address}/requests/{request_id}"
+
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, address, "rivera@millard.example.org", stack.tmp / "data")
+    page.goto(page_of)
+    expect(page.locator(".stage")).to_have_text("Awaiting recommendation")
+    no_violations(page)
+    recommend = page.locator("form.action", has_text="special education recommendation")
+    recommend.get_by_label("For the transfer").check()
+    recommend.get_by_label("Why").fill("IEP services are offered there")
+    recommend.get_by_role("button").click()
+    no_violations(page)
+    page.get_by_role("button", name=re.compile("^Confirm")).click()
+    expect(page.get_by_role("status")).to_contain_text("Done")
+    stack.wait_for(request_id, lambda s: s["stage"] == "under_review")
+    context.close()
+
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, address, "kowalski@millard.example.org", stack.tmp / "data")
+    page.goto(page_of)
+    expect(page.locator(".stage")).to_have_text("Under review")
+    decide = page.locator(f'form[action="/requests/{request_id}/actions/within.decide"]')
+    decide.get_by_label("Approve").check()
+    for label, why in (("The reasons for the request", "closer to a parent's work"),
+                       ("The time of year", "a month into the year"),
+                       ("Capacity and staffing", "two seats open, staffed"),
+                       ("The educational program", "the program suits the student")):
+        decide.get_by_label(label).fill(why)
+    decide.get_by_role("button", name="Decide…").click()
+    page.get_by_role("button", name="Confirm: Decide").click()
+    expect(page.get_by_role("status")).to_contain_text("Done: Decide.")
+    placed = stack.wait_for(request_id, lambda s: s["stage"] == "placed")
+    assert placed["decided_by"] == "kowalski"
+    assert placed["factors"]["capacity_and_staffing"] == "two seats open, staffed"
+    page.reload()
+    expect(page.locator(".stage")).to_have_text("Placed")
+    no_violations(page)
     context.close()
