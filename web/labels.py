@@ -102,6 +102,31 @@ EVENTS = {
     "offer_expired": N_("Offer expired"),
 }
 
+# The fields of the actions' forms, and their coded values, as the confirmation page names them.
+FIELDS = {
+    "outcome": N_("Decision"),
+    "reasons": N_("Reasons for a denial"),
+    "school": N_("School assignment"),
+    "note": N_("Note"),
+    "granted": N_("The district of residence's release"),
+    "filed_on": N_("Filed on"),
+    "recommended": N_("Recommendation"),
+    "reasoning": N_("Why"),
+    "time_of_year": N_("The time of year (IX.B.2)"),
+    "capacity_and_staffing": N_("Capacity and staffing (IX.B.3)"),
+    "educational_program": N_("The educational program (IX.B.4)"),
+}
+VALUES = {
+    "approve": N_("Approve"),
+    "deny": N_("Deny"),
+    "yes": N_("Granted"),
+    "no": N_("Refused"),
+    "for": N_("For the transfer"),
+    "against": N_("Against the transfer"),
+    **APPEAL_OUTCOMES,
+    **DENIAL_REASONS,
+}
+
 DELIVERY = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"),
             "failed": N_("Failed")}
 

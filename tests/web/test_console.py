@@ -163,7 +163,8 @@ def test_a_director_decides_only_after_confirming() -> None:
         assert asked.status_code == 200
         assert 'name="confirm" value="yes"' in asked.text
         assert asked.text.count('name="reasons"') == 2  # carried to the confirmation
-        assert "Lack of space" in asked.text
+        assert "Lack of space" in asked.text  # in words, not codes
+        assert "<dt>Decision</dt>" in asked.text and "<dd>Deny</dd>" in asked.text
     assert requests.get(PARAMOUNT_ID).stage.value == "under_review"  # nothing sent yet
 
 
