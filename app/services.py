@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -55,12 +56,15 @@ def worker() -> None:
     run(run_worker(settings), loop_factory=event_loop(settings))
 
 
-def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
-    """The Temporal dev server (persisted in the data folder) and a worker, until Ctrl-C
-    stops both; ``say`` tells the person where they are."""
+def dev(port: int, ui_port: int, say: Callable[[str], None], web_port: int = 0) -> None:
+    """The Temporal dev server (persisted in the data folder), a worker and (on ``web_port``;
+    0: none) the staff console, until Ctrl-C stops them; ``say`` tells the person where
+    they are."""
     settings = context.settings()
     loop_factory = event_loop(settings)  # a wrong setting stops here, before the server
-    for what, number in (("--port", port), ("--ui-port", ui_port)):
+    ports = [("--port", port), ("--ui-port", ui_port)] + ([("--web-port", web_port)]
+                                                          if web_port else [])
+    for what, number in ports:
         _refuse_taken(what, number)
     keep_private(settings.data_dir)  # Temporal's database too: the server inherits the umask
     # Secure by default: with no key configured, the data folder gets one (and the cut-over
@@ -83,9 +87,12 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
         start_new_session=True,
     )
     os.environ.setdefault("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
+    console = _start_console(web_port)
     try:
-        run(_dev_worker(settings, server, ui_port, say), loop_factory)
+        run(_dev_worker(settings, server, ui_port, say, web_port), loop_factory)
     finally:
+        if console is not None:
+            _stop(console)
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=20)
@@ -94,8 +101,26 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
         say("stopped the worker and the Temporal dev server")
 
 
+def _start_console(web_port: int) -> subprocess.Popen | None:
+    """The staff console (`web`, a front above this layer) as a process of its own, with
+    this process's settings; in its process group, so Ctrl-C reaches it too."""
+    if not web_port:
+        return None
+    return subprocess.Popen([sys.executable, "-m", "web", "--host", "127.0.0.1",
+                             "--port", str(web_port)])
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 async def _dev_worker(
-    settings: Settings, server: subprocess.Popen, ui_port: int, say: Callable[[str], None]
+    settings: Settings, server: subprocess.Popen, ui_port: int, say: Callable[[str], None],
+    web_port: int = 0,
 ) -> None:
     from infra import observability
     from worker import run_worker
@@ -112,10 +137,11 @@ async def _dev_worker(
             await asyncio.sleep(0.1)
     if client is None:
         raise Refused("the Temporal dev server did not start")
+    console = f"the staff console on http://127.0.0.1:{web_port}; " if web_port else ""
     say(
         f"Temporal dev server on {os.environ['TEMPORAL_ADDRESS']}, Web UI on "
-        f"http://127.0.0.1:{ui_port}; "
-        "worker running. Ctrl-C stops both."
+        f"http://127.0.0.1:{ui_port}; {console}"
+        "worker running. Ctrl-C stops them."
     )
     # The worker runs as long as its server: when the server dies, it stops and says so.
     working = asyncio.create_task(run_worker(settings, client))

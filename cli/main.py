@@ -49,7 +49,7 @@ from rules.errors import PolicyError
 
 app = typer.Typer(help="School transfer requests as durable processes.", no_args_is_help=True)
 # What runs without a signed-in person: signing in and out, and the services themselves.
-OPEN_COMMANDS = {"login", "logout", "worker", "dev", "db", "codec-server"}
+OPEN_COMMANDS = {"login", "logout", "worker", "dev", "db", "codec-server", "web"}
 
 
 @app.callback()
@@ -110,10 +110,13 @@ def worker() -> None:
 def dev(
     port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+    web_port: Annotated[int, typer.Option(help="the staff console's port (0: no console)")]
+    = 8000,
 ) -> None:
-    """The embedded default: the Temporal dev server (persisted in the data folder) and a
-    worker, until Ctrl-C stops both."""
-    services.dev(port, ui_port, lambda text: err.print(text, markup=False, highlight=False))
+    """The embedded default: the Temporal dev server (persisted in the data folder), a
+    worker and the staff console, until Ctrl-C stops them."""
+    services.dev(port, ui_port, lambda text: err.print(text, markup=False, highlight=False),
+                 web_port)
 
 
 # ---- submitting -------------------------------------------------------------------------
@@ -539,6 +542,19 @@ def codec_server(
     member's session token, or TRANSFERS_CODEC_TOKEN>."""
     services.codec_server(host, port, cors_origin,
                           lambda text: err.print(text, markup=False, highlight=False))
+
+
+@app.command()
+@refusing
+def web(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """The staff console in the browser until Ctrl-C (staff sign in on its pages)."""
+    from web.serve import serve
+
+    err.print(f"the staff console on http://{host}:{port}", markup=False, highlight=False)
+    serve(host, port)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.e2e import BIN, Stack, district_toml, local_today
@@ -40,6 +41,7 @@ class Dev:
     process: subprocess.Popen
     port: int
     log: Path
+    web_port: int
 
     def said(self) -> str:
         return self.log.read_text()
@@ -48,14 +50,15 @@ class Dev:
 @contextlib.contextmanager
 def dev_running(tmp_path: Path, env: dict[str, str]) -> Iterator[Dev]:
     """`transfers dev` on free ports, once its worker polls; killed at the end if still up."""
-    port, ui_port = free_port(), free_port()
+    port, ui_port, web_port = free_port(), free_port(), free_port()
     log = tmp_path / "dev.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(BIN / "transfers"), "dev", "--port", str(port), "--ui-port", str(ui_port)],
+            [str(BIN / "transfers"), "dev", "--port", str(port), "--ui-port", str(ui_port),
+             "--web-port", str(web_port)],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    dev = Dev(process, port, log)
+    dev = Dev(process, port, log, web_port)
     try:
         until("the worker is polling", lambda: "worker polling" in dev.said(), 60)
         sign_in_roster(env)  # codes to the outbox, as `make run` sends them
@@ -79,6 +82,11 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
     env = _environment(tmp_path)
     with dev_running(tmp_path, env) as dev:
         assert "on the uvloop event loop" in dev.said()
+        # The staff console beside them, where `dev` says it is.
+        assert f"the staff console on http://127.0.0.1:{dev.web_port}" in dev.said()
+        until("the console to answer", lambda: is_open(dev.web_port), 60, every=0.1)
+        signin = httpx.get(f"http://127.0.0.1:{dev.web_port}/signin", timeout=10)
+        assert signin.status_code == 200 and "Send me a code" in signin.text
         assert (tmp_path / "data" / "temporal.sqlite").exists()  # persisted, in the data folder
 
         # Secure by default: a key of the data folder's own, made on the first start, 0600.
@@ -118,6 +126,7 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         dev.process.send_signal(signal.SIGINT)
         assert dev.process.wait(timeout=60) == 0, dev.said()[-2000:]
         assert "stopped the worker and the Temporal dev server" in dev.said()
+        until("the console to stop", lambda: not is_open(dev.web_port), 30, every=0.1)
         until("the dev server is gone", lambda: not is_open(dev.port), 30)
 
 
