@@ -36,11 +36,19 @@ _SECOND = _FIRST | {
     "notices-behind-updates",  # an Update returns without waiting for its notice
 }
 
+_THIRD = _SECOND | {
+    "signed-starts",  # a start is verified against its front's proof
+    "signed-actions",  # an Update is verified against its front's proof, in its handler
+}
+
 BASELINES: tuple[tuple[str, frozenset[str]], ...] = (  # the newest first
-    ("baseline-2026-12", _SECOND | {
-        "signed-starts",  # a start is verified against its front's proof
-        "signed-actions",  # an Update is verified against its front's proof, in its handler
+    ("baseline-2026-12-02", _THIRD | {
+        "signed-signals",  # signals between workflows carry proofs, and need them
+        "county-class-extension",  # a county extends only as EC 46601 allows
+        "failed-notices-escalated",  # a notice that failed for good is escalated, not fatal
+        "permit-yearly-record",  # each school year's run of a permit writes its record
     }),
+    ("baseline-2026-12", _THIRD),
     ("baseline-2026-11-24", _SECOND),
     ("baseline-2026-11", _FIRST),
 )
