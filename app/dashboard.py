@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
@@ -167,3 +168,15 @@ def _words(key: str) -> str:
 
 def _process_label(process: str) -> str:
     return "Within the district" if process == reports.WITHIN else "Interdistrict"
+
+
+def school_years(district_id: str, today: date | None = None) -> tuple[list[str], str]:
+    """The school years of the district's calendar, newest first, and the one a page opens
+    on: the year ``today`` (the district's) falls in, else the next to begin, else the newest."""
+    config = context.district(district_id)
+    today = today or local_date(datetime.now(UTC), config.timezone)
+    years = sorted(config.calendar, reverse=True)
+    current = [y for y in years if config.calendar[y].first_day <= today
+               <= config.calendar[y].last_day]
+    coming = sorted(y for y in years if config.calendar[y].first_day > today)
+    return years, (current or coming or years)[0]

@@ -13,7 +13,7 @@ characters."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -62,19 +62,21 @@ class Group:
 
 def bar_chart(
     title: str, bars: Sequence[Count], description: str = "",
-    label_header: str = "Category", value_header: str = "Count",
+    label_header: str = "Category", value_header: str = "Count", no_data: str = "No data",
 ) -> Chart:
     """Horizontal bars, one per count, each labelled with its name and its value."""
     groups = [Group(bar.label, (bar.value,)) for bar in bars]
-    return grouped_bar_chart(title, groups, (value_header,), description, label_header)
+    return grouped_bar_chart(title, groups, (value_header,), description, label_header,
+                             no_data)
 
 
 def grouped_bar_chart(
     title: str, groups: Sequence[Group], series: Sequence[str], description: str = "",
-    label_header: str = "Category",
+    label_header: str = "Category", no_data: str = "No data",
 ) -> Chart:
     """Horizontal bars grouped by category, one bar per series (two at most), each with its
-    value as text, and its series' name after it when there are two."""
+    value as text, and its series' name after it when there are two; ``no_data`` is what
+    a chart with nothing to draw says, in the page's language."""
     if not 1 <= len(series) <= len(SERIES_COLOURS):
         raise ValueError(f"a chart draws 1 to {len(SERIES_COLOURS)} series, not {len(series)}")
     table = DataTable(
@@ -86,8 +88,8 @@ def grouped_bar_chart(
     most = max(values, default=0)
     chart_id = _identifier(title)
     if most <= 0:  # nothing to scale against: say so rather than draw empty bars
-        summary = description or f"{title}: no data."
-        return Chart(_no_data(chart_id, title, summary), table)
+        summary = description or f"{title}: {no_data}."
+        return Chart(_no_data(chart_id, title, summary, no_data), table)
     summary = description or _summary(title, groups, series)
     body, height = _bars(groups, series, most)
     svg = _frame(chart_id, title, summary, height, body)
@@ -136,10 +138,10 @@ def _frame(chart_id: str, title: str, summary: str, height: int, body: list[str]
     )
 
 
-def _no_data(chart_id: str, title: str, summary: str) -> str:
+def _no_data(chart_id: str, title: str, summary: str, words: str) -> str:
     height = 48
     text = (f'<text x="{WIDTH / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" '
-            f'dominant-baseline="middle" fill="{TEXT}">No data</text>')
+            f'dominant-baseline="middle" fill="{TEXT}">{escape(words)}</text>')
     return _frame(chart_id, title, summary, height, [text])
 
 
@@ -163,17 +165,35 @@ def _identifier(title: str) -> str:
 # ---- the dashboard's charts (app/dashboard.py) -------------------------------------------
 
 
-def dashboard_charts(figures: Dashboard) -> tuple[Chart, ...]:
-    """The dashboard's five charts, in the order of the page."""
-    year = f"{figures.district_name}, {figures.school_year}"
+def _same(text: str) -> str:
+    return text
+
+
+def dashboard_charts(
+    figures: Dashboard, gettext: Callable[[str], str] = _same,
+    name: Callable[[str, str], str] = lambda key, label: label,
+) -> tuple[Chart, ...]:
+    """The dashboard's five charts, in the order of the page; ``gettext`` translates their
+    words and ``name`` gives each figure's words from its key (web/labels.py)."""
+    _ = gettext
+
+    def named(counts: Sequence[Count]) -> tuple[Count, ...]:
+        return tuple(Count(c.key, name(c.key, c.label), c.value) for c in counts)
+
+    year = {"year": f"{figures.district_name}, {figures.school_year}"}
+    none = _("No data")
     seats = [Group(s.name, (s.filled, s.designated)) for s in figures.seats]
     return (
-        bar_chart(f"Requests by stage, {year}", figures.by_stage, label_header="Stage"),
-        bar_chart(f"Requests by outcome, {year}", figures.by_outcome, label_header="Outcome"),
-        bar_chart(f"Denial reasons, {year}", figures.denial_reasons,
-                  label_header="Reason", value_header="Requests"),
-        bar_chart(f"Decisions against their due date, {year}", figures.decisions.counts(),
-                  label_header="Decision", value_header="Requests"),
-        grouped_bar_chart(f"Seats filled by school, {year}", seats,
-                          ("filled", "designated"), label_header="School"),
+        bar_chart(_("Requests by stage, %(year)s") % year, named(figures.by_stage),
+                  label_header=_("Stage"), value_header=_("Requests"), no_data=none),
+        bar_chart(_("Requests by outcome, %(year)s") % year, named(figures.by_outcome),
+                  label_header=_("Outcome"), value_header=_("Requests"), no_data=none),
+        bar_chart(_("Denial reasons, %(year)s") % year, named(figures.denial_reasons),
+                  label_header=_("Reason"), value_header=_("Requests"), no_data=none),
+        bar_chart(_("Decisions against their due date, %(year)s") % year,
+                  named(figures.decisions.counts()),
+                  label_header=_("Decision"), value_header=_("Requests"), no_data=none),
+        grouped_bar_chart(_("Seats filled by school, %(year)s") % year, seats,
+                          (_("filled"), _("designated")), label_header=_("School"),
+                          no_data=none),
     )

@@ -4,6 +4,8 @@ as itself, its underscores as spaces: data, like an id."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's conventional marker, read by extraction
     """Marks ``message`` for the catalogs; translated where it is shown."""
@@ -134,3 +136,30 @@ DELIVERY = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent")
 def plain(code: str) -> str:
     """A code without a label, readable."""
     return code.replace("_", " ")
+
+# The dashboard's figures (app/dashboard.py), by their keys.
+PROCESSES = {"interdistrict": N_("Interdistrict"), "within": N_("Within the district")}
+OUTCOMES = {"pending": N_("Pending")}
+TIMELINESS = {
+    "on_time": N_("On time"),
+    "late": N_("Late"),
+    "deemed_denied": N_("Deemed denied"),
+    "overdue": N_("Overdue, undecided"),
+}
+
+
+def figure_namer(gettext: Callable[[str], str]) -> Callable[[str, str], str]:
+    """A figure's words from its key (``stage``, ``process.stage``, an outcome, a denial
+    reason, a decision's timeliness), in the page's language; its own label otherwise."""
+
+    def name(key: str, label: str) -> str:
+        process, _, code = key.rpartition(".")
+        for table in (TIMELINESS, OUTCOMES, DENIAL_REASONS, STAGES):
+            if code in table:
+                word = gettext(table[code])
+                break
+        else:
+            return label
+        return f"{gettext(PROCESSES[process])}: {word}" if process in PROCESSES else word
+
+    return name

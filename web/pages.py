@@ -51,6 +51,7 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
         _=says.gettext, gettext=says.gettext, ngettext=says.ngettext, says=says,
         lang=says.language, languages=LANGUAGES, principal=principal,
         csrf_field=CSRF_FIELD, csrf=csrf_token(request), here=here, labels=labels,
+        request_path=request.url.path,
         label=label, **values,
     )
     return HTMLResponse(page, status_code=status)

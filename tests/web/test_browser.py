@@ -273,3 +273,24 @@ def test_a_within_district_recommendation_then_the_designees_decision(
     expect(page.locator(".stage")).to_have_text("Placed")
     no_violations(page)
     context.close()
+
+
+def test_the_dashboard_and_the_exports_with_their_charts_tables_and_downloads(
+        browser: Browser, stack: Stack, address: str) -> None:
+    _under_review(stack, "S-WEB-9", "Dolores", "Ibarra")
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, address, CLERK, stack.tmp / "data")
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    expect(page.locator("svg[role=img]")).to_have_count(5)
+    page.get_by_text("The figures as a table").first.click()
+    expect(page.locator("table").first).to_contain_text("Under review")
+    no_violations(page)
+    page.get_by_role("link", name="Exports").click()
+    no_violations(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile(r"^Requests of ")).click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "Dolores" in text and text.startswith("request_id,")
+    context.close()

@@ -87,7 +87,7 @@ def test_no_data_says_so_instead_of_dividing_by_zero() -> None:
         root = parsed(chart)
         assert texts(root) == ["No data"]
         assert root.find(f"{SVG}desc") is not None
-        assert "no data" in (root.find(f"{SVG}desc").text or "")  # type: ignore[union-attr]
+        assert "No data" in (root.find(f"{SVG}desc").text or "")  # type: ignore[union-attr]
     assert bar_chart("Denial reasons", []).table.rows == ()
 
 
