@@ -17,6 +17,7 @@ from app.principal import Principal
 from app.requests import AnyState
 from app.signin import roster_entries
 from models.documents import DocumentRecord
+from models.permits import PermitStage, PermitState
 from models.stages import APPEALABLE_STAGES, DECIDABLE_STAGES, Stage
 from models.state import RequestState
 from models.within_request import WithinKind, WithinRequestState, WithinStage
@@ -120,3 +121,32 @@ def document(principal: Principal, request_id: str, sha256: str) -> DocumentFile
     if record is None or path is None or not path.is_file():
         raise Refused(f"request {request_id} has no document {sha256[:12]}…")
     return DocumentFile(record, path)
+
+
+# ---- permits ------------------------------------------------------------------------------
+
+PERMIT_REVOKE, PERMIT_RENEW = "permit.revoke", "permit.act"
+
+
+def permit_actions(principal: Principal, permit: PermitState) -> list[str]:
+    """What the principal may do to the permit now (rules/roles.py's keys): revoke an active
+    permit (a director or the designee), record its renewal while it is due (permit staff)."""
+    if not permit.is_active:
+        return []
+    roles = roles_by_district(principal).get(permit.district, frozenset())
+    possible = [PERMIT_REVOKE]
+    if permit.stage is PermitStage.renewal_due:
+        possible.append(PERMIT_RENEW)
+    return [name for name in possible if ACTION_ROLES[name].roles & roles]
+
+
+def check_permit_action(principal: Principal, permit: PermitState, action: str) -> None:
+    """Refuse an action on the permit the principal may not take now, saying why."""
+    if action in permit_actions(principal, permit):
+        return
+    authority = ACTION_ROLES.get(action)
+    if authority is None or not permit.is_active:
+        raise Refused(f"permit {permit.id} is {permit.stage.value}: that action is not open "
+                      "to it now")
+    raise Refused(f"{principal.name} may not {authority.what}: needs "
+                  f"{' or '.join(sorted(authority.roles))}")

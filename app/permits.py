@@ -96,6 +96,11 @@ def _config(state: PermitState) -> DistrictBase:
     return context.district(state.district)
 
 
+def timezone_of(state: PermitState) -> str:
+    """The time zone of the permit's district, in which its dates are shown."""
+    return _config(state).timezone
+
+
 async def _active(permit_id: str) -> PermitState:
     state, _ = await get(permit_id)
     if not state.is_active:

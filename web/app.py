@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import browser_signin
 from app.errors import REFUSALS
-from web import report_pages, request_pages, signin_pages
+from web import permit_pages, report_pages, request_pages, signin_pages
 from web.i18n import COOKIE, LANGUAGES
 from web.pages import HEADERS, render
 from web.security import (
@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
     console.include_router(signin_pages.router)
     console.include_router(request_pages.router)
     console.include_router(report_pages.router)
+    console.include_router(permit_pages.router)
 
     @console.middleware("http")
     async def every_response(request: Request,

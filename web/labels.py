@@ -163,3 +163,22 @@ def figure_namer(gettext: Callable[[str], str]) -> Callable[[str, str], str]:
         return f"{gettext(PROCESSES[process])}: {word}" if process in PROCESSES else word
 
     return name
+
+# Permits (models/permits.py).
+PERMIT_STAGES = {
+    "active": N_("Active"),
+    "renewal_due": N_("Renewal due"),
+    "lapsed": N_("Lapsed"),
+    "revoked": N_("Revoked"),
+    "moved": N_("Moved away"),
+    "transferred": N_("Transferred"),
+    "level_completed": N_("Level completed"),
+}
+PERMIT_ACTIONS = {"permit.revoke": N_("Revoke the permit"), "permit.act": N_("Record the renewal")}
+REVOCATION_REASONS = {
+    "academic_effort": N_("Repeated failure of academic effort"),
+    "attendance": N_("Repeated failure of attendance"),
+    "behavior": N_("Repeated failure of behavior standards"),
+    "false_information": N_("False information"),
+    "continuance_inadvisable": N_("Other conditions make it inadvisable"),
+}

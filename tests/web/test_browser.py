@@ -275,7 +275,7 @@ def test_a_within_district_recommendation_then_the_designees_decision(
     context.close()
 
 
-def test_the_dashboard_and_the_exports_with_their_charts_tables_and_downloads(
+def test_the_dashboard_exports_and_permits_with_their_charts_tables_and_downloads(
         browser: Browser, stack: Stack, address: str) -> None:
     _under_review(stack, "S-WEB-9", "Dolores", "Ibarra")
     context = browser.new_context(accept_downloads=True)
@@ -293,4 +293,7 @@ def test_the_dashboard_and_the_exports_with_their_charts_tables_and_downloads(
         page.get_by_role("link", name=re.compile(r"^Requests of ")).click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert "Dolores" in text and text.startswith("request_id,")
+    page.get_by_role("link", name="Permits").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Permits")
+    no_violations(page)
     context.close()
