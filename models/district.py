@@ -97,7 +97,7 @@ class Agreement(BaseModel):
     reapply_annually: bool = False
     # The seed's revocation reasons the agreement keeps (EC 46600(a)(2)-(3)); all by default.
     revocation_reasons: list[str] = Field(default_factory=lambda: list(REVOCATION_REASONS))
-    # The terms for granting and denying, as the agreement words them (shown to staff).
+    # The terms for granting and denying, as the agreement words them (kept, not acted on).
     conditions: str = Field(default="", max_length=4000)
 
     @field_validator("revocation_reasons")
