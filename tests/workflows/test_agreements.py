@@ -188,6 +188,27 @@ async def test_an_endorsement_before_its_reminder_means_no_reminder(
     assert not {"endorsement_reminder", "endorsement_overdue"} & set(events(state))
 
 
+async def test_a_permit_still_awaiting_its_endorsement_on_july_1_goes_on_awaiting_it(
+    env: WorkflowEnvironment, start: Start, engine: Engine
+) -> None:
+    """The next school year's run keeps the stage, and does not tell staff again of a
+    reminder and a due day already told."""
+    today = await helpers.today(env)  # due today, whatever the date: before its June 30
+    handle, _ = await start(reminder_days=1, endorsement_due=today)
+    state = await reached(handle, lambda s: bool(s.events), "issued")
+    await skip_to(env, calendar.end_of_day(today, TZ) + SECOND)
+    await reached(handle, lambda s: "endorsement_overdue" in events(s), "overdue")
+    year_end = calendar.end_of_day(date(int(state.school_year[5:]), 6, 30), TZ)
+    await skip_to(env, year_end + SECOND)
+    following = await reached(handle, lambda s: s.years == 2, "the next school year")
+    assert following.stage is PermitStage.awaiting_endorsement and following.awaits_endorsement
+    assert events(following) == ["school_year_began"]
+    # Its reminder day was past when it began: only the overdue notice, once.
+    assert len(sent(engine, state.request_id, REMINDER)) == 1
+    endorsed = await handle.execute_update(P.endorse, Endorse(actor=CLERK))
+    assert endorsed.stage is PermitStage.active
+
+
 async def test_a_revocation_keeps_to_the_agreements_terms(start: Start) -> None:
     handle, _ = await start(agreement="Long Beach Unified School District",
                             revocation_reasons=[RevocationReason.attendance])
