@@ -125,6 +125,7 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
         {**common_facts(), "permit_id": "PERMIT-PUSD-2027-0001", "school": "Paramount High"},
         ["PERMIT-PUSD-2027-0001", "School assignment: Paramount High",
          "Take this permit to the district of enrollment, Downey Unified School District",
+         "valid once that district endorses it (Education Code 46600(a)(3))",
          "Transportation is the parent's responsibility"],
     ),
     NoticeKind.denied: (
