@@ -29,6 +29,7 @@ from store import made, records
 from store.engine import engine_for
 from store.migrate import check_current
 from store.secrets import trusted_keys
+from workflows.agreement import AgreementWatchWorkflow
 from workflows.common.proofs import ProofChecker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 from workflows.lottery import LotteryWorkflow
@@ -36,7 +37,8 @@ from workflows.permit import PermitWorkflow
 from workflows.within_request import WithinRequestWorkflow
 
 KEYRING_REFRESH = timedelta(seconds=30)
-WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow, WithinRequestWorkflow, PermitWorkflow]
+WORKFLOWS = [InterdistrictPermitWorkflow, LotteryWorkflow, WithinRequestWorkflow, PermitWorkflow,
+             AgreementWatchWorkflow]
 
 
 def build_activities(settings: Settings, keyring: Keyring) -> list:

@@ -53,7 +53,9 @@ from store import notices as delivery
 
 ESCALATE_AFTER = 5  # with the workflows' backoff (1 s doubling) attempt 5 starts ~15 s in
 UNDELIVERED = "undelivered"  # the escalation's key: "<notice key>:undelivered"
-STAFF_KINDS = frozenset({NoticeKind.staff_reminder, NoticeKind.staff_escalation})
+STAFF_KINDS = frozenset({NoticeKind.staff_reminder, NoticeKind.staff_escalation,
+                         NoticeKind.staff_endorsement_reminder,
+                         NoticeKind.staff_agreement_ending})
 NO_STAFF_NOTE = "no staff addresses for this notice: recorded here only, not sent"
 
 DeliveryError = (OSError, smtplib.SMTPException)

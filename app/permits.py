@@ -8,6 +8,7 @@ over)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from temporalio.client import WorkflowQueryFailedError
@@ -21,6 +22,7 @@ from districts import list_districts
 from models.district import DistrictBase
 from models.permits import (
     AppealRevocation,
+    Endorse,
     Moved,
     PermitProcess,
     PermitStage,
@@ -128,6 +130,14 @@ async def renew(permit_id: str, principal: Principal, school_year: str) -> Permi
     state = await _active(permit_id)
     staff = context.staff(_config(state), principal)
     return await _act(state, PermitWorkflow.renew, Renew(actor=staff, school_year=school_year))
+
+
+async def endorse(permit_id: str, principal: Principal, on: date | None = None,
+                  note: str = "") -> PermitState:
+    """EC 46600(a)(3): the district of enrollment endorsed a permit out of the district."""
+    state = await _active(permit_id)
+    staff = context.staff(_config(state), principal)
+    return await _act(state, PermitWorkflow.endorse, Endorse(actor=staff, on=on, note=note))
 
 
 async def moved(permit_id: str, principal: Principal, new_district: str | None) -> PermitState:

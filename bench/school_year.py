@@ -78,6 +78,7 @@ from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W  # n
 
 DISTRICT = "paramount"
 SCHOOL_YEAR = "2027-2028"
+LONG_BEACH = "Long Beach Unified School District"
 OPENS = date(2027, 1, 15)  # requests for 2027-2028 open (seed 000)
 LAST_SUBMISSION = date(2027, 6, 15)
 STAFF_CLOCK = clock(10, 0)  # staff act at 10 a.m. local time
@@ -175,7 +176,7 @@ class Planner:
         spanish = rng.random() < 0.3
         first = rng.choice(["Ana", "Luis", "Sofia", "Mateo", "Emma", "Noah", "Mia", "Kai"])
         last = rng.choice(["Lopez", "Nguyen", "Garcia", "Smith", "Kim", "Martinez", "Reyes"])
-        return InterdistrictRequest.model_validate({
+        request = {
             "district": DISTRICT,
             "student": {
                 "id": f"S{seed}-{index:05d}", "first_name": first, "last_name": last,
@@ -192,11 +193,16 @@ class Planner:
             "school_year": SCHOOL_YEAR,
             "other_district": rng.choice(["Downey Unified School District",
                                           "Bellflower Unified School District",
-                                          "Long Beach Unified School District"]),
+                                          LONG_BEACH]),
             "preferred_school": rng.choice(level) if into and level else None,
             "self_employed": reason is TransferReason.parent_employment and rng.random() < 0.2,
             "reapply_annually": rng.random() < 0.2,
-        })
+        }
+        # Only the agreement with Long Beach requires reapplying each year (EC 46600(a)(2),
+        # districts/paramount.toml); a request asking for it elsewhere would be refused.
+        request["reapply_annually"] = (request["other_district"] == LONG_BEACH
+                                       and request["reapply_annually"])
+        return InterdistrictRequest.model_validate(request)
 
     # -- one plan -----------------------------------------------------------------------------
 

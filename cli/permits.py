@@ -24,6 +24,7 @@ from cli.common import (
     emit,
     grade,
     out,
+    parse_date,
     principal,
     print_rows,
     refusing,
@@ -104,6 +105,14 @@ def print_permit(state: PermitState) -> None:
     say(f"holder: {state.holder.student_name} (parent: {state.holder.parent_email})")
     if state.renewed_for:
         say(f"renewed for: {state.renewed_for}")
+    if state.agreement:
+        say(f"agreement: with {state.agreement} (EC 46600(a))")
+    if state.endorsed_on:
+        say(f"endorsed: on {state.endorsed_on.isoformat()} by the district of enrollment "
+            f"(recorded by {state.endorsed_by})")
+    elif state.endorsement_due:
+        say(f"endorsement: awaited from {state.school_name}, due "
+            f"{state.endorsement_due.isoformat()} (EC 46600(a)(3))")
     if state.ended_on or not state.is_active:
         ended_on = state.ended_on.isoformat() if state.ended_on else "-"
         say(f"ended on: {ended_on}")
@@ -219,6 +228,23 @@ def renew(
     """Renew a permit that is renewed each school year, for the next one."""
     year = _school_year(school_year)
     _done(run(permits.renew(permit_id, principal(actor), year)), as_json)
+
+
+@permit_app.command("endorse")
+@refusing
+def endorse(
+    permit_id: PermitArg,
+    actor: ActorOption = "",
+    on: Annotated[str | None, typer.Option(
+        help="the day the district of enrollment endorsed it, YYYY-MM-DD (default today)")] = None,
+    note: Annotated[str, typer.Option(help="a note for the record")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the district of enrollment's endorsement of a permit out of the district.
+
+    The permit is valid on it (EC 46600(a)(3)); until then it is awaiting_endorsement."""
+    day = parse_date(on, "--on") if on else None
+    _done(run(permits.endorse(permit_id, principal(actor), day, note)), as_json)
 
 
 @permit_app.command("moved")

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from models.district import DistrictBase, DistrictConfig
 from models.within_district_config import WithinDistrictConfig
+from rules.agreements import check_agreements
+from rules.errors import PolicyError
 
 C = TypeVar("C", bound=DistrictBase)
 
@@ -34,7 +36,9 @@ def load_config(district_id: str, model: type[C], extra_dir: Path | None = None)
         if path.is_file():
             try:
                 config = model.model_validate(tomllib.loads(path.read_text()))
-            except (tomllib.TOMLDecodeError, ValidationError) as error:
+                if isinstance(config, DistrictConfig):
+                    check_agreements(config.agreements)  # EC 46600(a)(1): five years at most
+            except (tomllib.TOMLDecodeError, ValidationError, PolicyError) as error:
                 raise ValueError(f"district file {path.name} is invalid: {error}") from error
             if config.id != district_id:
                 raise ValueError(f"district file {path.name} declares id {config.id!r}")

@@ -14,7 +14,7 @@ from intake.forms import read_form, validate_form
 from intake.ids import next_free_id, request_id_base
 from models.district import DistrictConfig, DistrictPolicy
 from models.requests import InterdistrictRequest
-from rules import eligibility
+from rules import agreements, eligibility
 from rules.errors import PolicyError
 from store import records
 from workflows.interdistrict_permit import PermitRequestInput
@@ -60,6 +60,24 @@ def policy_for(config: DistrictConfig, school_year: str) -> DistrictPolicy:
     )
 
 
+def with_agreement(
+    request: InterdistrictRequest, policy: DistrictPolicy, config: DistrictConfig
+) -> tuple[InterdistrictRequest, DistrictPolicy]:
+    """EC 46600(a)(1)-(2): the request rests on the district's agreement with the district it
+    names for its school year, and the permit takes the agreement's conditions: both are
+    fixed with the request. A district that lists no agreements is not matched."""
+    agreement = agreements.agreement_for(
+        config.agreements, request.other_district, request.school_year
+    )
+    if agreement is None:
+        return request, policy
+    agreements.check_reapplication(agreement, request.reapply_annually)
+    return (
+        request.model_copy(update={"reapply_annually": agreement.reapply_annually}),
+        policy.model_copy(update={"agreement": agreement}),
+    )
+
+
 def prepare(
     request: InterdistrictRequest,
     config: DistrictConfig,
@@ -88,6 +106,7 @@ def prepare(
             f"student {request.student.id} already has an open request for "
             f"{request.school_year}: {existing}"
         )
+    request, policy = with_agreement(request, policy, config)
     request_id = next_free_id(engine, base_request_id(engine, request))
     return PermitRequestInput(
         id=request_id, request=request, policy=policy, submitted_by=submitted_by

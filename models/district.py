@@ -60,12 +60,59 @@ class InterdistrictSettings(BaseModel):
     # January 15 (renewals open with new requests) through this day (the district's deadline).
     renewal_deadline_month: int = Field(default=3, ge=1, le=12)
     renewal_deadline_day: int = Field(default=31, ge=1, le=31)
+    # A permit out of the district is valid on the endorsement of the district of enrollment
+    # (EC 46600(a)(3)): staff are reminded at 8 a.m. this many days before it is due, and the
+    # due day is this many days after the permit is issued (district settings).
+    endorsement_due_days: int = Field(default=30, ge=1)
+    endorsement_reminder_days_before: int = Field(default=7, ge=0)
+    # Staff are told this many days before an agreement's last school year ends (June 30).
+    agreement_notice_days_before: int = Field(default=180, ge=1)
 
 
 # California's county-district (CD) code: the first seven digits of the CDS code, two for the
 # county and five for the district (CDE, "File Structure: Public Districts", CDCode). CALPADS
 # SENR field 1.31 takes one (docs/cross-cutting.md "Exports and the dashboard").
 CD_CODE = r"^\d{7}$"
+
+
+# Seed 000's revocation reasons (models/permits.py::RevocationReason, which imports this
+# module): the reasons an agreement may stipulate (EC 46600(a)(2)-(3)).
+REVOCATION_REASONS = ("academic_effort", "attendance", "behavior", "false_information",
+                      "continuance_inadvisable")
+
+
+class Agreement(BaseModel):
+    """An agreement with another district for interdistrict attendance (EC 46600(a)(1)-(2)):
+    its partner, its term (at most five school years: rules/agreements.py::check_term), and
+    the conditions it states. A request names its other district; the agreement with that
+    district covering its school year gives the permit its conditions."""
+
+    partner: str = Field(min_length=1, max_length=200)  # the other district's name
+    partner_id: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$")  # a short name
+    cd_code: str | None = Field(default=None, pattern=CD_CODE)  # for the CALPADS export
+    first_school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
+    last_school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
+    # Standards for reapplication (EC 46600(a)(2)): True, the student reapplies each school
+    # year; False, the statute's default (EC 46600(a)(1)): once enrolled, no reapplying.
+    reapply_annually: bool = False
+    # The seed's revocation reasons the agreement keeps (EC 46600(a)(2)-(3)); all by default.
+    revocation_reasons: list[str] = Field(default_factory=lambda: list(REVOCATION_REASONS))
+    # The terms for granting and denying, as the agreement words them (kept, not acted on).
+    conditions: str = Field(default="", max_length=4000)
+
+    @field_validator("revocation_reasons")
+    @classmethod
+    def _reasons(cls, value: list[str]) -> list[str]:
+        unknown = [r for r in value if r not in REVOCATION_REASONS]
+        if unknown:
+            raise ValueError(f"unknown revocation reason(s) {', '.join(unknown)} (known: "
+                             f"{', '.join(REVOCATION_REASONS)})")
+        return value
+
+    @property
+    def names(self) -> list[str]:
+        """What a request may write for the partner: its name, short name or CD code."""
+        return [n for n in (self.partner, self.partner_id, self.cd_code) if n]
 
 
 class DistrictBase(BaseModel):
@@ -102,6 +149,22 @@ class DistrictConfig(DistrictBase):
     # The CD codes of the other districts its requests name (``other_district``, as written
     # there): an export gives a student's district of residence by its code (SENR 1.31).
     other_district_cd_codes: dict[str, str] = Field(default_factory=dict)
+    # Its agreements with other districts (EC 46600(a)); none listed: not configured, and
+    # requests are not matched to one (docs/interdistrict.md "Agreements between districts").
+    agreements: list[Agreement] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _agreement_codes(self) -> DistrictConfig:
+        """An agreement's CD code is the partner's code for the export too (SENR 1.31)."""
+        for agreement in self.agreements:
+            if agreement.cd_code is None:
+                continue
+            given = self.other_district_cd_codes.get(agreement.partner)
+            if given not in (None, agreement.cd_code):
+                raise ValueError(f"{agreement.partner}: CD code {agreement.cd_code} in its "
+                                 f"agreement, {given} in other_district_cd_codes")
+            self.other_district_cd_codes[agreement.partner] = agreement.cd_code
+        return self
 
     @field_validator("other_district_cd_codes")
     @classmethod
@@ -138,3 +201,6 @@ class DistrictPolicy(DistrictSnapshot):
     # school days (EC 46603); absent from requests submitted before it was carried.
     last_day: date | None = None
     non_instructional: list[date] = Field(default_factory=list)
+    # The agreement with the request's other district (EC 46600(a)), fixed at submission;
+    # absent when the district lists none, and from requests submitted before agreements.
+    agreement: Agreement | None = None

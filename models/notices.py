@@ -24,6 +24,8 @@ class NoticeKind(StrEnum):
     provisional_ended = "provisional_ended"
     staff_reminder = "staff_reminder"
     staff_escalation = "staff_escalation"
+    staff_endorsement_reminder = "staff_endorsement_reminder"  # EC 46600(a)(3)
+    staff_agreement_ending = "staff_agreement_ending"  # EC 46600(a)(1)
     # Within-district transfers (seed 004, Rule 5110.1)
     within_receipt = "within_receipt"
     within_placed = "within_placed"

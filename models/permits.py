@@ -38,6 +38,9 @@ class PermitCondition(StrEnum):
 
 
 class PermitStage(StrEnum):
+    # Out of the district: issued, valid on the district of enrollment's endorsement
+    # (EC 46600(a)(3)), which staff record.
+    awaiting_endorsement = "awaiting_endorsement"
     active = "active"
     renewal_due = "renewal_due"  # reapply annually: the renewal window is open
     lapsed = "lapsed"  # not renewed by the district's deadline
@@ -65,6 +68,8 @@ class PermitPolicy(DistrictSnapshot):
     renewal_opens_day: int = Field(default=15, ge=1, le=31)
     renewal_deadline_month: int = Field(default=3, ge=1, le=12)  # the district's deadline
     renewal_deadline_day: int = Field(default=31, ge=1, le=31)
+    # Staff are reminded this many days before the endorsement is due (EC 46600(a)(3)).
+    endorsement_reminder_days_before: int = Field(default=7, ge=0)
 
 
 class PermitHolder(BaseModel):
@@ -101,11 +106,25 @@ class PermitState(BaseModel):
     ended_on: date | None = None
     reason: str = ""
     years: int = 1  # school years lived, this one included
+    # The agreement it was issued under (EC 46600(a)): its partner, and the revocation reasons
+    # it provides for (None: issued before agreements, or none listed: the seed's reasons).
+    agreement: str = ""
+    revocation_reasons: list[RevocationReason] | None = None
+    # Out of the district (EC 46600(a)(3)): valid on the endorsement of the district of
+    # enrollment, expected by ``endorsement_due`` (None: not needed, or issued before this).
+    issued_on: date | None = None
+    endorsement_due: date | None = None
+    endorsed_on: date | None = None
+    endorsed_by: str = ""
     events: list[PermitEvent] = Field(default_factory=list)  # this school year's only
 
     @property
     def is_active(self) -> bool:
         return self.stage not in ENDED_PERMIT_STAGES
+
+    @property
+    def awaits_endorsement(self) -> bool:
+        return self.endorsement_due is not None and self.endorsed_on is None
 
 
 class PermitInput(BaseModel):
@@ -137,6 +156,15 @@ class TransferElsewhere(BaseModel):
 
     actor: Actor
     school: Line = Field(min_length=1, max_length=200)
+
+
+class Endorse(BaseModel):
+    """The district of enrollment endorsed the permit (EC 46600(a)(3)); ``on`` the day it
+    did (today when not given)."""
+
+    actor: Actor
+    on: date | None = None
+    note: Text = Field(default="", max_length=2000)
 
 
 class AppealRevocation(BaseModel):

@@ -167,6 +167,7 @@ def figure_namer(gettext: Callable[[str], str]) -> Callable[[str, str], str]:
 # Permits (models/permits.py).
 PERMIT_STAGES = {
     "active": N_("Active"),
+    "awaiting_endorsement": N_("Awaiting endorsement"),
     "renewal_due": N_("Renewal due"),
     "lapsed": N_("Lapsed"),
     "revoked": N_("Revoked"),

@@ -10,12 +10,17 @@ changes anything, so two concurrent actions cannot both succeed. Dates come from
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
+from workflows.agreement import AgreementWatchInput, AgreementWatchWorkflow, agreement_watch_id
 from workflows.common import audit, permits, versions
 from workflows.common.notify import NoticesUnderway, request_facts
 from workflows.common.updates import checked_update
@@ -39,17 +44,20 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
     from models.decisions import DENIAL_REASON_TEXT, AppealOutcome, Outcome
-    from models.district import DistrictPolicy
+    from models.district import DistrictPolicy, DistrictSnapshot
     from models.documents import DocumentRecord
     from models.notices import Notice, NoticeKind
     from models.permits import (
         PermitCondition,
         PermitProcess,
+        PermitStage,
         PermitState,
+        RevocationReason,
     )
     from models.requests import Direction, InterdistrictRequest
     from models.stages import APPEALABLE_STAGES, DECIDABLE_STAGES, Stage
     from models.state import HistoryEntry, ProvisionalAttendance, RequestState
+    from rules import agreements as agreement_rules
     from rules import deadlines, documents, eligibility, provisional
     from rules import permits as permit_rules
     from rules.errors import PolicyError
@@ -628,8 +636,50 @@ class InterdistrictPermitWorkflow:
             renewal_deadline_month=settings.renewal_deadline_month,
             renewal_deadline_day=settings.renewal_deadline_day,
         )
+        # Versioned: a permit issued from this change on carries its agreement's terms and,
+        # out of the district, awaits the district of enrollment's endorsement.
+        if versions.patched("permit-agreements"):
+            self._agreement_terms(state)
+            policy.endorsement_reminder_days_before = settings.endorsement_reminder_days_before
+            await self._watch_agreement()
         # Versioned: the start command of a permit issued before this had no attributes.
         await permits.issue(state, policy, start_attributes=versions.patched("start-attributes"))
+
+    def _agreement_terms(self, state: PermitState) -> None:
+        """EC 46600(a)(2)-(3): the agreement's revocation terms go on the permit; a permit of
+        this district of residence is valid on the endorsement of the district of
+        enrollment, expected by the district's set number of days."""
+        agreement = self.policy.agreement
+        if agreement is not None:
+            state.agreement = agreement.partner
+            state.revocation_reasons = [RevocationReason(r)
+                                        for r in agreement.revocation_reasons]
+        if self.state.request.direction is Direction.out:
+            today = today_in(self.state.timezone)
+            state.issued_on = today
+            state.endorsement_due = agreement_rules.endorsement_due(
+                today, self.policy.settings.endorsement_due_days)
+            state.stage = PermitStage.awaiting_endorsement
+
+    async def _watch_agreement(self) -> None:
+        """The agreement's end is told to staff ahead, by its own workflow (one per agreement
+        and term): the first permit under it starts it; a later one finds it started."""
+        agreement = self.policy.agreement
+        if agreement is None:
+            return
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                AgreementWatchWorkflow.run,
+                AgreementWatchInput(
+                    district=DistrictSnapshot(**self.policy.model_dump(
+                        include=set(DistrictSnapshot.model_fields))),
+                    agreement=agreement,
+                    notice_days_before=self.policy.settings.agreement_notice_days_before,
+                ),
+                id=agreement_watch_id(self.policy.district_id, agreement),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
 
     async def _enter(self, stage: Stage, event: str, actor: str, reason: str = "") -> int:
         """Change stage (or stay) and write the state and the audit entry."""

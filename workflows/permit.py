@@ -21,6 +21,7 @@ that outlives it (ABANDON).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, time
 from typing import Any
 
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from models.people import Actor
     from models.permits import (
         AppealRevocation,
+        Endorse,
         Moved,
         PermitCondition,
         PermitEvent,
@@ -51,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         Revoke,
         TransferElsewhere,
     )
+    from rules import agreements as agreement_rules
     from rules import permits as rules
     from rules.errors import PolicyError
     from rules.revocation import NOT_APPEALABLE, check_may_revoke
@@ -92,7 +95,7 @@ class PermitWorkflow:
     async def run(self, inp: PermitInput) -> PermitState:
         state = self.state
         if state.years == 1 and not state.events:
-            await self._enter(PermitStage.active, "issued", "system", self._condition_text())
+            await self._enter(self._standing(), "issued", "system", self._condition_text())
         elif not state.events and versions.patched("permit-yearly-record"):
             # Each school year's run writes its record at once: the records store (`permit
             # show`, `permit list --school-year`) shows this year and grade from July 1 on,
@@ -100,6 +103,9 @@ class PermitWorkflow:
             await self._enter(state.stage, "school_year_began", "system",
                               f"grade {state.grade} in {state.school_year}")
         year_end = calendar.end_of_day(rules.school_year_end(state.school_year), self._tz)
+        if state.awaits_endorsement and state.is_active:
+            # Beside the year, which it does not hold up (EC 46600(a)(3)).
+            self.endorsement_clock = asyncio.create_task(self._endorsement_clock())
         if state.is_active:
             await self._spring()
         if state.is_active:
@@ -173,8 +179,47 @@ class PermitWorkflow:
         state.grade += 1
         state.years += 1
         state.events = []
-        state.stage = PermitStage.active
+        state.stage = self._standing()
         return state
+
+    def _standing(self) -> PermitStage:
+        """A permit in force: active, or awaiting the district of enrollment's endorsement
+        (EC 46600(a)(3))."""
+        if self.state.awaits_endorsement:
+            return PermitStage.awaiting_endorsement
+        return PermitStage.active
+
+    async def _endorsement_clock(self) -> None:
+        """EC 46600(a)(3): staff are reminded at 8 a.m. on the reminder day, and told when
+        the due day ends without the endorsement; the permit keeps waiting for it. A day
+        already past when a school year's run begins was told in an earlier run."""
+        state = self.state
+        due = state.endorsement_due
+        assert due is not None
+
+        def settled() -> bool:
+            return not self.state.awaits_endorsement or not self.state.is_active
+
+        remind = calendar.at_local(
+            agreement_rules.endorsement_reminder_day(
+                due, self.policy.endorsement_reminder_days_before),
+            NOTICE_CLOCK, self._tz,
+        )
+        if workflow.now() < remind:
+            if await wait_until(settled, remind):
+                return
+            await self._enter(state.stage, "endorsement_reminder", "system",
+                              f"staff reminded: the endorsement of {state.school_name} is due "
+                              f"{due.isoformat()}")
+            await self._notify_staff(NoticeKind.staff_endorsement_reminder, "reminder")
+        overdue = calendar.end_of_day(due, self._tz)
+        if workflow.now() >= overdue or await wait_until(settled, overdue):
+            return
+        seq = len(state.events) + 1
+        await self._enter(state.stage, "endorsement_overdue", "system",
+                          f"the endorsement of {state.school_name} was due {due.isoformat()}")
+        await self._notify_staff(NoticeKind.staff_endorsement_reminder, f"overdue-{seq}",
+                                 overdue=True)
 
     # ---- checks -------------------------------------------------------------------------
 
@@ -194,9 +239,31 @@ class PermitWorkflow:
                     self.state.grade, rules.school_year_end(self.state.school_year),
                     today_in(self._tz), [r.value for r in action.reasons],
                 )
+                if self.state.revocation_reasons is not None:  # the agreement's terms
+                    agreement_rules.check_revocation_terms(
+                        self.state.agreement, [r.value for r in self.state.revocation_reasons],
+                        [r.value for r in action.reasons],
+                    )
             except PolicyError as error:
                 raise ApplicationError(str(error), type="PolicyError",
                                        non_retryable=True) from error
+
+    def _check_endorse(self, action: Endorse) -> date:
+        self._check_active(action.actor)
+        state = self.state
+        if state.endorsement_due is None:
+            refuse(f"permit {state.id} needs no endorsement: only a permit out of the district "
+                   "is endorsed by the district of enrollment (EC 46600(a)(3))")
+        if state.endorsed_on is not None:
+            refuse(f"permit {state.id} was endorsed on {state.endorsed_on.isoformat()}")
+        today = today_in(self._tz)
+        endorsed_on = action.on or today
+        try:
+            agreement_rules.check_endorsement_date(endorsed_on, state.issued_on or endorsed_on,
+                                                   today)
+        except PolicyError as error:
+            refuse(str(error))
+        return endorsed_on
 
     def _check_leave(self, action: Revoke) -> None:
         self._check_active(action.actor)
@@ -239,8 +306,21 @@ class PermitWorkflow:
     async def renew(self, action: Renew) -> PermitState:
         self._check_renew(action)
         self.state.renewed_for = action.school_year
-        await self._enter(PermitStage.active, "renewed", action.actor.name,
+        await self._enter(self._standing(), "renewed", action.actor.name,
                           f"renewed for {action.school_year}")
+        return self.state
+
+    @checked_update(_check_endorse)
+    async def endorse(self, action: Endorse) -> PermitState:
+        """EC 46600(a)(3): the district of enrollment endorsed the permit; it is valid."""
+        endorsed_on = self._check_endorse(action)
+        state = self.state
+        state.endorsed_on, state.endorsed_by = endorsed_on, action.actor.name
+        stage = PermitStage.active if state.stage is PermitStage.awaiting_endorsement \
+            else state.stage
+        await self._enter(stage, "endorsed", action.actor.name,
+                          action.note or f"{state.school_name}, the district of enrollment, "
+                          f"endorsed the permit on {endorsed_on.isoformat()} (EC 46600(a)(3))")
         return self.state
 
     @checked_update(lambda self, action: self._check_active(action.actor))
@@ -296,8 +376,11 @@ class PermitWorkflow:
         audit.append(
             self.state, self.state.events, PermitEvent, stage, event, actor, reason,
             attributes=self.attributes,
-            # A permit waits on a date only while its renewal is due: the renewal's last day.
-            due=lambda: self._renewal_window()[1] if stage is PermitStage.renewal_due else None,
+            # A permit waits on a date only while its renewal is due (the renewal's last day)
+            # or its endorsement (the day it is expected).
+            due=lambda: self._renewal_window()[1] if stage is PermitStage.renewal_due
+            else self.state.endorsement_due if stage is PermitStage.awaiting_endorsement
+            else None,
         )
         await record(RecordActivities.record_permit, self.state)
 
@@ -330,6 +413,33 @@ class PermitWorkflow:
             },
         )
         await self.notices.send(notice, wait=wait)
+
+    async def _notify_staff(self, kind: NoticeKind, sequence: str, **facts: Any) -> None:
+        """A notice to the district's staff, in English."""
+        state = self.state
+        due = state.endorsement_due
+        notice = Notice(
+            key=f"{state.id}:{kind.value}:{sequence}",
+            request_id=state.request_id,
+            kind=kind,
+            sender=self.policy.notices_from,
+            to=list(self.policy.staff_notices_to),
+            language="en",
+            staff=list(self.policy.staff_notices_to),
+            facts={
+                "request_id": state.request_id,
+                "permit_id": state.id,
+                "district_name": self.policy.district_name,
+                "student_name": state.holder.student_name,
+                "school_year": state.school_year,
+                "other_district": state.school_name,
+                "stage": state.stage.value,
+                "endorsement_due": calendar.long_date(due) if due else "",
+                "overdue": False,
+                **facts,
+            },
+        )
+        await self.notices.send(notice)
 
     # ---- helpers ------------------------------------------------------------------------
 

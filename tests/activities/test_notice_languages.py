@@ -581,3 +581,16 @@ def test_an_unrenderable_notice_records_nothing_and_escalates_nothing(
         attempt(activities, notice, ESCALATE_AFTER)
     assert getattr(refused.value, "non_retryable", False)
     assert rows(engine) == {}
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "it is valid once that district endorses it (Education Code 46600(a)(3))"),
+    ("es", "es válido una vez que ese distrito lo respalde (Código de Educación 46600(a)(3))"),
+])
+def test_an_approval_out_of_the_district_says_the_permit_awaits_its_endorsement(
+    language: str, words: str
+) -> None:
+    facts = samples.CASES[NoticeKind.approved][0]
+    assert words in one_line(render("approved", facts, language).body)
+    into = {**facts, **samples.common_facts(direction="into")}
+    assert "46600(a)(3)" not in render("approved", into, language).body

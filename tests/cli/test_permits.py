@@ -426,3 +426,60 @@ async def test_updates_through_the_workflow(
     finally:
         for h in (handle, other):
             await h.terminate("test over")
+
+
+async def test_endorse_through_the_workflow(
+    env: WorkflowEnvironment, worker: Worker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`permit endorse`: the district of enrollment's endorsement of a permit out of the
+    district (EC 46600(a)(3)); a bad date is refused naming it, a permit into the district
+    needs none."""
+    monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", env.client.namespace)
+    monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRANSFERS_DISTRICTS_DIR", raising=False)
+    monkeypatch.delenv("TRANSFERS_SMTP_HOST", raising=False)
+    sign_in_roster(os.environ)
+    engine = engine_for(f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    today = calendar.local_date(await env.get_current_time(), "America/Los_Angeles")
+    start = today.year if today.month >= 7 else today.year - 1
+    policy = PermitPolicy(district_id="paramount", district_name="Paramount Unified",
+                          timezone="America/Los_Angeles", contact="Pupil Services",
+                          notices_from="ps@paramount.example.org",
+                          staff_notices_to=["ps@paramount.example.org"])
+    n = uuid.uuid4().int % 10_000
+    out = permit(n, school_year=f"{start}-{start + 1}", events=[], school="",
+                 school_name="Downey Unified School District", issued_on=today,
+                 endorsement_due=date.fromordinal(today.toordinal() + 30),
+                 stage=PermitStage.awaiting_endorsement)
+    into = permit(n + 1, school_year=f"{start}-{start + 1}", events=[])
+    handles = [await env.client.start_workflow(
+        PermitWorkflow.run, PermitInput(state=state, policy=policy), id=state.id,
+        task_queue=worker.task_queue) for state in (out, into)]
+
+    async def cli(*args: str) -> Result:
+        return await asyncio.to_thread(run, *args)
+
+    try:
+        await eventually(lambda: permit_store.get_permit(engine, out.id),
+                         lambda found: found is not None, what=f"{out.id} in the store")
+        assert "endorsement: awaited from Downey Unified School District" in ok(
+            await cli("show", out.id))
+        refused(await cli("endorse", out.id, "--on", "2027-02-30", "--actor", "avalos"),
+                "--on: '2027-02-30' is not a date")
+        tomorrow = date.fromordinal(today.toordinal() + 1).isoformat()
+        refused(await cli("endorse", out.id, "--on", tomorrow, "--actor", "avalos"),
+                "cannot be dated in the future", temporal=True)
+        data = json.loads(ok(await cli("endorse", out.id, "--actor", "avalos", "--json")))
+        assert data["stage"] == "active" and data["endorsed_on"] == today.isoformat()
+        assert permit_store.get_permit(engine, out.id).stage is PermitStage.active
+        refused(await cli("endorse", out.id, "--actor", "avalos"), "was endorsed on",
+                temporal=True)
+        await eventually(lambda: permit_store.get_permit(engine, into.id),
+                         lambda found: found is not None, what=f"{into.id} in the store")
+        refused(await cli("endorse", into.id, "--actor", "avalos"), "needs no endorsement",
+                temporal=True)
+    finally:
+        for h in handles:
+            await h.terminate("test over")

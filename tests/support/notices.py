@@ -125,6 +125,7 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
         {**common_facts(), "permit_id": "PERMIT-PUSD-2027-0001", "school": "Paramount High"},
         ["PERMIT-PUSD-2027-0001", "School assignment: Paramount High",
          "Take this permit to the district of enrollment, Downey Unified School District",
+         "valid once that district endorses it (Education Code 46600(a)(3))",
          "Transportation is the parent's responsibility"],
     ),
     NoticeKind.denied: (
@@ -192,6 +193,24 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
         ["ESCALATION: PUSD-2027-0001 is overdue", "promised a decision by Wednesday, March 31",
          "transfers show PUSD-2027-0001"],
     ),
+    NoticeKind.staff_endorsement_reminder: (
+        permit_facts(other_district="Downey Unified School District",
+                     stage="awaiting_endorsement", overdue=False,
+                     endorsement_due=calendar.long_date(date(2027, 4, 30))),
+        ["Reminder: permit PERMIT-PUSD-2027-0001 awaits the endorsement of Downey Unified "
+         "School District, due Friday, April 30, 2027", "46600(a)(3)",
+         "transfers permit endorse PERMIT-PUSD-2027-0001"],
+    ),
+    NoticeKind.staff_agreement_ending: (
+        {"request_id": "agreement-paramount-downey-2029-2030",
+         "district_name": "Paramount Unified School District", "district_id": "paramount",
+         "partner": "Downey Unified School District", "first_school_year": "2025-2026",
+         "last_school_year": "2029-2030", "following_school_year": "2030-2031",
+         "last_day": calendar.long_date(date(2030, 6, 30))},
+        ["The agreement with Downey Unified School District ends on Sunday, June 30, 2030",
+         "2025-2026 through 2029-2030", "46600(a)(1)", "for 2030-2031",
+         "districts/paramount.toml", "agreement-paramount-downey-2029-2030"],
+    ),
     NoticeKind.within_receipt: (
         within_facts(),
         ["received your within-district transfer request for Sam Novak",
@@ -255,7 +274,8 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
 }
 
 
-STAFF_KINDS = {NoticeKind.staff_reminder, NoticeKind.staff_escalation}
+STAFF_KINDS = {NoticeKind.staff_reminder, NoticeKind.staff_escalation,
+               NoticeKind.staff_endorsement_reminder, NoticeKind.staff_agreement_ending}
 PARENT_KINDS = [k for k in NoticeKind if k not in STAFF_KINDS]
 
 

@@ -6,7 +6,8 @@ To record them again (after a deliberate, versioned change), run the recording s
     RECORD_HISTORIES=1 .venv/bin/python -m pytest -q tests/workflows/test_replay.py -k record
 
 (After the other scenarios, the permit's times out skipping time: their permits' timers wait
-for workers that have stopped. Record it on its own: ``-k record_permit``.)
+for workers that have stopped. Record the permit's on their own: ``-k record_permit``, ``-k
+record_endorsement``.)
 
 Keep the old files next to the new ones (a new name): a running workflow may have any of them.
 """
@@ -14,6 +15,7 @@ Keep the old files next to the new ones (a new name): a running workflow may hav
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -24,15 +26,17 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 from temporalio.workflow import NondeterminismError
 
+from districts import load_district
 from infra.codec import DATA_CONVERTER, data_converter
 from infra.proofs import Keyring, ProofClaims, header_token
 from infra.sealing import RefusingRunner
 from infra.settings import Settings
 from models.actions import Decide, FileAppeal, RecordAppealOutcome
 from models.decisions import AppealOutcome, DenialReason, Outcome
+from models.district import Agreement, DistrictSnapshot
 from models.lottery_record import OfferAnswer
 from models.people import Actor
-from models.permits import PermitCondition, PermitStage, Renew, Revoke
+from models.permits import Endorse, PermitCondition, PermitStage, Renew, Revoke
 from models.stages import Stage
 from models.within_request import CurrentYearFactors, DecideWithin, WithinStage
 from rules import calendar
@@ -40,12 +44,13 @@ from rules import permits as permit_rules
 from rules.revocation import RevocationReason
 from tests.support import within as w
 from tests.support import workflows as helpers
-from tests.support.factories import CLERK, COUNTY, DIRECTOR
+from tests.support.factories import CLERK, COUNTY, DIRECTOR, make_input
 from tests.support.paths import HISTORIES
 from tests.support.permits import TZ, permit_input, reached, school_year_now
 from tests.support.waiting import eventually
 from tests.support.within import District, permit_of, stage_is
 from worker import WORKFLOWS, workflow_runner
+from workflows.agreement import AgreementWatchInput, AgreementWatchWorkflow, agreement_watch_id
 from workflows.common.proofs import ProofChecker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as P
 from workflows.lottery import LotteryWorkflow as L
@@ -99,7 +104,13 @@ async def save(handle: WorkflowHandle, name: str) -> None:
 
 @recording
 async def test_record_interdistrict(env: WorkflowEnvironment, worker: Worker) -> None:
-    approved = await helpers.start(env, worker.task_queue)
+    # Under Paramount's agreement with Downey (EC 46600(a)): the permit takes its terms, and
+    # the agreement's end is watched by its own workflow.
+    inp = make_input(f"req-{uuid.uuid4().hex[:10]}",
+                     await helpers.today(env) + timedelta(days=120))
+    inp.policy.agreement = next(a for a in load_district("paramount").agreements
+                                if a.partner_id == "downey")
+    approved = await helpers.start(env, worker.task_queue, inp=inp)
     await helpers.supply_documents(approved)
     await approved.execute_update(P.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve))
     await helpers.wait_stage(approved, Stage.approved)
@@ -186,6 +197,48 @@ async def test_record_permit(env: WorkflowEnvironment, worker: Worker) -> None:
     await handle.execute_update(PermitWorkflow.revoke, Revoke(
         actor=Actor(name="nguyen", roles=["director"]), reasons=[RevocationReason.behavior]))
     await save(handle, "renewed-next-year-revoked")
+
+
+@recording
+async def test_record_endorsement(env: WorkflowEnvironment, worker: Worker) -> None:
+    """A permit out of the district awaiting the district of enrollment's endorsement (EC
+    46600(a)(3)): staff reminded on its day, then the endorsement recorded."""
+    today = calendar.local_date(await env.get_current_time(), TZ)
+    inp = permit_input(school_year_now(today))
+    inp.state = inp.state.model_copy(update={
+        "school": "", "school_name": "Downey Unified School District", "issued_on": today,
+        "endorsement_due": today + timedelta(days=30),
+        "stage": PermitStage.awaiting_endorsement})
+    handle = await env.client.start_workflow(
+        PermitWorkflow.run, inp, id=inp.state.id, task_queue=worker.task_queue
+    )
+    await helpers.skip_to(env, calendar.at_local(today + timedelta(days=23), time(9, 0), TZ))
+    await reached(handle, lambda s: s.events[-1].event == "endorsement_reminder", "reminded")
+    await handle.execute_update(PermitWorkflow.endorse, Endorse(
+        actor=Actor(name="avalos", roles=["pupil_services"])))
+    await save(handle, "awaiting-endorsement-endorsed")
+
+
+@recording
+async def test_record_agreement_ending(env: WorkflowEnvironment, worker: Worker) -> None:
+    """An agreement's end told to staff on its notice day (EC 46600(a)(1))."""
+    today = calendar.local_date(await env.get_current_time(), TZ)
+    start = int(school_year_now(today)[:4])
+    inp = AgreementWatchInput(
+        district=DistrictSnapshot(
+            district_id="paramount", district_name="Paramount Unified School District",
+            timezone=TZ, contact="Pupil Services", notices_from="ps@paramount.example.org",
+            staff_notices_to=["ps@paramount.example.org"]),
+        agreement=Agreement(partner="Downey Unified School District", partner_id="downey",
+                            first_school_year=f"{start - 3}-{start - 2}",
+                            last_school_year=f"{start + 1}-{start + 2}"),
+        notice_days_before=180,
+    )
+    handle = await env.client.start_workflow(
+        AgreementWatchWorkflow.run, inp, id=agreement_watch_id("paramount", inp.agreement),
+        task_queue=worker.task_queue)
+    await handle.result()
+    await save(handle, "told-ahead")
 
 
 # Where encryption is required from a cut-over on (infra/sealing.py), the plaintext histories

@@ -13,7 +13,7 @@ from workflows.permit import PermitWorkflow
 with workflow.unsafe.imports_passed_through():
     from models.district import DistrictSnapshot
     from models.people import Parent, StudentBase
-    from models.permits import PermitHolder, PermitInput, PermitPolicy, PermitStage, PermitState
+    from models.permits import PermitHolder, PermitInput, PermitPolicy, PermitState
     from workflows.common import attributes
 
 
@@ -45,7 +45,7 @@ async def issue(state: PermitState, policy: PermitPolicy, *, start_attributes: b
         id=state.id,
         parent_close_policy=ParentClosePolicy.ABANDON,  # it outlives the request
         search_attributes=attributes.at_start(
-            PermitStage.active, state.district, state.school_year
+            state.stage, state.district, state.school_year
         )
         if start_attributes
         else None,

@@ -90,7 +90,7 @@ async def test_a_decision_does_not_wait_for_a_refused_parent_mailbox(
         state = await asyncio.wait_for(handle.execute_update(W.decide, APPROVE), 10)
         assert state.stage is Stage.approved
         permit = await wait_until_exists(env, f"PERMIT-{state.id}")
-        assert permit.stage.value == "active"
+        assert permit.stage.value == "awaiting_endorsement"  # out: EC 46600(a)(3)
         approved = await notice_in(engine, state.id, "approved", "failed")
         assert approved.attempts >= 1 and "451" in approved.error
         running = (await describe(handle)).workflow_execution_info.status
