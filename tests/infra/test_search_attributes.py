@@ -165,10 +165,11 @@ async def test_a_request_started_with_its_first_stage_does_not_upsert_it(
         await handle.terminate("test over")
 
 
-async def test_a_permit_is_started_active_and_does_not_upsert_it(
+async def test_a_permit_is_started_in_its_first_stage_and_does_not_upsert_it(
     dev_server: Client, dev_worker: Worker
 ) -> None:
-    """The permit child gets its first stage at its start too (`at_start`)."""
+    """The permit child gets its first stage at its start too (`at_start`): a permit out of
+    the district begins awaiting the other district's endorsement (EC 46600(a)(3))."""
     env = WorkflowEnvironment.from_client(dev_server)
     handle = await start(env, dev_worker.task_queue)
     await supply_documents(handle)
@@ -178,10 +179,16 @@ async def test_a_permit_is_started_active_and_does_not_upsert_it(
     )
     assert approved.permit_id
     permit = dev_server.get_workflow_handle(approved.permit_id)
-    issued = await wait_stage(permit, PermitStage.active, query=PermitWorkflow.status)
+    issued = await wait_stage(permit, PermitStage.awaiting_endorsement,
+                              query=PermitWorkflow.status)
     assert issued.events  # its first stage is entered and recorded
     described = await permit.describe()
-    assert described.typed_search_attributes.get(STAGE) == "active"
+    assert described.typed_search_attributes.get(STAGE) == "awaiting_endorsement"
     upserts = _upserts(await permit.fetch_history())
-    assert upserts == [{"TemporalChangeVersion": [versions.BASELINE]}]
+    # The versions' marker, then one upsert that says something new: the endorsement's due
+    # date (its stage came with the start).
+    assert upserts[0] == {"TemporalChangeVersion": [versions.BASELINE]}
+    assert len(upserts) == 2 and issued.endorsement_due is not None
+    ends = calendar.end_of_day(issued.endorsement_due, "America/Los_Angeles")
+    assert upserts[1]["TransferDecisionDue"] == ends.isoformat()  # the due day's end
     await permit.terminate("test over")
