@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, defer
 from models.state import HistoryEntry, RequestState
 from models.within_request import WithinHistoryEntry, WithinRequestState
 from store.engine import engine_for, upsert_insert
+from store.read_model import read_model_values
 from store.schema import EventRow, RequestRow
 
 WITHIN = "within"  # the ``direction`` of a within-district request (Rule 5110.1)
@@ -49,6 +50,7 @@ def _request_values(state: AnyState) -> dict:
         "updated_at": _utc(last.at if last else state.received_at),
         "last_seq": last.seq if last else 0,
         "state": state.model_dump(mode="json"),
+        **read_model_values(state),  # the worklist's and the search's columns
     }
 
 
@@ -197,12 +199,15 @@ def list_requests(
         query = query.where(RequestRow.stage == stage)
     if overdue:
         query = query.where(RequestRow.overdue.is_(True), RequestRow.is_open.is_(True))
-    if due_before:
-        query = query.where(RequestRow.decision_due < due_before, RequestRow.is_open.is_(True))
+    if due_before:  # the next deadline, of whatever kind
+        query = query.where(RequestRow.next_due < due_before, RequestRow.is_open.is_(True))
     if open_only:
         query = query.where(RequestRow.is_open.is_(True))
+    # Soonest next deadline first (a passed one is sooner still); then, for the requests
+    # that wait on no date, their decision's last day.
     query = query.order_by(
-        RequestRow.decision_due.is_(None), RequestRow.decision_due, RequestRow.id
+        RequestRow.next_due.is_(None), RequestRow.next_due,
+        RequestRow.decision_due.is_(None), RequestRow.decision_due, RequestRow.id,
     ).limit(limit)
     with Session(engine) as session:
         return list(session.scalars(query))

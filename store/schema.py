@@ -31,8 +31,19 @@ class RequestRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seq: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict] = mapped_column(JSON)
+    # The read model of the worklist and the search (store.read_model), from ``state``.
+    next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    next_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    next_waits_on: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    next_action: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    school: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    student_name: Mapped[str] = mapped_column(String(201), server_default="")
+    search: Mapped[str] = mapped_column(Text, server_default="")
 
-    __table_args__ = (Index("ix_requests_student", "district", "student_id", "school_year"),)
+    __table_args__ = (
+        Index("ix_requests_student", "district", "student_id", "school_year"),
+        Index("ix_requests_worklist", "district", "is_open", "next_due"),
+    )
 
 
 class EventRow(Base):
