@@ -136,3 +136,23 @@ def test_the_migration_fills_the_rows_written_before_it(old_url: str) -> None:
     # NFKD takes the diaeresis off ë; ø is a letter of its own, not o with a mark.
     assert row(engine, states[3].id)["search"].startswith("zoe ødegaard\n")
     engine.dispose()
+
+
+# ---- a rebuild keeps it right ----------------------------------------------------------------
+
+
+def test_a_rebuild_corrects_an_edited_read_model(store_engine: Engine) -> None:
+    from store import rebuild
+
+    state = interdistrict(Stage.appeal_pending, "paramount-2027-2028-out-t0009", 3,
+                          appeal_decision_due=D)
+    write(store_engine, state)
+    with store_engine.begin() as connection:
+        connection.execute(sa.update(RequestRow).where(RequestRow.id == state.id).values(
+            next_due=date(2030, 1, 1), next_waits_on="staff", search="someone else"))
+    before = rebuild.snapshot(store_engine)
+    rebuild.write_request(store_engine, state)
+    assert row(store_engine, state.id) == read_model_values(state)
+    found = rebuild.differences(before, rebuild.snapshot(store_engine))
+    (difference,) = [d for d in found if d.what == "request"]
+    assert set(difference.columns) == {"next_due", "next_waits_on", "search"}
