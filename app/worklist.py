@@ -22,11 +22,13 @@ from districts import UnknownDistrictError, list_districts, load_config
 from models.district import DistrictBase, DistrictConfig
 from models.lottery_record import LotteryRecord, LotteryStage
 from models.permits import PermitStage, PermitState
+from models.state import RequestState
 from models.within_district_config import WithinDistrictConfig
+from models.within_request import WithinRequestState
 from rules import calendar, within_windows
 from rules.errors import PolicyError
 from rules.permits import renewal_window
-from rules.request_deadlines import DeadlineKind, WaitsOn
+from rules.request_deadlines import DeadlineKind, WaitsOn, deadlines
 from rules.roles import ACTION_ROLES
 from store.schema import LotteryRow, PermitRow, RequestRow
 
@@ -369,3 +371,47 @@ def _members(principal: Principal, districts: Sequence[StaffDistrict]) -> list[A
         if member is not None:
             found.append(member)
     return found
+
+
+# ---- one request's deadlines, and a district's today ------------------------------------
+
+
+@dataclass(frozen=True)
+class DueNow:
+    """A deadline as of today in its district: days left (0: the last day; negative:
+    passed); None for a wait with no date."""
+
+    kind: DeadlineKind
+    due: date | None
+    waits_on: WaitsOn
+    days_left: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "due": self.due.isoformat() if self.due else None,
+                "waits_on": self.waits_on.value, "days_left": self.days_left}
+
+
+def request_deadlines(
+    state: RequestState | WithinRequestState, now: datetime | None = None
+) -> list[DueNow]:
+    """Every deadline the request waits on (`rules.request_deadlines`), with its days left
+    in the request's time zone."""
+    today = calendar.local_date(now or datetime.now(UTC), state.timezone)
+    return [DueNow(d.kind, d.due, d.waits_on, d.days_left(today)) for d in deadlines(state)]
+
+
+def district_today(district_id: str, now: datetime | None = None) -> date:
+    """Today in the district's time zone (UTC for a district no file names)."""
+    try:
+        config = load_config(district_id, DistrictBase, context.settings().districts_dir)
+    except (ValueError, UnknownDistrictError):
+        return (now or datetime.now(UTC)).astimezone(UTC).date()
+    return _today(config, now or datetime.now(UTC))
+
+
+def district_zone(district_id: str) -> str:
+    """The district's time zone (UTC for a district no file names)."""
+    try:
+        return load_config(district_id, DistrictBase, context.settings().districts_dir).timezone
+    except (ValueError, UnknownDistrictError):
+        return "UTC"
