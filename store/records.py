@@ -113,6 +113,18 @@ def record_events(engine: Engine, state: AnyState, entries: Sequence[AnyEntry]) 
             upsert(connection, EventRow, event, conflict=("request_id", "seq"))
 
 
+def record_states(engine: Engine, states: Sequence[AnyState]) -> None:
+    """`record_events` of many requests with their whole audit trails, in one transaction:
+    a bulk load (the console benchmark's 20,000 requests), the same rows as one by one."""
+    with engine.begin() as connection:
+        for state in states:
+            upsert(connection, RequestRow, _request_values(state), version="last_seq")
+            for entry in state.history:
+                event = {"request_id": state.id, **entry.model_dump(mode="python"),
+                         "at": _utc(entry.at)}
+                upsert(connection, EventRow, event, conflict=("request_id", "seq"))
+
+
 def get_request(engine: Engine, request_id: str) -> AnyState | None:
     """The request's current state, of whichever process it belongs to."""
     with engine.connect() as connection:

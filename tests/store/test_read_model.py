@@ -156,3 +156,14 @@ def test_a_rebuild_corrects_an_edited_read_model(store_engine: Engine) -> None:
     found = rebuild.differences(before, rebuild.snapshot(store_engine))
     (difference,) = [d for d in found if d.what == "request"]
     assert set(difference.columns) == {"next_due", "next_waits_on", "search"}
+
+
+def test_a_bulk_load_writes_the_rows_one_by_one_would(store_engine: Engine, tmp_path: Path
+                                                      ) -> None:
+    states = [interdistrict(Stage.awaiting_documents, f"paramount-2027-2028-out-b{n:04d}", 2,
+                            documents_due=date(2027, 3, n)) for n in range(1, 6)]
+    records.record_states(store_engine, states)
+    for state in states:
+        assert records.get_request(store_engine, state.id) == state
+        assert records.get_history(store_engine, state.id) == state.history
+        assert row(store_engine, state.id) == read_model_values(state)
