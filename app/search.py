@@ -68,18 +68,25 @@ def find(principal: Principal, text: str, limit: int = DEFAULT_LIMIT) -> list[Fo
     if not 1 <= limit <= 1000:
         raise Refused(f"limit {limit}: from 1 to 1000")
     districts = [d.config.id for d in staff_districts(principal)]
-    query = (
-        select(RequestRow.id, RequestRow.district, RequestRow.direction, RequestRow.stage,
-               RequestRow.is_open, RequestRow.school_year, RequestRow.student_name,
-               RequestRow.student_id, RequestRow.school, RequestRow.next_due,
-               RequestRow.next_kind)
+    # First the ids, from the search index alone (store/schema.py: it covers this query);
+    # then those few rows.
+    matching = (
+        select(RequestRow.id)
         .where(RequestRow.district.in_(districts),
                *(RequestRow.search.like(_like(w), escape="\\") for w in wanted))
         .order_by(desc(RequestRow.is_open), desc(RequestRow.received_at), RequestRow.id)
         .limit(limit)
     )
     with Session(context.engine()) as session:
-        rows = session.execute(query).all()
+        ids = session.execute(matching).scalars().all()
+        found = {r.id: r for r in session.execute(
+            select(RequestRow.id, RequestRow.district, RequestRow.direction, RequestRow.stage,
+                   RequestRow.is_open, RequestRow.school_year, RequestRow.student_name,
+                   RequestRow.student_id, RequestRow.school, RequestRow.next_due,
+                   RequestRow.next_kind)
+            .where(RequestRow.id.in_(ids))
+        ).all()} if ids else {}
+    rows = [found[i] for i in ids]
     return [
         Found(r.id, r.district, "within" if r.direction == "within" else "interdistrict",
               r.stage, r.is_open, r.school_year, r.student_name, r.student_id, r.school,

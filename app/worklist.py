@@ -8,17 +8,17 @@ person's roles allow), and the count of each filter's values."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from app import context, signin
+from app import context
 from app.errors import Refused
 from app.principal import Principal
-from districts import UnknownDistrictError, list_districts, load_config
+from districts import SHIPPED_DIR, UnknownDistrictError, list_districts, load_config
 from models.district import DistrictBase, DistrictConfig
 from models.lottery_record import LotteryRecord, LotteryStage
 from models.permits import PermitStage, PermitState
@@ -32,6 +32,7 @@ from rules.request_deadlines import DeadlineKind, WaitsOn, deadlines
 from rules.roles import ACTION_ROLES
 from store.schema import LotteryRow, PermitRow, RequestRow
 
+C = TypeVar("C", bound=DistrictBase)
 PROCESSES = ("interdistrict", "within", "permit", "lottery")
 FACETS = ("stage", "school", "school_year", "process")
 DEFAULT_LIMIT = 200
@@ -52,23 +53,40 @@ class StaffDistrict:
                          if authority.roles & self.roles)
 
 
+_configs: dict[tuple[Any, ...], Any] = {}
+
+
+def district_config(district_id: str, model: type[C]) -> C:
+    """`districts.load_config` from the settings' folder, kept while its file is unchanged
+    (the same path and modification time): a worklist reads every district's roster, and
+    parsing the files again took a tenth of its time."""
+    where = context.settings().districts_dir
+    files = [d / f"{district_id}.toml" for d in (where, SHIPPED_DIR) if d is not None]
+    stamp = tuple((str(f), f.stat().st_mtime_ns) for f in files if f.is_file())
+    key = (district_id, model, str(where), stamp)
+    if key not in _configs:
+        if len(_configs) > 256:
+            _configs.clear()
+        _configs[key] = load_config(district_id, model, where)
+    found: C = _configs[key]
+    return found
+
+
 def staff_districts(principal: Principal) -> list[StaffDistrict]:
-    """The districts whose roster has the principal (by address; by name when the principal
-    has none, as in-process callers name a roster member), with their roles in each."""
-    if principal.email:
-        entries = signin.roster_entries(principal.email)
-        found = [StaffDistrict(e.district, frozenset(e.member.roles)) for e in entries]
-    else:
-        where = context.settings().districts_dir
-        found = []
-        for district_id in sorted(list_districts(where)):
-            try:
-                config = load_config(district_id, DistrictBase, where)
-            except (ValueError, UnknownDistrictError):
-                continue
-            member = config.staff_member(principal.name)
-            if member is not None:
-                found.append(StaffDistrict(config, frozenset(member.roles)))
+    """The districts whose roster has the principal (by address, case ignored, as
+    `app.signin.roster_entries`; by name when the principal has none, as in-process callers
+    name a roster member), with their roles in each."""
+    found = []
+    for district_id in sorted(list_districts(context.settings().districts_dir)):
+        try:
+            config = district_config(district_id, DistrictBase)
+        except (ValueError, UnknownDistrictError):
+            continue  # a district file that does not load is refused where it is used
+        if principal.email:
+            members = [m for m in config.staff if m.email.lower() == principal.email.lower()]
+        else:
+            members = [m for m in [config.staff_member(principal.name)] if m is not None]
+        found += [StaffDistrict(config, frozenset(m.roles)) for m in members]
     if not found:
         raise Refused(f"{principal.email or principal.name!r} is not on any district's roster")
     return found
@@ -175,33 +193,38 @@ def _mine_condition(districts: Sequence[StaffDistrict]) -> ColumnElement[bool]:
 def _request_counts(
     session: Session, districts: Sequence[StaffDistrict], filters: Filters
 ) -> tuple[dict[str, dict[str, int]], int, int]:
-    """Each facet's counts, the total and the "mine" count, of the requests."""
-    counts: dict[str, dict[str, int]] = {}
-    columns = {"stage": RequestRow.stage, "school": RequestRow.school,
-               "school_year": RequestRow.school_year}
-    for facet, column in columns.items():
-        rows = session.execute(
-            select(column, func.count()).where(*_request_conditions(districts, filters, facet))
-            .group_by(column)
-        ).all()
-        counts[facet] = {str(value or ""): n for value, n in rows}
-    rows = session.execute(
-        select(RequestRow.direction, func.count())
-        .where(*_request_conditions(districts, filters, "process"))
-        .group_by(RequestRow.direction)
+    """Each facet's counts (under the other filters), the total and the "mine" count, of the
+    requests: from one grouped query over the covering index, the filters applied to its
+    groups here (a few hundred at most, where seven queries took 75 ms at 20,000 rows)."""
+    no_filters = _request_conditions(districts, Filters())
+    groups = session.execute(
+        select(RequestRow.district, RequestRow.stage, RequestRow.school,
+               RequestRow.school_year, RequestRow.direction, RequestRow.next_action,
+               func.count())
+        .where(*no_filters)
+        # In the order of the counts' index (store/schema.py): no sort.
+        .group_by(RequestRow.district, RequestRow.stage, RequestRow.school,
+                  RequestRow.school_year, RequestRow.direction, RequestRow.next_action)
     ).all()
-    counts["process"] = {}
-    for direction, n in rows:
-        process = _process_of(direction)
-        counts["process"][process] = counts["process"].get(process, 0) + n
-    total = session.execute(
-        select(func.count()).select_from(RequestRow)
-        .where(*_request_conditions(districts, filters))
-    ).scalar_one()
-    mine = session.execute(
-        select(func.count()).select_from(RequestRow)
-        .where(*_request_conditions(districts, replace(filters, mine=True)))
-    ).scalar_one()
+    actions = {d.config.id: d.actions for d in districts}
+    counts: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+    total = mine = 0
+    for district, stage, school, school_year, direction, action, n in groups:
+        values = {"stage": stage, "school": school, "school_year": school_year,
+                  "process": _process_of(direction)}
+        is_mine = action in actions[district]
+        misses = {facet for facet, value in values.items()
+                  if getattr(filters, facet) is not None and getattr(filters, facet) != value}
+        if filters.mine and not is_mine:
+            misses.add("mine")
+        for facet in FACETS:
+            if not misses - {facet}:
+                key = values[facet] or ""
+                counts[facet][key] = counts[facet].get(key, 0) + n
+        if not misses:
+            total += n
+        if is_mine and not misses - {"mine"}:
+            mine += n
     return counts, total, mine
 
 
@@ -240,7 +263,7 @@ def _renewal_due(config: DistrictBase, permit: PermitState) -> date | None:
     """The renewal window's last day, from the district's settings as they are now (the
     permit's workflow keeps the ones it was issued with; a district rarely moves them)."""
     try:
-        full = load_config(config.id, DistrictConfig, context.settings().districts_dir)
+        full = district_config(config.id, DistrictConfig)
         settings = full.interdistrict
         if settings is None:
             return None
@@ -278,7 +301,7 @@ def _permit_items(
 def _certification_due(config: DistrictBase, school_year: str) -> date | None:
     """The notify-by day of the district's settings (VIII): the draw is certified by it."""
     try:
-        full = load_config(config.id, WithinDistrictConfig, context.settings().districts_dir)
+        full = district_config(config.id, WithinDistrictConfig)
         settings = full.within_district
         return within_windows.notify_by(school_year, settings.notify_by_month,
                                         settings.notify_by_day)
@@ -403,7 +426,7 @@ def request_deadlines(
 def district_today(district_id: str, now: datetime | None = None) -> date:
     """Today in the district's time zone (UTC for a district no file names)."""
     try:
-        config = load_config(district_id, DistrictBase, context.settings().districts_dir)
+        config = district_config(district_id, DistrictBase)
     except (ValueError, UnknownDistrictError):
         return (now or datetime.now(UTC)).astimezone(UTC).date()
     return _today(config, now or datetime.now(UTC))
@@ -412,6 +435,6 @@ def district_today(district_id: str, now: datetime | None = None) -> date:
 def district_zone(district_id: str) -> str:
     """The district's time zone (UTC for a district no file names)."""
     try:
-        return load_config(district_id, DistrictBase, context.settings().districts_dir).timezone
+        return district_config(district_id, DistrictBase).timezone
     except (ValueError, UnknownDistrictError):
         return "UTC"
