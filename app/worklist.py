@@ -157,29 +157,27 @@ def _process_of(direction: str) -> str:
 
 
 def _request_conditions(
-    districts: Sequence[StaffDistrict], filters: Filters, leave_out: str = ""
+    districts: Sequence[StaffDistrict], filters: Filters
 ) -> list[ColumnElement[bool]]:
-    """The WHERE of the open requests that wait on something, with every filter but
-    ``leave_out`` (a facet's counts are under the other filters)."""
+    """The WHERE of the open requests of ``districts`` that wait on something, filtered."""
     where: list[ColumnElement[bool]] = [
         RequestRow.district.in_([d.config.id for d in districts]),
         RequestRow.is_open.is_(True),
         RequestRow.next_kind.is_not(None),
     ]
-    if filters.stage is not None and leave_out != "stage":
+    if filters.stage is not None:
         where.append(RequestRow.stage == filters.stage)
-    if filters.school is not None and leave_out != "school":
+    if filters.school is not None:
         where.append(RequestRow.school == filters.school)
-    if filters.school_year is not None and leave_out != "school_year":
+    if filters.school_year is not None:
         where.append(RequestRow.school_year == filters.school_year)
-    if filters.process is not None and leave_out != "process":
-        if filters.process == "within":
-            where.append(RequestRow.direction == "within")
-        elif filters.process == "interdistrict":
-            where.append(RequestRow.direction != "within")
-        else:
-            where.append(false())
-    if filters.mine and leave_out != "mine":
+    if filters.process == "within":
+        where.append(RequestRow.direction == "within")
+    elif filters.process == "interdistrict":
+        where.append(RequestRow.direction != "within")
+    elif filters.process is not None:  # permits and lotteries: no request is one
+        where.append(false())
+    if filters.mine:
         where.append(_mine_condition(districts))
     return where
 

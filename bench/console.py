@@ -140,6 +140,28 @@ def command(args: list[str], env: dict[str, str], repeat: int) -> float:
     return statistics.median(times)
 
 
+def in_process(label: str, request_id: str, repeat: int) -> list[list[str]]:
+    """`show` and `list` run in this process (Typer's runner), imports done: the commands'
+    own work, without the start-up of a process."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    rows = []
+    for name, cli_args in [("show ID, in-process", ["show", request_id]),
+                           ("list, in-process", ["list"])]:
+        def call(cli_args: list[str] = cli_args) -> None:
+            result = runner.invoke(app, cli_args)
+            if result.exit_code != 0:
+                raise common.BenchError(f"transfers {' '.join(cli_args)}: {result.stderr}")
+
+        p50, p95, _ = timed(call, repeat)
+        rows.append([f"{label}: {name}", "", common.seconds(p50), common.seconds(p95), "", ""])
+        print(f"  {name}: p50 {common.seconds(p50)}", flush=True)
+    return rows
+
+
 def sign_in(address: str, outbox: Path) -> None:
     """Sign ``address`` in for the `transfers` processes, with the code the outbox got."""
     from email import message_from_bytes
@@ -190,6 +212,7 @@ def run_on(label: str, env: dict[str, str], args: argparse.Namespace) -> list[li
                      "met" if p95 < TARGET_READ else "NOT met"])
         print(f"  {name}: p50 {common.seconds(p50)}, p95 {common.seconds(p95)}", flush=True)
     sign_in(address, context.settings().outbox_dir)
+    rows += in_process(label, ids[len(ids) // 3], args.cli_repeat)
     process_env = {**os.environ, **env}
     for name, cli_args in [("transfers show ID", ["show", ids[len(ids) // 3]]),
                            ("transfers list", ["list"]),

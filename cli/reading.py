@@ -11,6 +11,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import typer
+
 from app import search, worklist
 from app.errors import Refused
 from app.permits import PERMIT_PREFIX
@@ -53,9 +55,15 @@ def line(text: str) -> None:
         say(part)
 
 
-def two_lines(first: str, student: str, second: Sequence[str]) -> None:
-    say(fit(f"{first}  {student}"))
-    say(fit("  " + "  ".join(part for part in second if part)))
+def two_lines(first: str, student: str, second: Sequence[str]) -> list[str]:
+    """A request's two lines: its id and student, then where it stands."""
+    return [fit(f"{first}  {student}"), fit("  " + "  ".join(part for part in second if part))]
+
+
+def echo(lines: list[str]) -> None:
+    """Many lines at once, as they are: Rich styles each line it prints, which took a third
+    of a second for the 2,000 lines of a 1,000-request list."""
+    typer.echo("\n".join(lines))
 
 
 # ---- show -----------------------------------------------------------------------------
@@ -117,12 +125,14 @@ def print_list(data: list[dict[str, Any]]) -> None:
     if not data:
         say("no requests")
         return
+    lines = []
     for r in data:
         nxt = r["next_deadline"]
         due = "" if nxt is None else "next: " + deadline_text(nxt["kind"], nxt["due"],
                                                              nxt["days_left"])
-        two_lines(r["id"], r["student_name"], [r["stage"], due, r["school_year"],
-                                               r["direction"]])
+        lines += two_lines(r["id"], r["student_name"], [r["stage"], due, r["school_year"],
+                                                        r["direction"]])
+    echo(lines)
 
 
 # ---- find -----------------------------------------------------------------------------
@@ -147,11 +157,13 @@ def find(text: str, actor: str, as_json: bool) -> None:
         if not data:
             say(f"nothing found for {text!r}")
             return
+        lines = []
         for f in data:
             nxt = f["next_deadline"]
             due = "" if nxt is None else "next: " + deadline_text(nxt["kind"], nxt["due"],
                                                                  nxt["days_left"])
-            two_lines(f["id"], f"{f['student_name']} ({f['student_id']})",
-                      [f["stage"], due, f["school_year"], f["process"]])
+            lines += two_lines(f["id"], f"{f['student_name']} ({f['student_id']})",
+                               [f["stage"], due, f["school_year"], f["process"]])
+        echo(lines)
 
     emit(as_json, data, human)

@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import URL, Connection, Engine, Insert, make_url, select
+from sqlalchemy import URL, Connection, Engine, Insert, Row, make_url, select
 from sqlalchemy.exc import DatabaseError
-from sqlalchemy.orm import Session, defer
 
 from models.state import HistoryEntry, RequestState
 from models.within_request import WithinHistoryEntry, WithinRequestState
@@ -201,10 +200,11 @@ def list_requests(
     due_before: date | None = None,
     open_only: bool = False,
     limit: int = 1000,
-) -> list[RequestRow]:
-    """The list's rows, without their states: a state is kilobytes of JSON that a list does
-    not show (``get_request`` reads one)."""
-    query = select(RequestRow).options(defer(RequestRow.state, raiseload=True))
+) -> list[Row[Any]]:
+    """The list's rows (every column of `RequestRow` by name), without their states: a
+    state is kilobytes of JSON that a list does not show (``get_request`` reads one). Plain
+    rows, not ORM objects: setting up a thousand objects with a deferred column took 70 ms."""
+    query = select(*(c for c in RequestRow.__table__.columns if c.name != "state"))
     if district:
         query = query.where(RequestRow.district == district)
     if stage:
@@ -221,8 +221,8 @@ def list_requests(
         RequestRow.next_due.is_(None), RequestRow.next_due,
         RequestRow.decision_due.is_(None), RequestRow.decision_due, RequestRow.id,
     ).limit(limit)
-    with Session(engine) as session:
-        return list(session.scalars(query))
+    with engine.connect() as connection:
+        return list(connection.execute(query).all())
 
 
 class StoreUnusable(RuntimeError):
