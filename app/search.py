@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app import context
 from app.errors import Refused
 from app.principal import Principal
-from app.worklist import staff_districts
+from app.staff_districts import staff_districts
 from store.read_model import fold
 from store.schema import RequestRow
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from app import context
 from app.errors import Refused
 from app.principal import Principal
-from districts import SHIPPED_DIR, UnknownDistrictError, list_districts, load_config
+from app.staff_districts import StaffDistrict, district_config, staff_districts
+from districts import UnknownDistrictError
 from models.district import DistrictBase, DistrictConfig
 from models.lottery_record import LotteryRecord, LotteryStage
 from models.permits import PermitStage, PermitState
@@ -29,67 +30,12 @@ from rules import calendar, within_windows
 from rules.errors import PolicyError
 from rules.permits import renewal_window
 from rules.request_deadlines import DeadlineKind, WaitsOn, deadlines
-from rules.roles import ACTION_ROLES
 from store.schema import LotteryRow, PermitRow, RequestRow
 
-C = TypeVar("C", bound=DistrictBase)
 PROCESSES = ("interdistrict", "within", "permit", "lottery")
 FACETS = ("stage", "school", "school_year", "process")
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class StaffDistrict:
-    """A district the person is on the roster of, and their roles there."""
-
-    config: DistrictBase
-    roles: frozenset[str]
-
-    @property
-    def actions(self) -> frozenset[str]:
-        """The `rules.roles.ACTION_ROLES` keys these roles may take."""
-        return frozenset(a for a, authority in ACTION_ROLES.items()
-                         if authority.roles & self.roles)
-
-
-_configs: dict[tuple[Any, ...], Any] = {}
-
-
-def district_config(district_id: str, model: type[C]) -> C:
-    """`districts.load_config` from the settings' folder, kept while its file is unchanged
-    (the same path and modification time): a worklist reads every district's roster, and
-    parsing the files again took a tenth of its time."""
-    where = context.settings().districts_dir
-    files = [d / f"{district_id}.toml" for d in (where, SHIPPED_DIR) if d is not None]
-    stamp = tuple((str(f), f.stat().st_mtime_ns) for f in files if f.is_file())
-    key = (district_id, model, str(where), stamp)
-    if key not in _configs:
-        if len(_configs) > 256:
-            _configs.clear()
-        _configs[key] = load_config(district_id, model, where)
-    found: C = _configs[key]
-    return found
-
-
-def staff_districts(principal: Principal) -> list[StaffDistrict]:
-    """The districts whose roster has the principal (by address, case ignored, as
-    `app.signin.roster_entries`; by name when the principal has none, as in-process callers
-    name a roster member), with their roles in each."""
-    found = []
-    for district_id in sorted(list_districts(context.settings().districts_dir)):
-        try:
-            config = district_config(district_id, DistrictBase)
-        except (ValueError, UnknownDistrictError):
-            continue  # a district file that does not load is refused where it is used
-        if principal.email:
-            members = [m for m in config.staff if m.email.lower() == principal.email.lower()]
-        else:
-            members = [m for m in [config.staff_member(principal.name)] if m is not None]
-        found += [StaffDistrict(config, frozenset(m.roles)) for m in members]
-    if not found:
-        raise Refused(f"{principal.email or principal.name!r} is not on any district's roster")
-    return found
 
 
 @dataclass(frozen=True)
@@ -132,10 +78,6 @@ class Worklist:
     total: int  # every item the filters match (``items`` may stop at the limit)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # facet -> value -> n
     mine: int = 0  # how many of the matching items this person's roles may act on
-
-
-def _today(config: DistrictBase, now: datetime) -> date:
-    return calendar.local_date(now, config.timezone)
 
 
 def _check(filters: Filters, limit: int) -> None:
@@ -243,7 +185,7 @@ def _request_items(
     items = []
     for r in rows:
         district = by_id[r.district]
-        today = _today(district.config, now)
+        today = calendar.local_date(now, district.config.timezone)
         items.append(Item(
             "request", r.id, r.district, _process_of(r.direction), r.stage, r.school_year,
             r.school, r.student_name, DeadlineKind(r.next_kind), r.next_due,
@@ -285,7 +227,7 @@ def _permit_items(
         for data in rows:
             permit = PermitState.model_validate(data)
             due = _renewal_due(district.config, permit)
-            today = _today(district.config, now)
+            today = calendar.local_date(now, district.config.timezone)
             items.append(Item(
                 "permit", permit.id, permit.district, "permit", permit.stage.value,
                 permit.school_year, permit.school or None, permit.holder.student_name,
@@ -320,7 +262,7 @@ def _lottery_items(
         for data in rows:
             record = LotteryRecord.model_validate(data)
             due = _certification_due(district.config, record.school_year)
-            today = _today(district.config, now)
+            today = calendar.local_date(now, district.config.timezone)
             # VIII.B: the one who set the seats may not certify (the workflow's rule).
             mine = ("lottery.certify" in district.actions
                     and record.seats_set_by not in principal_name)
@@ -394,7 +336,7 @@ def _members(principal: Principal, districts: Sequence[StaffDistrict]) -> list[A
     return found
 
 
-# ---- one request's deadlines, and a district's today ------------------------------------
+# ---- one request's deadlines -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -419,20 +361,3 @@ def request_deadlines(
     in the request's time zone."""
     today = calendar.local_date(now or datetime.now(UTC), state.timezone)
     return [DueNow(d.kind, d.due, d.waits_on, d.days_left(today)) for d in deadlines(state)]
-
-
-def district_today(district_id: str, now: datetime | None = None) -> date:
-    """Today in the district's time zone (UTC for a district no file names)."""
-    try:
-        config = district_config(district_id, DistrictBase)
-    except (ValueError, UnknownDistrictError):
-        return (now or datetime.now(UTC)).astimezone(UTC).date()
-    return _today(config, now or datetime.now(UTC))
-
-
-def district_zone(district_id: str) -> str:
-    """The district's time zone (UTC for a district no file names)."""
-    try:
-        return district_config(district_id, DistrictBase).timezone
-    except (ValueError, UnknownDistrictError):
-        return "UTC"

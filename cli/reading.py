@@ -16,6 +16,7 @@ import typer
 from app import search, worklist
 from app.errors import Refused
 from app.permits import PERMIT_PREFIX
+from app.staff_districts import district_today
 from cli.common import emit, principal, say
 from models.state import RequestState
 from models.within_request import WithinRequestState
@@ -107,7 +108,7 @@ def print_history(state: RequestState | WithinRequestState) -> None:
 
 
 def list_json(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    todays = {d: worklist.district_today(d) for d in {r.district for r in rows}}
+    todays = {d: district_today(d) for d in {r.district for r in rows}}
     return [
         {"id": r.id, "district": r.district, "direction": r.direction,
          "school_year": r.school_year, "stage": r.stage, "overdue": r.overdue,
@@ -141,7 +142,7 @@ def print_list(data: list[dict[str, Any]]) -> None:
 def find(text: str, actor: str, as_json: bool) -> None:
     """`transfers find`: requests of the person's district(s), open ones first."""
     found = search.find(principal(actor), text)
-    todays = {d: worklist.district_today(d) for d in {f.district for f in found}}
+    todays = {d: district_today(d) for d in {f.district for f in found}}
     data = [
         {"id": f.id, "district": f.district, "process": f.process, "stage": f.stage,
          "is_open": f.is_open, "school_year": f.school_year, "student_name": f.student_name,

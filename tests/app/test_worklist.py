@@ -4,7 +4,9 @@ certification; filters, counts and "mine"; the district's time zone at the day's
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -12,6 +14,7 @@ from sqlalchemy import Engine
 from app.errors import Refused
 from app.principal import Principal
 from app.worklist import Filters, Item, worklist
+from districts import SHIPPED_DIR
 from models.lottery_record import LotteryRecord, LotteryStage
 from models.permits import (
     PermitCondition,
@@ -197,3 +200,23 @@ def test_a_within_current_year_review_waits_on_the_designee(app_store: Engine) -
                             kind=WithinKind.current_year))
     (item,) = worklist(Principal("kowalski"), Filters(mine=True), now=NOW).items
     assert (item.kind.value, item.due, item.action) == ("decision", None, "within.decide")
+
+
+def test_a_roster_changed_on_disk_is_read_anew(
+    app_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """District files are kept parsed while unchanged; a changed one counts at once
+    (docs/cross-cutting.md "Staff roster read at each action")."""
+    seed(app_store)
+    folder = tmp_path / "districts"
+    folder.mkdir()
+    shipped = (SHIPPED_DIR / "paramount.toml").read_text()
+    file = folder / "paramount.toml"
+    file.write_text(shipped)
+    monkeypatch.setenv("TRANSFERS_DISTRICTS_DIR", str(folder))
+    assert worklist(NGUYEN, Filters(mine=True), now=NOW).mine == 3
+    file.write_text(shipped.replace('roles = ["director"]', 'roles = ["county_office"]', 1))
+    later = file.stat().st_mtime_ns + 1_000_000_000
+    os.utime(file, ns=(later, later))
+    assert [i.id for i in worklist(NGUYEN, Filters(mine=True), now=NOW).items] == [
+        pid(4), pid(3)]

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from app.worklist import district_today
+from app.staff_districts import district_today
 from cli.main import app
 from models.stages import Stage
 from models.within_request import RecommendationKind, WithinStage
