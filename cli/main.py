@@ -33,7 +33,6 @@ from cli.common import (
     out,
     parse_date,
     principal,
-    print_rows,
     refusing,
     run,
 )
@@ -370,33 +369,71 @@ app.add_typer(permit_app, name="permit")
 app.add_typer(export_app, name="export")
 
 
+@app.command("find")
+@refusing
+def find(
+    text: Annotated[str, typer.Argument(
+        help="a student's name or id, a parent's name or address, or a request or permit "
+             "id; accents and case ignored")],
+    actor: ActorOption = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Find requests of your district(s) by name, id or address, open ones first."""
+    from cli import reading
+
+    reading.find(text, actor=actor, as_json=as_json)
+
+
 # ---- reading ----------------------------------------------------------------------------
 
 
 @app.command()
 @refusing
 def show(request_id: str, as_json: JsonFlag = False) -> None:
-    """A request's state and its whole audit trail, from the records store.
+    """A request's state, the student, every deadline with its days left, and its whole audit
+    trail (times in the district's time zone), from the records store.
 
     A waitlisted within-district request's position is asked of its lottery (the stored one
-    when the lottery cannot be reached)."""
+    when the lottery cannot be reached). A permit's id: `transfers permit show`."""
+    from cli import reading
+
+    reading.refuse_a_permit_id(request_id)
     state = requests.get(request_id)
     if isinstance(state, WithinRequestState):
         within_cli.show_within(state, as_json)
         return
     state = requests.with_history(state)
-    history = state.history
     data = _state_json(state)
+    data["deadlines"] = reading.deadlines_json(state)
 
     def human() -> None:
-        _print_summary(state)
-        table = Table("#", "at", "stage", "event", "actor", "reason")
-        for h in history:
-            table.add_row(str(h.seq), h.at.isoformat(timespec="seconds"), h.stage.value,
-                          h.event, h.actor, h.reason)
-        out.print(table)
+        _print_shown(state)
+        reading.print_history(state)
 
     emit(as_json, data, human)
+
+
+def _print_shown(state: RequestState) -> None:
+    """`show`'s summary: where the request stands, who it is for, what it waits on."""
+    from cli import reading
+
+    request = state.request
+    reading.line(f"{state.id}: {state.stage.value} ({request.direction.value}, "
+                 f"{request.school_year}, other district: {request.other_district})")
+    reading.print_people_and_deadlines(state)
+    if state.missing_documents:
+        reading.line("missing: " + ", ".join(k.value for k in state.missing_documents))
+    student = request.student
+    if state.stage.value in {"denied", "deemed_denied"}:
+        try:  # agrees with the letter: no deadline shown to a student who may not appeal
+            check_may_appeal(student.expelled, student.pending_expulsion)
+        except PolicyError as error:
+            reading.line(f"no appeal: {error}")
+    school = state.assigned_school or request.preferred_school
+    if school:
+        reading.line(f"school: {school}{'' if state.assigned_school else ' (asked for)'}")
+    if state.permit_id:
+        reading.line(f"permit: {state.permit_id}")
 
 
 @app.command("list")
@@ -404,32 +441,24 @@ def show(request_id: str, as_json: JsonFlag = False) -> None:
 def list_(
     stage: Annotated[str | None, typer.Option(help="only this stage")] = None,
     overdue: Annotated[bool, typer.Option(help="only overdue decisions")] = False,
-    due_before: Annotated[str | None, typer.Option(help="decision due before YYYY-MM-DD")] = None,
+    due_before: Annotated[str | None, typer.Option(
+        help="next deadline (of any kind) before YYYY-MM-DD")] = None,
     district: Annotated[str | None, typer.Option()] = None,
     open_only: Annotated[bool, typer.Option("--open", help="only open requests")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """What is due: requests from the records store, soonest decision first."""
+    """What is due: requests from the records store, the soonest next deadline first (of
+    every kind: documents, release, decision, statutory, appeal, county, offer; a passed
+    one first), with the student's name and the days left in the district's time zone."""
+    from cli import reading
+
     if stage is not None and stage not in requests.STAGES:
         raise Refused(f"unknown stage {stage!r} (one of: {', '.join(requests.STAGES)})")
     before = parse_date(due_before, "--due-before") if due_before else None
     rows = requests.list_due(stage=stage, overdue=overdue, due_before=before,
                              district=district, open_only=open_only)
-    data = [
-        {"id": r.id, "district": r.district, "direction": r.direction,
-         "school_year": r.school_year, "stage": r.stage, "overdue": r.overdue,
-         "decision_due": r.decision_due, "appeal_deadline": r.appeal_deadline}
-        for r in rows
-    ]
-
-    def human() -> None:
-        print_rows(
-            ("direction", "year", "stage", "decision due", "overdue", "id"),
-            ((r.direction, r.school_year, r.stage, r.decision_due or "",
-              "yes" if r.overdue else "", r.id) for r in rows),
-        )
-
-    emit(as_json, data, human)
+    data = reading.list_json(rows)
+    emit(as_json, data, lambda: reading.print_list(data))
 
 
 @app.command()

@@ -70,34 +70,41 @@ def _state_json(state: WithinRequestState) -> dict[str, Any]:
     return data
 
 
+def _say(text: str) -> None:
+    """A line of a request's state, wrapped at 80 columns."""
+    from cli.reading import line
+
+    line(text)
+
+
 def _print_state(state: WithinRequestState, position: int | None = None,
                  live: bool = False) -> None:
     request = state.request
-    say(f"{state.id}: {state.stage.value} ({state.kind.value} request, {request.school_year})")
+    _say(f"{state.id}: {state.stage.value} ({state.kind.value} request, {request.school_year})")
     key = request.seat_key
-    say(f"asks for: {key.describe()} (student {request.student.id})")
+    _say(f"asks for: {key.describe()} (student {request.student.id})")
     if state.stage is WithinStage.waitlisted:
         where = "now, from the lottery" if live else "as last recorded"
-        say(f"waitlist position: {position if position is not None else '-'} ({where})")
+        _say(f"waitlist position: {position if position is not None else '-'} ({where})")
     if state.offer_deadline and state.stage is WithinStage.offered:
-        say(f"offer open through: {state.offer_deadline.isoformat()}")
+        _say(f"offer open through: {state.offer_deadline.isoformat()}")
     if state.assigned_school:
         program = state.assigned_program.value if state.assigned_program else ""
-        say(f"attends: {state.assigned_school} ({program})")
+        _say(f"attends: {state.assigned_school} ({program})")
     for rec in state.recommendations:
         verdict = "for" if rec.recommended else "against"
-        say(f"recommendation {rec.kind.value}: {verdict}, by {rec.by}: {rec.reasoning}")
+        _say(f"recommendation {rec.kind.value}: {verdict}, by {rec.by}: {rec.reasoning}")
     pending = state.pending_recommendations()
     if pending and state.is_open:
-        say("awaiting recommendation: " + ", ".join(k.value for k in pending))
+        _say("awaiting recommendation: " + ", ".join(k.value for k in pending))
     if state.factors:
         f = state.factors
-        say(f"IX.B: reasons: {f.reasons}; time of year: {f.time_of_year}; capacity and "
+        _say(f"IX.B: reasons: {f.reasons}; time of year: {f.time_of_year}; capacity and "
              f"staffing: {f.capacity_and_staffing}; program: {f.educational_program}")
     if state.reason:
-        say(f"reason: {state.reason}")
+        _say(f"reason: {state.reason}")
     if state.lottery_id:
-        say(f"lottery: {state.lottery_id}")
+        _say(f"lottery: {state.lottery_id}")
 
 
 def show_within(state: WithinRequestState, as_json: bool) -> None:
@@ -107,14 +114,14 @@ def show_within(state: WithinRequestState, as_json: bool) -> None:
     data = _state_json(state)
     data["waitlist_position"] = position
     data["waitlist_position_source"] = "lottery" if live else "stored"
+    from cli import reading  # the reading commands' output (names, deadlines, local times)
+
+    data["deadlines"] = reading.deadlines_json(state)
 
     def human() -> None:
         _print_state(state, position, live)
-        table = Table("#", "at", "stage", "event", "actor", "reason")
-        for h in state.history:
-            table.add_row(str(h.seq), h.at.isoformat(timespec="seconds"), h.stage.value,
-                          h.event, h.actor, h.reason)
-        out.print(table)
+        reading.print_people_and_deadlines(state)
+        reading.print_history(state)
 
     emit(as_json, data, human)
 

@@ -12,6 +12,15 @@ class Base(DeclarativeBase):
     pass
 
 
+# The columns of the read model's indexes (store.read_model), in order.
+WORKLIST_INDEX = ("district", "is_open", "next_due", "next_kind", "next_waits_on", "next_action",
+                  "stage", "school", "school_year", "direction", "student_name", "id")
+# The worklist's counts, grouped in this index's order (no sort).
+COUNTS_INDEX = ("district", "is_open", "stage", "school", "school_year", "direction",
+                "next_action", "next_kind")
+SEARCH_INDEX = ("district", "search", "is_open", "received_at", "id")
+
+
 class RequestRow(Base):
     """The current state of one request: an upsert on every recorded event."""
 
@@ -31,8 +40,25 @@ class RequestRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seq: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict] = mapped_column(JSON)
+    # The read model of the worklist and the search (store.read_model), from ``state``.
+    next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    next_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    next_waits_on: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    next_action: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    school: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    student_name: Mapped[str] = mapped_column(String(201), server_default="")
+    search: Mapped[str] = mapped_column(Text, server_default="")
 
-    __table_args__ = (Index("ix_requests_student", "district", "student_id", "school_year"),)
+    __table_args__ = (
+        Index("ix_requests_student", "district", "student_id", "school_year"),
+        # Covering: the worklist's and the search's queries read these indexes alone, never
+        # the rows, whose JSON state (kilobytes, in SQLite's overflow pages, before these
+        # columns) would be walked through for every row (docs/cross-cutting.md "Worklist
+        # and search").
+        Index("ix_requests_worklist", *WORKLIST_INDEX),
+        Index("ix_requests_worklist_counts", *COUNTS_INDEX),
+        Index("ix_requests_search", *SEARCH_INDEX),
+    )
 
 
 class EventRow(Base):

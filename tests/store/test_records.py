@@ -196,15 +196,17 @@ def ids(rows: list[RequestRow]) -> list[str]:
     return [r.id for r in rows]
 
 
-def test_list_requests_orders_by_decision_due_with_none_last(store_engine: Engine) -> None:
+def test_list_requests_orders_by_next_deadline_then_decision_due(store_engine: Engine) -> None:
     seed_listing(store_engine)
-    assert ids(records.list_requests(store_engine)) == ["D", "E", "A", "B", "C"]
-    assert ids(records.list_requests(store_engine, limit=2)) == ["D", "E"]
+    # D is closed and C waits on no date: neither has a next deadline; D's decision date
+    # puts it before C.
+    assert ids(records.list_requests(store_engine)) == ["E", "A", "B", "D", "C"]
+    assert ids(records.list_requests(store_engine, limit=2)) == ["E", "A"]
 
 
 def test_list_requests_by_district(store_engine: Engine) -> None:
     seed_listing(store_engine)
-    assert ids(records.list_requests(store_engine, district="paramount")) == ["D", "A", "B", "C"]
+    assert ids(records.list_requests(store_engine, district="paramount")) == ["A", "B", "D", "C"]
     assert ids(records.list_requests(store_engine, district="other")) == ["E"]
 
 

@@ -1,0 +1,83 @@
+"""The districts a staff member works in and their roles there, from the districts'
+rosters (as `app.signin.roster_entries` finds them), and what each district's files say that
+the read models need: its today. A district's file is parsed again only
+when it changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from app import context
+from app.errors import Refused
+from app.principal import Principal
+from districts import SHIPPED_DIR, UnknownDistrictError, list_districts, load_config
+from models.district import DistrictBase
+from rules import calendar
+from rules.roles import ACTION_ROLES
+
+C = TypeVar("C", bound=DistrictBase)
+
+
+@dataclass(frozen=True)
+class StaffDistrict:
+    """A district the person is on the roster of, and their roles there."""
+
+    config: DistrictBase
+    roles: frozenset[str]
+
+    @property
+    def actions(self) -> frozenset[str]:
+        """The `rules.roles.ACTION_ROLES` keys these roles may take."""
+        return frozenset(a for a, authority in ACTION_ROLES.items()
+                         if authority.roles & self.roles)
+
+
+_configs: dict[tuple[Any, ...], Any] = {}
+
+
+def district_config(district_id: str, model: type[C]) -> C:
+    """`districts.load_config` from the settings' folder, kept while its file is unchanged
+    (the same path and modification time): a worklist reads every district's roster, and
+    parsing the files again took a tenth of its time."""
+    where = context.settings().districts_dir
+    files = [d / f"{district_id}.toml" for d in (where, SHIPPED_DIR) if d is not None]
+    stamp = tuple((str(f), f.stat().st_mtime_ns) for f in files if f.is_file())
+    key = (district_id, model, str(where), stamp)
+    if key not in _configs:
+        if len(_configs) > 256:
+            _configs.clear()
+        _configs[key] = load_config(district_id, model, where)
+    found: C = _configs[key]
+    return found
+
+
+def staff_districts(principal: Principal) -> list[StaffDistrict]:
+    """The districts whose roster has the principal (by address, case ignored, as
+    `app.signin.roster_entries`; by name when the principal has none, as in-process callers
+    name a roster member), with their roles in each."""
+    found = []
+    for district_id in sorted(list_districts(context.settings().districts_dir)):
+        try:
+            config = district_config(district_id, DistrictBase)
+        except (ValueError, UnknownDistrictError):
+            continue  # a district file that does not load is refused where it is used
+        if principal.email:
+            members = [m for m in config.staff if m.email.lower() == principal.email.lower()]
+        else:
+            members = [m for m in [config.staff_member(principal.name)] if m is not None]
+        found += [StaffDistrict(config, frozenset(m.roles)) for m in members]
+    if not found:
+        raise Refused(f"{principal.email or principal.name!r} is not on any district's roster")
+    return found
+
+
+def district_today(district_id: str, now: datetime | None = None) -> date:
+    """Today in the district's time zone (UTC for a district no file names)."""
+    try:
+        config = district_config(district_id, DistrictBase)
+    except (ValueError, UnknownDistrictError):
+        return (now or datetime.now(UTC)).astimezone(UTC).date()
+    return calendar.local_date(now or datetime.now(UTC), config.timezone)
+
