@@ -12,15 +12,16 @@ import socket
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
-
-from temporalio.client import Client
+from typing import TYPE_CHECKING
 
 from app import context
 from app.errors import Refused
-from infra.codec import KEY_FILE, KEYS_VARIABLE
-from infra.sealing import secure_data_folder
-from infra.search_attributes import dev_server_flags
-from infra.settings import PRIVATE_UMASK, Settings, connect, find_binary, keep_private
+from infra.settings import PRIVATE_UMASK, Settings, keep_private
+
+# Temporal's SDK (and the codec, the sealing built on it) only where a service starts: every
+# command's start runs through `private_files` here, reads included.
+if TYPE_CHECKING:
+    from temporalio.client import Client
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop] | None
 
@@ -50,15 +51,22 @@ def worker() -> None:
     """A worker until Ctrl-C (connects with TEMPORAL_ADDRESS etc.)."""
     from worker import run_worker
 
-    settings = context.settings()
+    settings = context.worker_settings()
     keep_private(settings.data_dir)
     run(run_worker(settings), loop_factory=event_loop(settings))
 
 
 def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
     """The Temporal dev server (persisted in the data folder) and a worker, until Ctrl-C
-    stops both; ``say`` tells the person where they are."""
-    settings = context.settings()
+    stops both; ``say`` tells the person where they are. The settings file then names the
+    data folder it used, so later commands from any folder find its store."""
+    from infra.codec import KEY_FILE, KEYS_VARIABLE
+    from infra.config_file import remember_data_dir
+    from infra.sealing import secure_data_folder
+    from infra.search_attributes import dev_server_flags
+    from infra.settings import find_binary
+
+    settings = context.worker_settings()
     loop_factory = event_loop(settings)  # a wrong setting stops here, before the server
     for what, number in (("--port", port), ("--ui-port", ui_port)):
         _refuse_taken(what, number)
@@ -69,7 +77,15 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
             settings.data_dir, datetime.now(UTC)):
         say(f"made an encryption key: {settings.data_dir / KEY_FILE} (keep it: without it, "
             "what the dev server holds cannot be read)")
-    settings = context.settings()  # again: the key and its cut-over are settings now
+    settings = context.worker_settings()  # again: the key and its cut-over are settings now
+    try:
+        remembered = remember_data_dir(settings.data_dir)
+    except OSError as error:  # a home folder that cannot be written: the stack runs anyway
+        say(f"the settings file could not be written ({error}): later commands need "
+            f"TRANSFERS_DATA_DIR={settings.data_dir}")
+    else:
+        if remembered:
+            say(remembered)
     # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
     # last transactions (docs/cross-cutting.md "The embedded dev server's durability").
     server = subprocess.Popen(
@@ -98,6 +114,7 @@ async def _dev_worker(
     settings: Settings, server: subprocess.Popen, ui_port: int, say: Callable[[str], None]
 ) -> None:
     from infra import observability
+    from infra.settings import connect
     from worker import run_worker
 
     client: Client | None = None

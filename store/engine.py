@@ -1,6 +1,8 @@
 """Engines for the records store (SQLite by default, PostgreSQL in production through
-psycopg 3). Opening the store creates a brand-new database at the code's schema; the schema
-itself is Alembic's (`store.migrate`, where the choices are written down)."""
+psycopg 3). The worker's opening of the store (`engine_for`) creates a brand-new database at
+the code's schema; the fronts' (`existing_engine`) creates nothing and refuses a store that
+is not there (docs/cross-cutting.md "Settings"). The schema itself is Alembic's
+(`store.migrate`, where the choices are written down)."""
 
 from __future__ import annotations
 
@@ -84,5 +86,45 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
 
 @cache
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process (activities share it)."""
-    return make_engine(url)
+    """One engine per URL per process (activities share it); the store is made when it is
+    not there (the worker's way)."""
+    engine = _engine_of(url)
+    migrate.prepare(engine)
+    return engine
+
+
+@cache
+def _engine_of(url: str) -> Engine:
+    # One pool per URL whichever way it was opened (the tests run a worker and the fronts in
+    # one process). A test that removes the store disposes it: the next use reconnects.
+    return open_engine(url)
+
+
+class NoStore(LookupError):
+    """No records store where the settings point; nothing was created. ``where``: the
+    SQLite file, or the database's URL without its password."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
+_present: set[str] = set()  # URLs whose store this process has seen: asked once
+
+
+def existing_engine(url: str) -> Engine:
+    """The engine on a store that is there, as it is: no folder, file or table is created,
+    nothing migrated; `NoStore` when there is none (an absent SQLite file, a database with
+    no store's tables). The worker, `transfers dev` and `transfers db upgrade` make it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        file = parsed.database
+        # Looked at every time, without opening it: SQLite would create a missing file.
+        if not file or file == ":memory:" or not Path(file).is_file():
+            raise NoStore(str(Path(file).resolve()) if file else ":memory:")
+    engine = _engine_of(url)
+    if url not in _present:
+        if not migrate.has_store(engine):
+            raise NoStore(migrate.display_url(engine.url))
+        _present.add(url)
+    return engine
