@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError
 from app.errors import Refused
 from app.principal import Principal
 from districts import UnknownDistrictError, load_district, load_within_district
+from infra.config_file import config_path
 from infra.settings import Settings, load_settings
 from models.district import DistrictBase, DistrictConfig
 from models.people import Actor
@@ -51,8 +52,7 @@ def engine() -> Engine:
         return existing_engine(settings().database_url)
     except NoStore as missing:
         raise Refused(f"no records store at {missing.where}: start `transfers dev`, or set "
-                      "TRANSFERS_DATA_DIR / the config file (docs/cross-cutting.md "
-                      "\"Settings\")") from None
+                      f"TRANSFERS_DATA_DIR / the config file ({config_path()})") from None
     except DatabaseError as error:  # a file that is not a database: say so, not a traceback
         raise Refused(f"the records store cannot be read ({error.orig}): it may be damaged; "
                       "restore it from its backup") from None

@@ -179,8 +179,12 @@ def _codec_authorizer() -> Callable[[str], bool]:
     def authorize(token: str) -> bool:
         # The store is reached when a token is not the configured one, not at start: the
         # server starts (and answers 401) while the records database is away.
-        return configured(token) or session_of(context.engine(), token,
-                                               datetime.now(UTC)) is not None
+        if configured(token):
+            return True
+        try:
+            return session_of(context.engine(), token, datetime.now(UTC)) is not None
+        except Refused:  # no store (or an unreadable one): no session to accept, 401
+            return False
 
     return authorize
 
