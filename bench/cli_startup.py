@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -82,18 +83,23 @@ def sign_in(outbox: Path) -> None:
     signin.redeem(STAFF, code.group(1).decode())
 
 
-def median_seconds(command: list[str], env: dict[str, str], repeat: int) -> float:
-    """The median wall time of ``command`` as a process, after one warm-up run."""
-    times = []
+def median_seconds(command: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:
+    """The median wall time of ``command`` as a process, after one warm-up run, and the
+    median CPU time (user + system) it took: on a machine others share, the CPU time says
+    what the command costs when the wall time also says how long it waited."""
+    walls, cpus = [], []
     for attempt in range(repeat + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
         if attempt:
-            times.append(elapsed)
-    return statistics.median(times)
+            walls.append(elapsed)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,12 +133,14 @@ def main(argv: list[str] | None = None) -> int:
             ("python -c 'pass' (the interpreter alone)",
              median_seconds([*python, "pass"], env, args.repeat), None),
         ]
-    print(f"median of {args.repeat} runs each, wall time ({os.cpu_count()} CPUs)")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"median of {args.repeat} runs each ({os.cpu_count()} CPUs, load average {load})")
     width = max(len(name) for name, _, _ in rows)
-    for name, seconds, target in rows:
+    print(f"{'':{width}}  {'wall':>8}  {'CPU':>8}")
+    for name, (wall, cpu), target in rows:
         verdict = "" if target is None else (
-            f"  target < {target:.1f} s: {'met' if seconds < target else 'NOT met'}")
-        print(f"{name.ljust(width)}  {seconds:6.3f} s{verdict}")
+            f"  target < {target:.1f} s: {'met' if wall < target else 'NOT met'}")
+        print(f"{name.ljust(width)}  {wall:6.3f} s  {cpu:6.3f} s{verdict}")
     return 0
 
 

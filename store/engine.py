@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Insert, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from store import migrate
@@ -71,7 +70,15 @@ def upsert_insert(dialect: str, table: Any) -> Insert:
     """An INSERT that can take ``ON CONFLICT`` for the store's database (``dialect``, an
     engine's ``dialect.name``): the store runs on SQLite or PostgreSQL, and both spell it
     the same way through their own dialect's insert."""
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    # Imported here: PostgreSQL's dialects (asyncpg's among them) take 70 ms a command that
+    # reads the store need not pay.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:
