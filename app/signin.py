@@ -110,6 +110,7 @@ async def sign_in_with_provider(open_url: Callable[[str], None]) -> Principal:
     the browser and a loopback redirect."""
     from app import oidc  # Authlib, joserfc and httpx: for this way in only
 
+    context.engine()  # the session is kept in the store: none, no trip through the browser
     try:
         settings = oidc.OidcSettings.from_environment()
     except ValueError as error:

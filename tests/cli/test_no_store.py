@@ -31,7 +31,7 @@ COMMANDS = [
     ["decide", ID, "--approve"], ["submit", "examples/request-out.json"],
     ["permit", "list"], ["permit", "show", PERMIT], ["lottery", "show", "millard", "2027-2028"],
     ["login", "nguyen@paramount.example.org"],
-    ["login", "nguyen@paramount.example.org", "--code", "12345678"],
+    ["login", "nguyen@paramount.example.org", "--code", "12345678"], ["login", "--oidc"],
     ["logout"], ["db", "rotate-key"], ["db", "rebuild"],
 ]
 
@@ -52,7 +52,7 @@ def _tree(root: Path) -> list[Path]:
     return sorted(root.rglob("*"))
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_a_command_without_a_store_says_so_and_creates_nothing(
     nowhere: Path, command: list[str]
 ) -> None:
