@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from app import context, requests
 from models.audit import NumberedEntry
 
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 if TYPE_CHECKING:
     from infra.proofs import Keyring, ProofClaims
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -21,8 +20,8 @@ from models.within_district import SeatKey
 from rules.lottery_audit import verify as verify_draw
 from store import lotteries
 
-if TYPE_CHECKING:
-    pass
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 
 # A district-wide lottery's record is a few megabytes; a file far larger is not one.
 MAX_RECORD_BYTES = 256 * 1024 * 1024

@@ -8,7 +8,7 @@ over)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app import context
 from app.errors import Refused
@@ -29,8 +29,8 @@ from rules.permits import check_may_leave_program
 from rules.revocation import NOT_APPEALABLE, RevocationReason
 from store import permits as permit_store
 
-if TYPE_CHECKING:
-    pass
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 
 PERMIT_PREFIX = "PERMIT-"
 

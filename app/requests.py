@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from app import context
 from app.errors import Refused
@@ -28,8 +28,8 @@ from rules.roles import check_role
 from store import notices as notice_store
 from store import records
 
-if TYPE_CHECKING:
-    pass
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 
 AnyState = RequestState | WithinRequestState
 S = TypeVar("S", RequestState, WithinRequestState)

@@ -28,6 +28,8 @@ from rules.errors import PolicyError
 from rules.roles import check_role
 from store import claims
 
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
     from temporalio.common import (

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from app import context
 from app.errors import Refused
 
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 if TYPE_CHECKING:
     from temporalio.service import RPCError
 

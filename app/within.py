@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app import context, permits
 from app.errors import Refused
@@ -25,8 +25,8 @@ from models.within_request import (
     WithinStage,
 )
 
-if TYPE_CHECKING:
-    pass
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 
 POSITION_TIMEOUT = 5.0  # seconds to ask the lottery for a live waitlist position
 
