@@ -7,7 +7,10 @@ import of ``cli.main`` alone, and of what it imported before its imports were ma
 (Temporal's client, the workflows, Alembic, the OpenID Connect client), are timed the same
 way: the difference is what every read command paid before.
 
-    .venv/bin/python bench/cli_startup.py [--requests 200] [--repeat 10]
+    .venv/bin/python bench/cli_startup.py [--requests 200] [--repeat 10] [--before DIR]
+
+``--before DIR``: a copy of the code as it was (``git archive f0d24dd | tar -x -C DIR``), whose
+`show` and `list` are timed too, through ``PYTHONPATH``, against the same store.
 
 No Temporal server is needed: these commands read the records store only."""
 
@@ -91,7 +94,9 @@ def median_seconds(command: list[str], env: dict[str, str], repeat: int) -> tupl
     for attempt in range(repeat + 1):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        # In the temporary folder: `python -c` looks for modules in its current folder first.
+        done = subprocess.run(command, env=env, capture_output=True, text=True,
+                              cwd=env["TRANSFERS_DATA_DIR"])
         elapsed = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
@@ -106,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--before", type=Path, help="a copy of the code before, to compare")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         env = {name: value for name, value in os.environ.items()
@@ -119,7 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         first = fill(args.requests)
         sign_in(Path(tmp) / "data" / "outbox")
         python = [sys.executable, "-c"]
-        rows = [
+        entry = [*python, "from cli.main import main; main()"]
+        rows = []
+        if args.before:
+            then = env | {"PYTHONPATH": str(args.before.resolve())}
+            rows += [
+                (f"before: transfers show ID ({args.requests} requests)",
+                 median_seconds([*entry, "show", first], then, args.repeat), TARGET),
+                (f"before: transfers list ({args.requests} requests)",
+                 median_seconds([*entry, "list"], then, args.repeat), TARGET),
+            ]
+        rows += [
             (f"transfers show ID ({args.requests} requests)",
              median_seconds([str(BIN / "transfers"), "show", first], env, args.repeat), TARGET),
             (f"transfers list ({args.requests} requests)",
