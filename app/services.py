@@ -80,8 +80,9 @@ def dev(port: int, ui_port: int, say: Callable[[str], None]) -> None:
     settings = context.worker_settings()  # again: the key and its cut-over are settings now
     try:
         remembered = remember_data_dir(settings.data_dir)
-    except OSError as error:  # a home folder that cannot be written: the stack runs anyway
-        say(f"the settings file could not be written ({error}): later commands need "
+    except (OSError, ValueError) as error:  # unwritable, or a bad file left as it is: the
+        # stack runs anyway (the variables named everything, or the file would have stopped it)
+        say(f"the settings file was not written ({error}): later commands need "
             f"TRANSFERS_DATA_DIR={settings.data_dir}")
     else:
         if remembered:
