@@ -90,8 +90,8 @@ def remember_data_dir(data_dir: Path, environ: Mapping[str, str] = os.environ) -
     commands from any folder find it: what was done, in a sentence; None when the file says
     so already."""
     path = config_path(environ)
-    settings = {key: value for key, (variable, _) in KEYS.items()
-                if (value := read_config(environ).get(variable)) is not None}
+    found = read_config(environ)
+    settings = {key: found[variable] for key, (variable, _) in KEYS.items() if variable in found}
     before = settings.get("data_dir")
     if before == str(data_dir.resolve()):
         return None
