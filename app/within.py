@@ -127,13 +127,12 @@ class Position:
 
 async def waitlist_position(state: WithinRequestState) -> Position:
     """Asked of the lottery when waitlisted; the stored one when it cannot be reached."""
-    from temporalio.client import WorkflowQueryFailedError
+    if state.stage is not WithinStage.waitlisted or state.lottery_id is None:
+        return Position(state.waitlist_position, False)
+    from temporalio.client import WorkflowQueryFailedError  # only to ask the lottery
     from temporalio.service import RPCError
 
     from workflows.lottery import LotteryWorkflow
-
-    if state.stage is not WithinStage.waitlisted or state.lottery_id is None:
-        return Position(state.waitlist_position, False)
 
     async def ask(lottery_id: str) -> int | None:
         client = await context.client()

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench.cli_startup import fill, sign_in
+from models.within_request import WithinStage
+from tests.cli.test_within import stored
+from tests.support.databases import made_store
 
 # What a read need not pay for: each costs a tenth of a second or more to import.
 HEAVY = ("temporalio", "alembic", "authlib", "joserfc", "httpx", "jinja2", "workflows",
@@ -32,16 +35,17 @@ print(json.dumps({"status": status, "heavy": heavy}), file=sys.stderr)
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, str]]:
-    """A small store with a staff member signed in; the id of one request and the
-    environment the commands run with."""
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], dict[str, str]]:
+    """A small store with a staff member signed in: the ids of an interdistrict request and
+    of a within-district one in its lottery, and the environment the commands run with."""
     for name in list(os.environ):
         if name.startswith(("TRANSFERS_", "TEMPORAL_")) and name != "TRANSFERS_WORKFLOW_SANDBOX":
             monkeypatch.delenv(name)
     monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
-    first = fill(3)
+    ids = {"id": fill(3)}
+    ids["within"] = stored(made_store(), WithinStage.in_lottery)
     sign_in(tmp_path / "data" / "outbox")
-    return first, {**os.environ, "HEAVY": json.dumps(HEAVY)}
+    return ids, {**os.environ, "HEAVY": json.dumps(HEAVY)}
 
 
 def _imported(args: list[str], env: dict[str, str], status: int = 0) -> list[str]:
@@ -54,15 +58,18 @@ def _imported(args: list[str], env: dict[str, str], status: int = 0) -> list[str
 
 
 @pytest.mark.parametrize("command", [["show", "{id}"], ["list"], ["show", "{id}", "--json"],
-                                     ["list", "--open", "--json"]])
-def test_show_and_list_import_no_temporal_sdk(store: tuple[str, dict[str, str]],
-                                              command: list[str]) -> None:
-    request_id, env = store
-    args = [part.format(id=request_id) for part in command]
+                                     ["list", "--open", "--json"], ["show", "{within}"]])
+def test_show_and_list_import_no_temporal_sdk(
+    store: tuple[dict[str, str], dict[str, str]], command: list[str]
+) -> None:
+    ids, env = store
+    args = [part.format(**ids) for part in command]
     assert _imported(args, env) == []
 
 
-def test_the_check_sees_what_a_command_imports(store: tuple[str, dict[str, str]]) -> None:
+def test_the_check_sees_what_a_command_imports(
+    store: tuple[dict[str, str], dict[str, str]],
+) -> None:
     """The check above would see an eager import: signing in with the provider needs its
     client (refused here, no provider being set, after the import)."""
     _, env = store
