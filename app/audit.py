@@ -10,14 +10,15 @@ is a difference, named by its sequence number."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError
+from typing import TYPE_CHECKING
 
 from app import context, requests
-from infra.proofs import SKEW, Keyring, ProofClaims, ProofError
 from models.audit import NumberedEntry
-from store.secrets import trusted_keys
+
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
+if TYPE_CHECKING:
+    from infra.proofs import Keyring, ProofClaims
 
 
 @dataclass
@@ -35,6 +36,8 @@ class AuditReport:
 
 def _check_proof(keyring: Keyring, request_id: str, entry: NumberedEntry) -> str | None:
     """What is wrong with the entry's proof, or None."""
+    from infra.proofs import SKEW, ProofError
+
     assert entry.proof is not None
     try:
         claims: ProofClaims = keyring.signed_claims(entry.proof)
@@ -51,6 +54,12 @@ def _check_proof(keyring: Keyring, request_id: str, entry: NumberedEntry) -> str
 
 async def verify(request_id: str) -> AuditReport:
     """Re-check every entry of the request's trail; the report names each problem."""
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
+    from infra.proofs import Keyring
+    from store.secrets import trusted_keys
+
     state = requests.with_history(requests.get(request_id))
     report = AuditReport(request_id, entries=len(state.history))
     keyring = Keyring({key.kid: key for key in trusted_keys(context.engine())})

@@ -5,52 +5,79 @@ Read anew for each operation (the environment may change between two, as in the 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
-from temporalio.client import Client
 
 from app.errors import Refused
 from app.principal import Principal
 from districts import UnknownDistrictError, load_district, load_within_district
-from infra.proofs import ACTING, Acting, SigningKey
-from infra.settings import Settings, connect, load_settings
-from infra.signing import ProofSigner
+from infra.config_file import config_path
+from infra.settings import Settings, load_settings
 from models.district import DistrictBase, DistrictConfig
 from models.people import Actor
 from models.within_district_config import WithinDistrictConfig
-from store.documents import DocumentStore
-from store.engine import engine_for
-from store.secrets import proof_keys
+from store.engine import NoStore, existing_engine
+
+# Temporal's SDK, the proofs' JOSE and the documents are imported where they are used: a
+# command that only reads the store starts without them (docs/cross-cutting.md "Settings").
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from infra.proofs import SigningKey
+    from store.documents import DocumentStore
 
 
 def settings() -> Settings:
+    """The settings of a front (without the worker's plaintext cut-over: `worker_settings`)."""
+    try:
+        return load_settings(sealing=False)
+    except ValueError as error:  # a variable (or the settings file): its name and the problem
+        raise Refused(str(error)) from None
+
+
+def worker_settings() -> Settings:
+    """The settings of a worker: with the cut-over from which it refuses plaintext."""
     try:
         return load_settings()
-    except ValueError as error:  # a variable of the environment's: its name and the problem
+    except ValueError as error:
         raise Refused(str(error)) from None
 
 
 def engine() -> Engine:
+    """The records store as it is. Only the worker and `transfers db upgrade` make one: a
+    front that finds none says so and creates nothing (no folder, no file)."""
     try:
-        return engine_for(settings().database_url)
+        return existing_engine(settings().database_url)
+    except NoStore as missing:
+        raise Refused(f"no records store at {missing.where}: start `transfers dev`, or set "
+                      f"TRANSFERS_DATA_DIR / the config file ({config_path()})") from None
     except DatabaseError as error:  # a file that is not a database: say so, not a traceback
         raise Refused(f"the records store cannot be read ({error.orig}): it may be damaged; "
                       "restore it from its backup") from None
 
 
 def documents() -> DocumentStore:
+    from store.documents import DocumentStore
+
     return DocumentStore(settings().documents_dir)
 
 
 def signing_key() -> SigningKey:
     """The deployment's key that signs proofs now (the newest; made on first use)."""
+    from infra.proofs import SigningKey
+    from store.secrets import proof_keys
+
     return SigningKey.from_seed(proof_keys(engine())[-1].seed)
 
 
 async def client() -> Client:
     """Temporal, through a client that signs each action for the person the operation acts
     as (``staff``)."""
+    from infra.settings import connect
+    from infra.signing import ProofSigner
+
     try:
         return await connect(interceptors=[ProofSigner(signing_key)])
     except RuntimeError as error:
@@ -81,6 +108,8 @@ def staff(config: DistrictBase, principal: Principal) -> Actor:
     """The principal as the district's roster has them now: their name and roles. The
     operation under way then acts as them: what it sends to a workflow is signed for them
     (``proofs.ACTING``), with these roles."""
+    from infra.proofs import ACTING, Acting
+
     if principal.email:
         member = next((s for s in config.staff if s.email.lower() == principal.email.lower()),
                       None)

@@ -1,5 +1,6 @@
 """The records database's schema revision (`store.migrate`): bring it to the code's head,
-or say where it stands. Nothing here creates a database implicitly."""
+or say where it stands. `upgrade` is, with the worker, what makes a records store: nothing
+else here creates one (docs/cross-cutting.md "Settings")."""
 
 from __future__ import annotations
 
@@ -12,11 +13,8 @@ from sqlalchemy.exc import OperationalError
 
 from app import context
 from app.errors import Refused
-from infra.proofs import SigningKey
 from store import migrate
 from store.engine import open_engine
-from store.secrets import proof_keys
-from store.secrets import rotate_proof_key as rotate_proof_key_in
 
 
 def _open() -> Engine:
@@ -82,6 +80,10 @@ def current() -> Revision:
 def rotate_proof_key() -> str:
     """Make a new key for proofs and retire the one signing now (docs/cross-cutting.md
     "Proofs"); what was done, in a sentence."""
+    from infra.proofs import SigningKey  # JOSE and the keys: for this command only
+    from store.secrets import proof_keys
+    from store.secrets import rotate_proof_key as rotate_proof_key_in
+
     engine = context.engine()
     before = SigningKey.from_seed(proof_keys(engine)[-1].seed).kid
     after = SigningKey.from_seed(rotate_proof_key_in(engine).seed).kid

@@ -13,14 +13,15 @@ from pydantic import ValidationError
 from app import context
 from app.errors import Refused
 from app.principal import Principal
-from app.temporal import query, update
 from app.within import within
 from intake.forms import read_text
 from models.lottery_record import AddSeats, LotteryRecord, Offer, OfferAnswer, SeatCount
 from models.within_district import SeatKey
 from rules.lottery_audit import verify as verify_draw
 from store import lotteries
-from workflows.lottery import LotteryWorkflow, lottery_id
+
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 
 # A district-wide lottery's record is a few megabytes; a file far larger is not one.
 MAX_RECORD_BYTES = 256 * 1024 * 1024
@@ -28,6 +29,9 @@ MAX_RECORD_BYTES = 256 * 1024 * 1024
 
 async def record(district: str, school_year: str) -> LotteryRecord:
     """The record the workflow keeps in the store (from the draw on), else its ``result``."""
+    from app.temporal import query
+    from workflows.lottery import LotteryWorkflow, lottery_id
+
     lottery = lottery_id(district, school_year)
     stored = lotteries.get_lottery(context.engine(), lottery)
     if stored is not None:
@@ -40,6 +44,9 @@ async def record(district: str, school_year: str) -> LotteryRecord:
 async def rehearse(district: str, school_year: str) -> LotteryRecord:
     """A practice draw over the applications so far, with the lottery's seed; it changes
     nothing and no one is told."""
+    from app.temporal import query
+    from workflows.lottery import LotteryWorkflow, lottery_id
+
     practice: LotteryRecord = await query(lottery_id(district, school_year),
                                           LotteryWorkflow.rehearse, result_type=LotteryRecord)
     return practice
@@ -60,6 +67,8 @@ def read_record(path: Path) -> LotteryRecord:
 
 def drawn_record(district: str, school_year: str) -> LotteryRecord:
     """The drawn record of the records store."""
+    from workflows.lottery import lottery_id
+
     lottery = lottery_id(district, school_year)
     found = lotteries.get_lottery(context.engine(), lottery)
     if found is None or found.result is None:
@@ -84,6 +93,9 @@ def verify(record: LotteryRecord) -> Verification:
 async def certify(district: str, school_year: str, principal: Principal) -> LotteryRecord:
     """Certify the drawn preview; it releases the result to every parent. The two-person
     rule (VIII.B: not one who set the seats) is the workflow's."""
+    from app.temporal import update
+    from workflows.lottery import LotteryWorkflow, lottery_id
+
     staff = context.staff(context.within_district(district), principal)
     certified: LotteryRecord = await update(
         lottery_id(district, school_year), LotteryWorkflow.certify, staff,
@@ -96,6 +108,9 @@ async def add_seats(
     district: str, school_year: str, key: SeatKey, seats: int, principal: Principal
 ) -> list[SeatCount]:
     """More seats (VII); after certification the next in line are offered them."""
+    from app.temporal import update
+    from workflows.lottery import LotteryWorkflow, lottery_id
+
     staff = context.staff(context.within_district(district), principal)
     action = AddSeats(key=key, seats=seats, actor=staff)
     left: list[SeatCount] = await update(lottery_id(district, school_year),
@@ -106,6 +121,9 @@ async def add_seats(
 
 async def answer_offer(request_id: str, principal: Principal, accept: bool) -> Offer:
     """The parent's answer to the seat offered (by the offer's last day)."""
+    from app.temporal import update
+    from workflows.lottery import LotteryWorkflow
+
     state = within(request_id)
     if state.lottery_id is None:
         raise Refused(f"request {request_id} is a {state.kind.value} request: it was in no "

@@ -11,13 +11,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError, RPCStatusCode
-
 from app import context
 from app.errors import Refused
 from app.principal import Principal
-from app.temporal import update
 from districts import list_districts
 from models.district import DistrictBase
 from models.permits import (
@@ -34,7 +30,9 @@ from models.permits import (
 from rules.permits import check_may_leave_program
 from rules.revocation import NOT_APPEALABLE, RevocationReason
 from store import permits as permit_store
-from workflows.permit import PermitWorkflow
+
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 
 PERMIT_PREFIX = "PERMIT-"
 
@@ -46,6 +44,11 @@ def _not_found(permit_id: str) -> str:
 
 async def _ask_workflow(permit_id: str) -> PermitState:
     """The permit as its workflow knows it (its ``status`` query)."""
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from workflows.permit import PermitWorkflow
+
     try:
         client = await context.client()
     except Refused as error:
@@ -111,6 +114,8 @@ async def _active(permit_id: str) -> PermitState:
 
 
 async def _act(state: PermitState, update_: Any, action: Any) -> PermitState:
+    from app.temporal import update
+
     result: PermitState = await update(state.id, update_, action, result_type=PermitState)
     return result
 
@@ -120,6 +125,8 @@ async def revoke(
 ) -> PermitState:
     """Rescind or revoke, citing the seed's reasons (not appealable; EC 46600's grade limit
     is the workflow's to check)."""
+    from workflows.permit import PermitWorkflow
+
     state = await _active(permit_id)
     staff = context.staff(_config(state), principal)
     return await _act(state, PermitWorkflow.revoke, Revoke(actor=staff, reasons=reasons,
@@ -127,6 +134,8 @@ async def revoke(
 
 
 async def renew(permit_id: str, principal: Principal, school_year: str) -> PermitState:
+    from workflows.permit import PermitWorkflow
+
     state = await _active(permit_id)
     staff = context.staff(_config(state), principal)
     return await _act(state, PermitWorkflow.renew, Renew(actor=staff, school_year=school_year))
@@ -141,12 +150,16 @@ async def endorse(permit_id: str, principal: Principal, on: date | None = None,
 
 
 async def moved(permit_id: str, principal: Principal, new_district: str | None) -> PermitState:
+    from workflows.permit import PermitWorkflow
+
     state = await _active(permit_id)
     staff = context.staff(_config(state), principal)
     return await _act(state, PermitWorkflow.moved, Moved(actor=staff, new_district=new_district))
 
 
 async def transfer(permit_id: str, principal: Principal, school: str) -> PermitState:
+    from workflows.permit import PermitWorkflow
+
     state = await _active(permit_id)
     if school in {state.school, state.school_name}:
         raise Refused(f"the student already attends {school} under permit {state.id}")
@@ -157,6 +170,8 @@ async def transfer(permit_id: str, principal: Principal, school: str) -> PermitS
 
 async def leave_program(permit_id: str, principal: Principal) -> PermitState:
     """IV.A: the student left the special program the transfer was for."""
+    from workflows.permit import PermitWorkflow
+
     state = await _active(permit_id)
     check_may_leave_program(
         state.id, state.process is PermitProcess.within_district, state.program
@@ -168,6 +183,9 @@ async def leave_program(permit_id: str, principal: Principal) -> PermitState:
 async def appeal(permit_id: str, principal: Principal) -> None:
     """An appeal of a rescinded or revoked permit: always refused (seed 000), by the
     permit's workflow while it runs, and here once the permit has ended."""
+    from app.temporal import update
+    from workflows.permit import PermitWorkflow
+
     state, _ = await get(permit_id)
     staff = context.staff(_config(state), principal)
     if state.stage is PermitStage.revoked:

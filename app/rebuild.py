@@ -65,8 +65,8 @@ class Report:
 async def rebuild_store() -> Report:
     """Write every workflow's state into the records store; report what it changed."""
     started = time.monotonic()
-    settings = context.settings()
-    engine = context.engine()  # a lost store is made anew here, empty, at head
+    settings = context.worker_settings()  # it runs a worker of its own
+    engine = context.engine()  # the worker made it (empty, at head) when it was lost
     client = await context.client()
     before = await asyncio.to_thread(rebuild.snapshot, engine)
     report = Report()

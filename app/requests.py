@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from app import context
 from app.errors import Refused
 from app.principal import Principal
-from app.temporal import update
 from models import actions
 from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind
@@ -28,7 +27,9 @@ from models.within_request import WithinRequestState, WithinStage
 from rules.roles import check_role
 from store import notices as notice_store
 from store import records
-from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 
 AnyState = RequestState | WithinRequestState
 S = TypeVar("S", RequestState, WithinRequestState)
@@ -91,6 +92,8 @@ def notices(request_id: str | None = None) -> Sequence[Any]:
 
 
 async def _act(state: RequestState, update_: Any, action: actions.StaffAction) -> RequestState:
+    from app.temporal import update
+
     if not state.is_open:
         raise Refused(f"request {state.id} is closed ({state.stage.value})")
     result: RequestState = await update(state.id, update_, action, result_type=RequestState)
@@ -116,6 +119,8 @@ async def add_documents(
     """Record a document, or a parent's packet of several in one action (an audit entry
     each). Every file is streamed in and checked before any is placed; each is stored
     content-addressed by its sha256 before the Update records it."""
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     if len(uploads) > actions.MAX_DOCUMENTS_AT_ONCE:
         raise Refused(f"{len(uploads)} files: at most {actions.MAX_DOCUMENTS_AT_ONCE} in one "
                       "action")
@@ -152,6 +157,8 @@ async def record_release(
     request_id: str, principal: Principal, granted: bool, note: str = ""
 ) -> RequestState:
     """The district of residence's release (into the district)."""
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     return await _send(request_id, principal, InterdistrictPermitWorkflow.record_release,
                        lambda staff: actions.RecordRelease(actor=staff, granted=granted, note=note))
 
@@ -161,6 +168,8 @@ async def start_provisional(
 ) -> RequestState:
     """EC 46603: the pupil attends provisionally from ``first_attended`` (into the district),
     for at most two school months while the request or its appeal is pending."""
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     return await _send(
         request_id, principal, InterdistrictPermitWorkflow.start_provisional_attendance,
         lambda staff: actions.StartProvisional(actor=staff, first_attended=first_attended,
@@ -177,6 +186,8 @@ async def decide(
     note: str = "",
 ) -> RequestState:
     """Approve, or deny citing at least one of the seed's reasons."""
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     return await _send(request_id, principal, InterdistrictPermitWorkflow.decide,
                        lambda staff: actions.Decide(actor=staff, outcome=outcome,
                                                     reasons=reasons, school=school, note=note))
@@ -185,6 +196,8 @@ async def decide(
 async def file_appeal(
     request_id: str, principal: Principal, filed_on: date | None = None, note: str = ""
 ) -> RequestState:
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     return await _send(request_id, principal, InterdistrictPermitWorkflow.file_appeal,
                        lambda staff: actions.FileAppeal(actor=staff, filed_on=filed_on, note=note))
 
@@ -195,6 +208,8 @@ async def extend_appeal(
 ) -> RequestState:
     """The county's decision extended to 60 days (EC 46601: a class 1 or 2 county, in one
     of the statute's circumstances; the workflow refuses it otherwise)."""
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     return await _send(request_id, principal, InterdistrictPermitWorkflow.extend_appeal,
                        lambda staff: actions.ExtendAppeal(actor=staff, reason=reason, note=note,
                                                           circumstance=circumstance))
@@ -203,6 +218,8 @@ async def extend_appeal(
 async def record_appeal_outcome(
     request_id: str, principal: Principal, outcome: AppealOutcome, note: str = ""
 ) -> RequestState:
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     return await _send(
         request_id, principal, InterdistrictPermitWorkflow.record_appeal_outcome,
         lambda staff: actions.RecordAppealOutcome(actor=staff, outcome=outcome, note=note),
@@ -211,5 +228,7 @@ async def record_appeal_outcome(
 
 async def withdraw(request_id: str, principal: Principal, note: str = "") -> RequestState:
     """Withdraw an interdistrict request at any open stage (on the parent's behalf)."""
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     return await _send(request_id, principal, InterdistrictPermitWorkflow.withdraw,
                        lambda staff: actions.Withdraw(actor=staff, note=note))

@@ -13,15 +13,16 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-
-from temporalio.client import Client
+from typing import TYPE_CHECKING
 
 from app import context
 from app.errors import Refused
-from infra.codec import KEY_FILE, KEYS_VARIABLE
-from infra.sealing import secure_data_folder
-from infra.search_attributes import dev_server_flags
-from infra.settings import PRIVATE_UMASK, Settings, connect, find_binary, keep_private
+from infra.settings import PRIVATE_UMASK, Settings, keep_private
+
+# Temporal's SDK (and the codec, the sealing built on it) only where a service starts: every
+# command's start runs through `private_files` here, reads included.
+if TYPE_CHECKING:
+    from temporalio.client import Client
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop] | None
 
@@ -51,7 +52,7 @@ def worker() -> None:
     """A worker until Ctrl-C (connects with TEMPORAL_ADDRESS etc.)."""
     from worker import run_worker
 
-    settings = context.settings()
+    settings = context.worker_settings()
     keep_private(settings.data_dir)
     run(run_worker(settings), loop_factory=event_loop(settings))
 
@@ -59,8 +60,15 @@ def worker() -> None:
 def dev(port: int, ui_port: int, say: Callable[[str], None], web_port: int = 0) -> None:
     """The Temporal dev server (persisted in the data folder), a worker and (on ``web_port``;
     0: none) the staff console, until Ctrl-C stops them; ``say`` tells the person where
-    they are."""
-    settings = context.settings()
+    they are. The settings file then names the data folder it used, so later commands from
+    any folder find its store."""
+    from infra.codec import KEY_FILE, KEYS_VARIABLE
+    from infra.config_file import remember_data_dir
+    from infra.sealing import secure_data_folder
+    from infra.search_attributes import dev_server_flags
+    from infra.settings import find_binary
+
+    settings = context.worker_settings()
     loop_factory = event_loop(settings)  # a wrong setting stops here, before the server
     ports = [("--port", port), ("--ui-port", ui_port)] + ([("--web-port", web_port)]
                                                           if web_port else [])
@@ -73,7 +81,16 @@ def dev(port: int, ui_port: int, say: Callable[[str], None], web_port: int = 0) 
             settings.data_dir, datetime.now(UTC)):
         say(f"made an encryption key: {settings.data_dir / KEY_FILE} (keep it: without it, "
             "what the dev server holds cannot be read)")
-    settings = context.settings()  # again: the key and its cut-over are settings now
+    settings = context.worker_settings()  # again: the key and its cut-over are settings now
+    try:
+        remembered = remember_data_dir(settings.data_dir)
+    except (OSError, ValueError) as error:  # unwritable, or a bad file left as it is: the
+        # stack runs anyway (the variables named everything, or the file would have stopped it)
+        say(f"the settings file was not written ({error}): later commands need "
+            f"TRANSFERS_DATA_DIR={settings.data_dir}")
+    else:
+        if remembered:
+            say(remembered)
     # WAL with synchronous=normal survives a crash of the process; a power cut can lose the
     # last transactions (docs/cross-cutting.md "The embedded dev server's durability").
     server = subprocess.Popen(
@@ -123,6 +140,7 @@ async def _dev_worker(
     web_port: int = 0,
 ) -> None:
     from infra import observability
+    from infra.settings import connect
     from worker import run_worker
 
     client: Client | None = None
@@ -188,8 +206,12 @@ def _codec_authorizer() -> Callable[[str], bool]:
     def authorize(token: str) -> bool:
         # The store is reached when a token is not the configured one, not at start: the
         # server starts (and answers 401) while the records database is away.
-        return configured(token) or session_of(context.engine(), token,
-                                               datetime.now(UTC)) is not None
+        if configured(token):
+            return True
+        try:
+            return session_of(context.engine(), token, datetime.now(UTC)) is not None
+        except Refused:  # no store (or an unreadable one): no session to accept, 401
+            return False
 
     return authorize
 

@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from activities.notices import deliver, plain_message
-from activities.rendering import RenderedNotice
-from app import context, oidc
+from app import context
 from app.errors import Refused
 from app.principal import Principal
 from districts import list_districts, load_config
@@ -67,6 +65,11 @@ def _now() -> datetime:
 def send_code(email: str) -> str:
     """Send a one-time code to ``email``, a roster's staff address; what was done, in a
     sentence (never the code)."""
+    # The mail's making and sending (Jinja2, Temporal's activity module) only here: every
+    # command asks `signed_in` first.
+    from activities.notices import deliver, plain_message
+    from activities.rendering import RenderedNotice
+
     entry = _staff_address(email)
     address = entry.member.email
     try:
@@ -105,6 +108,9 @@ def redeem(email: str, code: str) -> Principal:
 async def sign_in_with_provider(open_url: Callable[[str], None]) -> Principal:
     """Sign in with the district's OpenID Connect provider (``TRANSFERS_OIDC_*``), through
     the browser and a loopback redirect."""
+    from app import oidc  # Authlib, joserfc and httpx: for this way in only
+
+    context.engine()  # the session is kept in the store: none, no trip through the browser
     try:
         settings = oidc.OidcSettings.from_environment()
     except ValueError as error:

@@ -10,27 +10,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import (
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 import rules.calendar as calendar
 from app import context
 from app.errors import Refused
 from app.principal import Principal
 from intake.forms import read_form, validate_form
-from intake.interdistrict import parse_request, prepare
-from intake.lottery import lottery_input
-from intake.within import prepare_within, seat_setters, within_district_of
 from models.requests import InterdistrictRequest
 from models.stages import Stage
 from models.within_district_config import WithinDistrictConfig
@@ -38,10 +27,17 @@ from models.within_request import WithinRequest, WithinRequestInput, WithinStage
 from rules.errors import PolicyError
 from rules.roles import check_role
 from store import claims
-from workflows.common.attributes import at_start
-from workflows.interdistrict_permit import InterdistrictPermitWorkflow, PermitRequestInput
-from workflows.lottery import LotteryWorkflow
-from workflows.within_request import WithinRequestWorkflow
+
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
+    from temporalio.common import (
+        TypedSearchAttributes,
+        WorkflowIDReusePolicy,
+    )
+
+    from workflows.interdistrict_permit import PermitRequestInput
 
 
 @dataclass
@@ -75,6 +71,8 @@ class Rejected:
 
 
 def prepare_interdistrict(request: InterdistrictRequest, principal: Principal) -> Prepared:
+    from intake.interdistrict import prepare
+
     config = context.district(request.district)
     staff = context.staff(config, principal)
     check_role("submit", staff.name, staff.roles)
@@ -98,6 +96,8 @@ def prepare_within_form(
 ) -> Prepared:
     """Every intake check of a within-district form (`intake.within.prepare_within`, with
     ``now`` the moment it is submitted); nothing starts until ``start``."""
+    from intake.within import prepare_within
+
     request = validate_form(WithinRequest, form, source)
     staff = context.staff(config, principal)
     check_role("within.submit", staff.name, staff.roles)
@@ -135,6 +135,8 @@ async def _claimed(
 
 async def submit_form(form: object, principal: Principal, source: str = "the flags") -> Prepared:
     """An interdistrict request from its fields (the CLI's flags), started."""
+    from intake.interdistrict import parse_request
+
     prepared = prepare_interdistrict(parse_request(form, source), principal)
     await prepared.start(await context.client())
     return prepared
@@ -146,6 +148,9 @@ async def submit_form(form: object, principal: Principal, source: str = "the fla
 def _prepare_file(
     path: Path, principal: Principal, within: dict[str, WithinDistrictConfig | None]
 ) -> Prepared:
+    from intake.interdistrict import parse_request
+    from intake.within import within_district_of
+
     form = read_form(path)
     config = within_district_of(form, context.settings().districts_dir, within)
     if config is not None:
@@ -159,6 +164,8 @@ async def submit_files(
 ) -> AsyncIterator[Submitted | Rejected]:
     """Each file in order, as it is done. A refused form is `Rejected` and the others go on;
     one file alone is refused by raising. Temporal unreachable stops the whole batch."""
+    from temporalio.service import RPCError
+
     batch = len(files) > 1
     within: dict[str, WithinDistrictConfig | None] = {}
     taken: dict[tuple[str, str, str], str] = {}  # the students submitted in this batch
@@ -200,15 +207,22 @@ async def submit_files(
 
 
 async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> WorkflowHandle:
+    from workflows.common.attributes import at_start
+    from workflows.interdistrict_permit import InterdistrictPermitWorkflow
+
     attributes = at_start(Stage.submitted, inp.request.district, inp.request.school_year)
     return await start_request(
         client, InterdistrictPermitWorkflow.run, inp, inp.id, task_queue, attributes
     )
 
 
-# A run that failed may be started again: a start a workflow refused (a forged one, without
-# its front's proof, docs/cross-cutting.md "Proofs") fails at once and must not hold the id.
-REUSE = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+def reuse_policy() -> WorkflowIDReusePolicy:
+    """A run that failed may be started again: a start a workflow refused (a forged one,
+    without its front's proof, docs/cross-cutting.md "Proofs") fails at once and must not
+    hold the id."""
+    from temporalio.common import WorkflowIDReusePolicy
+
+    return WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
 
 
 async def start_request(
@@ -220,6 +234,9 @@ async def start_request(
     attributes: TypedSearchAttributes,
 ) -> WorkflowHandle:
     """Start a request's workflow once: its id is derived, so a second start is refused."""
+    from temporalio.common import WorkflowIDConflictPolicy
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
     try:
         return await client.start_workflow(
             run,
@@ -227,7 +244,7 @@ async def start_request(
             id=request_id,
             task_queue=task_queue,
             search_attributes=attributes,
-            id_reuse_policy=REUSE,
+            id_reuse_policy=reuse_policy(),
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
     except WorkflowAlreadyStartedError:
@@ -237,13 +254,19 @@ async def ensure_lottery(
     client: Client, config: WithinDistrictConfig, school_year: str, task_queue: str
 ) -> WorkflowHandle:
     """The district's lottery for the year, started by its first application."""
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from intake.lottery import lottery_input
+    from intake.within import seat_setters
+    from workflows.lottery import LotteryWorkflow
+
     inp = lottery_input(config, school_year, seats_set_by=seat_setters(config))
     return await client.start_workflow(
         LotteryWorkflow.run,
         inp,
         id=inp.id,
         task_queue=task_queue,
-        id_reuse_policy=REUSE,
+        id_reuse_policy=reuse_policy(),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 
@@ -254,6 +277,12 @@ async def start_within(
     """Enter the lottery (its clock decides 5:00 p.m.; a refusal starts nothing), then start
     the request. Re-running after a crash between the two finds the application entered and
     starts the request."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from workflows.common.attributes import at_start
+    from workflows.lottery import LotteryWorkflow
+    from workflows.within_request import WithinRequestWorkflow
+
     if inp.lottery_id is not None:
         lottery = await ensure_lottery(client, config, inp.request.school_year, task_queue)
         try:

@@ -3,17 +3,22 @@ workflow that is not there, become `Refused` with the reason."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from app import context
 from app.errors import Refused
 
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
+if TYPE_CHECKING:
+    from temporalio.service import RPCError
+
 
 def rpc_refusal(workflow_id: str, error: RPCError) -> Refused:
+    from temporalio.service import RPCStatusCode
+
     if error.status is RPCStatusCode.NOT_FOUND:
         return Refused(f"{workflow_id} is not running ({error.message})")
     return Refused(f"{workflow_id}: {error.message}")
@@ -21,6 +26,9 @@ def rpc_refusal(workflow_id: str, error: RPCError) -> Refused:
 
 async def update(workflow_id: str, update: Any, action: BaseModel, result_type: type) -> Any:
     """Send a staff action as an Update; the workflow's refusal becomes ``Refused``."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
     client = await context.client()
     handle = client.get_workflow_handle(workflow_id)
     try:
@@ -34,6 +42,9 @@ async def update(workflow_id: str, update: Any, action: BaseModel, result_type: 
 
 async def query(workflow_id: str, query: Any, *args: Any, result_type: type) -> Any:
     """Ask a workflow (running or ended) a Query; it changes nothing."""
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
     client = await context.client()
     handle = client.get_workflow_handle(workflow_id)
     try:

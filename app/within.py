@@ -9,14 +9,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError
-
 from app import context, permits
 from app.errors import Refused
 from app.principal import Principal
 from app.requests import get_of
-from app.temporal import update
 from models.permits import PermitState
 from models.within_request import (
     CurrentYearFactors,
@@ -28,8 +24,9 @@ from models.within_request import (
     WithinRequestState,
     WithinStage,
 )
-from workflows.lottery import LotteryWorkflow
-from workflows.within_request import WithinRequestWorkflow
+
+# Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
+# `list` start without them (docs/cross-cutting.md "Settings").
 
 POSITION_TIMEOUT = 5.0  # seconds to ask the lottery for a live waitlist position
 
@@ -40,6 +37,8 @@ def within(request_id: str) -> WithinRequestState:
 
 
 async def _act(state: WithinRequestState, update_: Any, action: Any) -> WithinRequestState:
+    from app.temporal import update
+
     result: WithinRequestState = await update(
         state.id, update_, action, result_type=WithinRequestState
     )
@@ -66,6 +65,8 @@ async def decide(
     request_id: str, principal: Principal, approve: bool, factors: CurrentYearFactors
 ) -> WithinRequestState:
     """IX.B: the designee decides a current-year request, writing down the four factors."""
+    from workflows.within_request import WithinRequestWorkflow
+
     state = within(request_id)
     check_decidable(state)
     staff = context.staff(context.within_district(state.request.district), principal)
@@ -75,6 +76,8 @@ async def decide(
 
 async def withdraw(request_id: str, principal: Principal, note: str = "") -> WithinRequestState:
     """Withdraw an open request (a placement is its permit's now: `app.permits`)."""
+    from workflows.within_request import WithinRequestWorkflow
+
     state = within(request_id)
     if state.stage is WithinStage.placed:
         raise Refused(f"request {state.id} is placed: its permit {state.permit_id} holds the "
@@ -94,6 +97,8 @@ async def recommend(
     reasoning: str,
 ) -> WithinRequestState:
     """A recommendation the request waits for (III); against denies it."""
+    from workflows.within_request import WithinRequestWorkflow
+
     state = within(request_id)
     _open(state)
     if not reasoning.strip():
@@ -124,6 +129,10 @@ async def waitlist_position(state: WithinRequestState) -> Position:
     """Asked of the lottery when waitlisted; the stored one when it cannot be reached."""
     if state.stage is not WithinStage.waitlisted or state.lottery_id is None:
         return Position(state.waitlist_position, False)
+    from temporalio.client import WorkflowQueryFailedError  # only to ask the lottery
+    from temporalio.service import RPCError
+
+    from workflows.lottery import LotteryWorkflow
 
     async def ask(lottery_id: str) -> int | None:
         client = await context.client()

@@ -12,7 +12,6 @@ import typer
 
 from app import database
 from app.errors import REFUSALS, Refused
-from app.rebuild import rebuild_store
 from cli.common import JsonFlag, emit, run
 
 db_app = typer.Typer(help="The records database.", no_args_is_help=True)
@@ -45,6 +44,8 @@ def current() -> None:
 def rebuild(as_json: JsonFlag = False) -> None:
     """Rebuild the records store from the workflows in Temporal and report every row that
     was missing or differed (docs/cross-cutting.md "Records you can lose")."""
+    from app.rebuild import rebuild_store  # a worker of its own: Temporal's SDK, the workflows
+
     try:
         report = run(rebuild_store())
     except REFUSALS as error:

@@ -1,4 +1,13 @@
-"""Settings the worker and the CLI share, read from the environment.
+"""Settings the worker and the CLI share: each from its environment variable, else from the
+user's settings file, else its default (docs/cross-cutting.md "Settings").
+
+The settings file, ``$XDG_CONFIG_HOME/transfers/config.toml`` (default
+``~/.config/transfers/config.toml``, `infra.config_file`), holds the first six below under
+their names without ``TRANSFERS_`` in lower case (``data_dir = "/home/me/transfers-data"``).
+`transfers dev` (``make run``) writes there the absolute data folder it uses, so a staff
+member's later commands find the same records store from any folder. A file that is not
+TOML, has an unknown key or a value of the wrong type is refused with its path and the
+problem. The others are the environment's only.
 
 - ``TRANSFERS_DATA_DIR``: the data folder (default ``./.transfers``): records database,
   outbox, documents, the dev server's SQLite file.
@@ -35,7 +44,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from infra.datadir import data_dir_of
+from infra.config_file import with_config
+from infra.datadir import DEFAULT_DATA_DIR
 
 ENVIRONMENT: tuple[str, ...] = (
     "TRANSFERS_DATA_DIR", "TRANSFERS_DATABASE_URL", "TRANSFERS_DISTRICTS_DIR",
@@ -91,32 +101,49 @@ def keep_private(data_dir: Path) -> None:
             path.chmod(private)
 
 
-def load_settings() -> Settings:
-    from infra.sealing import required_since
-
-    data_dir = data_dir_of()
-    database_url = os.environ.get("TRANSFERS_DATABASE_URL") or (
+def load_settings(environ: Mapping[str, str] = os.environ, *, sealing: bool = True
+                  ) -> Settings:
+    """The settings, the environment's over the settings file's over the defaults; a
+    ValueError naming the variable (or the file) and the problem. ``sealing=False``: without
+    the cut-over from which a worker refuses plaintext (``encryption_required_since`` is
+    None), which only a worker reads and which costs Temporal's SDK to work out: what the
+    fronts load, so a command that reads the store starts fast."""
+    values = with_config(environ)
+    data_dir = Path(values.get("TRANSFERS_DATA_DIR", DEFAULT_DATA_DIR)).resolve()
+    database_url = values.get("TRANSFERS_DATABASE_URL") or (
         f"sqlite:///{data_dir / 'records.sqlite3'}"
     )
-    districts_dir = os.environ.get("TRANSFERS_DISTRICTS_DIR")
+    districts_dir = values.get("TRANSFERS_DISTRICTS_DIR")
+    since = None
+    if sealing:
+        from infra.sealing import required_since
+
+        since = required_since({**environ, "TRANSFERS_DATA_DIR": str(data_dir)})
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
         districts_dir=Path(districts_dir) if districts_dir else None,
-        smtp_host=os.environ.get("TRANSFERS_SMTP_HOST") or None,
-        smtp_port=int(os.environ.get("TRANSFERS_SMTP_PORT", "25")),
-        task_queue=os.environ.get("TRANSFERS_TASK_QUEUE", "transfers"),
-        metrics_port=_port("TRANSFERS_METRICS_PORT"),
-        health_port=_port("TRANSFERS_HEALTH_PORT"),
-        log_format=_choice("TRANSFERS_LOG_FORMAT", ("text", "json")),
-        workflow_sandbox=_choice("TRANSFERS_WORKFLOW_SANDBOX", ("off", "on")) == "on",
-        event_loop=_choice("TRANSFERS_EVENT_LOOP", ("uvloop", "asyncio")),
-        encryption_required_since=required_since(),
+        smtp_host=values.get("TRANSFERS_SMTP_HOST") or None,
+        smtp_port=_number(values, "TRANSFERS_SMTP_PORT", "25"),
+        task_queue=values.get("TRANSFERS_TASK_QUEUE", "transfers"),
+        metrics_port=_port(values, "TRANSFERS_METRICS_PORT"),
+        health_port=_port(values, "TRANSFERS_HEALTH_PORT"),
+        log_format=_choice(values, "TRANSFERS_LOG_FORMAT", ("text", "json")),
+        workflow_sandbox=_choice(values, "TRANSFERS_WORKFLOW_SANDBOX", ("off", "on")) == "on",
+        event_loop=_choice(values, "TRANSFERS_EVENT_LOOP", ("uvloop", "asyncio")),
+        encryption_required_since=since,
     )
 
 
-def _port(name: str) -> int | None:
-    value = os.environ.get(name)
+def _number(values: Mapping[str, str], name: str, default: str) -> int:
+    value = values.get(name, default)
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    return int(value)
+
+
+def _port(values: Mapping[str, str], name: str) -> int | None:
+    value = values.get(name)
     if not value:
         return None
     if not value.isdigit() or not 0 < int(value) < 65536:
@@ -124,8 +151,8 @@ def _port(name: str) -> int | None:
     return int(value)
 
 
-def _choice(name: str, choices: tuple[str, ...]) -> str:
-    value = os.environ.get(name) or choices[0]
+def _choice(values: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = values.get(name) or choices[0]
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value

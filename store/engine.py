@@ -1,6 +1,8 @@
 """Engines for the records store (SQLite by default, PostgreSQL in production through
-psycopg 3). Opening the store creates a brand-new database at the code's schema; the schema
-itself is Alembic's (`store.migrate`, where the choices are written down)."""
+psycopg 3). The worker's opening of the store (`engine_for`) creates a brand-new database at
+the code's schema; the fronts' (`existing_engine`) creates nothing and refuses a store that
+is not there (docs/cross-cutting.md "Settings"). The schema itself is Alembic's
+(`store.migrate`, where the choices are written down)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Insert, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from store import migrate
@@ -69,7 +70,15 @@ def upsert_insert(dialect: str, table: Any) -> Insert:
     """An INSERT that can take ``ON CONFLICT`` for the store's database (``dialect``, an
     engine's ``dialect.name``): the store runs on SQLite or PostgreSQL, and both spell it
     the same way through their own dialect's insert."""
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    # Imported here: PostgreSQL's dialects (asyncpg's among them) take 70 ms a command that
+    # reads the store need not pay.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:
@@ -84,5 +93,45 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
 
 @cache
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process (activities share it)."""
-    return make_engine(url)
+    """One engine per URL per process (activities share it); the store is made when it is
+    not there (the worker's way)."""
+    engine = _engine_of(url)
+    migrate.prepare(engine)
+    return engine
+
+
+@cache
+def _engine_of(url: str) -> Engine:
+    # One pool per URL whichever way it was opened (the tests run a worker and the fronts in
+    # one process). A test that removes the store disposes it: the next use reconnects.
+    return open_engine(url)
+
+
+class NoStore(LookupError):
+    """No records store where the settings point; nothing was created. ``where``: the
+    SQLite file, or the database's URL without its password."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
+_present: set[str] = set()  # URLs whose store this process has seen: asked once
+
+
+def existing_engine(url: str) -> Engine:
+    """The engine on a store that is there, as it is: no folder, file or table is created,
+    nothing migrated; `NoStore` when there is none (an absent SQLite file, a database with
+    no store's tables). The worker, `transfers dev` and `transfers db upgrade` make it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        file = parsed.database
+        # Looked at every time, without opening it: SQLite would create a missing file.
+        if not file or file == ":memory:" or not Path(file).is_file():
+            raise NoStore(str(Path(file).resolve()) if file else ":memory:")
+    engine = _engine_of(url)
+    if url not in _present:
+        if not migrate.has_store(engine):
+            raise NoStore(migrate.display_url(engine.url))
+        _present.add(url)
+    return engine

@@ -42,14 +42,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, MetaData, create_engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
@@ -112,14 +111,26 @@ class Status:
 
 def _config(connection: Connection | None = None) -> Config:
     """Alembic's configuration without an ini file; the scripts come from the installed
-    package (package data)."""
+    package (package data). Alembic is imported where it is used: a command that only reads
+    the store does without it (it costs a tenth of a second)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
 
 
+def alembic_command() -> Any:
+    """``alembic.command``, imported when a database is changed."""
+    from alembic import command
+
+    return command
+
+
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS_DIR))
 
 
@@ -171,6 +182,8 @@ def _where(connection: Connection) -> str:
 
 
 def _current(connection: Connection) -> str | None:
+    from alembic.migration import MigrationContext
+
     context = MigrationContext.configure(connection, opts=context_options(connection))
     heads = context.get_current_heads()
     if len(heads) > 1:
@@ -209,7 +222,7 @@ def _baseline_shape() -> dict[str, tuple[set, set]]:
     if key not in _baseline_cache:
         scratch = create_engine("sqlite://")
         with scratch.begin() as connection:
-            command.upgrade(_config(connection), BASELINE)
+            alembic_command().upgrade(_config(connection), BASELINE)
             tables = set(inspect(connection).get_table_names()) - {VERSION_TABLE}
             _baseline_cache[key] = _shape(connection, tables)
         scratch.dispose()
@@ -254,6 +267,18 @@ def _status(connection: Connection) -> Status:
     if differences:
         return Status(where, None, head, "mismatch", "; ".join(differences))
     return Status(where, None, head, "legacy")
+
+
+def has_store(engine: Engine) -> bool:
+    """Whether the database holds a records store (a revision, or the tables of one made
+    before migrations); changes nothing, and needs no Alembic."""
+    with engine.connect() as connection:
+        present = set(inspect(connection).get_table_names(schema=_schema(connection)))
+    if VERSION_TABLE in present:
+        return True
+    from store.schema import Base  # not _store_tables: it builds the baseline with Alembic
+
+    return bool(present & set(Base.metadata.tables))
 
 
 def status(engine: Engine) -> Status:
@@ -322,10 +347,10 @@ def upgrade(engine: Engine) -> Upgrade:
             raise DatabaseNotCurrent(found.message)
         before = found.current
         if found.state == "legacy":
-            command.stamp(_config(connection), BASELINE)
+            alembic_command().stamp(_config(connection), BASELINE)
             before = BASELINE
         if before != found.head:
-            command.upgrade(_config(connection), "head")
+            alembic_command().upgrade(_config(connection), "head")
         return Upgrade(before, found.head, adopted=found.state == "legacy")
 
 
@@ -339,20 +364,23 @@ def prepare(engine: Engine) -> None:
     with _locked(engine) as connection:
         found = _status(connection)
         if found.state == "empty":
-            command.upgrade(_config(connection), "head")
+            alembic_command().upgrade(_config(connection), "head")
         elif found.state == "legacy":
-            command.stamp(_config(connection), BASELINE)
+            alembic_command().stamp(_config(connection), BASELINE)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Undo revisions down to ``revision`` (``base``: no tables). For tests and repairs."""
     with _locked(engine) as connection:
-        command.downgrade(_config(connection), revision)
+        alembic_command().downgrade(_config(connection), revision)
 
 
 def model_differences(engine: Engine, metadata: MetaData | None = None) -> list:
     """Autogenerate's differences between the database and the models (`store.schema`):
     empty when the migrations make exactly the models' tables and indexes."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
     from store.schema import Base
 
     with engine.connect() as connection:
@@ -381,7 +409,7 @@ def new_revision(message: str) -> Path:
         engine = create_engine(f"sqlite:///{Path(scratch) / 'scratch.sqlite3'}")
         upgrade(engine)
         with _locked(engine) as connection:
-            written = command.revision(
+            written = alembic_command().revision(
                 _config(connection), message=message, autogenerate=True, rev_id=f"{number:04d}"
             )
         engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,10 @@ from worker import build_worker
 # the workflows in the SDK's sandbox, so a clock, randomness or I/O in workflow code fails
 # the suite even though production workers run without it (worker.workflow_runner).
 os.environ.setdefault("TRANSFERS_WORKFLOW_SANDBOX", "on")
+# The user's settings file (infra/config_file.py) is never the tests' to read or write: every
+# process of the suite looks for it in a folder of the session's own, empty unless a test
+# writes there (`transfers dev` does). Tests name their stores through the environment.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="transfers-tests-config-")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ def test_rotating_the_key_retires_the_old_one(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0  # the store, made
     old = context.signing_key()
     result = CliRunner().invoke(app, ["db", "rotate-key"])
     assert result.exit_code == 0, result.stderr

@@ -21,6 +21,7 @@ from app.errors import Refused
 from cli.main import app
 from store import sessions
 from store.schema import SignInCode, StaffSession
+from tests.support.databases import made_store
 from tests.support.oidc import Browser, Provider, oidc_provider
 from tests.support.signin import code_in, outbox_messages
 
@@ -35,6 +36,7 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                  "TRANSFERS_OIDC_ISSUER", "TRANSFERS_OIDC_CLIENT_ID",
                  "TRANSFERS_OIDC_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
+    made_store()  # as the worker makes it: signing in never does
     yield tmp_path
 
 

@@ -5,11 +5,13 @@ outbox; Ctrl-C stops the worker and the server."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,8 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("TEMPORAL_", "TRANSFERS_"))}
     return env | {"TRANSFERS_DATA_DIR": str(tmp_path / "data"),
-                  "TRANSFERS_DISTRICTS_DIR": str(tmp_path / "districts")}
+                  "TRANSFERS_DISTRICTS_DIR": str(tmp_path / "districts"),
+                  "XDG_CONFIG_HOME": str(tmp_path / "config")}  # the settings file's folder
 
 
 @dataclass
@@ -106,6 +109,20 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         # Listed by stage: the search attributes `dev` registered are in use.
         listed = cli.run("list", "--stage", "awaiting_documents").stdout
         assert request_id in listed
+        # dev wrote the data folder it uses into the settings file: a later command, from
+        # another folder and without TRANSFERS_DATA_DIR, finds the same store.
+        config = tmp_path / "config" / "transfers" / "config.toml"
+        assert tomllib.loads(config.read_text())["data_dir"] == str(tmp_path / "data")
+        assert f"settings: {config} now names the data folder" in dev.said()
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        later = subprocess.run(
+            [str(BIN / "transfers"), "show", request_id, "--json"], cwd=elsewhere,
+            env={k: v for k, v in cli.env.items() if k != "TRANSFERS_DATA_DIR"},
+            capture_output=True, text=True, timeout=120)
+        assert later.returncode == 0, later.stderr
+        assert json.loads(later.stdout)["id"] == request_id
+        assert list(elsewhere.iterdir()) == []
         notices = until("the receipt and the missing-documents notice",
                         lambda: _sent(cli, request_id), 30)
         # No SMTP host: the embedded default delivers to the outbox folder (with the staff's

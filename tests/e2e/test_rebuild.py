@@ -35,7 +35,13 @@ from store.engine import engine_for
 from store.rebuild import Snapshot, snapshot
 from tests.e2e.test_within import DISTRICT as SHARED_WITHIN
 from tests.e2e.test_within import TZ, form, next_year_district
-from tests.support.databases import backends, postgres_url, throwaway_schema, with_search_path
+from tests.support.databases import (
+    backends,
+    made_store,
+    postgres_url,
+    throwaway_schema,
+    with_search_path,
+)
 from tests.support.e2e import district_toml, local_today
 from tests.support.factories import request_data
 from tests.support.paths import ROOT
@@ -81,12 +87,15 @@ def store_url(
     monkeypatch.setenv("TRANSFERS_DISTRICTS_DIR", str(districts))
     monkeypatch.delenv("TRANSFERS_SMTP_HOST", raising=False)
     monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
+    # The store made first, as `transfers db upgrade` or a worker makes it: a front never does.
     if request.param == "sqlite":
+        made_store()
         yield f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}"
         return
     with throwaway_schema("rebuild") as schema:
         url = with_search_path(str(postgres_url()), schema)
         monkeypatch.setenv("TRANSFERS_DATABASE_URL", url)
+        made_store()
         yield url
         engine_for(url).dispose()
 
@@ -234,9 +243,10 @@ async def test_a_lost_store_is_refused_and_rebuilt_as_it_was(store_url: str) -> 
     await eventually(lambda: datetime.now(UTC) > earliest + made.SKEW + timedelta(seconds=1),
                      what="the workflows to be older than the clocks' skew")
     await asyncio.to_thread(lose, store_url)
-    engine = context.engine()
+    # A worker makes the store anew, empty, and refuses it (a front would not make it).
     with pytest.raises(made.StoreLost, match="transfers db rebuild"):
-        await run_worker(context.settings(), await context.client())
+        await run_worker(context.worker_settings(), await context.client())
+    engine = context.engine()
 
     report = await rebuild_store()
     rebuilt = await asyncio.to_thread(snapshot, engine)

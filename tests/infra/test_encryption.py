@@ -38,6 +38,7 @@ from infra.codec_server import CodecServer, make_server
 from infra.settings import Settings, find_binary
 from models.stages import Stage
 from tests.infra.conftest import KEYS
+from tests.support.databases import made_store
 from tests.support.e2e import BIN, running
 from tests.support.factories import DIRECTOR, make_request
 from tests.support.paths import ROOT
@@ -375,7 +376,6 @@ def test_the_codec_server_takes_an_open_staff_session_and_the_configured_token(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from app import context
     from app.services import _codec_authorizer
     from store.sessions import SESSION_LIFETIME, close_session, open_session
 
@@ -383,11 +383,13 @@ def test_the_codec_server_takes_an_open_staff_session_and_the_configured_token(
     monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
     monkeypatch.setenv("TRANSFERS_CODEC_TOKEN", TOKEN)
     now = datetime.now(UTC)
-    engine = context.engine()
+    authorize = _codec_authorizer()
+    assert authorize(TOKEN) and not authorize("made-up")  # no store yet: none is made
+    assert not (tmp_path / "records.sqlite3").exists()
+    engine = made_store()
     open_now = open_session(engine, "avalos@example.org", "code", "avalos@example.org", now)
     expired = open_session(engine, "avalos@example.org", "code", "avalos@example.org",
                            now - SESSION_LIFETIME - timedelta(minutes=1))
-    authorize = _codec_authorizer()
     assert authorize(open_now) and authorize(TOKEN)
     assert not authorize(expired) and not authorize("made-up")
     close_session(engine, open_now, now)  # signed out: no longer

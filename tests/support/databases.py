@@ -93,3 +93,12 @@ def reset_postgres(url: str) -> None:
     # This process's engine on it was made (and migrated) for the tables just dropped: the
     # next one opened migrates the empty store again.
     engine_for.cache_clear()
+
+
+def made_store() -> Engine:
+    """The records store the environment names, made as the worker or `transfers db upgrade`
+    make it: a front never makes one (docs/cross-cutting.md "Settings")."""
+    from app import context
+    from store.engine import engine_for
+
+    return engine_for(context.settings().database_url)

@@ -16,6 +16,7 @@ from typing import Any
 from app import signin
 from districts import list_districts, load_config
 from models.district import DistrictBase
+from tests.support.databases import made_store
 
 CODE = re.compile(r"sign-in code is (\d{8})")
 _SETTINGS = ("TRANSFERS_DATA_DIR", "TRANSFERS_DISTRICTS_DIR", "TRANSFERS_DATABASE_URL",
@@ -69,8 +70,10 @@ def sign_in(address: str, inbox: Any | None = None) -> None:
 
 def sign_in_roster(env: Mapping[str, str], inbox: Any | None = None) -> list[str]:
     """Sign in every staff member of every district of a stack's (``env``); their
-    addresses."""
+    addresses. The records store is made first if it is not there, as the worker or
+    `transfers db upgrade` makes it: signing in never makes one."""
     with environment(env):
+        made_store()
         where = signin.context.settings().districts_dir
         addresses = sorted({
             member.email for district in list_districts(where)

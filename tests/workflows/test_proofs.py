@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailed
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from app.submissions import REUSE
+from app.submissions import reuse_policy
 from infra.proofs import HEADER, Acting, SigningKey, header_payload, header_token
 from infra.signing import ProofSigner
 from models.actions import Decide
@@ -191,5 +191,5 @@ async def test_a_forged_start_ends_at_once_and_leaves_nothing(
     assert not any(e.HasField("timer_started_event_attributes") for e in history.events)
 
     real = await env.client.start_workflow(W.run, inp, id=inp.id, task_queue=worker.task_queue,
-                                           id_reuse_policy=REUSE)
+                                           id_reuse_policy=reuse_policy())
     assert (await status(real)).id == inp.id
