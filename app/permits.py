@@ -144,6 +144,8 @@ async def renew(permit_id: str, principal: Principal, school_year: str) -> Permi
 async def endorse(permit_id: str, principal: Principal, on: date | None = None,
                   note: str = "") -> PermitState:
     """EC 46600(a)(3): the district of enrollment endorsed a permit out of the district."""
+    from workflows.permit import PermitWorkflow
+
     state = await _active(permit_id)
     staff = context.staff(_config(state), principal)
     return await _act(state, PermitWorkflow.endorse, Endorse(actor=staff, on=on, note=note))

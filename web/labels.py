@@ -138,7 +138,26 @@ def plain(code: str) -> str:
     return code.replace("_", " ")
 
 # The dashboard's figures (app/dashboard.py), by their keys.
-PROCESSES = {"interdistrict": N_("Interdistrict"), "within": N_("Within the district")}
+PROCESSES = {"interdistrict": N_("Interdistrict"), "within": N_("Within the district"),
+             "permit": N_("Permit"), "lottery": N_("Lottery")}
+
+# The worklist's deadlines (rules/request_deadlines.py) and whom each waits on.
+DEADLINE_KINDS = {
+    "documents": N_("Documents"),
+    "release": N_("Release"),
+    "decision": N_("Decision"),
+    "statutory": N_("Statutory deadline"),
+    "appeal": N_("Last day to appeal"),
+    "county": N_("County decision"),
+    "offer": N_("Offer"),
+    "recommendation": N_("Recommendation"),
+    "certification": N_("Certification of the draw"),
+    "renewal": N_("Renewal"),
+}
+WAITS_ON = {"staff": N_("Staff"), "parent": N_("Parent"), "county": N_("County office"),
+            "other_district": N_("Other district")}
+FACETS = {"stage": N_("Stage"), "school": N_("School"), "school_year": N_("School year"),
+          "process": N_("Process")}
 OUTCOMES = {"pending": N_("Pending")}
 TIMELINESS = {
     "on_time": N_("On time"),

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from app import permissions, requests
+from app import permissions, requests, search, worklist
 from app.errors import REFUSALS, Refused
 from app.principal import Principal
 from app.requests import AnyState
@@ -40,14 +40,33 @@ RUNNING: dict[str, set[Any]] = {
 
 
 @router.get("/", name="home")
-def home(request: Request, principal: SignedIn) -> Response:
-    """The open requests of the person's districts, soonest decision first. One route and
-    one template (`home.html`), so a worklist can take its place."""
-    rows: list[Any] = []
-    for district in permissions.districts(principal):
-        rows += requests.list_due(district=district, open_only=True)
-    rows.sort(key=lambda r: (r.decision_due is None, r.decision_due or "", r.id))
-    return render(request, "home.html", rows=rows)
+def home(request: Request, principal: SignedIn, stage: str = "", school: str = "",
+         year: str = "", process: str = "", mine: str = "") -> Response:
+    """The worklist: everything of the person's districts that waits on someone, overdue
+    first, then soonest, with its filters and their counts (`app.worklist`)."""
+    filters = worklist.Filters(stage=stage or None, school=school or None,
+                               school_year=year or None, process=process or None,
+                               mine=mine == "yes")
+    try:
+        found = worklist.worklist(principal, filters)
+    except REFUSALS as refusal:
+        raise HTTPException(400, str(refusal)) from None
+    return render(request, "home.html", work=found, filters=filters,
+                  facets=worklist.FACETS)
+
+
+@router.get("/search", name="search")
+def search_page(request: Request, principal: SignedIn, q: str = "") -> Response:
+    """Requests by student name, student id, parent name or address, request or permit id;
+    accents and case ignored (`app.search`)."""
+    found, refusal = [], ""
+    if q:
+        try:
+            found = search.find(principal, q)
+        except REFUSALS as refused:
+            refusal = str(refused)
+    return render(request, "search.html", 400 if refusal else 200, q=q, found=found,
+                  refusal=refusal)
 
 
 def _visible(principal: Principal, request_id: str) -> AnyState:

@@ -73,7 +73,7 @@ def sign_in(page: Page, address: str, email: str, data_dir: Path) -> None:
     no_violations(page)
     page.get_by_label("The eight-digit code").fill(outbox_code(data_dir, email))
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Open requests")).to_be_visible()
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
 
 
 def test_sign_in_open_a_request_approve_it_and_see_the_timeline(
@@ -189,7 +189,7 @@ def test_sign_in_with_the_districts_provider(browser: Browser, tmp_path: Path) -
             page.get_by_role("link", name="Sign in with the district's account").click()
             page.locator('input[name="sub"]').fill("dir-1")
             page.locator('button:not([value="deny"])').first.click()
-            expect(page.get_by_role("heading", name="Open requests")).to_be_visible()
+            expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
             expect(page.get_by_role("navigation", name="Account")).to_contain_text("director")
             no_violations(page)
             page.close()

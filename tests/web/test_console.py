@@ -104,7 +104,8 @@ def test_every_post_without_its_token_or_from_another_site_is_refused_and_does_n
     with signed_in(NGUYEN) as http:
         good = token(http.get(f"/requests/{PARAMOUNT_ID}").text)
         for path in posts:
-            url = path.format(request_id=PARAMOUNT_ID, action="decide")
+            url = path.format(request_id=PARAMOUNT_ID, permit_id=f"PERMIT-{PARAMOUNT_ID}",
+                              action="decide")
             fields = {"outcome": "approve", "confirm": "yes", "email": AVALOS}
             assert http.post(url, data=fields).status_code == 403, url
             assert http.post(url, data={**fields, "csrf": "0" * 64}).status_code == 403, url
@@ -269,3 +270,29 @@ def test_a_within_district_request_offers_each_person_their_recommendation() -> 
         page = http.get(page_of).text
         assert f"{page_of}/actions/within.withdraw" in page
         assert "within.recommend" not in page
+
+
+def test_the_home_page_is_the_worklist_with_its_filters_and_counts() -> None:
+    write_requests()
+    with signed_in(NGUYEN) as http:
+        page = http.get("/").text
+        assert "Worklist" in page and PARAMOUNT_ID in page and MILLARD_ID not in page
+        assert "Under review (1)" in page  # the stage filter with its count
+        assert http.get("/?process=within").text.count(PARAMOUNT_ID) == 0
+        assert http.get("/?process=nonsense").status_code == 400
+        mine = http.get("/?mine=yes").text  # a director decides: the decision is theirs
+        assert PARAMOUNT_ID in mine
+    with signed_in(AVALOS) as http:  # pupil services do not decide
+        assert PARAMOUNT_ID not in http.get("/?mine=yes").text
+
+
+def test_search_finds_a_student_by_name_accents_and_case_ignored() -> None:
+    write_requests()
+    student = requests.get(PARAMOUNT_ID).request.student
+    with signed_in(AVALOS) as http:
+        folded = student.last_name.lower().replace("é", "e").replace("á", "a")
+        found = http.get("/search", params={"q": folded}).text
+        assert PARAMOUNT_ID in found and f"{student.first_name}" in found
+        assert MILLARD_ID not in http.get("/search", params={"q": "Zed"}).text  # Millard's
+        refused = http.get("/search", params={"q": "a\x00b"})
+        assert refused.status_code == 400 and 'role="alert"' in refused.text
