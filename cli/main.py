@@ -40,6 +40,7 @@ from cli.common import (
 from cli.db import db_app
 from cli.exports import export_app
 from cli.permits import permit_app
+from cli.roster import roster_app
 from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind
 from models.state import RequestState
@@ -365,6 +366,7 @@ app.add_typer(within_cli.offers_app, name="offers")
 app.add_typer(db_app, name="db")
 app.add_typer(permit_app, name="permit")
 app.add_typer(export_app, name="export")
+app.add_typer(roster_app, name="roster")
 
 
 # ---- reading ----------------------------------------------------------------------------
