@@ -40,7 +40,7 @@ from cli.common import (
 from cli.db import db_app
 from cli.exports import export_app
 from cli.permits import permit_app
-from cli.roster import roster_app
+from cli.roster import roster_app, roster_lines
 from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind
 from models.state import RequestState
@@ -94,6 +94,8 @@ def _print_summary(state: RequestState) -> None:
             out.print(f"no appeal: {error}", markup=False, highlight=False)
     if state.permit_id:
         out.print(f"permit: {state.permit_id}")
+    for line in roster_lines(state.request.roster):
+        out.print(line, markup=False, highlight=False)
 
 
 # ---- services ---------------------------------------------------------------------------

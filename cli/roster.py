@@ -10,6 +10,9 @@ from typing import Annotated
 import typer
 
 from cli.common import ActorOption, JsonFlag, emit, principal, refusing, say
+from models.roster import RosterCheck
+
+NAME_FIELDS = ("student.first_name", "student.last_name")  # shown; the form's name is kept
 
 roster_app = typer.Typer(
     help="The district's roster of students and guardians, from its SIS (OneRoster 1.2 CSV).",
@@ -45,3 +48,19 @@ def import_(
             f"{data['links']} links ({report.seconds:.2f} s)")
 
     emit(as_json, data, human)
+
+
+def roster_lines(check: RosterCheck | None) -> list[str]:
+    """What `transfers show` says of the roster's check at intake: known or not, and each
+    fact the form gave otherwise (the request carries the roster's)."""
+    if check is None:  # a request from before the roster
+        return []
+    if not check.known:
+        return [f"roster: {check.note}"]
+    lines = [f"roster: known ({check.roster_school_year})"
+             + (f"; {check.note}" if check.note else "")]
+    lines += [f"roster differs: {d.field}: form {d.form}, roster {d.roster} (roster's taken)"
+              if d.field not in NAME_FIELDS else
+              f"roster differs: {d.field}: form {d.form}, roster {d.roster}"
+              for d in check.differences]
+    return lines
