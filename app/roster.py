@@ -83,10 +83,8 @@ def import_roster(
                       f"(known: {known})")
     engine = context.engine()
     held = store.stored(engine, config.id)
-    export = read_export(folder, {s.id for s in config.schools}, held.orgs, held.people)
-    if export.district_identifier not in (None, config.id):
-        raise Refused(f"orgs.csv: the export is for district {export.district_identifier!r}, "
-                      f"not {config.id!r}")
+    export = read_export(folder, {s.id for s in config.schools}, held.orgs, held.people,
+                         config.id)
     changes = changes_for(export, school_year, attendance_areas(config.id), held.orgs)
     counts = store.apply(engine, config.id, changes, datetime.now(UTC))
     return ImportReport(config.id, school_year, export.modes, counts,

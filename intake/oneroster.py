@@ -206,10 +206,11 @@ def read_table(folder: Path, name: str) -> Iterator[Row]:
             if column not in seen:
                 raise RosterRefused(f"{file} line 1: no column {column!r}")
         rows = 0
+        ended = reader.line_num
         for cells in reader:
+            line, ended = ended + 1, reader.line_num  # the line the record starts on
             if not cells:
                 continue
-            line = reader.line_num
             if len(cells) != len(header):
                 raise RosterRefused(f"{file} line {line}: {len(cells)} fields, the header has "
                                     f"{len(header)}")
@@ -290,9 +291,11 @@ def read_export(
     schools_by_id: set[str],
     known_orgs: dict[str, str] | None = None,
     known_people: dict[str, PersonKind] | None = None,
+    district: str | None = None,
 ) -> RosterExport:
     """The export in ``folder``, checked whole. ``schools_by_id``: the district file's school
-    ids (an org of type school is matched by its ``identifier``); ``known_orgs`` and
+    ids (an org of type school is matched by its ``identifier``); ``district``: the district
+    it must be for (its district org's identifier, when it has one); ``known_orgs`` and
     ``known_people``: what the store already holds (sourcedId to school id, or to kind), which
     a delta file may refer to."""
     if not folder.is_dir():
@@ -301,17 +304,26 @@ def read_export(
     known_people = known_people or {}
     modes = read_manifest(folder)
     export = RosterExport(None, modes, {})
-    district_orgs: dict[str, Row] = {}
+    org_rows = list(_unique(read_table(folder, "orgs")))
+    district_orgs = {row.values["sourcedId"]: row for row in org_rows
+                     if row.values.get("type") == "district"
+                     and _status(row, modes["orgs"]) == "active"}
+    if len(district_orgs) > 1:
+        lines = ", ".join(str(r.line) for r in district_orgs.values())
+        raise RosterRefused(f"orgs.csv lines {lines}, type: more than one district")
+    for row in district_orgs.values():  # first: another district's export is named as such
+        export.district_identifier = row.text("identifier") or None
+        if district not in (None, export.district_identifier):
+            raise row.refuse("identifier", f"the export is for district "
+                                           f"{export.district_identifier!r}, not {district!r}")
     other_orgs: set[str] = set()
-    for row in _unique(read_table(folder, "orgs")):
+    for row in org_rows:
         sourced_id = row.values["sourcedId"]
         if _status(row, modes["orgs"]) == "tobedeleted":
             export.gone_orgs.add(sourced_id)
             continue
         kind = row.text("type", required=True)
-        if kind == "district":
-            district_orgs[sourced_id] = row
-        elif kind == "school":
+        if kind == "school":
             identifier = row.text("identifier", required=True)
             if identifier not in schools_by_id:
                 known = ", ".join(sorted(schools_by_id))
@@ -319,13 +331,8 @@ def read_export(
                                                f"file (its schools: {known})")
             export.schools[sourced_id] = School(sourced_id, identifier,
                                                 row.text("name", required=True), row.line)
-        else:
+        elif kind != "district":
             other_orgs.add(sourced_id)
-    if len(district_orgs) > 1:
-        lines = ", ".join(str(r.line) for r in district_orgs.values())
-        raise RosterRefused(f"orgs.csv lines {lines}, type: more than one district")
-    for row in district_orgs.values():
-        export.district_identifier = row.text("identifier") or None
     orgs = set(export.schools) | set(district_orgs) | other_orgs
     if modes["orgs"] == "delta":
         orgs |= set(known_orgs) - export.gone_orgs

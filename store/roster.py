@@ -124,9 +124,19 @@ def _write_links(session: Session, district: str, changes: Changes, counts: Coun
         .where(RosterLinkRow.district == district)
     ).tuples():
         present.setdefault(student, set()).add(guardian)
-    for student, guardians in changes.links.items():
+    # Who is gone has no links: every student a bulk file does not hold, and whoever a delta
+    # file deletes (a student's links, or a guardian's).
+    targets = dict(changes.links)
+    leaving = set(present) - set(changes.links) if changes.replace_everything else set()
+    for student in leaving | (changes.gone_people & set(present)):
+        targets[student] = set()
+    for student, guardians in present.items():
+        if guardians & changes.gone_people and student not in targets:
+            targets[student] = guardians - changes.gone_people
+    for student, guardians in targets.items():
         before = present.get(student, set())
-        after = guardians if student in changes.people else before | guardians
+        replace = student in changes.people or not guardians
+        after = (guardians if replace else before | guardians) - changes.gone_people
         for guardian in sorted(after - before):
             session.add(RosterLinkRow(district=district, student=student, guardian=guardian))
             counts.links_added += 1

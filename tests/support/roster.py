@@ -13,10 +13,18 @@ import csv
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine, select
+
+from intake.oneroster import read_export
+from intake.roster_changes import changes_for
 from models.district import DistrictConfig
-from models.within_district_config import WithinDistrictConfig
+from models.within_district_config import WithinDistrictConfig, WithinSchool
+from store import roster
+from store.roster import Counts
+from store.schema import RosterLinkRow, RosterPersonRow, RosterSchoolRow
 
 AnyDistrict = DistrictConfig | WithinDistrictConfig
 
@@ -213,3 +221,24 @@ def line_of(path: Path, column: str, value: str) -> int:
     rows = rows_of(path)
     index = rows[0].index(column)
     return next(n + 1 for n, row in enumerate(rows) if n and row[index] == value)
+
+
+def import_into(engine: Engine, folder: Path, config: AnyDistrict, school_year: str) -> Counts:
+    """The import's own steps on ``engine``, without the application layer's sign-in: read
+    and check the export, make its rows, write them in one transaction."""
+    held = roster.stored(engine, config.id)
+    export = read_export(folder, {s.id for s in config.schools}, held.orgs, held.people)
+    areas = {s.id: s.attendance_area for s in config.schools
+             if isinstance(s, WithinSchool)}
+    changes = changes_for(export, school_year, areas, held.orgs)
+    return roster.apply(engine, config.id, changes, datetime.now(UTC))
+
+
+def table_rows(engine: Engine) -> dict[str, list[tuple]]:
+    """Every row of the roster's tables, every column: to show an import changed nothing."""
+    found = {}
+    with engine.connect() as connection:
+        for table in (RosterSchoolRow, RosterPersonRow, RosterLinkRow):
+            rows = connection.execute(select(table.__table__)).all()
+            found[table.__tablename__] = sorted(tuple(r) for r in rows)
+    return found
