@@ -132,7 +132,7 @@ def test_without_the_roster_the_same_form_would_be_refused(
                      home_school="cody-elementary",
                      residency=Residency.attendance_area)
     form = form.model_copy(update={"school_year": YEAR})
-    with pytest.raises(PolicyError, match="grade 4 is not open to within-district transfers"):
+    with pytest.raises(PolicyError, match="grade 4 of the core program at cody-elementary"):
         prepare_within(form, MILLARD, NEXT_YEAR_NOW, engine, "olsen")
     prepare_within(within_with_roster(engine, form), MILLARD, NEXT_YEAR_NOW, engine, "olsen")
 
