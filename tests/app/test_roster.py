@@ -10,22 +10,27 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from app import roster
+from app import roster, submissions
 from app.errors import REFUSALS
 from app.principal import Principal
 from districts import load_district, load_within_district
 from intake import oneroster
+from models.within_district import Program, Residency, SeatKey
 from store.engine import engine_for
+from tests.support import within as w
 from tests.support.databases import backends, postgres_url, throwaway_schema, with_search_path
 from tests.support.roster import (
     Export,
     edit,
+    import_into,
     line_of,
+    place,
     rows_of,
     set_cell,
     table_rows,
@@ -38,6 +43,7 @@ OLSEN = Principal("olsen")  # Millard, student services
 RIVERA = Principal("rivera")  # Millard, director of special education
 AVALOS = Principal("avalos")  # Paramount, pupil services
 YEAR = "2026-2027"
+CODY_CORE_3 = SeatKey(school="cody-elementary", program=Program.core, grade=3)
 
 
 @pytest.fixture(params=backends())
@@ -420,3 +426,41 @@ def test_an_export_of_a_district_without_home_schools_imports_too(
     assert found is not None and found.attendance_area is None
     assert time.perf_counter() - started < 30
     assert ["file.demographics", "absent"] in rows_of(export.folder / "manifest.csv")
+
+
+# ---- a submission through the application layer -------------------------------------------
+
+
+def test_a_submission_takes_the_rosters_grade_over_the_forms(
+    store: Engine, tmp_path: Path
+) -> None:
+    """`app.submissions.prepare_within_form`, as every front submits: the roster's grade,
+    schools and residency go into the workflow's input, and what differed is reported."""
+    config = w.test_district(datetime.now(UTC), seats={CODY_CORE_3: 5})
+    (year,) = config.calendar
+    start = int(year[:4])
+    export = write_export(tmp_path / "export", config, families=40, seed=2)
+    identifier = export.families[0].student_ids[0]
+    place(export, identifier, "02", "abbott-elementary", "cody-elementary")
+    import_into(store, export.folder, config, f"{start - 1}-{start}")  # grade 2 then, 3 now
+    form = w.request(config, 1, CODY_CORE_3, id=identifier, grade=5,
+                     current_school="bell-elementary", home_school="abbott-elementary",
+                     residency=Residency.other_resident)
+    data = form.model_dump(mode="json", exclude={"roster"})
+
+    prepared = submissions.prepare_within_form(data, "form.json", config, OLSEN)
+
+    assert prepared.data["roster"]["known"] is True
+    assert {d["field"]: (d["form"], d["roster"]) for d in prepared.data["roster"]["differences"]
+            if d["field"] != "student.first_name" and d["field"] != "student.last_name"} == {
+        "student.grade": ("5", "3"),
+        "student.current_school": ("bell-elementary", "abbott-elementary"),
+        "student.home_school": ("abbott-elementary", "cody-elementary"),
+        "student.residency": ("other_resident", "attendance_area"),
+    }
+    stranger = w.request(config, 2, CODY_CORE_3, id="NEW0002", grade=3,
+                         current_school="abbott-elementary", home_school="cody-elementary",
+                         residency=Residency.attendance_area)
+    new = submissions.prepare_within_form(stranger.model_dump(mode="json", exclude={"roster"}),
+                                          "new.json", config, OLSEN)
+    assert new.data["roster"]["known"] is False

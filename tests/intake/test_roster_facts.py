@@ -25,7 +25,7 @@ from rules.errors import PolicyError
 from store import roster
 from tests.support import within as w
 from tests.support.factories import make_request
-from tests.support.roster import Export, edit, import_into, line_of, set_cell, write_export
+from tests.support.roster import Export, import_into, place, write_export
 
 MILLARD = load_within_district("millard")
 PARAMOUNT = load_district("paramount")
@@ -34,26 +34,6 @@ YEAR = "2027-2028"  # the year applied for
 NEXT_YEAR_NOW = datetime(2026, 10, 1, 12, 0, tzinfo=ZoneInfo("America/Chicago"))
 OPENING_DAY = date(2027, 1, 15)  # Paramount's requests for 2027-2028 open
 CODY_CORE_3 = SeatKey(school="cody-elementary", program=Program.core, grade=3)
-
-
-def place(export: Export, identifier: str, grade: str, school: str, home: str) -> None:
-    """Write one student of the export at ``school`` in ``grade``, living in ``home``'s
-    attendance area."""
-    sourced_id = export.students[identifier]["sourced_id"]
-    users = export.folder / "users.csv"
-    line = line_of(users, "identifier", identifier)
-    set_cell(users, line, "grades", grade)
-    set_cell(users, line, "metadata.homeSchoolSourcedId", export.school_orgs[home])
-    roles = export.folder / "roles.csv"
-    set_cell(roles, line_of(roles, "userSourcedId", sourced_id), "orgSourcedId",
-             export.school_orgs[school])
-
-    def enrolments(rows: list[list[str]]) -> None:
-        for row in rows[1:]:
-            if row[5] == sourced_id:
-                row[4] = export.school_orgs[school]
-
-    edit(export.folder / "enrollments.csv", enrolments)
 
 
 @pytest.fixture

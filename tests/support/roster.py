@@ -242,3 +242,23 @@ def table_rows(engine: Engine) -> dict[str, list[tuple]]:
             rows = connection.execute(select(table.__table__)).all()
             found[table.__tablename__] = sorted(tuple(r) for r in rows)
     return found
+
+
+def place(export: Export, identifier: str, grade: str, school: str, home: str) -> None:
+    """Write one student of the export at ``school`` in ``grade``, living in ``home``'s
+    attendance area."""
+    sourced_id = export.students[identifier]["sourced_id"]
+    users = export.folder / "users.csv"
+    line = line_of(users, "identifier", identifier)
+    set_cell(users, line, "grades", grade)
+    set_cell(users, line, "metadata.homeSchoolSourcedId", export.school_orgs[home])
+    roles = export.folder / "roles.csv"
+    set_cell(roles, line_of(roles, "userSourcedId", sourced_id), "orgSourcedId",
+             export.school_orgs[school])
+
+    def enrolments(rows: list[list[str]]) -> None:
+        for row in rows[1:]:
+            if row[5] == sourced_id:
+                row[4] = export.school_orgs[school]
+
+    edit(export.folder / "enrollments.csv", enrolments)
