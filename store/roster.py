@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, select
+from sqlalchemy import Engine, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from models.roster import PersonKind, RosterGuardian, RosterStudent
@@ -92,12 +92,12 @@ def _write(
 ) -> None:
     present = {row.sourced_id: row for row in session.scalars(
         select(table).where(table.district == district))}
+    added = []
     for sourced_id, values in rows.items():
         row = present.get(sourced_id)
         if row is None:
-            session.add(table(district=district, sourced_id=sourced_id, updated_at=now,
-                              **values))
-            counts.added += 1
+            added.append({"district": district, "sourced_id": sourced_id, "updated_at": now,
+                          **values})
         elif any(getattr(row, f) != values[f] for f in fields):
             for name in fields:
                 setattr(row, name, values[name])
@@ -105,6 +105,9 @@ def _write(
             counts.updated += 1
         else:
             counts.unchanged += 1
+    if added:  # one statement for them all (executemany), not an ORM object each
+        session.execute(insert(table), added)
+        counts.added += len(added)
     leaving = set(gone)
     if replace:
         leaving |= set(present) - set(rows)
@@ -133,19 +136,22 @@ def _write_links(session: Session, district: str, changes: Changes, counts: Coun
     for student, guardians in present.items():
         if guardians & changes.gone_people and student not in targets:
             targets[student] = guardians - changes.gone_people
+    added = []
     for student, guardians in targets.items():
         before = present.get(student, set())
         replace = student in changes.people or not guardians
         after = (guardians if replace else before | guardians) - changes.gone_people
-        for guardian in sorted(after - before):
-            session.add(RosterLinkRow(district=district, student=student, guardian=guardian))
-            counts.links_added += 1
+        added += [{"district": district, "student": student, "guardian": guardian}
+                  for guardian in sorted(after - before)]
         removed = before - after
         if removed:
             session.execute(delete(RosterLinkRow).where(
                 RosterLinkRow.district == district, RosterLinkRow.student == student,
                 RosterLinkRow.guardian.in_(removed)))
             counts.links_removed += len(removed)
+    if added:
+        session.execute(insert(RosterLinkRow), added)
+        counts.links_added += len(added)
 
 
 # ---- look-ups -----------------------------------------------------------------------------
