@@ -19,8 +19,10 @@ from cli.main import app
 from cli.roster import roster_lines
 from districts import load_within_district
 from models.roster import RosterCheck, RosterDifference
+from models.stages import Stage
 from store.engine import engine_for
 from tests.support.ports import closed_port
+from tests.support.reports import interdistrict, write
 from tests.support.roster import Export, line_of, set_cell, table_rows, write_export
 from tests.support.signin import sign_in_roster
 
@@ -100,3 +102,19 @@ def test_show_says_what_intake_found_in_the_roster() -> None:
     new = roster_lines(RosterCheck(known=False, note="the district's roster does not know"))
     assert new == ["roster: the district's roster does not know"]
     assert roster_lines(None) == []
+
+
+def test_show_prints_the_rosters_check_of_a_stored_request(store: Engine) -> None:
+    check = RosterCheck(known=True, roster_school_year="2026-2027", differences=[
+        RosterDifference(field="student.grade", form="4", roster="5")])
+    state = interdistrict("paramount-2027-2028-out-r1", Stage.under_review, 1)
+    state = state.model_copy(update={"request": state.request.model_copy(
+        update={"roster": check})})
+    write(store, state)
+    result = runner.invoke(app, ["show", state.id])
+    assert result.exit_code == 0, result.stderr
+    assert "roster: known (2026-2027)\n" in result.stdout
+    assert "roster differs: student.grade: form 4, roster 5 (roster's taken)\n" in result.stdout
+    shown = runner.invoke(app, ["show", state.id, "--json"])
+    assert json.loads(shown.stdout)["request"]["roster"]["differences"] == [
+        {"field": "student.grade", "form": "4", "roster": "5"}]
