@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from app import context
 from app.errors import Refused
 from app.principal import Principal
@@ -86,7 +88,11 @@ def import_roster(
     export = read_export(folder, {s.id for s in config.schools}, held.orgs, held.people,
                          config.id)
     changes = changes_for(export, school_year, attendance_areas(config.id), held.orgs)
-    counts = store.apply(engine, config.id, changes, datetime.now(UTC))
+    try:
+        counts = store.apply(engine, config.id, changes, datetime.now(UTC))
+    except IntegrityError:  # another import of the district wrote the same rows meanwhile
+        raise Refused(f"another import of {config.id}'s roster ran at the same time and "
+                      "nothing of this one was written: run it again") from None
     return ImportReport(config.id, school_year, export.modes, counts,
                         store.count(engine, config.id), export.other_users,
                         time.perf_counter() - started)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -203,17 +203,23 @@ def test_a_delta_export_updates_and_marks_tobedeleted_gone(
     def keep(rows: list[list[str]], column: int, wanted: set[str]) -> None:
         rows[1:] = [[*r[:1], "active", stamp, *r[3:]] for r in rows[1:] if r[column] in wanted]
 
+    other = next(f for f in export.families if f is not family and len(f.students) >= 2)
+    moved_out = other.guardians[0]  # a guardian gone: their links go with them
     edit(delta / "orgs.csv", lambda rows: keep(rows, 0, {rows[1][0]}))  # the district, unchanged
-    edit(delta / "users.csv", lambda rows: keep(rows, 0, {gone, changed}))
+    edit(delta / "users.csv", lambda rows: keep(rows, 0, {gone, changed, moved_out}))
     edit(delta / "roles.csv", lambda rows: keep(rows, 3, {changed}))
     users = delta / "users.csv"
     set_cell(users, line_of(users, "sourcedId", gone), "status", "tobedeleted")
+    set_cell(users, line_of(users, "sourcedId", moved_out), "status", "tobedeleted")
     set_cell(users, line_of(users, "sourcedId", changed), "grades", "KG")
 
     report = imported(delta)
     assert report.modes["users"] == "delta"
-    assert (report.counts.gone, report.counts.updated) == (1, 1)
+    assert (report.counts.gone, report.counts.updated) == (2, 1)
+    removed = len(family.guardians) + len(other.students)
+    assert report.counts.links_removed == removed
     assert report.as_dict()["students"] == export.student_count - 1  # nobody else is gone
+    assert roster.students_of_guardian(other.emails[0]) == []
     assert roster.student_facts("millard", family.student_ids[0]) is None
     kept = roster.student_facts("millard", family.student_ids[1])
     assert kept is not None and kept.grade == 0
@@ -464,3 +470,11 @@ def test_a_submission_takes_the_rosters_grade_over_the_forms(
     new = submissions.prepare_within_form(stranger.model_dump(mode="json", exclude={"roster"}),
                                           "new.json", config, OLSEN)
     assert new.data["roster"]["known"] is False
+
+
+def test_the_rosters_year_is_the_one_today_falls_in_or_the_next_in_the_summer() -> None:
+    assert roster.roster_year(PARAMOUNT, date(2026, 3, 1)) == "2025-2026"
+    assert roster.roster_year(PARAMOUNT, date(2026, 6, 4)) == "2025-2026"  # its last day
+    assert roster.roster_year(PARAMOUNT, date(2026, 7, 1)) == "2026-2027"  # the summer
+    with pytest.raises(REFUSALS, match="no school year after 2029-06-01: name the roster's"):
+        roster.roster_year(PARAMOUNT, date(2029, 6, 1))
