@@ -478,3 +478,35 @@ def test_the_rosters_year_is_the_one_today_falls_in_or_the_next_in_the_summer() 
     assert roster.roster_year(PARAMOUNT, date(2026, 7, 1)) == "2026-2027"  # the summer
     with pytest.raises(REFUSALS, match="no school year after 2029-06-01: name the roster's"):
         roster.roster_year(PARAMOUNT, date(2029, 6, 1))
+
+
+def test_random_damage_to_an_export_is_refused_or_read_never_a_crash(
+    store: Engine, tmp_path: Path
+) -> None:
+    """Bytes of users.csv and roles.csv overwritten at random, 60 times: each import is read
+    or refused with its reason (a refusal of the application layer), and a refusal leaves the
+    store as it was."""
+    import random
+
+    rng = random.Random(1818)
+    export = write_export(tmp_path / "clean", MILLARD, families=30, seed=9)
+    imported(export.folder)
+    refused = 0
+    for attempt in range(60):
+        before = table_rows(store)
+        damaged = tmp_path / f"damaged-{attempt}"
+        damaged.mkdir()
+        for file in export.folder.iterdir():
+            data = bytearray(file.read_bytes())
+            if file.name in ("users.csv", "roles.csv"):
+                for _ in range(rng.randint(1, 4)):
+                    data[rng.randrange(len(data))] = rng.choice(b'\x00\r\n",=\xff\xc3a0')
+            (damaged / file.name).write_bytes(bytes(data))
+        try:
+            imported(damaged)
+        except REFUSALS as refusal:
+            refused += 1
+            assert str(refusal).split(" ")[0] in ("users.csv", "roles.csv", "users.csv,"), (
+                str(refusal))
+            assert table_rows(store) == before
+    assert 10 <= refused <= 60, refused  # most damage is refused; some reads as other text
