@@ -90,6 +90,13 @@ def import_roster(
     changes = changes_for(export, school_year, attendance_areas(config.id), held.orgs)
     try:
         counts = store.apply(engine, config.id, changes, datetime.now(UTC))
+    except store.SameStudentId as error:  # a delta's student and one the store holds
+        new = next((export.people[s] for s in error.sourced_ids if s in export.people), None)
+        where = f"users.csv line {new.line}, identifier" if new else "users.csv, identifier"
+        others = ", ".join(repr(s) for s in error.sourced_ids if new is None
+                           or s != new.sourced_id)
+        raise Refused(f"{where}: the same student id as the roster's student {others}; "
+                      "nothing was written") from None
     except IntegrityError:  # another import of the district wrote the same rows meanwhile
         raise Refused(f"another import of {config.id}'s roster ran at the same time and "
                       "nothing of this one was written: run it again") from None

@@ -82,7 +82,30 @@ def apply(engine: Engine, district: str, changes: Changes, now: datetime) -> Cou
         _write(session, RosterPersonRow, PERSON_FIELDS, district, changes.people,
                changes.gone_people, changes.replace_everything, now, counts)
         _write_links(session, district, changes, counts)
+        _check_one_student_an_id(session, district)
     return counts
+
+
+class SameStudentId(ValueError):
+    """Two active students of the district would have one student id (the roster's
+    ``identifier``): a delta file's student and one the store holds. Nothing is written."""
+
+    def __init__(self, sourced_ids: list[str]) -> None:
+        super().__init__(f"students {', '.join(repr(s) for s in sourced_ids)} would have one "
+                         "student id")
+        self.sourced_ids = sourced_ids
+
+
+def _check_one_student_an_id(session: Session, district: str) -> None:
+    duplicated = select(RosterPersonRow.identifier).where(
+        RosterPersonRow.district == district, RosterPersonRow.active,
+        RosterPersonRow.kind == PersonKind.student.value,
+    ).group_by(RosterPersonRow.identifier).having(func.count() > 1).limit(1)
+    identifier = session.scalar(duplicated)
+    if identifier is not None:
+        raise SameStudentId(sorted(session.scalars(select(RosterPersonRow.sourced_id).where(
+            RosterPersonRow.district == district, RosterPersonRow.active,
+            RosterPersonRow.identifier == identifier))))
 
 
 def _write(

@@ -510,3 +510,33 @@ def test_random_damage_to_an_export_is_refused_or_read_never_a_crash(
                 str(refusal))
             assert table_rows(store) == before
     assert 10 <= refused <= 60, refused  # most damage is refused; some reads as other text
+
+
+def test_a_delta_student_with_the_id_of_one_the_roster_holds_is_refused(
+    store: Engine, export: Export, tmp_path: Path
+) -> None:
+    imported(export.folder)
+    before = table_rows(store)
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    for name in ("manifest", "orgs", "users", "roles"):
+        (delta / f"{name}.csv").write_bytes((export.folder / f"{name}.csv").read_bytes())
+    _delta(delta)
+    newcomer = export.families[5].students[0]
+    held = export.families[6].student_ids[0]
+
+    def keep(rows: list[list[str]], column: int, wanted: set[str]) -> None:
+        rows[1:] = [[*r[:1], "active", "2026-12-01T10:00:00Z", *r[3:]] for r in rows[1:]
+                    if r[column] in wanted]
+
+    edit(delta / "orgs.csv", lambda rows: keep(rows, 0, {rows[1][0]}))
+    edit(delta / "users.csv", lambda rows: keep(rows, 0, {newcomer}))
+    edit(delta / "roles.csv", lambda rows: keep(rows, 3, {newcomer}))
+    users = delta / "users.csv"
+    set_cell(users, 2, "sourcedId", "s-new")
+    set_cell(users, 2, "identifier", held)
+    edit(delta / "roles.csv", lambda rows: rows[1].__setitem__(3, "s-new"))
+    with pytest.raises(REFUSALS, match="users.csv line 2, identifier: the same student id as "
+                                       "the roster's student 's-0006-0'"):
+        imported(delta)
+    assert table_rows(store) == before
