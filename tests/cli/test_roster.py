@@ -118,3 +118,11 @@ def test_show_prints_the_rosters_check_of_a_stored_request(store: Engine) -> Non
     shown = runner.invoke(app, ["show", state.id, "--json"])
     assert json.loads(shown.stdout)["request"]["roster"]["differences"] == [
         {"field": "student.grade", "form": "4", "roster": "5"}]
+
+
+def test_the_example_export_of_the_walkthrough_imports(store: Engine) -> None:
+    folder = Path(__file__).resolve().parents[2] / "examples" / "roster"
+    result = roster(str(folder), "--actor", "avalos", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["district"], data["students"], data["guardians"]) == ("paramount", 23, 20)
