@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, select
+from sqlalchemy import Engine, and_, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from models.roster import PersonKind, RosterGuardian, RosterStudent
@@ -77,6 +77,9 @@ def apply(engine: Engine, district: str, changes: Changes, now: datetime) -> Cou
     the export gives them."""
     counts = Counts()
     with Session(engine) as session, session.begin():
+        if engine.dialect.name == "postgresql":  # one import of a district at a time
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                            {"key": f"school-transfers roster {district}"})
         _write(session, RosterSchoolRow, SCHOOL_FIELDS, district, changes.schools,
                changes.gone_schools, changes.replace_schools, now, Counts())
         _write(session, RosterPersonRow, PERSON_FIELDS, district, changes.people,

@@ -540,3 +540,25 @@ def test_a_delta_student_with_the_id_of_one_the_roster_holds_is_refused(
                                        "the roster's student 's-0006-0'"):
         imported(delta)
     assert table_rows(store) == before
+
+
+def test_two_imports_at_once_leave_the_roster_one_import_would(
+    store: Engine, export: Export
+) -> None:
+    """Each is written whole or refused saying to run it again; the roster is the export's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_: int) -> str:
+        try:
+            imported(export.folder)
+        except REFUSALS as refusal:
+            assert "at the same time" in str(refusal), str(refusal)
+            return "refused"
+        return "written"
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcomes = list(pool.map(attempt, range(3)))
+    assert "written" in outcomes
+    again = imported(export.folder)
+    assert not again.counts.changed
+    assert again.as_dict()["students"] == export.student_count
