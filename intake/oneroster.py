@@ -242,6 +242,10 @@ def read_manifest(folder: Path) -> dict[str, str]:
         found = properties.get(name)
         return (found[0], found[1]) if found else ("", None)
 
+    manifest_version, _ = value("manifest.version")
+    if manifest_version != "1.0":
+        raise RosterRefused(f"manifest.csv: manifest.version is {manifest_version or 'missing'!r},"
+                            " not 1.0")
     version, row = value("oneroster.version")
     if version not in VERSIONS:
         raise RosterRefused(f"manifest.csv: oneroster.version is {version or 'missing'!r}; "

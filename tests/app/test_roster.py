@@ -334,6 +334,11 @@ def _old_version(export: Export) -> str:
     return "manifest.csv: oneroster.version is '1.1'"
 
 
+def _no_manifest_version(export: Export) -> str:
+    edit(export.folder / "manifest.csv", lambda rows: rows.pop(1))
+    return "manifest.csv: manifest.version is 'missing', not 1.0"
+
+
 def _a_link(export: Export) -> str:
     users = _users(export)
     target = users.with_name("elsewhere.csv")
@@ -362,6 +367,7 @@ REFUSALS_OF = {
     "an enrollment of a user who does not exist": (_enrollment_of_nobody, ""),
     "bytes that are not UTF-8": (_not_utf8, ""),
     "OneRoster 1.1": (_old_version, ""),
+    "a manifest without its version": (_no_manifest_version, ""),
     "a link instead of a file": (_a_link, ""),
 }
 
