@@ -79,6 +79,9 @@ def prepare_interdistrict(request: InterdistrictRequest, principal: Principal) -
     task_queue = context.settings().task_queue
     today = calendar.local_date(datetime.now(UTC), config.timezone)
     engine = context.engine()
+    from intake.roster_facts import interdistrict_with_roster  # the roster's facts (issue 18)
+
+    request = interdistrict_with_roster(engine, request)
     inp = prepare(request, config, today, engine, staff.name)
 
     async def go(client: Client) -> object:
@@ -86,7 +89,8 @@ def prepare_interdistrict(request: InterdistrictRequest, principal: Principal) -
                             inp.id, f"for {request.school_year}"):
             return await start(client, inp, task_queue)
 
-    data = {"id": inp.id, "stage": "submitted", "first_day": inp.policy.first_day.isoformat()}
+    data = {"id": inp.id, "stage": "submitted", "first_day": inp.policy.first_day.isoformat(),
+            "roster": request.roster.model_dump(mode="json") if request.roster else None}
     student = (request.district, request.student.id, request.school_year)
     return Prepared(id=inp.id, data=data, start=go, student=student)
 
@@ -103,6 +107,9 @@ def prepare_within_form(
     check_role("within.submit", staff.name, staff.roles)
     student = (config.id, request.student.id, request.school_year)
     engine = context.engine()
+    from intake.roster_facts import within_with_roster  # the roster's facts (issue 18)
+
+    request = within_with_roster(engine, request)
     inp = prepare_within(request, config, datetime.now(UTC), engine, staff.name)
     task_queue = context.settings().task_queue
 
@@ -113,7 +120,8 @@ def prepare_within_form(
             return await start_within(client, inp, config, task_queue)
 
     data = {"id": inp.id, "stage": WithinStage.submitted.value, "kind": inp.kind.value,
-            "lottery_id": inp.lottery_id}
+            "lottery_id": inp.lottery_id,
+            "roster": request.roster.model_dump(mode="json") if request.roster else None}
     return Prepared(id=inp.id, data=data, start=go, student=student)
 
 

@@ -39,6 +39,7 @@ from cli.common import (
 from cli.db import db_app
 from cli.exports import export_app
 from cli.permits import permit_app
+from cli.roster import roster_app, roster_lines
 from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind
 from models.state import RequestState
@@ -92,6 +93,8 @@ def _print_summary(state: RequestState) -> None:
             out.print(f"no appeal: {error}", markup=False, highlight=False)
     if state.permit_id:
         out.print(f"permit: {state.permit_id}")
+    for line in roster_lines(state.request.roster):
+        out.print(line, markup=False, highlight=False)
 
 
 # ---- services ---------------------------------------------------------------------------
@@ -367,6 +370,7 @@ app.add_typer(within_cli.offers_app, name="offers")
 app.add_typer(db_app, name="db")
 app.add_typer(permit_app, name="permit")
 app.add_typer(export_app, name="export")
+app.add_typer(roster_app, name="roster")
 
 
 @app.command("find")

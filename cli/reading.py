@@ -87,6 +87,11 @@ def print_people_and_deadlines(state: RequestState | WithinRequestState) -> None
     student = request.student
     line(f"student: {student.full_name} ({student.id})")
     line(f"parent: {request.parent.name} <{request.parent.email}>")
+    if isinstance(state, RequestState):  # a within request's state says it itself
+        from cli.roster import roster_lines
+
+        for said in roster_lines(request.roster):
+            line(said)
     for due in worklist.request_deadlines(state):
         line(f"due: {deadline_text(due.kind.value, due.due, due.days_left)}; waits on "
             f"{due.waits_on.value.replace('_', ' ')}")

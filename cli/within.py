@@ -31,6 +31,7 @@ from cli.common import (
     say,
 )
 from cli.permits import permit_json, print_permit
+from cli.roster import roster_lines
 from models.lottery_record import LotteryRecord
 from models.within_district import Program, SeatKey
 from models.within_request import (
@@ -83,6 +84,8 @@ def _print_state(state: WithinRequestState, position: int | None = None,
     _say(f"{state.id}: {state.stage.value} ({state.kind.value} request, {request.school_year})")
     key = request.seat_key
     _say(f"asks for: {key.describe()} (student {request.student.id})")
+    for line in roster_lines(request.roster):
+        _say(line)
     if state.stage is WithinStage.waitlisted:
         where = "now, from the lottery" if live else "as last recorded"
         _say(f"waitlist position: {position if position is not None else '-'} ({where})")

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from models.people import Parent, Student
+from models.roster import RosterCheck
 from models.text import Line, Text
 
 
@@ -51,3 +52,5 @@ class InterdistrictRequest(BaseModel):
     )
     reapply_annually: bool = False
     details: Text = Field(default="", max_length=4000)
+    # What intake found in the district's roster (intake/roster_facts.py), never the form's.
+    roster: RosterCheck | None = None

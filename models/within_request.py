@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from models.audit import NumberedEntry
 from models.district import DistrictSnapshot
 from models.people import Actor, Parent, StudentBase
+from models.roster import RosterCheck
 from models.text import Line, Text
 from models.within_district import Applicant, Program, Residency, SeatKey, SpecialIssue
 
@@ -50,6 +51,8 @@ class WithinRequest(BaseModel):
     resident_sibling: bool = False  # VIII.C.2.a
     reasons: Text = Field(default="", max_length=4000)  # IX.B.1
     special_issue: SpecialIssue | None = None  # IV.G
+    # What intake found in the district's roster (intake/roster_facts.py), never the form's.
+    roster: RosterCheck | None = None
 
     @property
     def seat_key(self) -> SeatKey:

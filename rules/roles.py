@@ -90,6 +90,8 @@ ACTION_ROLES: dict[str, Authority] = {
     # Exports of student records (docs/cross-cutting.md "Exports and the dashboard"): the
     # staff who keep requests and permits; not the county office, nor a role for one task.
     "reports.export": _may("export student records", *_PERMIT_STAFF),
+    # The district's roster from its SIS (docs/cross-cutting.md "Roster"): the same staff.
+    "roster.import": _may("import the roster", *_PERMIT_STAFF),
 }
 
 

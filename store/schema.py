@@ -193,3 +193,61 @@ class StaffSession(Base):
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# ---- the district's roster (OneRoster 1.2 CSV; docs/cross-cutting.md "Roster") -------------
+
+
+class RosterSchoolRow(Base):
+    """A school org of the district's roster, matched to the district file's school whose id
+    is its ``identifier``; ``active`` False once a later export no longer holds it."""
+
+    __tablename__ = "roster_schools"
+
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sourced_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RosterPersonRow(Base):
+    """A student or a guardian (parent, guardian, relative) of the district's roster, keyed by
+    the roster's sourcedId; ``active`` False once gone from it (tobedeleted, or absent from a
+    bulk export). A student's ``identifier`` is the district's student id, the one its forms
+    carry; a guardian's ``email_key`` their address lower-cased, for finding them."""
+
+    __tablename__ = "roster_people"
+
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sourced_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # student | guardian
+    role: Mapped[str] = mapped_column(String(32))  # student | parent | guardian | relative
+    identifier: Mapped[str] = mapped_column(String(64))  # a student's id; "" for a guardian
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    email_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    grade: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    school_year: Mapped[str] = mapped_column(String(9))  # the year the grade is in
+    school_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    home_school_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    attendance_area: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_roster_people_identifier", "district", "identifier"),
+        Index("ix_roster_people_email", "email_key"),
+    )
+
+
+class RosterLinkRow(Base):
+    """A guardian of a student (OneRoster ``agentSourcedIds``), as the newest export says."""
+
+    __tablename__ = "roster_links"
+
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+    student: Mapped[str] = mapped_column(String(255), primary_key=True)
+    guardian: Mapped[str] = mapped_column(String(255), primary_key=True)

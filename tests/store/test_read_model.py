@@ -130,7 +130,7 @@ def test_the_migration_fills_the_rows_written_before_it(old_url: str) -> None:
             connection.execute(sa.insert(old_columns),
                                {k: v for k, v in values.items() if k not in READ_MODEL})
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0007"
+    assert migrate.current_revision(engine) == migrate.head_revision()
     for state in states:
         assert row(engine, state.id) == {**read_model_values(state)}
     # NFKD takes the diaeresis off ë; ø is a letter of its own, not o with a mark.

@@ -374,3 +374,28 @@ async def test_a_spanish_speaking_parent_gets_notices_in_spanish(env, launch: La
     assert "Recibimos" in receipt.subject or "recibió" in receipt.body
     assert sent[0].language == "es"
 
+
+
+async def test_the_rosters_check_travels_with_the_request_to_the_records_store(
+    env: WorkflowEnvironment, worker: Worker, engine: Engine
+) -> None:
+    """What intake found in the roster (docs/cross-cutting.md "Roster") is part of the
+    request: the workflow keeps it and the records store, where staff read it, has it."""
+    from models.roster import RosterCheck, RosterDifference
+    from tests.support.factories import make_input
+    from tests.support.workflows import today
+
+    check = RosterCheck(known=True, roster_school_year="2026-2027", differences=[
+        RosterDifference(field="student.grade", form="3", roster="4")])
+    request = make_request(student={"grade": 4}).model_copy(update={"roster": check})
+    inp = make_input(f"req-roster-{id(check)}", (await today(env)) + timedelta(days=120),
+                     request=request)
+    handle = await start(env, worker.task_queue, inp)
+    state = await wait_stage(handle, Stage.awaiting_documents)
+    assert state.request.roster == check
+    from tests.support.waiting import eventually
+
+    stored = await eventually(
+        lambda: asyncio.to_thread(records.get_request, engine, inp.id),
+        lambda found: found is not None, what=lambda _: "no stored request")
+    assert stored.request.roster == check
