@@ -97,6 +97,17 @@ class WithinDistrictConfig(DistrictBase):
         if len(areas) != len(set(areas)):
             raise ValueError("each school has its own attendance area")
         settings = self.within_district
+        closes = date(2000, settings.next_year_closes_month, settings.next_year_closes_day)
+        notify = date(2000, settings.notify_by_month, settings.notify_by_day)
+        if notify <= closes:  # told in the next calendar year
+            notify = notify.replace(year=2001) if notify.month != 2 or notify.day < 29 else (
+                date(2001, 3, 1))
+        if (notify - closes).days <= self.paper_entry_days:
+            raise ValueError(
+                f"paper_entry_days ({self.paper_entry_days}) must end before parents are told "
+                f"(notify_by {settings.notify_by_month}/{settings.notify_by_day}): the draw is "
+                "certified only after paper forms received before the close are in"
+            )
         for year in settings.option_enrollment_complete:
             if year not in self.calendar:
                 raise ValueError(f"option_enrollment_complete names unknown school year {year}")
