@@ -83,6 +83,13 @@ class WithinDistrictSettings(BaseModel):
     overcrowding: Overcrowding = Field(default_factory=Overcrowding)
 
 
+def _day(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:  # February 29 in a common year
+        return date(year, month + 1, 1)
+
+
 class WithinDistrictConfig(DistrictBase):
     schools: list[WithinSchool] = Field(min_length=1)
     within_district: WithinDistrictSettings = Field(default_factory=WithinDistrictSettings)
@@ -97,11 +104,11 @@ class WithinDistrictConfig(DistrictBase):
         if len(areas) != len(set(areas)):
             raise ValueError("each school has its own attendance area")
         settings = self.within_district
-        closes = date(2000, settings.next_year_closes_month, settings.next_year_closes_day)
-        notify = date(2000, settings.notify_by_month, settings.notify_by_day)
-        if notify <= closes:  # told in the next calendar year
-            notify = notify.replace(year=2001) if notify.month != 2 or notify.day < 29 else (
-                date(2001, 3, 1))
+        # In a common year (February 29 read as March 1), notify_by the next year if earlier.
+        closes = _day(2001, settings.next_year_closes_month, settings.next_year_closes_day)
+        notify = _day(2001, settings.notify_by_month, settings.notify_by_day)
+        if notify <= closes:
+            notify = _day(2002, settings.notify_by_month, settings.notify_by_day)
         if (notify - closes).days <= self.paper_entry_days:
             raise ValueError(
                 f"paper_entry_days ({self.paper_entry_days}) must end before parents are told "

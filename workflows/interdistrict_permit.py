@@ -95,13 +95,12 @@ class InterdistrictPermitWorkflow:
             ),
         )
         self.release_granted: bool | None = None
-        # A paper form's review starts on the day it was received when it came complete: the
-        # decision clock (EC 46600.2) counts from the receipt, not from the typing-in.
-        self.review_from = (
-            calendar.local_date(received, inp.policy.timezone)
-            if inp.received_by is not None and not self.state.missing_documents
-            and inp.request.direction is not Direction.into else None
-        )
+        # A paper form complete within its entry period (its documents, its release typed in
+        # with it) came complete on the day it was received: the decision clock (EC 46600.2)
+        # counts from that day, not from the typing-in (docs/interdistrict.md "Paper forms").
+        tz = inp.policy.timezone
+        self.paper_day = calendar.local_date(received, tz) if inp.received_by else None
+        self.paper_entry_last = receipts.entry_last_day(received, inp.paper_entry_days, tz)
         self.notices = NoticesUnderway()  # the notices of staff actions, on their way
         # Versioned: from this change on a county extends only as EC 46601 allows (its class
         # and a circumstance); a run started before keeps the rule it started under.
@@ -232,9 +231,11 @@ class InterdistrictPermitWorkflow:
         """EC 46600.2 and the district's promise. The clock starts when the request is
         complete ("Incomplete applications will not be processed"): see README."""
         today = today_in(self.state.timezone)
+        received = today
+        if self.paper_day is not None and today <= self.paper_entry_last:
+            received = self.paper_day
         due = deadlines.decision_deadlines(
-            self.review_from or today, self.policy.first_day,
-            self.policy.settings.decision_promise_days,
+            received, self.policy.first_day, self.policy.settings.decision_promise_days
         )
         self.state.review_started_at = workflow.now()
         self.state.decision_due, self.state.statutory_due = due.due, due.statutory
