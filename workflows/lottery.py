@@ -118,6 +118,7 @@ class LotteryWorkflow:
         # close is taken until its entry period ends, redrawing the preview, and the draw is
         # certified only after that (docs/lottery.md "Paper forms after the close").
         self.paper = inp.paper_entry_closes is not None and versions.patched("paper-forms")
+        self.paper_closed_by: str | None = None  # the certifier who said every form is in
 
     # ---- the stages -------------------------------------------------------------------
 
@@ -332,8 +333,7 @@ class LotteryWorkflow:
             and inp.paper_entry_closes is not None
             and received < inp.window_closes
             and self.record.stage in (LotteryStage.collecting, LotteryStage.preview)
-            and not self.record.certified
-            and workflow.now() < inp.paper_entry_closes
+            and self._paper_may_come()
         )
 
     def _check_paper(self, applicant: Applicant) -> None:
@@ -420,15 +420,34 @@ class LotteryWorkflow:
             refuse("the draw has not run yet: the window is still open")
         if self.record.certified:
             refuse(f"the draw was already certified by {self.record.certified_by}")
-        closes = self.inp.paper_entry_closes
-        if self.paper and closes is not None and workflow.now() < closes:
+        if self._paper_may_come():
+            closes = self.inp.paper_entry_closes
+            assert closes is not None
             zone = calendar.ZoneInfo(self.inp.timezone)
             refuse(
                 f"paper forms received before the close may be entered until "
                 f"{closes.astimezone(zone).isoformat()} ({self.inp.paper_entry_days} days "
                 "after it: the district's paper_entry_days), and each redraws the preview: "
-                "certify the draw after that"
+                "certify the draw after that, or, once every paper form received before the "
+                "close is entered, say so (`lottery certify --all-paper-entered`)"
             )
+
+    def _paper_may_come(self) -> bool:
+        """Whether a paper form received before the close may still be entered."""
+        closes = self.inp.paper_entry_closes
+        return (self.paper and closes is not None and workflow.now() < closes
+                and self.paper_closed_by is None)
+
+    def _check_close_paper(self, actor: Actor) -> None:
+        # Whoever may certify may say every paper form is in, before the draw is certified.
+        if actor.name in self._setters():
+            refuse(f"{actor.name} set the seats and may not close the paper forms' entry: "
+                   "the certifier does")
+        authorize("lottery.certify", actor)
+        if self.record.stage is LotteryStage.collecting:
+            refuse("the draw has not run yet: the window is still open")
+        if self.record.certified:
+            refuse(f"the draw was already certified by {self.record.certified_by}")
 
     def _check_offer(self, answer: OfferAnswer) -> Offer:
         authorize("lottery.answer_offer", answer.actor)
@@ -497,6 +516,21 @@ class LotteryWorkflow:
             f"application {application_id} withdrawn",
         )
         return found
+
+    @checked_update(_check_close_paper)
+    async def close_paper(self, actor: Actor) -> LotteryRecord:
+        """The certifier says every paper form received before the close is entered: no more
+        are taken, and the draw may be certified before their entry period ends (docs/
+        lottery.md "Paper forms after the close"). Nothing to do once the period is over."""
+        self._check_close_paper(actor)
+        if self._paper_may_come():
+            self.paper_closed_by = actor.name
+            self._log(
+                self.record.stage, "paper_forms_closed", actor.name,
+                "every paper form received before the close is entered, the certifier says; "
+                "no more are taken",
+            )
+        return self.record
 
     @checked_update(_check_certify)
     async def certify(self, actor: Actor) -> LotteryRecord:

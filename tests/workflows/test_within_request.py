@@ -589,3 +589,23 @@ async def test_a_current_year_paper_form_is_judged_by_the_request_on_its_clock(
     assert got.received_at == received and got.received_by == "olsen"
     stored = records.get_request(d.engine, handle.id)
     assert stored is not None
+
+
+async def test_the_certifier_may_say_every_paper_form_is_in_and_certify_at_once(
+    district: District,
+) -> None:
+    """docs/lottery.md "Paper forms after the close": the certifier, not the seat setter, may
+    close the paper forms' entry; after it no paper form is taken and the draw is certified
+    before the period ends."""
+    d = district
+    await d.submit(1)
+    await skip_to(d.env, d.closes)
+    await eventually(d.record, lambda r: r.stage is LotteryStage.preview, what="the draw")
+    await refused(d.lottery, L.certify, w.CERTIFIER, "paper forms", "--all-paper-entered")
+    await refused(d.lottery, L.close_paper, w.SETTER, "set the seats")
+    closed = await d.lottery.execute_update(L.close_paper, w.CERTIFIER)
+    assert closed.history[-1].event == "paper_forms_closed"
+    assert closed.history[-1].actor == "tran"
+    await refused(d.lottery, L.enter, paper_applicant(d, 2, d.closes - SECOND), "closed at")
+    done = await d.lottery.execute_update(L.certify, w.CERTIFIER)
+    assert done.certified and await d.env.get_current_time() < d.paper_closes
