@@ -171,7 +171,7 @@ class LotteryWorkflow:
             zone = calendar.ZoneInfo(self.inp.timezone)
             received = late.received_at.astimezone(zone) if late.received_at else None
             self._log(
-                LotteryStage.preview, "draw_redrawn", late.received_by or "system",
+                LotteryStage.preview, "draw_redrawn", "system",
                 f"paper form {late.application_id} received "
                 f"{received.isoformat() if received else '?'} by {late.received_by}, entered "
                 f"{workflow.now().astimezone(zone).isoformat()}: {len(result.entries)} "
