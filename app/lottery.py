@@ -90,13 +90,20 @@ def verify(record: LotteryRecord) -> Verification:
     return Verification(record, verify_draw(record))
 
 
-async def certify(district: str, school_year: str, principal: Principal) -> LotteryRecord:
+async def certify(
+    district: str, school_year: str, principal: Principal, all_paper_entered: bool = False
+) -> LotteryRecord:
     """Certify the drawn preview; it releases the result to every parent. The two-person
-    rule (VIII.B: not one who set the seats) is the workflow's."""
+    rule (VIII.B: not one who set the seats) is the workflow's; so is the wait for paper
+    forms received before the close, unless the certifier says every one is entered
+    (``all_paper_entered``: docs/lottery.md "Paper forms after the close")."""
     from app.temporal import update
     from workflows.lottery import LotteryWorkflow, lottery_id
 
     staff = context.staff(context.within_district(district), principal)
+    if all_paper_entered:
+        await update(lottery_id(district, school_year), LotteryWorkflow.close_paper, staff,
+                     result_type=LotteryRecord)
     certified: LotteryRecord = await update(
         lottery_id(district, school_year), LotteryWorkflow.certify, staff,
         result_type=LotteryRecord,

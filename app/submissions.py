@@ -24,6 +24,7 @@ from models.requests import InterdistrictRequest
 from models.stages import Stage
 from models.within_district_config import WithinDistrictConfig
 from models.within_request import WithinRequest, WithinRequestInput, WithinStage
+from rules import receipts
 from rules.errors import PolicyError
 from rules.roles import check_role
 from store import claims
@@ -51,6 +52,29 @@ class Prepared:
     student: tuple[str, str, str] = field(default=("", "", ""))  # district, student, year
 
 
+@dataclass(frozen=True)
+class PaperReceipt:
+    """A paper form's receipt as staff give it (the CLI's ``--received-at`` and
+    ``--received-by``, a console's fields): when, as ``2027-02-15 16:50`` in the district's
+    zone or an ISO instant with its offset, and who received it (a roster name)."""
+
+    received_at: str
+    received_by: str
+
+    def resolve(self, tz: str) -> tuple[datetime, str]:
+        return receipts.parse_received_at(self.received_at, tz), self.received_by
+
+
+def paper_receipt(received_at: str | None, received_by: str | None) -> PaperReceipt | None:
+    """A paper form's receipt from a front's two fields: both or neither."""
+    if received_at is None and received_by is None:
+        return None
+    if not received_at or not received_by:
+        raise PolicyError("a paper form gives both when it was received (--received-at) and "
+                          "who received it (--received-by)")
+    return PaperReceipt(received_at, received_by)
+
+
 @dataclass
 class Submitted:
     """A form of a batch that started: ``data`` as `Prepared.data`, with its file."""
@@ -70,19 +94,26 @@ class Rejected:
 # ---- one form ---------------------------------------------------------------------------
 
 
-def prepare_interdistrict(request: InterdistrictRequest, principal: Principal) -> Prepared:
+def prepare_interdistrict(
+    request: InterdistrictRequest, principal: Principal, paper: PaperReceipt | None = None
+) -> Prepared:
+    """Every intake check (``now`` this machine's clock, for early feedback: the workflow
+    judges again on its own); ``paper``: a paper form's receipt."""
     from intake.interdistrict import prepare
 
     config = context.district(request.district)
     staff = context.staff(config, principal)
     check_role("submit", staff.name, staff.roles)
     task_queue = context.settings().task_queue
-    today = calendar.local_date(datetime.now(UTC), config.timezone)
+    now = datetime.now(UTC)
+    today = calendar.local_date(now, config.timezone)
     engine = context.engine()
     from intake.roster_facts import interdistrict_with_roster  # the roster's facts (issue 18)
 
     request = interdistrict_with_roster(engine, request)
-    inp = prepare(request, config, today, engine, staff.name)
+    received_at, received_by = paper.resolve(config.timezone) if paper else (None, None)
+    inp = prepare(request, config, today, engine, staff.name, received_at=received_at,
+                  received_by=received_by, now=now)
 
     async def go(client: Client) -> object:
         async with _claimed(engine, request.district, request.school_year, request.student.id,
@@ -96,10 +127,12 @@ def prepare_interdistrict(request: InterdistrictRequest, principal: Principal) -
 
 
 def prepare_within_form(
-    form: dict[str, Any], source: str, config: WithinDistrictConfig, principal: Principal
+    form: dict[str, Any], source: str, config: WithinDistrictConfig, principal: Principal,
+    paper: PaperReceipt | None = None,
 ) -> Prepared:
     """Every intake check of a within-district form (`intake.within.prepare_within`, with
-    ``now`` the moment it is submitted); nothing starts until ``start``."""
+    ``now`` this machine's clock, for early feedback: the workflows judge again on theirs);
+    nothing starts until ``start``. ``paper``: a paper form's receipt."""
     from intake.within import prepare_within
 
     request = validate_form(WithinRequest, form, source)
@@ -110,7 +143,9 @@ def prepare_within_form(
     from intake.roster_facts import within_with_roster  # the roster's facts (issue 18)
 
     request = within_with_roster(engine, request)
-    inp = prepare_within(request, config, datetime.now(UTC), engine, staff.name)
+    received_at, received_by = paper.resolve(config.timezone) if paper else (None, None)
+    inp = prepare_within(request, config, datetime.now(UTC), engine, staff.name,
+                         received_at=received_at, received_by=received_by)
     task_queue = context.settings().task_queue
 
     async def go(client: Client) -> object:
@@ -141,11 +176,14 @@ async def _claimed(
         raise
 
 
-async def submit_form(form: object, principal: Principal, source: str = "the flags") -> Prepared:
+async def submit_form(
+    form: object, principal: Principal, source: str = "the flags",
+    paper: PaperReceipt | None = None,
+) -> Prepared:
     """An interdistrict request from its fields (the CLI's flags), started."""
     from intake.interdistrict import parse_request
 
-    prepared = prepare_interdistrict(parse_request(form, source), principal)
+    prepared = prepare_interdistrict(parse_request(form, source), principal, paper)
     await prepared.start(await context.client())
     return prepared
 
@@ -154,7 +192,8 @@ async def submit_form(form: object, principal: Principal, source: str = "the fla
 
 
 def _prepare_file(
-    path: Path, principal: Principal, within: dict[str, WithinDistrictConfig | None]
+    path: Path, principal: Principal, within: dict[str, WithinDistrictConfig | None],
+    paper: PaperReceipt | None = None,
 ) -> Prepared:
     from intake.interdistrict import parse_request
     from intake.within import within_district_of
@@ -163,15 +202,17 @@ def _prepare_file(
     config = within_district_of(form, context.settings().districts_dir, within)
     if config is not None:
         assert isinstance(form, dict)
-        return prepare_within_form(form, path.name, config, principal)
-    return prepare_interdistrict(parse_request(form, path.name), principal)
+        return prepare_within_form(form, path.name, config, principal, paper)
+    return prepare_interdistrict(parse_request(form, path.name), principal, paper)
 
 
 async def submit_files(
-    files: list[Path], principal: Principal
+    files: list[Path], principal: Principal, paper: PaperReceipt | None = None
 ) -> AsyncIterator[Submitted | Rejected]:
     """Each file in order, as it is done. A refused form is `Rejected` and the others go on;
-    one file alone is refused by raising. Temporal unreachable stops the whole batch."""
+    one file alone is refused by raising. Temporal unreachable stops the whole batch.
+    ``paper``: the forms are paper forms received then, by that person (a pile handed in
+    together)."""
     from temporalio.service import RPCError
 
     batch = len(files) > 1
@@ -181,7 +222,7 @@ async def submit_files(
     done = 0
     for path in files:
         try:
-            prepared = _prepare_file(path, principal, within)
+            prepared = _prepare_file(path, principal, within, paper)
             if prepared.student in taken:
                 district, student, year = prepared.student
                 raise Refused(
@@ -219,9 +260,11 @@ async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> Wor
     from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
     attributes = at_start(Stage.submitted, inp.request.district, inp.request.school_year)
-    return await start_request(
+    handle = await start_request(
         client, InterdistrictPermitWorkflow.run, inp, inp.id, task_queue, attributes
     )
+    await admit(handle, InterdistrictPermitWorkflow.admitted)
+    return handle
 
 
 def reuse_policy() -> WorkflowIDReusePolicy:
@@ -282,9 +325,11 @@ async def ensure_lottery(
 async def start_within(
     client: Client, inp: WithinRequestInput, config: WithinDistrictConfig, task_queue: str
 ) -> WorkflowHandle:
-    """Enter the lottery (its clock decides 5:00 p.m.; a refusal starts nothing), then start
-    the request. Re-running after a crash between the two finds the application entered and
-    starts the request."""
+    """Enter the lottery (its clock decides 5:00 p.m., and a paper form's received time is
+    what it judges; a refusal starts nothing), then start the request, which judges its
+    receipt again on its own clock and may refuse to start (``admit``). An application the
+    lottery took is received when the lottery's clock says, so the two agree. Re-running
+    after a crash between the two finds the application entered and starts the request."""
     from temporalio.client import WorkflowUpdateFailedError
 
     from workflows.common.attributes import at_start
@@ -293,15 +338,56 @@ async def start_within(
 
     if inp.lottery_id is not None:
         lottery = await ensure_lottery(client, config, inp.request.school_year, task_queue)
+        applicant = inp.request.applicant(inp.id).model_copy(
+            update={"received_at": inp.received_at, "received_by": inp.received_by}
+        )
         try:
-            await lottery.execute_update(LotteryWorkflow.enter, inp.request.applicant(inp.id))
+            entered = await lottery.execute_update(LotteryWorkflow.enter, applicant)
+            entered_at: datetime | None = entered.entered_at
         except WorkflowUpdateFailedError as error:
             message = getattr(error.cause, "message", str(error))
             if "already entered" not in message:
                 raise PolicyError(message) from None
+            entered_at = await _entered_at(lottery, inp.id)
+        if inp.received_at is None and entered_at is not None:
+            inp = inp.model_copy(update={"received_at": entered_at})
     attributes = at_start(
         WithinStage.submitted, inp.request.district, inp.request.school_year
     )
-    return await start_request(
+    handle = await start_request(
         client, WithinRequestWorkflow.run, inp, inp.id, task_queue, attributes
     )
+    await admit(handle, WithinRequestWorkflow.admitted)
+    return handle
+
+
+
+async def _entered_at(lottery: WorkflowHandle, application_id: str) -> datetime | None:
+    from workflows.lottery import LotteryWorkflow
+
+    record = await lottery.query(LotteryWorkflow.result)
+    return next((e.entered_at for e in [*record.applicants, *record.reopened]
+                 if e.applicant.application_id == application_id), None)
+
+
+async def admit(handle: WorkflowHandle, admitted: Any) -> None:
+    """The request's own verdict on its receipt, on the workflows' clock: it wins over the
+    submitting machine's. A refused start fails its run before anything is recorded or sent
+    (so its id may be used again) and is `PolicyError` here with the workflow's reason."""
+    from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    try:
+        await handle.execute_update(admitted)
+        return
+    except WorkflowUpdateFailedError as error:
+        reason = getattr(error.cause, "message", None) or str(error)
+        if "expected but not found" in reason:  # a worker from before `admitted`: it runs
+            return
+    except RPCError as error:  # the run ended before the Update reached it: its failure says
+        reason = error.message
+        try:
+            await handle.result()
+        except WorkflowFailureError as failure:
+            reason = getattr(failure.cause, "message", None) or reason
+    raise PolicyError(reason) from None

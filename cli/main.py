@@ -146,15 +146,23 @@ def submit(
     school_year: Annotated[str | None, typer.Option(help="e.g. 2027-2028")] = None,
     other_district: Annotated[str | None, typer.Option()] = None,
     preferred_school: Annotated[str | None, typer.Option()] = None,
+    received_at: Annotated[str | None, typer.Option(
+        help="a paper form: when it was received, e.g. '2027-02-15 16:50' (the district's "
+             "zone)")] = None,
+    received_by: Annotated[str | None, typer.Option(
+        help="a paper form: who received it (a staff name of the district's roster)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Submit requests on behalf of parents, from files or (interdistrict) from flags.
 
     A within-district form has no `direction`. Several files are a batch, submitted in order:
     a refused form is reported with its file name, the others go on, and the exit status is
-    1; --json then prints a list with one entry per file."""
+    1; --json then prints a list with one entry per file. A paper form is entered with when
+    and by whom it was received (--received-at, --received-by): its windows and deadlines
+    count from then (docs/cross-cutting.md "Paper forms")."""
+    paper = submissions.paper_receipt(received_at, received_by)
     if files:
-        _submit_files(files, actor, as_json)
+        _submit_files(files, actor, as_json, paper)
         return
     flags = {
         "district": district, "direction": direction, "reason": reason,
@@ -165,17 +173,18 @@ def submit(
         "parent": {"name": parent_name, "email": parent_email,
                    "relationship": relationship},
     }
-    prepared = run(submissions.submit_form(_drop_none(flags), principal(actor)))
+    prepared = run(submissions.submit_form(_drop_none(flags), principal(actor), paper=paper))
     emit(as_json, prepared.data, lambda: out.print(f"submitted [bold]{prepared.id}[/bold]"))
 
 
-def _submit_files(files: list[Path], actor: str, as_json: bool) -> None:
+def _submit_files(files: list[Path], actor: str, as_json: bool,
+                  paper: submissions.PaperReceipt | None = None) -> None:
     """In order, in one process; each form is reported as it is done."""
     batch = len(files) > 1
     results: list[dict[str, Any]] = []
 
     async def go() -> None:
-        async for outcome in submissions.submit_files(files, principal(actor)):
+        async for outcome in submissions.submit_files(files, principal(actor), paper):
             path = outcome.file
             if isinstance(outcome, Rejected):
                 where = "" if path.name in str(outcome.error) else f"{path.name}: "

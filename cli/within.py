@@ -340,12 +340,19 @@ def lottery_run(district: DistrictArg, school_year: YearArg, as_json: JsonFlag =
 @lottery_app.command("certify")
 @refusing
 def lottery_certify(
-    district: DistrictArg, school_year: YearArg, actor: ActorOption = "", as_json: JsonFlag = False
+    district: DistrictArg, school_year: YearArg, actor: ActorOption = "",
+    all_paper_entered: Annotated[bool, typer.Option(
+        "--all-paper-entered",
+        help="every paper form received before the close is entered: certify before their "
+             "entry period (paper_entry_days) ends")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Certify the drawn preview; it releases the result to every parent.
 
-    Only a staff member with the lottery_certifier role who did not set the seats may."""
-    record = run(lottery.certify(district, school_year, principal(actor)))
+    Only a staff member with the lottery_certifier role who did not set the seats may; and
+    only once paper forms received before the close can no longer come in, unless the
+    certifier says every one is entered (--all-paper-entered)."""
+    record = run(lottery.certify(district, school_year, principal(actor), all_paper_entered))
     data = {"id": record.id, "stage": record.stage.value, "certified_by": record.certified_by,
             "certified_at": record.certified_at.isoformat() if record.certified_at else None,
             "applications": len(record.applicants)}

@@ -5,16 +5,18 @@ refused request changes nothing; `app.submissions` starts it."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from intake.forms import read_form, validate_form
 from intake.ids import next_free_id, request_id_base
+from intake.paper import check_paper
 from models.district import DistrictConfig, DistrictPolicy
 from models.requests import InterdistrictRequest
 from rules import agreements, eligibility
+from rules.calendar import at_local, local_date
 from rules.errors import PolicyError
 from store import records
 from workflows.interdistrict_permit import PermitRequestInput
@@ -84,13 +86,25 @@ def prepare(
     today: date,
     engine: Engine,
     submitted_by: str,
+    received_at: datetime | None = None,
+    received_by: str | None = None,
+    now: datetime | None = None,
 ) -> PermitRequestInput:
+    """Every intake check. ``today`` is the submitting machine's, for early feedback only: the
+    workflow judges the dates again on its own clock (docs/cross-cutting.md "One clock for
+    intake"). A paper form gives when (``received_at``) and by whom it was received: its
+    dates are its receipt's."""
     if request.district != config.id:
         raise PolicyError(f"request is for district {request.district!r}, not {config.id!r}")
     eligibility.check_requester(request.parent.relationship)
     if request.preferred_school and config.school(request.preferred_school) is None:
         raise PolicyError(f"unknown school {request.preferred_school!r} in {config.id}")
     eligibility.school_year_start(request.school_year)
+    if received_at is not None or received_by is not None:
+        entered = now or at_local(today, time(12), config.timezone)
+        check_paper(config, received_at, received_by, entered)
+        assert received_at is not None
+        today = local_date(received_at, config.timezone)
     policy = policy_for(config, request.school_year)
     year = config.calendar[request.school_year]
     settings = policy.settings
@@ -109,5 +123,7 @@ def prepare(
     request, policy = with_agreement(request, policy, config)
     request_id = next_free_id(engine, base_request_id(engine, request))
     return PermitRequestInput(
-        id=request_id, request=request, policy=policy, submitted_by=submitted_by
+        id=request_id, request=request, policy=policy, submitted_by=submitted_by,
+        received_at=received_at, received_by=received_by, last_day=year.last_day,
+        paper_entry_days=config.paper_entry_days,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from models.lottery_record import LotteryInput, SeatCount
 from models.within_district_config import WithinDistrictConfig
-from rules import within_windows
+from rules import receipts, within_windows
 from workflows.lottery import lottery_id
 
 
@@ -41,4 +41,7 @@ def lottery_input(
         ledger_closes=within_windows.school_starts(first_day, tz) if first_day else None,
         reopens=within_windows.reopening(completes, tz) if completes else None,
         offer_accept_days=settings.offer_accept_days,
+        window_opens=window.opens,
+        paper_entry_days=config.paper_entry_days,
+        paper_entry_closes=receipts.paper_entry_closes(window.closes, config.paper_entry_days, tz),
     )

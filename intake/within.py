@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from districts import UnknownDistrictError, load_district, load_within_district
 from intake.forms import read_form, validate_form
 from intake.ids import next_free_id, request_id_base
+from intake.paper import check_paper
 from models.within_district_config import WithinDistrictConfig
 from models.within_request import (
     WithinKind,
@@ -71,11 +72,17 @@ def prepare_within(
     now: datetime,
     engine: Engine,
     submitted_by: str,
+    received_at: datetime | None = None,
+    received_by: str | None = None,
 ) -> WithinRequestInput:
     """Every intake rule (I, II, III.A, IV.G, VI.C, VII, VIII.A, IX.A); the review flags of
-    III.A, III.C and III.D are the workflow's to act on."""
+    III.A, III.C and III.D are the workflow's to act on. ``now`` is the submitting machine's
+    clock, for early feedback only: the workflows judge again on theirs (docs/cross-cutting.md
+    "One clock for intake"). A paper form gives when (``received_at``) and by whom it was
+    received: its window is the one it was received in."""
     if request.district != config.id:
         raise PolicyError(f"request is for district {request.district!r}, not {config.id!r}")
+    check_paper(config, received_at, received_by, now)
     student = request.student
     for what, school_id in (
         ("school", request.school),
@@ -105,7 +112,7 @@ def prepare_within(
     within_eligibility.check_one_transfer_per_year(
         student.transfers_this_year, request.special_issue
     )
-    kind = window_for(config, request.school_year, now)
+    kind = window_for(config, request.school_year, received_at or now)
     within_eligibility.check_open(request.seat_key, config.seats_for(request.school_year))
     within_eligibility.check_needs_transfer(
         request.applicant("check"), student.current_program
@@ -125,6 +132,13 @@ def prepare_within(
         ),
         level_ends=level_ends(request.school_year, student.grade, school.highest_grade),
         level_last_grade=school.highest_grade,
+        received_at=received_at,
+        received_by=received_by,
+        windows=within_windows.year_windows(
+            config.within_district, request.school_year,
+            config.calendar[request.school_year].first_day, config.timezone,
+        ),
+        paper_entry_days=config.paper_entry_days,
     )
 
 

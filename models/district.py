@@ -128,6 +128,10 @@ class DistrictBase(BaseModel):
     staff_notices_to: list[EmailStr] = Field(min_length=1)
     calendar: dict[str, SchoolYear] = Field(min_length=1)
     staff: list[StaffMember] = Field(default_factory=list)
+    # A paper form is entered within this many calendar days of the day it was received
+    # (docs/cross-cutting.md "Paper forms"); 0 is the same day. The lottery waits this long
+    # after its close before its draw may be certified.
+    paper_entry_days: int = Field(default=3, ge=0, le=14)
 
     @field_validator("timezone")
     @classmethod

@@ -48,6 +48,13 @@ class LotteryInput(BaseModel):
     offer_accept_days: int = Field(default=10, ge=1)
     applications_per_run: int = Field(default=1000, ge=1)  # see LotteryWorkflow.run
     carried: LotteryRecord | None = None  # the record, when the lottery goes on in a new run
+    # Paper forms (docs/lottery.md "Paper forms after the close"): a form received in the
+    # window may be entered within ``paper_entry_days`` of its receipt, until
+    # ``paper_entry_closes`` for the last of them; the draw is certified only after that.
+    # None in lotteries started before paper forms.
+    window_opens: datetime | None = None
+    paper_entry_days: int | None = Field(default=None, ge=0)
+    paper_entry_closes: datetime | None = None
 
 
 class LotteryStage(StrEnum):

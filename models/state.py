@@ -32,6 +32,8 @@ class RequestState(BaseModel):
     timezone: str
     stage: Stage = Stage.submitted
     received_at: datetime
+    received_by: str | None = None  # who received it, for a paper form
+    entered_at: datetime | None = None  # when it was entered, for a paper form
     missing_documents: list[DocumentKind] = Field(default_factory=list)
     documents: list[DocumentRecord] = Field(default_factory=list)
     documents_due: date | None = None

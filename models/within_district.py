@@ -80,6 +80,10 @@ class Applicant(BaseModel):
     residency: Residency
     resident_sibling: bool = False  # VIII.C.2.a: a sibling attends the school applied to
     current_school: str = ""  # X.B: the school the student attends now
+    # A paper form: when it was received and by whom (the window counts its receipt, Rule
+    # 5110.1 VIII.A.2, "received no later than 5:00 p.m."); None: received as it is entered.
+    received_at: datetime | None = None
+    received_by: str | None = None
 
     @property
     def seat_key(self) -> SeatKey:

@@ -83,6 +83,13 @@ class WithinDistrictSettings(BaseModel):
     overcrowding: Overcrowding = Field(default_factory=Overcrowding)
 
 
+def _day(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:  # February 29 in a common year
+        return date(year, month + 1, 1)
+
+
 class WithinDistrictConfig(DistrictBase):
     schools: list[WithinSchool] = Field(min_length=1)
     within_district: WithinDistrictSettings = Field(default_factory=WithinDistrictSettings)
@@ -97,6 +104,17 @@ class WithinDistrictConfig(DistrictBase):
         if len(areas) != len(set(areas)):
             raise ValueError("each school has its own attendance area")
         settings = self.within_district
+        # In a common year (February 29 read as March 1), notify_by the next year if earlier.
+        closes = _day(2001, settings.next_year_closes_month, settings.next_year_closes_day)
+        notify = _day(2001, settings.notify_by_month, settings.notify_by_day)
+        if notify <= closes:
+            notify = _day(2002, settings.notify_by_month, settings.notify_by_day)
+        if (notify - closes).days <= self.paper_entry_days:
+            raise ValueError(
+                f"paper_entry_days ({self.paper_entry_days}) must end before parents are told "
+                f"(notify_by {settings.notify_by_month}/{settings.notify_by_day}): the draw is "
+                "certified only after paper forms received before the close are in"
+            )
         for year in settings.option_enrollment_complete:
             if year not in self.calendar:
                 raise ValueError(f"option_enrollment_complete names unknown school year {year}")

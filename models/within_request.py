@@ -180,6 +180,8 @@ class WithinRequestState(BaseModel):
     timezone: str
     stage: WithinStage = WithinStage.submitted
     received_at: datetime
+    received_by: str | None = None  # who received it, for a paper form
+    entered_at: datetime | None = None  # when it was entered, for a paper form
     lottery_id: str | None = None
     flags: list[RecommendationKind] = Field(default_factory=list)
     recommendations: list[Recommendation] = Field(default_factory=list)
@@ -210,6 +212,22 @@ class WithinPolicy(DistrictSnapshot):
     schools: dict[str, str]  # id -> name
 
 
+class Span(BaseModel):
+    """A window: open from ``opens`` (included) until ``closes`` (excluded)."""
+
+    opens: datetime
+    closes: datetime
+
+
+class YearWindows(BaseModel):
+    """The windows of one school year (VIII.A.1-2, VIII.A.3, IX.A), fixed at submission, that
+    a request's workflow re-checks its receipt against on its own clock."""
+
+    next_year: Span
+    reopened: Span | None = None
+    current_year: Span
+
+
 class WithinRequestInput(BaseModel):
     id: str
     request: WithinRequest
@@ -219,3 +237,11 @@ class WithinRequestInput(BaseModel):
     lottery_id: str | None = None  # next_year and reopened requests
     level_ends: date  # IV.D, from rules.within_levels
     level_last_grade: int = Field(ge=0, le=12)  # the target school's highest grade
+    # When the request counts as received (docs/cross-cutting.md "One clock for intake"): a
+    # paper form's received time, or the lottery's clock when it entered the application;
+    # None: the workflow's clock when it starts. ``received_by``: who received a paper form.
+    received_at: datetime | None = None
+    received_by: str | None = None
+    # What the workflow re-checks at its start (None in runs started before it did).
+    windows: YearWindows | None = None
+    paper_entry_days: int = 0

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from models.within_district_config import WithinDistrictSettings
-from models.within_request import WithinKind
+from models.within_request import Span, WithinKind, YearWindows
 from rules.calendar import at_local, end_of_day
 from rules.eligibility import school_year_start
 from rules.errors import PolicyError
+from rules.receipts import check_received
 
 CLOSING_TIME = time(17, 0)  # VIII.A.2: "no later than 5:00 p.m. on February 15"
 
@@ -109,34 +111,63 @@ def reopened_window(option_enrollment_complete: date, first_day: date, tz: str) 
     )
 
 
-def window_kind(
-    settings: WithinDistrictSettings, school_year: str, first_day: date, tz: str, now: datetime
-) -> WithinKind:
-    """Which window ``now`` falls in for ``school_year``: VIII.A.1-2, VIII.A.3 or IX.A, tried
-    in that order; a request outside all three is refused with the windows it missed
-    (docs/within-district.md "No window open")."""
-    check_aware(now)
+def year_windows(
+    settings: WithinDistrictSettings, school_year: str, first_day: date, tz: str
+) -> YearWindows:
+    """The three windows of ``school_year`` (VIII.A.1-2, VIII.A.3, IX.A), as a request's input
+    carries them so that its workflow can judge its receipt on its own clock."""
     window = district_next_year_window(settings, school_year, tz)
-    if window.contains(now):
-        return WithinKind.next_year
     completes = settings.option_enrollment_complete.get(school_year)
-    if completes is not None and reopened_window(completes, first_day, tz).contains(now):
-        return WithinKind.reopened
+    reopened = None
+    if completes is not None:
+        again = reopened_window(completes, first_day, tz)
+        reopened = Span(opens=again.opens, closes=again.closes)
     current = current_year_window(
         first_day, tz, settings.current_year_closes_month, settings.current_year_closes_day
     )
-    if current.contains(now):
-        return WithinKind.current_year
-    zone = window.opens.tzinfo
-    again = ""
-    if completes is not None:
-        again = f"; it reopens the day after {completes.isoformat()} (VIII.A.3)"
-    raise PolicyError(
-        f"no window for {school_year} is open at {now.astimezone(zone).isoformat()}: next-year "
-        f"applications run from {window.opens.isoformat()} until {window.closes.isoformat()} "
-        f"(VIII.A){again}; current-year applications from the first day of school until "
-        f"{current.closes.date().isoformat()} (IX.A)"
+    return YearWindows(
+        next_year=Span(opens=window.opens, closes=window.closes),
+        reopened=reopened,
+        current_year=Span(opens=current.opens, closes=current.closes),
     )
+
+
+def _contains(span: Span, instant: datetime) -> bool:
+    return span.opens <= instant < span.closes
+
+
+def kind_in(windows: YearWindows, school_year: str, instant: datetime) -> WithinKind:
+    """Which window ``instant`` falls in: VIII.A.1-2, VIII.A.3 or IX.A, tried in that order; an
+    instant outside all three is refused with the windows it missed (docs/within-district.md
+    "No window open")."""
+    check_aware(instant)
+    if _contains(windows.next_year, instant):
+        return WithinKind.next_year
+    if windows.reopened is not None and _contains(windows.reopened, instant):
+        return WithinKind.reopened
+    if _contains(windows.current_year, instant):
+        return WithinKind.current_year
+    zone = windows.next_year.opens.tzinfo
+    again = ""
+    if windows.reopened is not None:
+        completes = windows.reopened.opens.astimezone(zone).date() - timedelta(days=1)
+        again = f"; it reopens the day after {completes.isoformat()} (VIII.A.3)"
+    window = windows.next_year
+    raise PolicyError(
+        f"no window for {school_year} is open at {instant.astimezone(zone).isoformat()}: "
+        f"next-year applications run from {window.opens.isoformat()} until "
+        f"{window.closes.isoformat()} (VIII.A){again}; current-year applications from the "
+        f"first day of school until "
+        f"{windows.current_year.closes.astimezone(zone).date().isoformat()} (IX.A)"
+    )
+
+
+def window_kind(
+    settings: WithinDistrictSettings, school_year: str, first_day: date, tz: str, now: datetime
+) -> WithinKind:
+    """Which window ``now`` falls in for ``school_year`` (``kind_in``)."""
+    check_aware(now)
+    return kind_in(year_windows(settings, school_year, first_day, tz), school_year, now)
 
 
 def notify_by(school_year: str, month: int = 3, day: int = 1) -> date:
@@ -157,3 +188,29 @@ def offer_accept_last_day(offered: date, accept_days: int = 10) -> date:
     """A freed seat is offered with a deadline to accept, 10 days if unset
     (docs/lottery.md "Offers")."""
     return offered + timedelta(days=accept_days)
+
+
+def check_receipt(
+    windows: YearWindows,
+    school_year: str,
+    kind: WithinKind,
+    received: datetime,
+    now: datetime,
+    tz: str,
+    paper_entry_days: int | None = None,
+) -> None:
+    """A request's own verdict at its start, on its clock ``now`` (docs/cross-cutting.md "One
+    clock for intake"): its receipt is not in the future; a paper form (``paper_entry_days``
+    given) is entered within the district's days of its receipt; and the receipt falls in the
+    window the submitting machine chose (``kind``). Any other answer refuses the start."""
+    if paper_entry_days is not None:
+        check_received(received, now, paper_entry_days, tz)
+    elif received > now:
+        raise PolicyError(f"the receipt time {received.isoformat()} is in the future")
+    actual = kind_in(windows, school_year, received)
+    if actual is not kind:
+        raise PolicyError(
+            f"received at {received.astimezone(ZoneInfo(tz)).isoformat()} "
+            f"by the workflows' clock, the request falls in the {actual.value} window, not the "
+            f"{kind.value} one the submitting machine's clock gave: check that machine's clock"
+        )

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.agreement import AgreementWatchInput, AgreementWatchWorkflow, agreement_watch_id
@@ -58,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from models.stages import APPEALABLE_STAGES, DECIDABLE_STAGES, Stage
     from models.state import HistoryEntry, ProvisionalAttendance, RequestState
     from rules import agreements as agreement_rules
-    from rules import deadlines, documents, eligibility, provisional
+    from rules import deadlines, documents, eligibility, provisional, receipts
     from rules import permits as permit_rules
     from rules.errors import PolicyError
     from workflows.common import attributes
@@ -71,6 +71,13 @@ class PermitRequestInput(BaseModel):
     request: InterdistrictRequest
     policy: DistrictPolicy
     submitted_by: str
+    # A paper form: when and by whom it was received (docs/cross-cutting.md "Paper forms");
+    # None: received when the workflow starts.
+    received_at: datetime | None = None
+    received_by: str | None = None
+    # What the workflow re-checks at its start, on its clock (None in runs started before).
+    last_day: date | None = None  # the school year's last day
+    paper_entry_days: int = 0
 
 
 @workflow.defn(name="InterdistrictPermitRequest")
@@ -80,11 +87,15 @@ class InterdistrictPermitWorkflow:
         self.policy = inp.policy
         now = workflow.now()
         request = inp.request
+        received = inp.received_at or now
+        self.refusal = self._admission(inp, received, now)
         self.state = RequestState(
             id=inp.id,
             request=request,
             timezone=inp.policy.timezone,
-            received_at=now,
+            received_at=received,
+            received_by=inp.received_by,
+            entered_at=now if inp.received_by else None,
             missing_documents=documents.required_documents(
                 request.direction,
                 request.reason,
@@ -93,6 +104,12 @@ class InterdistrictPermitWorkflow:
             ),
         )
         self.release_granted: bool | None = None
+        # A paper form complete within its entry period (its documents, its release typed in
+        # with it) came complete on the day it was received: the decision clock (EC 46600.2)
+        # counts from that day, not from the typing-in (docs/interdistrict.md "Paper forms").
+        tz = inp.policy.timezone
+        self.paper_day = calendar.local_date(received, tz) if inp.received_by else None
+        self.paper_entry_last = receipts.entry_last_day(received, inp.paper_entry_days, tz)
         self.notices = NoticesUnderway()  # the notices of staff actions, on their way
         # Versioned: from this change on a county extends only as EC 46601 allows (its class
         # and a circumstance); a run started before keeps the rule it started under.
@@ -103,13 +120,39 @@ class InterdistrictPermitWorkflow:
 
     # ---- the stages -------------------------------------------------------------------
 
+    @staticmethod
+    def _admission(inp: PermitRequestInput, received: datetime, now: datetime) -> str | None:
+        """The workflow's own verdict on its receipt, on its clock (docs/cross-cutting.md "One
+        clock for intake"): why the start is refused, or None. Versioned (``intake-clock``)."""
+        if inp.last_day is None or not versions.patched("intake-clock"):
+            return None
+        policy, tz = inp.policy, inp.policy.timezone
+        try:
+            if inp.received_by is not None:
+                receipts.check_received(received, now, inp.paper_entry_days, tz)
+            eligibility.check_submission_date(
+                inp.request.school_year, policy.first_day, inp.last_day,
+                calendar.local_date(received, tz), policy.settings.opens_month,
+                policy.settings.opens_day,
+            )
+        except PolicyError as error:
+            return str(error)
+        return None
+
+    def _received_on(self) -> date:
+        return calendar.local_date(self.state.received_at, self.state.timezone)
+
     @workflow.run
     async def run(self, inp: PermitRequestInput) -> RequestState:
+        if self.refusal is not None:
+            # Before anything is recorded or sent: the failed run leaves nothing, and its id
+            # may be used again (app/submissions.py REUSE).
+            raise ApplicationError(f"start refused: {self.refusal}", type="StartRefused",
+                                   non_retryable=True)
         # The state starts as submitted; recording it must not undo an early withdrawal.
-        await self._enter(self.state.stage, "submitted", inp.submitted_by, "request received")
-        await self._notify_parent(
-            NoticeKind.receipt, received_on=self._long(today_in(self.state.timezone))
-        )
+        await self._enter(self.state.stage, "submitted", inp.submitted_by,
+                          self._received_detail() or "request received")
+        await self._notify_parent(NoticeKind.receipt, received_on=self._long(self._received_on()))
         # Each stage begins only if the request is still open: a withdrawal can arrive
         # while the previous stage's record or notice is being written.
         if (
@@ -197,8 +240,11 @@ class InterdistrictPermitWorkflow:
         """EC 46600.2 and the district's promise. The clock starts when the request is
         complete ("Incomplete applications will not be processed"): see README."""
         today = today_in(self.state.timezone)
+        received = today
+        if self.paper_day is not None and today <= self.paper_entry_last:
+            received = self.paper_day
         due = deadlines.decision_deadlines(
-            today, self.policy.first_day, self.policy.settings.decision_promise_days
+            received, self.policy.first_day, self.policy.settings.decision_promise_days
         )
         self.state.review_started_at = workflow.now()
         self.state.decision_due, self.state.statutory_due = due.due, due.statutory
@@ -584,9 +630,29 @@ class InterdistrictPermitWorkflow:
         )
         return self.state
 
+    def _check_admitted(self) -> None:
+        if self.refusal is not None:
+            refuse(f"start refused: {self.refusal}")
+
+    @checked_update(_check_admitted)
+    async def admitted(self) -> RequestState:
+        """The front asks once it has started the request: refused with the workflow's reason
+        when its own clock refuses the receipt (``_admission``), else the state."""
+        self._check_admitted()
+        return self.state
+
     @workflow.query
     def status(self) -> RequestState:
         return self.state
+
+    def _received_detail(self) -> str:
+        """The audit of a paper form: when and by whom it was received, and when entered."""
+        if self.state.received_by is None or self.state.entered_at is None:
+            return ""
+        zone = calendar.ZoneInfo(self.state.timezone)
+        received = self.state.received_at.astimezone(zone).isoformat()
+        entered = self.state.entered_at.astimezone(zone).isoformat()
+        return f"paper form received {received} by {self.state.received_by}; entered {entered}"
 
     # ---- effects ------------------------------------------------------------------------
 

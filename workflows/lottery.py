@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.errors import PolicyError
     from rules.lottery import draw, random_number
     from rules.lottery_audit import recorded_tier, verify
+    from rules.receipts import check_received
     from rules.seat_ledger import Freed, SeatLedger
     from rules.tiers import NoTransferNeeded, tier_label
     from rules.within_windows import Window, certification_escalation_day
@@ -113,6 +114,11 @@ class LotteryWorkflow:
         self.notices = NoticesUnderway()
         self.changed = False
         self.saved_version = 0
+        # Versioned (``paper-forms``): from this change on a paper form received before the
+        # close is taken until its entry period ends, redrawing the preview, and the draw is
+        # certified only after that (docs/lottery.md "Paper forms after the close").
+        self.paper = inp.paper_entry_closes is not None and versions.patched("paper-forms")
+        self.paper_closed_by: str | None = None  # the certifier who said every form is in
 
     # ---- the stages -------------------------------------------------------------------
 
@@ -149,8 +155,9 @@ class LotteryWorkflow:
         await self._save()
         return self.record
 
-    def _draw(self) -> None:
-        """VIII.B: the draw is a preview; no parent is told until it is certified."""
+    def _draw(self, late: Applicant | None = None) -> None:
+        """VIII.B: the draw is a preview; no parent is told until it is certified. ``late``:
+        a paper form received before the close and entered after it, drawn again with it."""
         self.record.result = draw(
             [e.applicant for e in self.record.applicants],
             self.record.seat_map(),
@@ -160,6 +167,17 @@ class LotteryWorkflow:
         self.record.drawn_at = workflow.now()
         result = self.record.result
         placed = sum(1 for e in result.entries if e.outcome.value == "placed")
+        if late is not None:
+            zone = calendar.ZoneInfo(self.inp.timezone)
+            received = late.received_at.astimezone(zone) if late.received_at else None
+            self._log(
+                LotteryStage.preview, "draw_redrawn", "system",
+                f"paper form {late.application_id} received "
+                f"{received.isoformat() if received else '?'} by {late.received_by}, entered "
+                f"{workflow.now().astimezone(zone).isoformat()}: {len(result.entries)} "
+                f"applications, {placed} placed; awaiting certification",
+            )
+            return
         self._log(
             LotteryStage.preview, "draw_previewed", "system",
             f"{len(result.entries)} applications, {placed} placed; awaiting certification",
@@ -304,8 +322,46 @@ class LotteryWorkflow:
             and Window(opens=inp.reopens, closes=inp.ledger_closes).contains(workflow.now())
         )
 
+    def _late_paper(self, applicant: Applicant) -> bool:
+        """A paper form received before the close, entered after it while the draw is not
+        certified and the entry period of the close lasts (docs/lottery.md "Paper forms after
+        the close")."""
+        inp, received = self.inp, applicant.received_at
+        return (
+            self.paper
+            and received is not None
+            and inp.paper_entry_closes is not None
+            and received < inp.window_closes
+            and self.record.stage in (LotteryStage.collecting, LotteryStage.preview)
+            and self._paper_may_come()
+        )
+
+    def _check_paper(self, applicant: Applicant) -> None:
+        """A paper form's received time, on the lottery's clock: not in the future, entered
+        within the district's days of it, not before the window opened."""
+        received, inp = applicant.received_at, self.inp
+        if not self.paper or received is None or inp.paper_entry_days is None:
+            return
+        if inp.window_opens is not None and received < inp.window_opens:
+            zone = calendar.ZoneInfo(inp.timezone)
+            refuse(
+                f"the form was received {received.astimezone(zone).isoformat()}, before "
+                f"applications for {inp.school_year} opened at "
+                f"{inp.window_opens.astimezone(zone).isoformat()} (VIII.A.1)"
+            )
+        try:
+            check_received(received, workflow.now(), inp.paper_entry_days, inp.timezone)
+        except PolicyError as error:
+            refuse(str(error))
+
     def _check_enter(self, applicant: Applicant) -> None:
-        if not self._window_open() and not self._reopened():
+        self._check_paper(applicant)
+        late = self._late_paper(applicant)
+        on_time = self._window_open() and (
+            applicant.received_at is None or not self.paper
+            or applicant.received_at < self.inp.window_closes
+        )
+        if not on_time and not late and not self._reopened():
             zone = calendar.ZoneInfo(self.inp.timezone)
             closes = self.inp.window_closes.astimezone(zone)
             again = ""
@@ -316,7 +372,7 @@ class LotteryWorkflow:
                 f"applications for {self.inp.school_year} closed at {closes.isoformat()} "
                 f"(VIII.A.2){again}"
             )
-        if self._window_open() and self.record.seat_map().get(applicant.seat_key, 0) <= 0:
+        if (on_time or late) and self.record.seat_map().get(applicant.seat_key, 0) <= 0:
             refuse(
                 f"{applicant.seat_key.describe()} is not open to within-district transfers in "
                 "this lottery (VII); seats set after it opened are added with "
@@ -364,6 +420,34 @@ class LotteryWorkflow:
             refuse("the draw has not run yet: the window is still open")
         if self.record.certified:
             refuse(f"the draw was already certified by {self.record.certified_by}")
+        if self._paper_may_come():
+            closes = self.inp.paper_entry_closes
+            assert closes is not None
+            zone = calendar.ZoneInfo(self.inp.timezone)
+            refuse(
+                f"paper forms received before the close may be entered until "
+                f"{closes.astimezone(zone).isoformat()} ({self.inp.paper_entry_days} days "
+                "after it: the district's paper_entry_days), and each redraws the preview: "
+                "certify the draw after that, or, once every paper form received before the "
+                "close is entered, say so (`lottery certify --all-paper-entered`)"
+            )
+
+    def _paper_may_come(self) -> bool:
+        """Whether a paper form received before the close may still be entered."""
+        closes = self.inp.paper_entry_closes
+        return (self.paper and closes is not None and workflow.now() < closes
+                and self.paper_closed_by is None)
+
+    def _check_close_paper(self, actor: Actor) -> None:
+        # Whoever may certify may say every paper form is in, before the draw is certified.
+        if actor.name in self._setters():
+            refuse(f"{actor.name} set the seats and may not close the paper forms' entry: "
+                   "the certifier does")
+        authorize("lottery.certify", actor)
+        if self.record.stage is LotteryStage.collecting:
+            refuse("the draw has not run yet: the window is still open")
+        if self.record.certified:
+            refuse(f"the draw was already certified by {self.record.certified_by}")
 
     def _check_offer(self, answer: OfferAnswer) -> Offer:
         authorize("lottery.answer_offer", answer.actor)
@@ -387,6 +471,7 @@ class LotteryWorkflow:
     @checked_update(_check_enter)
     async def enter(self, applicant: Applicant) -> RecordedApplicant:
         self._check_enter(applicant)
+        late = self._late_paper(applicant) and self.record.stage is LotteryStage.preview
         recorded = RecordedApplicant(
             applicant=applicant, tier=None,
             random_number=random_number(self.record.seed, applicant.student_id),
@@ -400,6 +485,9 @@ class LotteryWorkflow:
             # Recorded with its tier, number and instant in ``applicants``; the request's own
             # audit trail has the entry too, so the lottery's history stays per lottery event.
             self.record.applicants.append(recorded)
+            if late:  # after the draw: the preview is drawn again with it
+                self._draw(late=applicant)
+                await self._save()
             return recorded
         # VIII.A.3: first come, first served, behind those already waiting for the key.
         self.record.reopened.append(recorded)
@@ -428,6 +516,21 @@ class LotteryWorkflow:
             f"application {application_id} withdrawn",
         )
         return found
+
+    @checked_update(_check_close_paper)
+    async def close_paper(self, actor: Actor) -> LotteryRecord:
+        """The certifier says every paper form received before the close is entered: no more
+        are taken, and the draw may be certified before their entry period ends (docs/
+        lottery.md "Paper forms after the close"). Nothing to do once the period is over."""
+        self._check_close_paper(actor)
+        if self._paper_may_come():
+            self.paper_closed_by = actor.name
+            self._log(
+                self.record.stage, "paper_forms_closed", actor.name,
+                "every paper form received before the close is entered, the certifier says; "
+                "no more are taken",
+            )
+        return self.record
 
     @checked_update(_check_certify)
     async def certify(self, actor: Actor) -> LotteryRecord:

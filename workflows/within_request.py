@@ -23,11 +23,13 @@ sent to the lottery as the ``forfeit`` Signal so the next in line gets an offer.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
-from workflows.common import audit, permits, seat_news, signals
+from workflows.common import audit, permits, seat_news, signals, versions
 from workflows.common.notify import NoticesUnderway, request_facts
 from workflows.common.updates import checked_update
 from workflows.common.waiting import authorize, record, refuse
@@ -56,7 +58,8 @@ with workflow.unsafe.imports_passed_through():
         WithinRequestState,
         WithinStage,
     )
-    from rules import within_eligibility
+    from rules import within_eligibility, within_windows
+    from rules.errors import PolicyError
     from workflows.common import attributes
 
 FLAG_KIND = {
@@ -95,12 +98,20 @@ class WithinRequestWorkflow:
             special_education=student.special_education,
             english_learner=student.english_learner,
         )
+        now = workflow.now()
+        # When it counts as received: a paper form's received time, or the lottery's clock
+        # when it entered the application; else now (docs/cross-cutting.md "One clock for
+        # intake").
+        received = inp.received_at or now
+        self.refusal = self._admission(inp, received, now)
         self.state = WithinRequestState(
             id=inp.id,
             request=inp.request,
             kind=inp.kind,
             timezone=inp.policy.timezone,
-            received_at=workflow.now(),
+            received_at=received,
+            received_by=inp.received_by,
+            entered_at=now if inp.received_by else None,
             lottery_id=inp.lottery_id,
             flags=[FLAG_KIND[f] for f in flags],
             level_ends=inp.level_ends,
@@ -115,9 +126,30 @@ class WithinRequestWorkflow:
 
     # ---- the stages -------------------------------------------------------------------
 
+    @staticmethod
+    def _admission(inp: WithinRequestInput, received: datetime, now: datetime) -> str | None:
+        """The workflow's own verdict on its receipt, on its clock: why the start is refused,
+        or None. Versioned (``intake-clock``): runs started before it were not judged."""
+        if inp.windows is None or not versions.patched("intake-clock"):
+            return None
+        try:
+            within_windows.check_receipt(
+                inp.windows, inp.request.school_year, inp.kind, received, now,
+                inp.policy.timezone, inp.paper_entry_days if inp.received_by else None,
+            )
+        except PolicyError as error:
+            return str(error)
+        return None
+
     @workflow.run
     async def run(self, inp: WithinRequestInput) -> WithinRequestState:
-        seq = await self._enter(WithinStage.submitted, "received", inp.submitted_by)
+        if self.refusal is not None:
+            # Before anything is recorded or sent: the failed run leaves nothing, and its id
+            # may be used again (app/submissions.py REUSE).
+            raise ApplicationError(f"start refused: {self.refusal}", type="StartRefused",
+                                   non_retryable=True)
+        seq = await self._enter(WithinStage.submitted, "received", inp.submitted_by,
+                                self._received_detail())
         await self._notify_parent(NoticeKind.within_receipt, seq)
         if self.state.flags:
             await self._enter(
@@ -217,6 +249,10 @@ class WithinRequestWorkflow:
         if self.state.stage is not WithinStage.under_review:
             refuse(f"request {self.state.id} is {self.state.stage.value}: it cannot be decided")
 
+    def _check_admitted(self) -> None:
+        if self.refusal is not None:
+            refuse(f"start refused: {self.refusal}")
+
     def _check_withdraw(self, action: WithdrawWithin) -> None:
         authorize("within.withdraw", action.actor)
         if self.state.stage is WithinStage.placed:
@@ -302,6 +338,13 @@ class WithinRequestWorkflow:
         await self._notify_parent(NoticeKind.within_withdrawn, seq, wait=False)
         return self.state
 
+    @checked_update(_check_admitted)
+    async def admitted(self) -> WithinRequestState:
+        """The front asks once it has started the request: refused with the workflow's reason
+        when its own clock refuses the receipt (``_admission``), else the state."""
+        self._check_admitted()
+        return self.state
+
     @workflow.query
     def status(self) -> WithinRequestState:
         return self.state
@@ -342,6 +385,15 @@ class WithinRequestWorkflow:
 
     def _school_name(self, school_id: str) -> str:
         return self.policy.schools.get(school_id, school_id)
+
+    def _received_detail(self) -> str:
+        """The audit of a paper form: when and by whom it was received, and when entered."""
+        if self.state.received_by is None or self.state.entered_at is None:
+            return ""
+        zone = calendar.ZoneInfo(self.state.timezone)
+        received = self.state.received_at.astimezone(zone).isoformat()
+        entered = self.state.entered_at.astimezone(zone).isoformat()
+        return f"paper form received {received} by {self.state.received_by}; entered {entered}"
 
     def _where(self) -> str:
         return self.state.request.seat_key.describe()

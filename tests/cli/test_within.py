@@ -195,6 +195,27 @@ def test_form_outside_what_the_district_opened_is_refused(store: Engine, tmp_pat
             "during a suspension (III.A)")
 
 
+def test_a_paper_forms_receipt_is_refused_when_bad_and_nothing_starts(
+    store: Engine, tmp_path: Path
+) -> None:
+    """--received-at and --received-by (a paper form): both, a time the district's zone can
+    read, a roster name, not in the future, within paper_entry_days; refused before Temporal
+    is reached, and nothing is stored."""
+    path = str(write(tmp_path / "form.json", form()))
+    paper = ("submit", path, "--actor", "olsen")
+    refused(run(*paper, "--received-at", "2027-02-15 16:50"), "gives both", "--received-by")
+    refused(run(*paper, "--received-by", "olsen"), "gives both", "--received-at")
+    refused(run(*paper, "--received-at", "at five", "--received-by", "olsen"),
+            "not a date and time")
+    refused(run(*paper, "--received-at", "2027-02-15 16:50", "--received-by", "smith"),
+            "received by 'smith': not a staff member of millard")
+    refused(run(*paper, "--received-at", "2999-02-15 16:50", "--received-by", "olsen"),
+            "is in the future")
+    refused(run(*paper, "--received-at", "2020-02-15 16:50", "--received-by", "olsen"),
+            "had to be entered by the end of 2020-02-18", "paper_entry_days")
+    assert request_count(store) == 0
+
+
 def test_submit_needs_a_student_services_staff_member(store: Engine, tmp_path: Path) -> None:
     path = write(tmp_path / "form.json", form())
     refused(run("submit", str(path), "--actor", "kowalski"),

@@ -317,7 +317,12 @@ def test_a_batch_the_draw_at_the_close_certification_notices_and_an_offer(stack:
     # ---- four eyes: the seat setter may not certify; the certifier does ----
     assert "olsen set the seats and may not also certify the draw" in stack.refused(
         "lottery", "certify", DISTRICT, year, "--actor", "olsen")
-    certified = stack.json("lottery", "certify", DISTRICT, year, "--actor", "tran")
+    # Paper forms received before the close may come in for paper_entry_days more: the
+    # certifier says every one is in (docs/lottery.md "Paper forms after the close").
+    assert "paper forms received before the close may be entered until" in stack.refused(
+        "lottery", "certify", DISTRICT, year, "--actor", "tran")
+    certified = stack.json("lottery", "certify", DISTRICT, year, "--actor", "tran",
+                           "--all-paper-entered")
     assert certified["certified_by"] == "tran" and certified["applications"] == FORMS - 1
     verified = stack.run("lottery", "verify", DISTRICT, year)
     assert verified.stdout.strip() == f"verified: {FORMS - 1} applications, same result"
@@ -408,3 +413,29 @@ def test_a_batch_the_draw_at_the_close_certification_notices_and_an_offer(stack:
         r := lotteries.get_lottery(stack.engine, lottery)) and first in r.holders and r, 20)
     assert holder not in ledger.holders and ledger.offers == []
     assert len(ledger.holders) == sum(s[3] for s in SEATS)
+
+
+def test_a_paper_form_through_the_cli_counts_from_its_receipt(stack: Stack) -> None:
+    """`submit --received-at --received-by` on a real server (docs/cross-cutting.md "Paper
+    forms"): the request counts as received when the form was, and its record says who
+    received it and when it was entered; one past its entry period is refused, nothing
+    started."""
+    text, year = current_year_district(datetime.now(TZ).date())
+    (stack.tmp / "districts" / f"{CURRENT}.toml").write_text(text)
+    n = 9 + 4 * len(SEATS)  # Montessori K at Norris, as the current-year request above
+    path = stack.tmp / "paper.json"
+    path.write_text(json.dumps(form(n, year, CURRENT)))
+    received = (datetime.now(TZ) - timedelta(days=1)).replace(hour=16, minute=50, second=0,
+                                                              microsecond=0)
+    late = received - timedelta(days=3)  # the shipped paper_entry_days: 3
+    assert "had to be entered by the end of" in stack.refused(
+        "submit", str(path), "--actor", "olsen", "--received-at",
+        late.strftime("%Y-%m-%d %H:%M"), "--received-by", "tran")
+    submitted = stack.json("submit", str(path), "--actor", "olsen", "--received-at",
+                           received.strftime("%Y-%m-%d %H:%M"), "--received-by", "tran")
+    assert submitted["kind"] == "current_year"
+    state = until("its record", lambda: records.get_request(stack.engine, submitted["id"]), 20)
+    assert state.received_at == received and state.received_by == "tran"
+    assert state.entered_at is not None and state.entered_at > received
+    entry = records.get_history(stack.engine, submitted["id"])[0]
+    assert "paper form received" in entry.reason and "by tran" in entry.reason

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from districts import UnknownDistrictError, load_district
 from intake.interdistrict import base_request_id, parse_request, parse_request_file, prepare
 from models.stages import Stage
 from models.state import HistoryEntry, RequestState
+from rules.calendar import at_local
 from rules.errors import PolicyError
 from store import records
 from tests.support.factories import make_request, request_data
@@ -31,6 +32,26 @@ def test_a_valid_request_gets_a_derived_id_without_the_student_id(engine) -> Non
 def test_coming_year_refused_before_january_15(engine) -> None:
     with pytest.raises(PolicyError, match="open on 2027-01-15"):
         prepare(make_request(), PARAMOUNT, date(2027, 1, 14), engine, "avalos")
+
+
+def test_a_paper_form_received_before_january_15_is_refused_however_late_it_is_entered(
+    engine,
+) -> None:
+    """A paper form's window is the one it was received in (docs/interdistrict.md "Paper
+    forms"): received January 14, typed in January 16, it is early; received January 15 at
+    8 a.m., it is on time and carries its receipt."""
+    tz = PARAMOUNT.timezone
+    entered = at_local(date(2027, 1, 16), time(9), tz)
+    with pytest.raises(PolicyError, match="open on 2027-01-15"):
+        prepare(make_request(), PARAMOUNT, entered.date(), engine, "avalos",
+                received_at=at_local(date(2027, 1, 14), time(16, 59), tz),
+                received_by="avalos", now=entered)
+    received = at_local(OPENING_DAY, time(8), tz)
+    inp = prepare(make_request(), PARAMOUNT, entered.date(), engine, "avalos",
+                  received_at=received, received_by="avalos", now=entered)
+    assert inp.received_at == received and inp.received_by == "avalos"
+    assert inp.last_day == PARAMOUNT.calendar["2027-2028"].last_day
+    assert inp.paper_entry_days == 3
 
 
 @pytest.mark.parametrize("relationship", ["grandparent", "aunt", "neighbor", "sibling"])

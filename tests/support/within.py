@@ -31,7 +31,7 @@ from models.within_district_config import (
     WithinDistrictSettings,
 )
 from models.within_request import WithinRequest, WithinRequestState, WithinStage, WithinStudent
-from rules import calendar
+from rules import calendar, receipts
 from tests.support.waiting import eventually
 from tests.support.workflows import skip_to
 from workflows.lottery import LotteryWorkflow as L
@@ -150,13 +150,24 @@ class District:
         return window_closes(self.config)
 
     @property
+    def paper_closes(self) -> datetime:
+        """The end of the paper forms' entry period after the close: certifiable from then."""
+        return receipts.paper_entry_closes(self.closes, self.config.paper_entry_days, TZ)
+
+    @property
     def lottery(self) -> WorkflowHandle:
         return self.env.client.get_workflow_handle(f"lottery-{self.config.id}-{self.year}")
 
-    async def submit(self, n: int, key: SeatKey = MONTESSORI_K, **student: Any) -> WorkflowHandle:
-        now = await self.env.get_current_time()
+    async def submit(
+        self, n: int, key: SeatKey = MONTESSORI_K, *, received_at: datetime | None = None,
+        received_by: str | None = None, clock: datetime | None = None, **student: Any,
+    ) -> WorkflowHandle:
+        """Intake as a front runs it; ``received_at``/``received_by``: a paper form; ``clock``:
+        the submitting machine's clock (the server's unless given, as a wrong PC's)."""
+        now = clock or await self.env.get_current_time()
         inp = prepare_within(request(self.config, n, key, **student), self.config, now,
-                             self.engine, "avalos")
+                             self.engine, "avalos", received_at=received_at,
+                             received_by=received_by)
         handle = await start_within(self.env.client, inp, self.config, self.worker.task_queue)
         self.handles.append(handle)
         if inp.lottery_id and self.lottery not in self.handles:
@@ -167,9 +178,11 @@ class District:
         return await self.lottery.query(L.result)
 
     async def certified(self) -> LotteryRecord:
-        """Skip to the close, wait for the preview, certify it."""
+        """Skip to the close, wait for the preview, skip past the paper forms' entry period,
+        certify it."""
         await skip_to(self.env, self.closes)
         await eventually(self.record, lambda r: r.stage is LotteryStage.preview, what="preview")
+        await skip_to(self.env, self.paper_closes)
         return await self.lottery.execute_update(L.certify, CERTIFIER)
 
 

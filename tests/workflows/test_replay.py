@@ -26,14 +26,16 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 from temporalio.workflow import NondeterminismError
 
+from app import submissions
 from districts import load_district
 from infra.codec import DATA_CONVERTER, data_converter
 from infra.proofs import Keyring, ProofClaims, header_token
 from infra.sealing import RefusingRunner
 from infra.settings import Settings
+from intake.interdistrict import prepare
 from models.actions import Decide, FileAppeal, RecordAppealOutcome
 from models.decisions import AppealOutcome, DenialReason, Outcome
-from models.district import Agreement, DistrictSnapshot
+from models.district import Agreement, DistrictSnapshot, SchoolYear
 from models.lottery_record import OfferAnswer
 from models.people import Actor
 from models.permits import Endorse, PermitCondition, PermitStage, Renew, Revoke
@@ -44,7 +46,7 @@ from rules import permits as permit_rules
 from rules.revocation import RevocationReason
 from tests.support import within as w
 from tests.support import workflows as helpers
-from tests.support.factories import CLERK, COUNTY, DIRECTOR, make_input
+from tests.support.factories import CLERK, COUNTY, DIRECTOR, make_input, make_request
 from tests.support.paths import HISTORIES
 from tests.support.permits import TZ, permit_input, reached, school_year_now
 from tests.support.waiting import eventually
@@ -129,6 +131,28 @@ async def test_record_interdistrict(env: WorkflowEnvironment, worker: Worker) ->
 
 
 @recording
+async def test_record_paper_form(
+    env: WorkflowEnvironment, worker: Worker, engine: object
+) -> None:
+    """An interdistrict paper form, judged at its start on the workflow's clock (the path of
+    `intake-clock`), approved."""
+    now = await env.get_current_time()
+    today = calendar.local_date(now, "America/Los_Angeles")
+    year = f"{today.year}-{today.year + 1}"
+    paramount = load_district("paramount")
+    config = paramount.model_copy(update={"calendar": {year: SchoolYear(
+        first_day=today + timedelta(days=40), last_day=today + timedelta(days=300))}})
+    received = now - timedelta(days=1)
+    inp = prepare(make_request(school_year=year), config, today, engine,  # type: ignore[arg-type]
+                  "avalos", received_at=received, received_by="avalos", now=now)
+    handle = await submissions.start(env.client, inp, worker.task_queue)
+    await helpers.supply_documents(handle)
+    await handle.execute_update(P.decide, Decide(actor=DIRECTOR, outcome=Outcome.approve))
+    await helpers.wait_stage(handle, Stage.approved)
+    await save(handle, "paper-form-approved")
+
+
+@recording
 async def test_record_notices_failed_for_good(env: WorkflowEnvironment, settings: Settings) -> None:
     """Every notice to the parent refused for good (550): the receipt (a local activity), the
     missing-documents notice (awaited) and the approval (a staff action's, not awaited), each
@@ -150,6 +174,12 @@ async def test_record_lottery_and_within_requests(
 ) -> None:
     d = District(env, worker, engine, w.test_district(await env.get_current_time()))  # type: ignore[arg-type]
     handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]
+    # A paper form received at 4:59 p.m., typed in at 5:30 p.m.: the preview is drawn again.
+    await helpers.skip_to(env, d.closes + timedelta(minutes=30))
+    await eventually(d.record, lambda r: r.stage.value == "preview", what="the draw")
+    handles.append(await d.submit(4, w.MONTESSORI_1, grade=1,
+                                  received_at=d.closes - timedelta(minutes=1),
+                                  received_by="olsen"))
     done = await d.certified()
     assert done.result is not None
     placed = done.result.placed(w.MONTESSORI_1)[0].application_id

@@ -10,21 +10,24 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from app.submissions import start_within
 from infra.proofs import LIFETIME, ProofClaims, SigningKey, digest, signal_action
 from infra.settings import Settings
+from intake.within import prepare_within
 from models.lottery_record import AddSeats, LotteryStage, OfferAnswer
 from models.permits import PermitCondition, PermitProcess, PermitStage, Revoke
+from models.within_district import Applicant
 from models.within_request import (
     CurrentYearFactors,
     DecideWithin,
@@ -35,7 +38,7 @@ from models.within_request import (
     WithinKind,
     WithinStage,
 )
-from rules import calendar
+from rules import calendar, within_windows
 from rules.errors import PolicyError
 from rules.lottery_audit import verify
 from store import notices as notice_store
@@ -162,6 +165,7 @@ async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -
     assert sent(d.engine, handles[0].id, "within_placed") == []  # a preview tells nobody
 
     await refused(d.lottery, L.certify, w.SETTER, "set the seats")
+    await skip_to(d.env, d.paper_closes)  # paper forms received before the close are in
     done = await d.lottery.execute_update(L.certify, w.CERTIFIER)
     assert verify(done) == []
     assert done.result is not None
@@ -456,3 +460,153 @@ async def test_forged_lottery_news_places_nobody(district: District) -> None:
     placed = await stage_is(handle, WithinStage.placed)
     assert placed.history[-1].actor == d.lottery.id
     await one_sent(d, handle.id, "within_placed")
+
+
+# ---- paper forms and one clock for intake (issue 19) --------------------------------------
+
+
+def paper_applicant(d: District, n: int, received_at: datetime) -> Applicant:
+    """A paper form's application, sent to the lottery as a front would (no client check)."""
+    return w.request(d.config, n).applicant(f"{d.config.id}-paper-{n}").model_copy(
+        update={"received_at": received_at, "received_by": "olsen"})
+
+
+async def test_a_paper_form_received_at_4_59_and_entered_at_5_30_is_in_the_certified_draw(
+    district: District,
+) -> None:
+    """Rule 5110.1 VIII.A.2 counts forms "received no later than 5:00 p.m.": one handed in at
+    4:59 p.m. and typed in at 5:30 p.m., after the preview was drawn, is drawn again into it;
+    the draw is certified only once the paper forms' entry period is over."""
+    d = district
+    live = [await d.submit(n) for n in range(1, 3)]
+    await skip_to(d.env, d.closes + timedelta(minutes=30))  # 5:30 p.m.
+    preview = await eventually(d.record, lambda r: r.stage is LotteryStage.preview,
+                               what="the draw")
+    assert len(preview.applicants) == 2
+    received = d.closes - timedelta(minutes=1)  # 4:59 p.m.
+    paper = await d.submit(3, received_at=received, received_by="olsen")
+    got = await state(paper)
+    assert got.received_at == received and got.received_by == "olsen"
+    assert got.entered_at is not None and got.entered_at >= d.closes + timedelta(minutes=30)
+    assert got.kind is WithinKind.next_year
+    audit = got.history[0].reason
+    assert "paper form received 2" in audit and "16:59:00" in audit and "by olsen" in audit
+    assert "entered" in audit and "17:30" in audit
+    redrawn = await d.record()
+    assert paper.id in [e.applicant.application_id for e in redrawn.applicants]
+    assert [e.event for e in redrawn.history].count("draw_redrawn") == 1
+    assert redrawn.result is not None and len(redrawn.result.entries) == 3
+
+    # Received at 5:00:00 p.m.: late, whoever types it in and whatever their machine says.
+    await refused(d.lottery, L.enter, paper_applicant(d, 4, d.closes), "closed at")
+    # Certification waits for paper forms received before the close.
+    await refused(d.lottery, L.certify, w.CERTIFIER, "paper forms", "paper_entry_days")
+    await skip_to(d.env, d.paper_closes)
+    done = await d.lottery.execute_update(L.certify, w.CERTIFIER)
+    assert verify(done) == []
+    assert done.result is not None
+    assert paper.id in {e.application_id for e in done.result.entries}
+    for handle in [*live, paper]:
+        await eventually(lambda h=handle: state(h),
+                         lambda s: s.stage in (WithinStage.placed, WithinStage.waitlisted),
+                         what="the certified result")
+
+
+async def test_a_paper_form_is_entered_within_the_districts_days_and_never_from_the_future(
+    district: District,
+) -> None:
+    d = district
+    await d.submit(1)  # the lottery starts
+    now = await d.env.get_current_time()
+    # A machine two hours ahead lets a form "received" in an hour through; the lottery's
+    # clock refuses it, and nothing starts.
+    with pytest.raises(PolicyError, match="in the future"):
+        await d.submit(2, received_at=now + timedelta(hours=1), received_by="olsen",
+                       clock=now + timedelta(hours=2))
+    assert records.find_open_request(d.engine, d.config.id, "S00002", None,
+                                     records.WITHIN) is None
+    opens = within_windows.district_next_year_window(d.config.within_district, d.year,
+                                                     w.TZ).opens
+    await refused(d.lottery, L.enter, paper_applicant(d, 3, opens - SECOND), "before",
+                  "opened")
+    # Received at 4:59 p.m. on the close's day: entered through the end of the third day
+    # after (millard's paper_entry_days), not a second later.
+    assert d.config.paper_entry_days == 3
+    received = d.closes - timedelta(minutes=1)
+    await skip_to(d.env, d.paper_closes - timedelta(minutes=1))
+    last = await d.submit(4, received_at=received, received_by="olsen")
+    assert (await state(last)).received_at == received
+    await skip_to(d.env, d.paper_closes)
+    await refused(d.lottery, L.enter, paper_applicant(d, 5, received), "had to be entered by",
+                  (d.closes.date() + timedelta(days=3)).isoformat())
+    with pytest.raises(PolicyError, match="had to be entered by"):
+        await d.submit(5, received_at=received, received_by="olsen")
+    await d.lottery.execute_update(L.certify, w.CERTIFIER)  # the entry period is over
+
+
+async def test_a_staff_machine_with_a_wrong_clock_cannot_change_the_verdict(
+    district: District,
+) -> None:
+    """The machine's clock says school has begun (a current-year request, IX); the workflows'
+    clock says the next-year window is open: the request refuses to start, leaving nothing,
+    and its id is free for the same form from a right clock."""
+    d = district
+    first_day = d.config.calendar[d.year].first_day
+    wrong = calendar.at_local(first_day + timedelta(days=1), time(9), w.TZ)
+    inp = prepare_within(w.request(d.config, 1), d.config, wrong, d.engine, "avalos")
+    assert inp.kind is WithinKind.current_year and inp.lottery_id is None
+    with pytest.raises(PolicyError, match="check that machine's clock"):
+        await start_within(d.env.client, inp, d.config, d.worker.task_queue)
+    failed = d.env.client.get_workflow_handle(inp.id)
+    assert (await describe(failed)).workflow_execution_info.status == (
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED)
+    assert records.get_request(d.engine, inp.id) is None
+    assert notice_store.list_notices(d.engine, inp.id) == []
+    again = await d.submit(1)
+    assert again.id == inp.id
+    assert (await stage_is(again, WithinStage.in_lottery)).kind is WithinKind.next_year
+
+
+async def test_a_current_year_paper_form_is_judged_by_the_request_on_its_clock(
+    district: District,
+) -> None:
+    """IX: no lottery; the request's own workflow refuses a paper form entered too late by its
+    clock, though the machine's clock found it in time, and takes one entered in time, its
+    receipt the received time."""
+    d = district
+    first_day = d.config.calendar[d.year].first_day
+    await skip_to(d.env, calendar.at_local(first_day + timedelta(days=10), time(9), w.TZ))
+    received = calendar.at_local(first_day + timedelta(days=5), time(15, 30), w.TZ)
+    with pytest.raises(PolicyError, match="had to be entered by"):
+        await d.submit(1, w.MONTESSORI_1, grade=1, received_at=received, received_by="olsen",
+                       clock=received + timedelta(days=1))
+    assert records.find_open_request(d.engine, d.config.id, "S00001", None,
+                                     records.WITHIN) is None
+    received = calendar.at_local(first_day + timedelta(days=8), time(15, 30), w.TZ)
+    handle = await d.submit(1, w.MONTESSORI_1, grade=1, received_at=received,
+                            received_by="olsen")
+    got = await stage_is(handle, WithinStage.under_review)
+    assert got.kind is WithinKind.current_year
+    assert got.received_at == received and got.received_by == "olsen"
+    stored = records.get_request(d.engine, handle.id)
+    assert stored is not None
+
+
+async def test_the_certifier_may_say_every_paper_form_is_in_and_certify_at_once(
+    district: District,
+) -> None:
+    """docs/lottery.md "Paper forms after the close": the certifier, not the seat setter, may
+    close the paper forms' entry; after it no paper form is taken and the draw is certified
+    before the period ends."""
+    d = district
+    await d.submit(1)
+    await skip_to(d.env, d.closes)
+    await eventually(d.record, lambda r: r.stage is LotteryStage.preview, what="the draw")
+    await refused(d.lottery, L.certify, w.CERTIFIER, "paper forms", "--all-paper-entered")
+    await refused(d.lottery, L.close_paper, w.SETTER, "set the seats")
+    closed = await d.lottery.execute_update(L.close_paper, w.CERTIFIER)
+    assert closed.history[-1].event == "paper_forms_closed"
+    assert closed.history[-1].actor == "tran"
+    await refused(d.lottery, L.enter, paper_applicant(d, 2, d.closes - SECOND), "closed at")
+    done = await d.lottery.execute_update(L.certify, w.CERTIFIER)
+    assert done.certified and await d.env.get_current_time() < d.paper_closes

@@ -41,13 +41,20 @@ _THIRD = _SECOND | {
     "signed-actions",  # an Update is verified against its front's proof, in its handler
 }
 
+_FOURTH = _THIRD | {
+    "signed-signals",  # signals between workflows carry proofs, and need them
+    "county-class-extension",  # a county extends only as EC 46601 allows
+    "failed-notices-escalated",  # a notice that failed for good is escalated, not fatal
+    "permit-yearly-record",  # each school year's run of a permit writes its record
+}
+
 BASELINES: tuple[tuple[str, frozenset[str]], ...] = (  # the newest first
-    ("baseline-2026-12-02", _THIRD | {
-        "signed-signals",  # signals between workflows carry proofs, and need them
-        "county-class-extension",  # a county extends only as EC 46601 allows
-        "failed-notices-escalated",  # a notice that failed for good is escalated, not fatal
-        "permit-yearly-record",  # each school year's run of a permit writes its record
+    ("baseline-2026-12-02b", _FOURTH | {
+        "intake-clock",  # a request judges its receipt on its own clock at start
+        "paper-forms",  # the lottery takes paper forms received before its close
+        "permit-agreements",  # a permit takes its conditions from the districts' agreement
     }),
+    ("baseline-2026-12-02", _FOURTH),
     ("baseline-2026-12", _THIRD),
     ("baseline-2026-11-24", _SECOND),
     ("baseline-2026-11", _FIRST),
