@@ -232,4 +232,8 @@ ACTING: ContextVar[Acting | None] = ContextVar("transfers_acting", default=None)
 # Inside a workflow, the proof of the Update being handled, so the audit trail keeps it.
 CURRENT_PROOF: ContextVar[str | None] = ContextVar("transfers_current_proof", default=None)
 
+# Inside a workflow, the verified claims of the Update being validated or handled: the only
+# source of the acting person's name and roles (``workflows.common.waiting.authorize``).
+VERIFIED: ContextVar[ProofClaims | None] = ContextVar("transfers_verified", default=None)
+
 Clock = Callable[[], Awaitable[datetime]]

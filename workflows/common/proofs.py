@@ -32,6 +32,7 @@ from temporalio.worker import (
 
 from infra.proofs import (
     CURRENT_PROOF,
+    VERIFIED,
     Keyring,
     ProofClaims,
     ProofError,
@@ -112,7 +113,11 @@ class _Checking(WorkflowInboundInterceptor):
         except ProofError as error:
             raise ApplicationError(str(error), type="PolicyError", non_retryable=True) from None
         input.args = _as_actor(input.args, claims)
-        super().handle_update_validator(input)
+        verified = VERIFIED.set(claims)
+        try:
+            super().handle_update_validator(input)
+        finally:
+            VERIFIED.reset(verified)
 
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
         if not versions.patched("signed-actions"):  # accepted before proofs: as it ran
@@ -124,7 +129,9 @@ class _Checking(WorkflowInboundInterceptor):
         self.used.add(claims.jti)
         input.args = _as_actor(input.args, claims)
         token = CURRENT_PROOF.set(header_token(input.headers))
+        verified = VERIFIED.set(claims)
         try:
             return await super().handle_update_handler(input)
         finally:
+            VERIFIED.reset(verified)
             CURRENT_PROOF.reset(token)

@@ -18,6 +18,7 @@ from workflows.common import versions
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
+    from infra.proofs import VERIFIED
     from models.people import Actor
     from rules.errors import PolicyError
     from rules.roles import check_role
@@ -53,13 +54,17 @@ def refuse(message: str) -> NoReturn:
 
 
 def authorize(action: str, actor: Actor) -> None:
-    """Refuse the staff action unless one of the actor's roles may take it (``rules.roles``'s
-    table, every process's actions). ``actor`` is the proof's, not the caller's: the worker's
-    proof checker (`workflows/common/proofs.py`) puts the verified person, with the roles the
-    roster gave them when they acted, in place of the payload's before any check reads it
-    (docs/cross-cutting.md "Proofs")."""
+    """Refuse the staff action unless one of the acting person's roles may take it
+    (``rules.roles``'s table, every process's actions). The person and their roles are the
+    verified proof's (``VERIFIED``, set by the worker's proof checker,
+    `workflows/common/proofs.py`), never the payload's; ``actor`` is read only for an action
+    taken before proofs (``signed-actions``), replayed as it ran (docs/cross-cutting.md
+    "Proofs")."""
+    claims = VERIFIED.get()
+    name, roles = (claims.name, claims.roles) if claims is not None else (actor.name,
+                                                                          actor.roles)
     try:
-        check_role(action, actor.name, actor.roles)
+        check_role(action, name, roles)
     except PolicyError as error:
         refuse(str(error))
 
