@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,6 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from models.stages import Stage
-from store.engine import engine_for
-from tests.support.ports import closed_port
 from tests.support.reports import (
     YEAR,
     interdistrict,
@@ -28,20 +25,14 @@ from tests.support.reports import (
     write,
     write_permits,
 )
-from tests.support.signin import sign_in_roster
+from tests.support.signin import cli_store
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{closed_port()}")
-    monkeypatch.delenv("TRANSFERS_DISTRICTS_DIR", raising=False)
-    monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
-    monkeypatch.delenv("TRANSFERS_SMTP_HOST", raising=False)
-    sign_in_roster(os.environ)
-    engine = engine_for(f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}")
+    engine = cli_store(tmp_path, monkeypatch)
     yield engine
     engine.dispose()
 

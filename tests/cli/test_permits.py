@@ -41,8 +41,7 @@ from rules.revocation import RevocationReason
 from store import permits as permit_store
 from store.engine import engine_for
 from store.schema import PermitRow
-from tests.support.ports import closed_port
-from tests.support.signin import sign_in_roster
+from tests.support.signin import cli_store, sign_in_roster
 from tests.support.waiting import eventually
 from workflows.permit import PermitWorkflow
 
@@ -63,13 +62,7 @@ def env(private_env: WorkflowEnvironment) -> WorkflowEnvironment:
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """The environment the CLI reads, and the records store it uses."""
-    monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{closed_port()}")
-    monkeypatch.delenv("TRANSFERS_DISTRICTS_DIR", raising=False)
-    monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
-    monkeypatch.delenv("TRANSFERS_SMTP_HOST", raising=False)
-    sign_in_roster(os.environ)  # the shipped districts' staff, each with their own code
-    yield engine_for(f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}")
+    yield cli_store(tmp_path, monkeypatch)
 
 
 def run(*args: str) -> Result:

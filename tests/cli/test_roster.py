@@ -7,7 +7,6 @@ Temporal server is needed."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +19,9 @@ from cli.roster import roster_lines
 from districts import load_within_district
 from models.roster import RosterCheck, RosterDifference
 from models.stages import Stage
-from store.engine import engine_for
-from tests.support.ports import closed_port
 from tests.support.reports import interdistrict, write
 from tests.support.roster import Export, line_of, set_cell, table_rows, write_export
-from tests.support.signin import sign_in_roster
+from tests.support.signin import cli_store
 
 runner = CliRunner()
 MILLARD = load_within_district("millard")
@@ -32,13 +29,7 @@ MILLARD = load_within_district("millard")
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{closed_port()}")
-    monkeypatch.delenv("TRANSFERS_DISTRICTS_DIR", raising=False)
-    monkeypatch.delenv("TRANSFERS_DATABASE_URL", raising=False)
-    monkeypatch.delenv("TRANSFERS_SMTP_HOST", raising=False)
-    sign_in_roster(os.environ)
-    engine = engine_for(f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}")
+    engine = cli_store(tmp_path, monkeypatch)
     yield engine
     engine.dispose()
 

@@ -13,9 +13,13 @@ from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlalchemy import Engine
+
 from app import signin
 from districts import list_districts, load_config
 from models.district import DistrictBase
+from store.engine import engine_for
 from tests.support.databases import made_store
 
 CODE = re.compile(r"sign-in code is (\d{8})")
@@ -82,3 +86,16 @@ def sign_in_roster(env: Mapping[str, str], inbox: Any | None = None) -> list[str
         for address in addresses:
             sign_in(address, inbox)
     return addresses
+
+
+def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The environment a CLI test's commands read (its data folder's SQLite store, no
+    Temporal reachable), with the shipped districts' staff signed in; the store's engine."""
+    from tests.support.ports import closed_port
+
+    monkeypatch.setenv("TRANSFERS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{closed_port()}")
+    for name in ("TRANSFERS_DISTRICTS_DIR", "TRANSFERS_DATABASE_URL", "TRANSFERS_SMTP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    sign_in_roster(os.environ)  # the shipped districts' staff, each with their own code
+    return engine_for(f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}")
