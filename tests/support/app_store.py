@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from app import context
+from store.engine import engine_for
 from tests.support.databases import backends, postgres_url, throwaway_schema, with_search_path
 
 SETTINGS = ("TRANSFERS_DATABASE_URL", "TRANSFERS_DISTRICTS_DIR", "TRANSFERS_SMTP_HOST")
@@ -25,11 +26,15 @@ def app_store(
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
     if request.param == "sqlite":
+        # The fronts never make a store; the worker does (store.engine.engine_for).
+        (tmp_path / "data").mkdir()
+        engine_for(f"sqlite:///{tmp_path / 'data' / 'records.sqlite3'}")
         yield context.engine()
         return
     with throwaway_schema("rm") as schema:
-        monkeypatch.setenv("TRANSFERS_DATABASE_URL", with_search_path(str(postgres_url()),
-                                                                      schema))
+        url = with_search_path(str(postgres_url()), schema)
+        monkeypatch.setenv("TRANSFERS_DATABASE_URL", url)
+        engine_for(url)
         engine = context.engine()
         yield engine
         engine.dispose()
