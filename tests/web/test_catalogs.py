@@ -1,5 +1,5 @@
 """Every string the console shows goes through the catalogs: each message extracted from the
-templates and the code (as `pybabel extract -F web/babel.cfg -k N_` does) is in the template
+templates and the code (web.catalogs.template) is in the template
 and translated in Spanish and English, with the same placeholders."""
 
 from __future__ import annotations
@@ -7,23 +7,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from web.catalogs import template
 from web.i18n import LANGUAGES, LOCALE_DIR, translations
 
-ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
 
 def _extracted() -> set[str | tuple[str, ...]]:
-    method_map = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
-    found: set[str | tuple[str, ...]] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, keywords=KEYWORDS):
-        found.add(message if isinstance(message, str) else tuple(message))
-    return found
+    return {m.id if isinstance(m.id, str) else tuple(m.id) for m in template() if m.id}
 
 
 def _catalog(path: Path):  # noqa: ANN202 - babel's Catalog
