@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -263,7 +263,7 @@ async def start(client: Client, inp: PermitRequestInput, task_queue: str) -> Wor
     handle = await start_request(
         client, InterdistrictPermitWorkflow.run, inp, inp.id, task_queue, attributes
     )
-    await admit(handle, InterdistrictPermitWorkflow.admitted)
+    await admit(client, task_queue, handle, InterdistrictPermitWorkflow.admitted)
     return handle
 
 
@@ -357,7 +357,7 @@ async def start_within(
     handle = await start_request(
         client, WithinRequestWorkflow.run, inp, inp.id, task_queue, attributes
     )
-    await admit(handle, WithinRequestWorkflow.admitted)
+    await admit(client, task_queue, handle, WithinRequestWorkflow.admitted)
     return handle
 
 
@@ -370,15 +370,29 @@ async def _entered_at(lottery: WorkflowHandle, application_id: str) -> datetime 
                  if e.applicant.application_id == application_id), None)
 
 
-async def admit(handle: WorkflowHandle, admitted: Any) -> None:
+ADMISSION_WAIT = 30.0  # seconds a polling worker has to answer before the front moves on
+
+
+async def admit(client: Client, task_queue: str, handle: WorkflowHandle, admitted: Any) -> None:
     """The request's own verdict on its receipt, on the workflows' clock: it wins over the
     submitting machine's. A refused start fails its run before anything is recorded or sent
-    (so its id may be used again) and is `PolicyError` here with the workflow's reason."""
-    from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+    (so its id may be used again) and is `PolicyError` here with the workflow's reason.
+    With no worker polling (the first submission before the first worker) or none answering
+    in time, the front does not wait: the run judges its receipt as of its start when a
+    worker takes it, which is the verdict the front would have had."""
+    from temporalio.client import (
+        WorkflowFailureError,
+        WorkflowUpdateFailedError,
+        WorkflowUpdateRPCTimeoutOrCancelledError,
+    )
     from temporalio.service import RPCError
 
+    if not await _worker_polls(client, task_queue):
+        return
     try:
-        await handle.execute_update(admitted)
+        await handle.execute_update(admitted, rpc_timeout=timedelta(seconds=ADMISSION_WAIT))
+        return
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
         return
     except WorkflowUpdateFailedError as error:
         reason = getattr(error.cause, "message", None) or str(error)
@@ -391,3 +405,23 @@ async def admit(handle: WorkflowHandle, admitted: Any) -> None:
         except WorkflowFailureError as failure:
             reason = getattr(failure.cause, "message", None) or reason
     raise PolicyError(reason) from None
+
+
+async def _worker_polls(client: Client, task_queue: str) -> bool:
+    """Whether a worker has polled the task queue for workflow tasks lately (the server keeps
+    a poller for a few minutes after its last poll); a server that cannot say (the
+    time-skipping test server) is taken to have one."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        described = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    except RPCError as error:
+        if error.status is RPCStatusCode.UNIMPLEMENTED:
+            return True
+        raise
+    return bool(described.pollers)

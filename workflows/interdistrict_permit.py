@@ -87,7 +87,11 @@ class InterdistrictPermitWorkflow:
         self.policy = inp.policy
         now = workflow.now()
         request = inp.request
-        received = inp.received_at or now
+        # Received when the server started the run, not when a worker first ran it: a
+        # worker that starts late does not move a 4:59 p.m. submission past 5:00 p.m.
+        started = (workflow.info().workflow_start_time
+                   if versions.patched("received-at-start") else now)
+        received = inp.received_at or started
         self.refusal = self._admission(inp, received, now)
         self.state = RequestState(
             id=inp.id,

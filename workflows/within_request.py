@@ -102,7 +102,11 @@ class WithinRequestWorkflow:
         # When it counts as received: a paper form's received time, or the lottery's clock
         # when it entered the application; else now (docs/cross-cutting.md "One clock for
         # intake").
-        received = inp.received_at or now
+        # Received when the server started the run, not when a worker first ran it: a
+        # worker that starts late does not move a 4:59 p.m. submission past 5:00 p.m.
+        started = (workflow.info().workflow_start_time
+                   if versions.patched("received-at-start") else now)
+        received = inp.received_at or started
         self.refusal = self._admission(inp, received, now)
         self.state = WithinRequestState(
             id=inp.id,

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from app import context, requests
+from app.errors import Refused
 from app.principal import Principal
 from app.rebuild import rebuild_store
 from app.requests import DocumentUpload
@@ -288,7 +289,19 @@ async def test_an_edited_row_is_reported_and_corrected(store_url: str) -> None:
 async def test_a_first_submission_before_the_first_worker_is_not_refused(
     store_url: str,
 ) -> None:
+    """The front does not wait for a worker that is not there; the first worker, started
+    later, takes the store and the request, which is received when it was submitted (the
+    run's start on the server), not when the worker first ran it."""
     year = year_of(local_today())
-    await submit_form(request_data(district="testdistrict", school_year=year,
-                                   student={"id": "F1"}), CLERK)
+    prepared = await submit_form(request_data(district="testdistrict", school_year=year,
+                                              student={"id": "F1"}), CLERK)
+    submitted = datetime.now(UTC)
+    await eventually(lambda: datetime.now(UTC) > submitted + timedelta(seconds=2),
+                     what="the worker to come two seconds after the submission")
     await worker_starts()
+    async with a_worker():
+        shown = await eventually(lambda: requests.get(prepared.id),
+                                 lambda request: request.stage == "awaiting_documents",
+                                 what="the request to take its first stage",
+                                 retry_on=(Refused,))
+    assert shown.received_at <= submitted
