@@ -57,9 +57,11 @@ def worker() -> None:
     run(run_worker(settings), loop_factory=event_loop(settings))
 
 
-def dev(port: int, ui_port: int, say: Callable[[str], None], web_port: int = 0) -> None:
-    """The Temporal dev server (persisted in the data folder), a worker and (on ``web_port``;
-    0: none) the staff console, until Ctrl-C stops them; ``say`` tells the person where
+def dev(port: int, ui_port: int, say: Callable[[str], None], web_port: int = 0,
+        portal_port: int = 0) -> None:
+    """The Temporal dev server (persisted in the data folder), a worker, and (on ``web_port``
+    and ``portal_port``; 0: none) the staff console and the parent portal, until Ctrl-C stops
+    them; ``say`` tells the person where
     they are. The settings file then names the data folder it used, so later commands from
     any folder find its store."""
     from infra.codec import KEY_FILE, KEYS_VARIABLE
@@ -70,8 +72,9 @@ def dev(port: int, ui_port: int, say: Callable[[str], None], web_port: int = 0) 
 
     settings = context.worker_settings()
     loop_factory = event_loop(settings)  # a wrong setting stops here, before the server
-    ports = [("--port", port), ("--ui-port", ui_port)] + ([("--web-port", web_port)]
-                                                          if web_port else [])
+    ports = [("--port", port), ("--ui-port", ui_port)] + [
+        (what, number) for what, number in (("--web-port", web_port),
+                                            ("--portal-port", portal_port)) if number]
     for what, number in ports:
         _refuse_taken(what, number)
     keep_private(settings.data_dir)  # Temporal's database too: the server inherits the umask
@@ -104,12 +107,13 @@ def dev(port: int, ui_port: int, say: Callable[[str], None], web_port: int = 0) 
         start_new_session=True,
     )
     os.environ.setdefault("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
-    console = _start_console(web_port)
+    fronts = [front for front in (_start_front(web_port), _start_front(portal_port, "--portal"))
+              if front is not None]
     try:
-        run(_dev_worker(settings, server, ui_port, say, web_port), loop_factory)
+        run(_dev_worker(settings, server, ui_port, say, web_port, portal_port), loop_factory)
     finally:
-        if console is not None:
-            _stop(console)
+        for front in fronts:
+            _stop(front)
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=20)
@@ -118,13 +122,14 @@ def dev(port: int, ui_port: int, say: Callable[[str], None], web_port: int = 0) 
         say("stopped the worker and the Temporal dev server")
 
 
-def _start_console(web_port: int) -> subprocess.Popen | None:
-    """The staff console (`web`, a front above this layer) as a process of its own, with
-    this process's settings; in its process group, so Ctrl-C reaches it too."""
-    if not web_port:
+def _start_front(port: int, *flags: str) -> subprocess.Popen | None:
+    """A front (`web`, above this layer: the console, or the portal with ``--portal``) as a
+    process of its own, with this process's settings; in its process group, so Ctrl-C
+    reaches it too."""
+    if not port:
         return None
     return subprocess.Popen([sys.executable, "-m", "web", "--host", "127.0.0.1",
-                             "--port", str(web_port)])
+                             "--port", str(port), *flags])
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -137,7 +142,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 async def _dev_worker(
     settings: Settings, server: subprocess.Popen, ui_port: int, say: Callable[[str], None],
-    web_port: int = 0,
+    web_port: int = 0, portal_port: int = 0,
 ) -> None:
     from infra import observability
     from infra.settings import connect
@@ -156,6 +161,8 @@ async def _dev_worker(
     if client is None:
         raise Refused("the Temporal dev server did not start")
     console = f"the staff console on http://127.0.0.1:{web_port}; " if web_port else ""
+    if portal_port:
+        console += f"the parent portal on http://127.0.0.1:{portal_port}; "
     say(
         f"Temporal dev server on {os.environ['TEMPORAL_ADDRESS']}, Web UI on "
         f"http://127.0.0.1:{ui_port}; {console}"

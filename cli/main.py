@@ -49,7 +49,7 @@ from rules.errors import PolicyError
 
 app = typer.Typer(help="School transfer requests as durable processes.", no_args_is_help=True)
 # What runs without a signed-in person: signing in and out, and the services themselves.
-OPEN_COMMANDS = {"login", "logout", "worker", "dev", "db", "codec-server", "web"}
+OPEN_COMMANDS = {"login", "logout", "worker", "dev", "db", "codec-server", "web", "portal"}
 
 
 @app.callback()
@@ -114,11 +114,13 @@ def dev(
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     web_port: Annotated[int, typer.Option(help="the staff console's port (0: no console)")]
     = 8000,
+    portal_port: Annotated[int, typer.Option(help="the parent portal's port (0: no portal)")]
+    = 8001,
 ) -> None:
     """The embedded default: the Temporal dev server (persisted in the data folder), a
     worker and the staff console, until Ctrl-C stops them."""
     services.dev(port, ui_port, lambda text: err.print(text, markup=False, highlight=False),
-                 web_port)
+                 web_port, portal_port)
 
 
 # ---- submitting -------------------------------------------------------------------------
@@ -597,6 +599,20 @@ def web(
 
     err.print(f"the staff console on http://{host}:{port}", markup=False, highlight=False)
     serve(host, port)
+
+
+@app.command()
+@refusing
+def portal(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8001,
+) -> None:
+    """The parent portal in the browser until Ctrl-C (public pages; parents sign in with a
+    code sent to their email)."""
+    from web.serve import serve
+
+    err.print(f"the parent portal on http://{host}:{port}", markup=False, highlight=False)
+    serve(host, port, portal=True)
 
 
 def main() -> None:

@@ -1,11 +1,13 @@
-"""The staff console as an ASGI application: its routes (sign-in, requests), its static files
-(the stylesheet and htmx, committed in ``web/static``), the language switch, and what every
-response carries (security headers, the pre-session cookie when one was made)."""
+"""The two fronts as ASGI applications, the staff console and the parent portal: their routes,
+their static files (the stylesheet and htmx, committed in ``web/static``), the language switch,
+and what every response carries (security headers, the pre-session cookie when one was
+made)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -16,10 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import browser_signin
 from app.errors import REFUSALS
-from web import permit_pages, report_pages, request_pages, signin_pages
+from web import permit_pages, portal_pages, report_pages, request_pages, signin_pages
 from web.i18n import COOKIE, LANGUAGES
 from web.pages import HEADERS, render
 from web.security import (
+    PORTAL_SESSION_COOKIE,
     PRESESSION_COOKIE,
     SESSION_COOKIE,
     NotSignedIn,
@@ -29,26 +32,44 @@ from web.security import (
 
 
 def create_app() -> FastAPI:
-    console = FastAPI(title="Transfers: the staff console", docs_url=None, redoc_url=None,
-                      openapi_url=None)
+    """The staff console: staff sign in (code or the district's provider) and work."""
+    console = _front("Transfers: the staff console", SESSION_COOKIE, browser_signin.principal)
     console.state.oidc_pending = {}
     console.state.signin_limit = signin_pages.new_limit()
-    console.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
-                  name="static")
     console.include_router(signin_pages.router)
     console.include_router(request_pages.router)
     console.include_router(report_pages.router)
     console.include_router(permit_pages.router)
+    return console
 
-    @console.middleware("http")
+
+def create_portal() -> FastAPI:
+    """The parent portal (docs/portal.md): the district's public pages, and parents signed in
+    with a code sent to their email. A front of its own (its own port, its own session
+    cookie), so a district can put it on the internet and keep the console inside."""
+    portal = _front("Transfers: the parent portal", PORTAL_SESSION_COOKIE, None)
+    portal.state.layout = "portal/base.html"  # its pages, error pages included
+    portal.include_router(portal_pages.router)
+    return portal
+
+
+def _front(title: str, session_cookie: str,
+           principal_of: Callable[[str], Any] | None) -> FastAPI:
+    """What both fronts share: static files, the language switch, the sign-in redirect and
+    the error page, and a middleware that reads who is signed in (``principal_of`` the
+    session cookie's token, off the event loop) and adds the security headers."""
+    front = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    front.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
+                name="static")
+
+    @front.middleware("http")
     async def every_response(request: Request,
                              call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request.state.principal = None
-        token = request.cookies.get(SESSION_COOKIE, "")
-        if token and not request.url.path.startswith("/static/"):
+        token = request.cookies.get(session_cookie, "")
+        if principal_of is not None and token and not request.url.path.startswith("/static/"):
             try:  # the records store, off the event loop
-                request.state.principal = await run_in_threadpool(browser_signin.principal,
-                                                                  token)
+                request.state.principal = await run_in_threadpool(principal_of, token)
             except REFUSALS:
                 request.state.principal = None
         response = await call_next(request)
@@ -60,7 +81,7 @@ def create_app() -> FastAPI:
             set_cookie(response, PRESESSION_COOKIE, made)
         return response
 
-    @console.get("/language/{language}", name="language")
+    @front.get("/language/{language}", name="language")
     def choose_language(language: str, next: str = "/") -> Response:
         response = RedirectResponse(local_path(next), status_code=303)
         if language in LANGUAGES:
@@ -69,17 +90,17 @@ def create_app() -> FastAPI:
                                 secure=True, httponly=True, samesite="lax")
         return response
 
-    @console.exception_handler(NotSignedIn)
+    @front.exception_handler(NotSignedIn)
     async def sign_in_first(request: Request, _: NotSignedIn) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/signin?next={_quoted(target)}", status_code=303)
 
-    @console.exception_handler(StarletteHTTPException)
+    @front.exception_handler(StarletteHTTPException)
     async def refused(request: Request, error: StarletteHTTPException) -> Response:
         return render(request, "error.html", error.status_code, detail=str(error.detail),
                       code=error.status_code)
 
-    return console
+    return front
 
 
 def _quoted(path: str) -> str:

@@ -52,6 +52,7 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
         lang=says.language, languages=LANGUAGES, principal=principal,
         csrf_field=CSRF_FIELD, csrf=csrf_token(request), here=here, labels=labels,
         request_path=request.url.path,
+        layout=getattr(request.app.state, "layout", "base.html"),
         label=label, **values,
     )
     return HTMLResponse(page, status_code=status)

@@ -29,6 +29,9 @@ from starlette.datastructures import FormData
 from app.principal import Principal
 
 SESSION_COOKIE = "transfers_session"
+# The portal's own: a browser sends a host's cookies to every port, and a parent's session
+# must never be taken for a staff member's (nor the other way).
+PORTAL_SESSION_COOKIE = "transfers_parent_session"
 PRESESSION_COOKIE = "transfers_presession"
 CSRF_FIELD = "csrf"
 

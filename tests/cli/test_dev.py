@@ -45,6 +45,7 @@ class Dev:
     port: int
     log: Path
     web_port: int
+    portal_port: int
 
     def said(self) -> str:
         return self.log.read_text()
@@ -53,15 +54,15 @@ class Dev:
 @contextlib.contextmanager
 def dev_running(tmp_path: Path, env: dict[str, str]) -> Iterator[Dev]:
     """`transfers dev` on free ports, once its worker polls; killed at the end if still up."""
-    port, ui_port, web_port = free_port(), free_port(), free_port()
+    port, ui_port, web_port, portal_port = free_port(), free_port(), free_port(), free_port()
     log = tmp_path / "dev.log"
     with log.open("w") as out:
         process = subprocess.Popen(
             [str(BIN / "transfers"), "dev", "--port", str(port), "--ui-port", str(ui_port),
-             "--web-port", str(web_port)],
+             "--web-port", str(web_port), "--portal-port", str(portal_port)],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    dev = Dev(process, port, log, web_port)
+    dev = Dev(process, port, log, web_port, portal_port)
     try:
         until("the worker is polling", lambda: "worker polling" in dev.said(), 60)
         sign_in_roster(env)  # codes to the outbox, as `make run` sends them
@@ -90,6 +91,11 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         until("the console to answer", lambda: is_open(dev.web_port), 60, every=0.1)
         signin = httpx.get(f"http://127.0.0.1:{dev.web_port}/signin", timeout=10)
         assert signin.status_code == 200 and "Send me a code" in signin.text
+        # And the parent portal, a front of its own.
+        assert f"the parent portal on http://127.0.0.1:{dev.portal_port}" in dev.said()
+        until("the portal to answer", lambda: is_open(dev.portal_port), 60, every=0.1)
+        home = httpx.get(f"http://127.0.0.1:{dev.portal_port}/", timeout=10)
+        assert home.status_code == 200 and "School transfer requests" in home.text
         assert (tmp_path / "data" / "temporal.sqlite").exists()  # persisted, in the data folder
 
         # Secure by default: a key of the data folder's own, made on the first start, 0600.
@@ -144,6 +150,7 @@ def test_dev_runs_the_embedded_default_until_ctrl_c(tmp_path: Path) -> None:
         assert dev.process.wait(timeout=60) == 0, dev.said()[-2000:]
         assert "stopped the worker and the Temporal dev server" in dev.said()
         until("the console to stop", lambda: not is_open(dev.web_port), 30, every=0.1)
+        until("the portal to stop", lambda: not is_open(dev.portal_port), 30, every=0.1)
         until("the dev server is gone", lambda: not is_open(dev.port), 30)
 
 

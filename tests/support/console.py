@@ -21,7 +21,7 @@ from store.documents import DocumentStore
 from store.engine import make_engine
 from tests.support.factories import T0, make_request, state_at
 from tests.support.signin import code_in, outbox_messages
-from web.app import create_app
+from web.app import create_app, create_portal
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 UNDER_REVIEW = [Stage.submitted, Stage.awaiting_documents, Stage.under_review]
@@ -68,6 +68,11 @@ def token(page: str) -> str:
 def client() -> TestClient:
     # https: the cookies are Secure, and a client keeps them for HTTPS only.
     return TestClient(create_app(), base_url="https://testserver", follow_redirects=False)
+
+
+def portal_client() -> TestClient:
+    """The parent portal, as `client` is the console."""
+    return TestClient(create_portal(), base_url="https://testserver", follow_redirects=False)
 
 
 def sign_in(http: TestClient, address: str) -> None:
