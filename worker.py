@@ -46,7 +46,8 @@ def build_activities(settings: Settings, keyring: Keyring) -> list:
     (`activities.proofs`)."""
     engine = engine_for(settings.database_url)
     notices = NoticeActivities(
-        engine, settings.outbox_dir, settings.smtp_host, settings.smtp_port
+        engine, settings.outbox_dir, settings.smtp_host, settings.smtp_port,
+        portal_url=settings.portal_url,
     )
     recording = RecordActivities(engine)
     proofs = ProofActivities(engine, keyring)

@@ -33,14 +33,16 @@ from __future__ import annotations
 import hashlib
 import os
 import smtplib
+from datetime import UTC, datetime
 from email.charset import QP, Charset
 from email.errors import MessageError
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.text import MIMEText
-from email.utils import formatdate
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import TemplateError
 from sqlalchemy import Engine
@@ -128,8 +130,10 @@ class NoticeActivities:
         outbox_dir: Path,
         smtp_host: str | None = None,
         smtp_port: int = 25,
+        portal_url: str | None = None,
     ) -> None:
         self._engine = engine
+        self._portal = portal_url
         self._outbox = outbox_dir
         self._smtp = (smtp_host, smtp_port) if smtp_host else None
         # Keys this process delivered whose record could not be marked sent (the records
@@ -140,7 +144,7 @@ class NoticeActivities:
     def send_notice(self, notice: Notice) -> str:
         """Returns "sent", or "already sent" when the key was delivered before."""
         try:
-            rendered = render(notice.kind.value, notice.facts, notice_language(notice))
+            rendered = render(notice.kind.value, self._facts(notice), notice_language(notice))
         except TemplateError as error:  # a bug in the notice's facts: retrying cannot help
             # Jinja's message names the template's variable, not its value.
             raise ApplicationError(
@@ -150,7 +154,7 @@ class NoticeActivities:
         try:
             sent = self._send_once(
                 notice.key, notice.request_id, notice.kind.value, notice.sender, notice.to,
-                rendered,
+                rendered, notice.facts.get("timezone"),
             )
         except PermanentFailure as failure:
             activity.logger.warning("notice %s failed for good: %s", notice.key, failure.reason)
@@ -169,9 +173,16 @@ class NoticeActivities:
             raise
         return "sent" if sent else "already sent"
 
+    def _facts(self, notice: Notice) -> dict[str, Any]:
+        """The workflow's facts, and for a parent the address of the request's page in the
+        portal (``portal_link``): a setting of the deployment, not of the history."""
+        if self._portal is None or notice.kind in STAFF_KINDS:
+            return notice.facts
+        return {**notice.facts, "portal_link": f"{self._portal}/requests/{notice.request_id}"}
+
     def _send_once(
         self, key: str, request_id: str, kind: str, sender: str, to: list[str],
-        rendered: RenderedNotice,
+        rendered: RenderedNotice, timezone: str | None = None,
     ) -> bool:
         """Claim (record) and deliver one notice; False when it was sent before. A delivery
         error is recorded on the notice (failed) and raised; a permanent one (a message that
@@ -189,7 +200,8 @@ class NoticeActivities:
         try:
             # Built and delivered together: most build errors surface when the message is
             # written out, in the outbox or by smtplib.
-            self._deliver(build_message(sender, to, rendered, f"<{digest}@transfers>"), digest)
+            self._deliver(build_message(sender, to, rendered, f"<{digest}@transfers>",
+                                        timezone), digest)
         except BuildError as error:
             delivery.mark_failed(self._engine, key, describe(error))
             raise PermanentFailure(
@@ -271,7 +283,8 @@ _UTF8.body_encoding = QP
 
 
 def build_message(
-    sender: str, to: list[str], rendered: RenderedNotice, message_id: str
+    sender: str, to: list[str], rendered: RenderedNotice, message_id: str,
+    timezone: str | None = None,
 ) -> Message:
     """The e-mail of a notice; ``message_id`` is the same for every attempt of one key.
 
@@ -283,36 +296,48 @@ def build_message(
     ones), which compat32 cannot write, take the modern API (`modern_message`), as every
     notice did before. A reader sees the same headers and text either way (tested)."""
     if sender.isascii() and all(address.isascii() for address in to):
-        return plain_message(sender, to, rendered, message_id)
-    return modern_message(sender, to, rendered, message_id)
+        return plain_message(sender, to, rendered, message_id, timezone)
+    return modern_message(sender, to, rendered, message_id, timezone)
 
 
 def plain_message(
-    sender: str, to: list[str], rendered: RenderedNotice, message_id: str
+    sender: str, to: list[str], rendered: RenderedNotice, message_id: str,
+    timezone: str | None = None,
 ) -> Message:
     message = MIMEText(rendered.body, "plain", _UTF8)
     message["From"] = sender
     message["To"] = ", ".join(to)
     subject = rendered.subject  # one that is not ASCII becomes RFC 2047 encoded words
     message["Subject"] = subject if subject.isascii() else Header(subject, _UTF8)
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = date_header(timezone)
     message["Message-ID"] = message_id
     message["Content-Language"] = rendered.language
     return message
 
 
 def modern_message(
-    sender: str, to: list[str], rendered: RenderedNotice, message_id: str
+    sender: str, to: list[str], rendered: RenderedNotice, message_id: str,
+    timezone: str | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Subject"] = rendered.subject
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = date_header(timezone)
     message["Message-ID"] = message_id
     message.set_content(rendered.body)  # after: it clears the Content-* headers
     message["Content-Language"] = rendered.language
     return message
+
+
+def date_header(timezone: str | None) -> str:
+    """Now, as the ``Date:`` header says it: in the district's time zone (a parent reads
+    "-0800", the district's day), UTC when the notice names none or one that is unknown."""
+    try:
+        zone = ZoneInfo(timezone) if timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return format_datetime(datetime.now(zone))
 
 
 def _process(notice: Notice) -> str:

@@ -73,6 +73,8 @@ class Settings:
     event_loop: str = "uvloop"
     # From when a worker refuses plaintext workflow inputs (sealing.py); None: it does not.
     encryption_required_since: datetime | None = None
+    # Where parents find the portal: every notice to a parent links to its request there.
+    portal_url: str = "http://127.0.0.1:8001"
 
     @property
     def outbox_dir(self) -> Path:
@@ -132,7 +134,17 @@ def load_settings(environ: Mapping[str, str] = os.environ, *, sealing: bool = Tr
         workflow_sandbox=_choice(values, "TRANSFERS_WORKFLOW_SANDBOX", ("off", "on")) == "on",
         event_loop=_choice(values, "TRANSFERS_EVENT_LOOP", ("uvloop", "asyncio")),
         encryption_required_since=since,
+        portal_url=_url(values, "TRANSFERS_PORTAL_URL", "http://127.0.0.1:8001"),
     )
+
+
+def _url(values: Mapping[str, str], name: str, default: str) -> str:
+    """An http(s) address without its trailing slash; a ValueError naming the variable."""
+    value = (values.get(name) or default).strip().rstrip("/")
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("http", "https") or not rest or any(c.isspace() for c in value):
+        raise ValueError(f"{name} must be an http:// or https:// address, not {value!r}")
+    return value
 
 
 def _number(values: Mapping[str, str], name: str, default: str) -> int:

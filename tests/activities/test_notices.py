@@ -138,7 +138,8 @@ def test_the_workflow_facts_cover_every_variable_a_template_uses(
 ) -> None:
     source = (TEMPLATES / language / f"{kind.value}.txt").read_text()
     used = meta.find_undeclared_variables(_env.parse(source))
-    assert used <= set(CASES[kind][0]), used - set(CASES[kind][0])
+    added = {"portal_link"} if kind in PARENT_KINDS else set()  # by the activity
+    assert used <= set(CASES[kind][0]) | added, used - set(CASES[kind][0])
 
 
 @pytest.mark.parametrize("kind", list(NoticeKind))
@@ -416,3 +417,36 @@ def test_an_unreachable_smtp_server_records_the_failure(
     row = the_row(notice_engine)
     assert (row.status, row.attempts) == ("failed", 1)
     assert "ConnectionRefusedError" in row.error
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_parents_notice_links_to_the_request_in_the_portal_and_a_staff_one_does_not(
+    tmp_path: Path, notice_engine: Engine, language: str
+) -> None:
+    outbox = tmp_path / "outbox"
+    activities = NoticeActivities(notice_engine, outbox, portal_url="https://portal.example.org")
+    parent = a_notice().model_copy(update={"language": language})
+    activities.send_notice(parent)
+    link = "https://portal.example.org/requests/PUSD-2027-0001"
+    assert link in parse(next(outbox.glob("*.eml")).read_bytes()).get_content()
+    staff = a_notice("PUSD-2027-0001:staff_reminder:0", **CASES[NoticeKind.staff_reminder][0])
+    staff = staff.model_copy(update={"kind": NoticeKind.staff_reminder})
+    activities.send_notice(staff)
+    bodies = [parse(p.read_bytes()).get_content() for p in outbox.glob("*.eml")]
+    assert sum(link in body for body in bodies) == 1
+
+
+@pytest.mark.parametrize(("zone", "offsets"), [
+    ("America/Los_Angeles", {"-0800", "-0700"}),  # standard and daylight time
+    (None, {"+0000", "-0000"}),
+    ("Mars/Olympus_Mons", {"+0000", "-0000"}),  # unknown: UTC, never a failed notice
+])
+def test_the_date_header_is_in_the_districts_time_zone(
+    tmp_path: Path, notice_engine: Engine, zone: str | None, offsets: set[str]
+) -> None:
+    outbox = tmp_path / "outbox"
+    activities = NoticeActivities(notice_engine, outbox)
+    facts = {"timezone": zone} if zone else {}
+    activities.send_notice(a_notice(**facts))
+    date_header = parse(next(outbox.glob("*.eml")).read_bytes())["Date"]
+    assert str(date_header).split()[-1] in offsets

@@ -154,3 +154,23 @@ def test_a_new_settings_folder_is_private(home: Path) -> None:
     remember_data_dir(home / "data")
     assert config_path().parent.stat().st_mode & 0o777 == 0o700
     assert os.listdir(config_path().parent) == ["config.toml"]  # no temporary file left
+
+
+@pytest.mark.parametrize(("value", "taken"), [
+    (None, "http://127.0.0.1:8001"),
+    ("https://transfers.paramount.k12.ca.us/", "https://transfers.paramount.k12.ca.us"),
+])
+def test_the_portals_address_is_set_once_for_every_notice(
+    home: Path, value: str | None, taken: str
+) -> None:
+    environ = {"HOME": str(home)} | ({"TRANSFERS_PORTAL_URL": value} if value else {})
+    assert load_settings(environ, sealing=False).portal_url == taken
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "portal.example.org", "https://",
+                                   "https://a b.example.org"])
+def test_a_portal_address_that_is_no_web_address_is_refused_by_name(
+    home: Path, value: str
+) -> None:
+    with pytest.raises(ValueError, match="TRANSFERS_PORTAL_URL must be an http"):
+        load_settings({"HOME": str(home), "TRANSFERS_PORTAL_URL": value}, sealing=False)

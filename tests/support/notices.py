@@ -224,7 +224,8 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
     NoticeKind.within_waitlisted: (
         within_facts(stage="waitlisted", waitlist_position=3),
         ["Sam Novak is number 3 on the waitlist", "position 3 of the waitlist",
-         "transfers show millard-2027-2028-within-0a1b2c3d4e5f"],
+         "portal (below) shows\nyour place in line",
+         "https://portal.example.org/requests/millard-2027-2028-within-0a1b2c3d4e5f"],
     ),
     NoticeKind.within_denied: (
         within_facts(stage="denied", reason="grade 1 of the core program is not open (VII)"),
@@ -277,6 +278,10 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
 STAFF_KINDS = {NoticeKind.staff_reminder, NoticeKind.staff_escalation,
                NoticeKind.staff_endorsement_reminder, NoticeKind.staff_agreement_ending}
 PARENT_KINDS = [k for k in NoticeKind if k not in STAFF_KINDS]
+# The link to the request's page that the activity adds to a parent's facts.
+for _kind in PARENT_KINDS:
+    _facts = CASES[_kind][0]
+    _facts["portal_link"] = f"https://portal.example.org/requests/{_facts['request_id']}"
 
 
 def parse(data: bytes) -> EmailMessage:

@@ -74,6 +74,8 @@ def request_facts(
         "student_name": student.full_name,
         "parent_name": parent.name,
         "school_year": school_year,
+        # The Date: header's zone (activities.notices.date_header); not shown in the text.
+        "timezone": district.timezone,
     }
 
 
