@@ -53,6 +53,7 @@ ENVIRONMENT: tuple[str, ...] = (
     "TRANSFERS_METRICS_PORT", "TRANSFERS_HEALTH_PORT", "TRANSFERS_LOG_FORMAT",
     "TRANSFERS_WORKFLOW_SANDBOX", "TRANSFERS_ENCRYPTION_KEYS", "TRANSFERS_ENCRYPTION_KEY_ID",
     "TRANSFERS_ENCRYPTION_REQUIRED_SINCE", "TRANSFERS_CODEC_TOKEN", "TRANSFERS_EVENT_LOOP",
+    "TRANSFERS_PORTAL_URL",
 )
 """Every variable of the project's own that the worker and the CLI read (Temporal's own
 ``TEMPORAL_*`` variables are read by ``temporalio.envconfig``)."""

@@ -101,7 +101,7 @@ def test_the_readme_names_exactly_the_compose_services():
 
 def test_project_services_set_only_variables_the_code_reads():
     project = [name for name, s in SERVICES.items() if s.get("image") == PROJECT_IMAGE]
-    assert {"worker", "migrate", "codec-server", "web"} <= set(project)
+    assert {"worker", "migrate", "codec-server", "web", "portal"} <= set(project)
     for name in project:
         own = {key for key in _environment(name) if key.startswith("TRANSFERS_")}
         unknown = own - set(settings.ENVIRONMENT)
