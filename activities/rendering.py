@@ -19,13 +19,19 @@ notice's language ("miércoles, 31 de marzo de 2027") from the tables of day and
 below: no locale is involved, so the worker's locale never changes a notice. A string that
 only contains a date is left as it is.
 
-What stays as the workflows give it, in English: prose and labels made in the workflows:
-denial reasons (``reasons``), ``why``, ``reason``, ``detail``, ``no_appeal_reason``,
-document labels (``missing``), ``grade`` ("grade 1", "kindergarten"), ``appeal_body``,
-``contact``, and the names of people, schools and districts. ``direction_text`` is English
-prose too: the Spanish templates say the direction from ``direction``, ``district_name`` and
-``other_district`` instead. A follow-up can pass codes for the rest (denial reason, document
-kind, why a request was abandoned) and translate them here.
+The labels the workflows give in English (``TRANSLATED``: document labels in ``missing``,
+denial reasons in ``reasons``, why a request was abandoned or a seat not given in ``why`` and
+``reason``, ``grade``) are the codes' own words, the same for every request, so they are
+looked up in the language's notices catalog (``activities/locale/<language>/LC_MESSAGES/
+notices.po``, English text as the key, as gettext does): exactly, or by a message with
+placeholders ("grade %(number)s"), whose values are looked up in turn. A label the catalog
+lacks stays English (tests/activities/test_notice_languages.py checks that every label the
+rules can give has its Spanish).
+
+What stays as the workflows give it: ``detail``, ``no_appeal_reason``, ``appeal_body``,
+``contact`` (the district's own words) and the names of people, schools and districts.
+``direction_text`` is English prose: the Spanish templates say the direction from
+``direction``, ``district_name`` and ``other_district`` instead.
 """
 
 from __future__ import annotations
@@ -33,8 +39,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from babel.messages.pofile import read_po
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, TemplateNotFound
 
 ENGLISH = "en"
@@ -163,6 +172,65 @@ def localise_facts(facts: dict[str, Any], language: str) -> dict[str, Any]:
     return {key: localise(value) for key, value in facts.items()}
 
 
+# ---- labels ------------------------------------------------------------------------------
+
+TRANSLATED = ("missing", "reasons", "why", "reason", "grade")
+LOCALE_DIR = Path(__file__).parent / "locale"
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+@cache
+def _catalog(language: str) -> tuple[dict[str, str], tuple[tuple[re.Pattern[str], str], ...]]:
+    """The language's labels: exact ones, and those with placeholders as patterns."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "notices.po"
+    if not path.is_file():
+        return {}, ()
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=language)
+    exact: dict[str, str] = {}
+    patterns: list[tuple[re.Pattern[str], str]] = []
+    for message in catalog:
+        if not message.id or not isinstance(message.id, str) or not message.string:
+            continue
+        if _PLACEHOLDER.search(message.id):
+            parts = _PLACEHOLDER.split(message.id)  # text, name, text, name, ..., text
+            regex = "".join(re.escape(part) if n % 2 == 0 else f"(?P<{part}>.+?)"
+                            for n, part in enumerate(parts))
+            patterns.append((re.compile(regex), str(message.string)))
+        else:
+            exact[message.id] = str(message.string)
+    return exact, tuple(patterns)
+
+
+def translate_label(text: str, language: str) -> str:
+    """``text`` (an English label) in ``language``, or as it is when the catalog lacks it."""
+    exact, patterns = _catalog(language)
+    if text in exact:
+        return exact[text]
+    for pattern, translation in patterns:
+        found = pattern.fullmatch(text)
+        if found:
+            # The values are names and labels: an English "the" before a name stays behind.
+            return translation % {name: translate_label(_without_article(value), language)
+                                  for name, value in found.groupdict().items()}
+    return text
+
+
+def translate_facts(facts: dict[str, Any], language: str) -> dict[str, Any]:
+    """The facts with the labels of ``TRANSLATED`` in ``language`` (lists item by item)."""
+    if language == ENGLISH:
+        return facts
+    done = dict(facts)
+    for name in TRANSLATED:
+        value = facts.get(name)
+        if isinstance(value, str):
+            done[name] = translate_label(value, language)
+        elif isinstance(value, list):
+            done[name] = [translate_label(v, language) if isinstance(v, str) else v
+                          for v in value]
+    return done
+
+
 # ---- rendering ---------------------------------------------------------------------------
 
 
@@ -189,7 +257,7 @@ def render(kind: str, facts: dict[str, Any], language: str | None = ENGLISH) -> 
     wanted = normalise_language(language)
     template, used = _template(kind, wanted)
     note = "" if used == wanted else f"no {wanted} template for {kind}: sent in English"
-    text = template.render(**localise_facts(facts, used))
+    text = template.render(**localise_facts(translate_facts(facts, used), used))
     first, _, body = text.partition("\n")
     if not first.startswith("Subject: "):
         raise ValueError(f"template {template_name(used, kind)} must start with a Subject: line")

@@ -32,6 +32,7 @@ from activities.rendering import (
     normalise_language,
     parse_english_long_date,
     render,
+    translate_label,
 )
 from infra.codec import DATA_CONVERTER
 from models.notices import Notice, NoticeKind
@@ -159,8 +160,10 @@ def test_a_denial_in_spanish_gives_the_appeal_deadline_as_a_spanish_date() -> No
     assert "dentro de los 30 días calendario" in body
     assert "ante Los Angeles County Office of Education (LACOE)" in body
     assert "se considerará abandonada" in body
-    for reason in facts["reasons"]:  # English prose from the workflow: as given
-        assert f"- {reason}" in rendered.body
+    # The denial reasons are the seed's words for codes: in Spanish from the catalog.
+    assert "- Falta de cupo disponible (nivel de grado o programa especializado)" in rendered.body
+    assert "- Se proporcionó información falsa o engañosa en la solicitud" in rendered.body
+    assert not any(reason in rendered.body for reason in facts["reasons"])
     assert "Wednesday" not in body and "April" not in body
 
 
@@ -595,3 +598,38 @@ def test_an_approval_out_of_the_district_says_the_permit_awaits_its_endorsement(
     assert words in one_line(render("approved", facts, language).body)
     into = {**facts, **samples.common_facts(direction="into")}
     assert "46600(a)(3)" not in render("approved", into, language).body
+
+
+def _labels_the_rules_give() -> list[str]:
+    """Every label a workflow may put in a translated fact (activities.rendering.TRANSLATED)."""
+    from models.decisions import DENIAL_REASON_TEXT
+    from models.within_district import Program, SeatKey
+    from rules.documents import DOCUMENT_LABELS
+
+    seat = SeatKey(school="norris", program=next(iter(Program)), grade=1)
+    return [
+        *DOCUMENT_LABELS.values(), *DENIAL_REASON_TEXT.values(),
+        "the required documents were not received",
+        "the release from the district of residence was not received",
+        "no appeal was filed with the Los Angeles County Office of Education (LACOE)",
+        "the waitlist ended on the first day of school; a current-year request (IX) may be made",
+        "kindergarten", *(f"grade {n}" for n in range(1, 13)),
+        f"{seat.describe()} is not open to within-district transfers (VII)",
+    ]
+
+
+@pytest.mark.parametrize("label", _labels_the_rules_give())
+def test_every_label_the_rules_give_has_its_spanish(label: str) -> None:
+    spanish = translate_label(label, "es")
+    assert spanish != label, f"no Spanish for {label!r} in activities/locale/es"
+    words = spanish.replace("Los Angeles County Office of Education (LACOE)", "")  # a name
+    assert not re.search(r"\b(the|of|is|not|was|and)\b", words), spanish
+    assert translate_label(label, "en") == label  # English: the label itself
+
+
+def test_a_label_inside_a_label_is_translated_too() -> None:
+    assert translate_label("grade 1 of the core program at Norris Elementary School is not open "
+                           "to within-district transfers (VII)", "es") == (
+        "grado 1 del programa core en Norris Elementary School no está abierto a "
+        "transferencias dentro del distrito (VII)")
+    assert translate_label("an unknown label", "es") == "an unknown label"

@@ -228,8 +228,9 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
          "https://portal.example.org/requests/millard-2027-2028-within-0a1b2c3d4e5f"],
     ),
     NoticeKind.within_denied: (
-        within_facts(stage="denied", reason="grade 1 of the core program is not open (VII)"),
-        ["denied the request for Sam Novak", "Reason: grade 1 of the core program is not open",
+        within_facts(stage="denied", reason="grade 1 of the core program at Norris Elementary "
+                     "School is not open to within-district transfers (VII)"),
+        ["denied the request for Sam Novak", "Reason: grade 1 of the core program at Norris",
          "remains assigned to Abbott Elementary School"],
     ),
     NoticeKind.within_offer: (
