@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 class NoticeKind(StrEnum):
     receipt = "receipt"
     missing_documents = "missing_documents"
+    file_complete = "file_complete"  # complete: under review, the decision's last day
     approved = "approved"
     denied = "denied"
     deemed_denied = "deemed_denied"

@@ -252,10 +252,15 @@ class InterdistrictPermitWorkflow:
         )
         self.state.review_started_at = workflow.now()
         self.state.decision_due, self.state.statutory_due = due.due, due.statutory
-        await self._enter(
+        seq = await self._enter(
             Stage.under_review, "review_started", "system",
             f"decision due {due.due.isoformat()} (statutory {due.statutory.isoformat()})",
         )
+        if versions.patched("file-complete-notice"):
+            # The parent learns the file is complete and by when the decision comes; the
+            # review's clock does not wait for the mail.
+            await self._notify_parent(NoticeKind.file_complete, seq, wait=False,
+                                      decision_due=self._long(due.due))
         tz = self.state.timezone
         checkpoints: list[tuple[datetime, str]] = [
             (calendar.at_local(day, REMINDER_CLOCK, tz), "reminder")

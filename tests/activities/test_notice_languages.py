@@ -633,3 +633,16 @@ def test_a_label_inside_a_label_is_translated_too() -> None:
         "grado 1 del programa core en Norris Elementary School no está abierto a "
         "transferencias dentro del distrito (VII)")
     assert translate_label("an unknown label", "es") == "an unknown label"
+
+
+@pytest.mark.parametrize(("language", "told"), [
+    ("en", "First obtain the release (the permit) from your district of residence"),
+    ("es", "Primero obtenga el permiso de salida de su distrito de residencia"),
+])
+def test_an_into_district_receipt_says_to_obtain_the_release_first(
+    language: str, told: str
+) -> None:
+    into = {**samples.CASES[NoticeKind.receipt][0], **samples.common_facts("into")}
+    out = {**samples.CASES[NoticeKind.receipt][0], **samples.common_facts("out")}
+    assert told in one_line(render("receipt", into, language).body)
+    assert told not in one_line(render("receipt", out, language).body)

@@ -121,6 +121,11 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
          "documents_due": "Monday, March 15, 2027"},
         ["Monday, March 15, 2027", *MISSING, "deemed abandoned"],
     ),
+    NoticeKind.file_complete: (
+        {**common_facts(), "decision_due": "Friday, April 16, 2027"},
+        ["is complete: our decision by Friday, April 16, 2027", "it is now\nunder review",
+         "no later than Friday, April 16, 2027"],
+    ),
     NoticeKind.approved: (
         {**common_facts(), "permit_id": "PERMIT-PUSD-2027-0001", "school": "Paramount High"},
         ["PERMIT-PUSD-2027-0001", "School assignment: Paramount High",

@@ -41,6 +41,23 @@ from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W
 # ---- review deadlines: the district's promise and the statute ------------------------------------
 
 
+async def test_a_complete_file_tells_the_parent_the_decisions_last_day(
+    env, launch: Launch, engine
+):
+    """Seed 000: a complete application is processed; the parent is told it is complete and
+    by when the decision comes (the promise or the statute, whichever is first)."""
+    handle = await launch(first_day=await today(env) + timedelta(days=120))
+    state = await steps.to_under_review(handle)
+    (told,) = await steps.wait_notices(engine, state.id, "file_complete")
+    assert told.recipients == PARENT_EMAIL
+    assert "is complete" in told.subject
+    due = state.decision_due
+    assert f"{due:%B} {due.day}, {due.year}" in told.subject  # its long date
+    await handle.execute_update(W.decide, APPROVE)
+    await steps.finished(env, handle, Stage.approved)
+    assert len(steps.notices_of(engine, state.id, "file_complete")) == 1  # once
+
+
 async def test_past_the_promise_inside_the_statute_is_only_overdue(env, launch: Launch, engine):
     first_day = await today(env) + timedelta(days=120)  # received long before: statute later
     handle = await launch(first_day=first_day)

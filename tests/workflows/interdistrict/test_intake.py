@@ -71,7 +71,8 @@ async def test_out_request_approved_issues_permit(env: WorkflowEnvironment, work
     assert state.stage is Stage.approved
     assert state.permit_id
     await steps.finished(env, handle, Stage.approved)
-    assert steps.kinds(engine, state.id) == ["receipt", "missing_documents", "approved"]
+    assert steps.kinds(engine, state.id) == ["receipt", "missing_documents", "file_complete",
+                                           "approved"]
 
 
 

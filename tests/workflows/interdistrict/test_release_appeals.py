@@ -77,7 +77,8 @@ async def test_into_release_granted_then_reviewed_and_approved(env, launch: Laun
     result = await steps.finished(env, handle, Stage.approved)
     stages = [e.stage for e in result.history]
     assert stages.index(Stage.awaiting_release) < stages.index(Stage.under_review)
-    assert steps.kinds(engine, state.id) == ["receipt", "missing_documents", "approved"]
+    assert steps.kinds(engine, state.id) == ["receipt", "missing_documents", "file_complete",
+                                           "approved"]
     approved = steps.notices_of(engine, state.id, "approved")[0]
     assert approved.recipients == PARENT_EMAIL
     assert "Hollydale Elementary School" in approved.body
@@ -193,7 +194,8 @@ async def test_appeal_granted_issues_the_permit(env, launch: Launch, engine, fil
     assert state.permit_id == f"PERMIT-{state.id}"
     await steps.finished(env, handle, Stage.approved)
     assert steps.kinds(engine, state.id) == [
-        "receipt", "missing_documents", "denied", "appeal_received", "appeal_granted",
+        "receipt", "missing_documents", "file_complete", "denied", "appeal_received",
+        "appeal_granted",
     ]
     granted = notice_store.list_notices(engine, state.id)[-1]
     # Every party is notified: the parent and the district's staff.
