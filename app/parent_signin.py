@@ -30,6 +30,16 @@ log = logging.getLogger(__name__)
 # Enough to refuse what is not an address at all; whether it is a parent's is the store's.
 _ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,252}$")
 
+# The refusals, in sentences a front translates (web/parent_labels.py holds the same words).
+NOT_AN_ADDRESS = "Enter your email address."
+TOO_MANY_CODES = ("Three codes were sent to this address in the last 15 minutes: use the "
+                  "last one, or wait.")
+NO_CODE = "No code was sent to this address: ask for one."
+WRONG_CODE = ("That code is not right: check it and try again. After five wrong tries, ask "
+              "for a new code.")
+DEAD_CODE = "That code no longer works (used, expired or tried too often): ask for a new one."
+NOT_A_PARENT = "This address is not a parent's of any request."
+
 
 @dataclass(frozen=True)
 class Parent:
@@ -47,7 +57,7 @@ def _now() -> datetime:
 def _address(email: str) -> str:
     address = email.strip().lower()
     if not _ADDRESS.match(address) or not address.isprintable():
-        raise Refused("enter your email address")
+        raise Refused(NOT_AN_ADDRESS)
     return address
 
 
@@ -65,8 +75,8 @@ def send_code(email: str) -> None:
     address = _address(email)
     try:  # made and counted for every address, so the limit says nothing either
         code = sessions.issue_code(context.engine(), address, _now(), PARENT)
-    except SignInError as error:
-        raise Refused(str(error)) from None
+    except SignInError:
+        raise Refused(TOO_MANY_CODES) from None
     districts = _districts_knowing(address)
     if districts:
         _deliver(address, code, districts[0])
@@ -82,7 +92,7 @@ def _deliver(address: str, code: str, district_id: str) -> None:
     sender = district.notices_from if district else "transfers@localhost"
     minutes = CODE_LIFETIME.seconds // 60
     text = RenderedNotice(
-        subject="Your sign-in code for school transfer requests / Su código para entrar",
+        subject="Your sign-in code for school transfer requests",  # the body says it in Spanish too
         body=(f"Your sign-in code is {code}.\n\nIt works once, for {minutes} minutes. If you "
               "did not ask for it, ignore this message: nobody can sign in without it.\n\n"
               f"Su código para entrar es {code}.\n\nSirve una vez, durante {minutes} minutos. "
@@ -106,11 +116,20 @@ def redeem(email: str, code: str) -> str:
     try:
         sessions.redeem_code(context.engine(), address, code, _now(), PARENT)
     except SignInError as error:
-        raise Refused(str(error)) from None
+        raise _refusal(str(error)) from None
     if not _districts_knowing(address):  # known when the code went out, no longer now
-        raise Refused("this address is not a parent's of any request or roster")
+        raise Refused(NOT_A_PARENT)
     return sessions.open_session(context.engine(), address, "code", f"parent:{address}",
                                  _now(), PARENT)
+
+
+def _refusal(said: str) -> Refused:
+    """The store's reason (store/sessions.py's words), as one of this module's sentences."""
+    if said.startswith("no code"):
+        return Refused(NO_CODE)
+    if said.startswith("wrong code") and "too many" not in said:
+        return Refused(WRONG_CODE)
+    return Refused(DEAD_CODE)
 
 
 def principal(token: str) -> Parent | None:
