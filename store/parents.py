@@ -49,7 +49,3 @@ def requests_of(engine: Engine, email: str, students: Iterable[tuple[str, str]]
             found.append(state)
     return found
 
-
-def is_parent_address(engine: Engine, email: str) -> bool:
-    """Whether some request's form gives ``email`` (case ignored) as the parent's."""
-    return bool(requests_of(engine, email, ()))
