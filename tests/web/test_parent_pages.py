@@ -56,6 +56,7 @@ def _sent_to(address: str) -> int:
 
 def test_a_parent_signs_in_with_the_code_from_the_outbox() -> None:
     with portal_client() as http:
+        assert 'href="/signin"' in http.get("/").text
         assert http.get("/requests").headers["location"] == "/signin?next=/requests"
         page = ask_code(http, MARIA)
         assert "If this address is known, a code was sent" in page
