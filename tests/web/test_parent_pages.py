@@ -188,7 +188,7 @@ def test_a_staff_session_is_no_parents_nor_the_reverse() -> None:
         staff_token = console.cookies.get(SESSION_COOKIE)
     assert staff_token
     with portal_client() as http:
-        http.cookies.set(PORTAL_SESSION_COOKIE, staff_token, domain="testserver")
+        http.cookies.set(PORTAL_SESSION_COOKIE, staff_token, domain="testserver.local")
         assert http.get("/requests").status_code == 303
         assert http.get(f"/requests/{DOCUMENTS_ID}").status_code == 303
     with portal_client() as http:
@@ -196,7 +196,7 @@ def test_a_staff_session_is_no_parents_nor_the_reverse() -> None:
         parent_token = http.cookies.get(PORTAL_SESSION_COOKIE)
     assert parent_token and parent_token != staff_token
     with client() as console:
-        console.cookies.set(SESSION_COOKIE, parent_token, domain="testserver")
+        console.cookies.set(SESSION_COOKIE, parent_token, domain="testserver.local")
         assert console.get("/").status_code == 303  # to sign in: no staff member
 
 
