@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app import context
@@ -68,13 +70,13 @@ def write_families() -> None:
     _roster_guardian(engine)
 
 
-def _roster_guardian(engine: object) -> None:
+def _roster_guardian(engine: Engine) -> None:
     """Millard's roster: a grandmother with her own address, linked to Tomas (M-88)."""
     now = datetime.now(UTC)
     common = {"district": "millard", "grade": None, "school_year": "2027-2028",
               "school_id": None, "home_school_id": None, "attendance_area": None,
               "active": True, "updated_at": now}
-    with Session(engine) as session, session.begin():  # type: ignore[call-overload]
+    with Session(engine) as session, session.begin():
         session.add(RosterPersonRow(sourced_id="g-rosa", kind="guardian", role="relative",
                                     identifier="", given_name="Rosa", family_name="Rivera",
                                     email=GUARDIAN, email_key=GUARDIAN.lower(), **common))
@@ -100,7 +102,7 @@ def ask_code(http: TestClient, address: str) -> str:
     return sent.text
 
 
-def verify(http: TestClient, page: str, address: str, code: str):  # type: ignore[no-untyped-def]
+def verify(http: TestClient, page: str, address: str, code: str) -> Response:
     return http.post("/signin/verify", data={"csrf": token(page), "email": address,
                                              "code": code, "next": "/requests"})
 
