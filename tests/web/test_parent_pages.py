@@ -233,3 +233,25 @@ def test_sign_in_steps_from_one_client_are_limited() -> None:
                                                      "code": "00000000"}).status_code
                    for _ in range(21)]
     assert answers[:20] == [400] * 20 and answers[20] == 429
+
+
+def test_a_notices_link_leads_to_its_request_after_sign_in() -> None:
+    """A notice links to /requests/<id> on the portal: sign in first, then that page."""
+    with portal_client() as http:
+        first = http.get(f"/requests/{DOCUMENTS_ID}")
+        assert first.status_code == 303
+        signin = http.get(first.headers["location"])
+        assert f'name="next" value="/requests/{DOCUMENTS_ID}"' in signin.text
+        sent = http.post("/signin/code", data={"csrf": token(signin.text), "email": MARIA,
+                                               "next": f"/requests/{DOCUMENTS_ID}"})
+        done = http.post("/signin/verify", data={
+            "csrf": token(sent.text), "email": MARIA, "code": newest_code(MARIA),
+            "next": f"/requests/{DOCUMENTS_ID}"})
+        assert done.headers["location"] == f"/requests/{DOCUMENTS_ID}"
+        assert http.get(done.headers["location"]).status_code == 200
+        # Never another site.
+        page = ask_code(http, MARIA)
+        away = http.post("/signin/verify", data={"csrf": token(page), "email": MARIA,
+                                                 "code": newest_code(MARIA),
+                                                 "next": "//evil.example/"})
+        assert away.headers["location"] == "/requests"
