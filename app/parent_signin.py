@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,6 +27,7 @@ from store import sessions
 from store.sessions import CODE_LIFETIME, PARENT, SignInError
 
 log = logging.getLogger(__name__)
+_MAIL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parent-code")
 
 # Enough to refuse what is not an address at all; whether it is a parent's is the store's.
 _ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,252}$")
@@ -79,7 +81,9 @@ def send_code(email: str) -> None:
         raise Refused(TOO_MANY_CODES) from None
     districts = _districts_knowing(address)
     if districts:
-        _deliver(address, code, districts[0])
+        # Mailed after the answer, not before it: an SMTP server's seconds would otherwise
+        # tell a known address from an unknown one by the time the answer takes.
+        _MAIL.submit(_deliver, address, code, districts[0])
 
 
 def _deliver(address: str, code: str, district_id: str) -> None:

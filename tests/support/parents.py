@@ -21,6 +21,7 @@ from store.schema import RosterLinkRow, RosterPersonRow
 from tests.support.console import token
 from tests.support.read_models import interdistrict, within, within_request
 from tests.support.signin import code_in, outbox_messages
+from tests.support.waiting import until
 from web.i18n import today_in
 
 MARIA = "maria@example.com"  # tests/support/factories.py's parent
@@ -107,8 +108,16 @@ def verify(http: TestClient, page: str, address: str, code: str) -> Response:
                                              "code": code, "next": "/requests"})
 
 
-def newest_code(address: str) -> str:
-    return code_in(outbox_messages(context.settings().outbox_dir), address)
+def newest_code(address: str, after: int = 0) -> str:
+    """The newest code the outbox holds for ``address`` once it holds more than ``after``
+    of them (the portal mails a code after it answers)."""
+    outbox = context.settings().outbox_dir
+
+    def found() -> str | None:
+        messages = [m for m in outbox_messages(outbox) if m["To"] == address]
+        return code_in(messages, address) if len(messages) > after else None
+
+    return until(f"a sign-in code for {address}", found, every=0.05)
 
 
 def sign_in_parent(http: TestClient, address: str) -> None:
