@@ -166,8 +166,9 @@ class SecretRow(Base):
 
 
 class SignInCode(Base):
-    """A one-time code sent to a staff address of the roster (app.signin): its hash, its
-    expiry, the wrong tries against it and when it was used."""
+    """A one-time code sent to a staff address of the roster (app.signin) or to a parent's
+    (app.parents; ``kind``): its hash, its expiry, the wrong tries against it and when it was
+    used."""
 
     __tablename__ = "sign_in_codes"
 
@@ -178,11 +179,14 @@ class SignInCode(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # ``staff`` or ``parent``: a code asked for on one front never opens the other's session.
+    kind: Mapped[str] = mapped_column(String(16), server_default="staff")
 
 
 class StaffSession(Base):
-    """A signed-in staff member's session: the hash of its token, whose address it proves, how
-    (``code`` or ``oidc``), and until when."""
+    """A signed-in person's session: the hash of its token, whose address it proves, how
+    (``code`` or ``oidc``), until when, and whose (``kind``: ``staff``, or ``parent`` on the
+    parent portal; a session of one kind is never taken for the other's)."""
 
     __tablename__ = "staff_sessions"
 
@@ -193,6 +197,7 @@ class StaffSession(Base):
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default="staff")
 
 
 # ---- the district's roster (OneRoster 1.2 CSV; docs/cross-cutting.md "Roster") -------------

@@ -16,9 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import browser_signin
+from app import browser_signin, parent_signin
 from app.errors import REFUSALS
-from web import permit_pages, portal_pages, report_pages, request_pages, signin_pages
+from web import parent_pages, permit_pages, portal_pages, report_pages, request_pages, signin_pages
 from web.i18n import COOKIE, LANGUAGES
 from web.pages import HEADERS, render
 from web.security import (
@@ -47,9 +47,11 @@ def create_portal() -> FastAPI:
     """The parent portal (docs/portal.md): the district's public pages, and parents signed in
     with a code sent to their email. A front of its own (its own port, its own session
     cookie), so a district can put it on the internet and keep the console inside."""
-    portal = _front("Transfers: the parent portal", PORTAL_SESSION_COOKIE, None)
+    portal = _front("Transfers: the parent portal", PORTAL_SESSION_COOKIE,
+                    parent_signin.principal)
     portal.state.layout = "portal/base.html"  # its pages, error pages included
     portal.include_router(portal_pages.router)
+    portal.include_router(parent_pages.router)
     return portal
 
 
@@ -59,6 +61,7 @@ def _front(title: str, session_cookie: str,
     the error page, and a middleware that reads who is signed in (``principal_of`` the
     session cookie's token, off the event loop) and adds the security headers."""
     front = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    front.state.session_cookie = session_cookie  # the forms' CSRF token is bound to it
     front.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                 name="static")
 

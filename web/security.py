@@ -65,7 +65,10 @@ def presession(request: Request) -> str:
 def csrf_token(request: Request) -> str:
     """The token every form of this page carries: bound to the session when there is one,
     else to the pre-session. Derived, not stored: only the cookie's holder can make it."""
-    secret = request.cookies.get(SESSION_COOKIE) or presession(request)
+    # The front's own session cookie (the portal's is not the console's: a browser sends a
+    # host's cookies to every port).
+    own = getattr(request.app.state, "session_cookie", SESSION_COOKIE)
+    secret = request.cookies.get(own) or presession(request)
     return hmac.new(b"transfers-console-csrf", secret.encode(), hashlib.sha256).hexdigest()
 
 
