@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import browser_signin
 from app.errors import REFUSALS
-from web import permit_pages, portal_pages, report_pages, request_pages, signin_pages
+from web import permit_pages, portal_pages, public_pages, report_pages, request_pages, signin_pages
 from web.i18n import COOKIE, LANGUAGES
 from web.pages import HEADERS, render
 from web.security import (
@@ -50,6 +50,7 @@ def create_portal() -> FastAPI:
     portal = _front("Transfers: the parent portal", PORTAL_SESSION_COOKIE, None)
     portal.state.layout = "portal/base.html"  # its pages, error pages included
     portal.include_router(portal_pages.router)
+    portal.include_router(public_pages.router)
     return portal
 
 

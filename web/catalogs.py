@@ -8,6 +8,7 @@ listed and the exit status is 1, so a forgotten translation is seen, not shipped
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from datetime import UTC, datetime
@@ -68,7 +69,9 @@ def update(spanish: list[Path]) -> list[str]:
     for language in ("en", "es"):
         path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
         catalog = _read(path, language)
-        catalog.update(pot, no_fuzzy_matching=True)
+        # A copy each: update() adopts the template's new messages themselves, so English
+        # filled in here would otherwise reach Spanish as its "translation", unlisted.
+        catalog.update(copy.deepcopy(pot), no_fuzzy_matching=True)
         for message in catalog:
             if not message.id:
                 continue
