@@ -21,23 +21,17 @@ from models.lottery_record import (
     SeatCount,
     seed_commitment,
 )
-from models.permits import (
-    PermitCondition,
-    PermitHolder,
-    PermitProcess,
-    PermitStage,
-    PermitState,
-)
+from models.permits import PermitStage
 from models.within_district import Applicant, Program, Residency, SeatKey
 from rules.deadlines import STATUTE_AFTER_FIRST_DAY_DAYS
 from rules.lottery import draw, random_number
 from rules.lottery_audit import recorded_tier
-from store import lotteries, permits
+from store import lotteries
 from tests.support.console import portal_client, token, use_own_store
+from tests.support.public import YEAR, stored_permit
 from web.i18n import Speaker, today_in
 
 SEED = "0f6c4e1a-5b7d-4c2e-9a3b-7d1e2f3a4b5c"
-YEAR = "2027-2028"
 KEY = SeatKey(school="norris-elementary", program=Program.montessori, grade=0)
 ENGLISH, SPANISH = Speaker("en"), Speaker("es")
 
@@ -199,22 +193,6 @@ def test_a_district_without_the_lottery_is_not_found() -> None:
 
 # ---- permit verification --------------------------------------------------------------------
 
-def _permit(n: int, stage: PermitStage = PermitStage.active) -> PermitState:
-    request_id = f"paramount-{YEAR}-out-verify{n}"
-    state = PermitState(
-        id=f"PERMIT-{request_id}", request_id=request_id, district="paramount",
-        process=PermitProcess.interdistrict,
-        holder=PermitHolder(student_id=f"S{n}", student_name="Ana Maria Lopez",
-                            parent_name="Maria Lopez", parent_email="maria@example.com"),
-        school="keppel", school_name="Mark Keppel Elementary School",
-        condition=PermitCondition.until_level_end, school_year=YEAR, grade=4,
-        level_last_grade=5, stage=stage,
-        ended_on=date(2027, 10, 1) if stage is PermitStage.revoked else None,
-    )
-    permits.save_permit(context.engine(), state)
-    return state
-
-
 def _verify(http: TestClient, code: str) -> str:
     form = token(http.get("/verify").text)
     answer = http.post("/verify", data={"csrf": form, "code": code})
@@ -223,8 +201,8 @@ def _verify(http: TestClient, code: str) -> str:
 
 
 def test_a_permits_code_verifies_and_shows_only_what_verification_needs() -> None:
-    state = _permit(1)
-    _permit(2)
+    state = stored_permit(1)
+    stored_permit(2)
     code = permit_codes.permit_code(state)
     assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", code)
     assert state.id not in code and "S1" not in code
@@ -237,7 +215,7 @@ def test_a_permits_code_verifies_and_shows_only_what_verification_needs() -> Non
 
 
 def test_a_wrong_or_altered_code_does_not_verify() -> None:
-    code = permit_codes.permit_code(_permit(1))
+    code = permit_codes.permit_code(stored_permit(1))
     last = code[-1]
     altered = code[:-1] + ("A" if last != "A" else "B")
     with portal_client() as http:
@@ -248,7 +226,7 @@ def test_a_wrong_or_altered_code_does_not_verify() -> None:
 
 
 def test_a_revoked_permit_shows_revoked() -> None:
-    code = permit_codes.permit_code(_permit(3, PermitStage.revoked))
+    code = permit_codes.permit_code(stored_permit(3, PermitStage.revoked))
     with portal_client() as http:
         page = _verify(http, code)
         spanish = http.post("/verify", headers={"accept-language": "es"},
@@ -258,6 +236,6 @@ def test_a_revoked_permit_shows_revoked() -> None:
 
 
 def test_the_verify_form_refuses_a_post_without_its_token() -> None:
-    code = permit_codes.permit_code(_permit(1))
+    code = permit_codes.permit_code(stored_permit(1))
     with portal_client() as http:
         assert http.post("/verify", data={"code": code}).status_code == 403
