@@ -27,7 +27,7 @@ from rules.deadlines import STATUTE_AFTER_FIRST_DAY_DAYS
 from rules.lottery import draw, random_number
 from rules.lottery_audit import recorded_tier
 from store import lotteries
-from tests.support.console import portal_client, token, use_own_store
+from tests.support.console import portal_client, signed_in, token, use_own_store
 from tests.support.public import YEAR, stored_permit
 from web.i18n import Speaker, today_in
 
@@ -239,3 +239,10 @@ def test_the_verify_form_refuses_a_post_without_its_token() -> None:
     code = permit_codes.permit_code(stored_permit(1))
     with portal_client() as http:
         assert http.post("/verify", data={"code": code}).status_code == 403
+
+
+def test_staff_see_the_code_to_print_on_the_permits_console_page() -> None:
+    state = stored_permit(4)
+    with signed_in("avalos@paramount.example.org") as console:
+        page = console.get(f"/permits/{state.id}").text
+    assert permit_codes.permit_code(state) in page
