@@ -1,7 +1,7 @@
 """The portal's public pages in a real browser (Debian's Chromium through Playwright) against
 `transfers portal` as its own process on a records store of this module's: axe-core on the
-policy page in both languages and on permit verification, and the policy page on a phone's
-375 px wide screen without sideways scrolling."""
+policy page in both languages, on permit verification and on a released lottery, and those
+pages on a phone's 375 px wide screen without sideways scrolling."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from app import permit_codes
+from app import context, permit_codes
+from models.lottery_record import LotteryStage
+from store import lotteries
 from store.engine import make_engine
 from tests.support.browser import EXPECT_TIMEOUT, chromium, no_violations
 from tests.support.e2e import BIN
 from tests.support.ports import free_port, is_open
-from tests.support.public import stored_permit
+from tests.support.public import SEED, YEAR, lottery_record, stored_permit
 from tests.support.servers import stop_process
 from tests.support.waiting import until
 
@@ -127,3 +129,18 @@ def test_the_policy_page_fits_a_phone(browser: Browser, address: str, tmp_path: 
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE_WIDTH, f"{district}: the page scrolls sideways ({width} px)"
     context.close()
+
+
+def test_a_certified_lottery_page_has_no_violations_and_fits_a_phone(
+        browser: Browser, address: str, environment: dict[str, str]) -> None:
+    lotteries.save_lottery(context.engine(), lottery_record(LotteryStage.certified))
+    for language in ("en", "es"):
+        page = browser.new_context(
+            viewport={"width": PHONE_WIDTH, "height": 800},
+            extra_http_headers={"Accept-Language": language}).new_page()
+        page.goto(f"{address}/lottery/millard/{YEAR}")
+        expect(page.locator(".seed")).to_have_text(SEED)
+        no_violations(page)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE_WIDTH, f"the lottery page scrolls sideways ({width} px)"
+        page.context.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,25 +14,15 @@ from fastapi.testclient import TestClient
 
 from app import context, permit_codes
 from districts import load_district, load_within_district
-from models.lottery_record import (
-    LotteryRecord,
-    LotteryStage,
-    RecordedApplicant,
-    SeatCount,
-    seed_commitment,
-)
+from models.lottery_record import LotteryStage, seed_commitment
 from models.permits import PermitStage
-from models.within_district import Applicant, Program, Residency, SeatKey
 from rules.deadlines import STATUTE_AFTER_FIRST_DAY_DAYS
-from rules.lottery import draw, random_number
-from rules.lottery_audit import recorded_tier
+from rules.lottery import random_number
 from store import lotteries
 from tests.support.console import portal_client, signed_in, token, use_own_store
-from tests.support.public import YEAR, stored_permit
+from tests.support.public import SEED, YEAR, lottery_applicants, lottery_record, stored_permit
 from web.i18n import Speaker, today_in
 
-SEED = "0f6c4e1a-5b7d-4c2e-9a3b-7d1e2f3a4b5c"
-KEY = SeatKey(school="norris-elementary", program=Program.montessori, grade=0)
 ENGLISH, SPANISH = Speaker("en"), Speaker("es")
 
 
@@ -114,43 +104,13 @@ def test_the_list_of_districts_and_an_unknown_district() -> None:
 
 # ---- the lottery page -----------------------------------------------------------------------
 
-def _applicants() -> list[Applicant]:
-    return [Applicant(application_id=f"millard-{YEAR}-within-app{n}", student_id=f"stu-{n}",
-                      school=KEY.school, program=KEY.program, grade=KEY.grade,
-                      residency=Residency.other_resident) for n in range(5)]
-
-
-def _lottery(stage: LotteryStage) -> LotteryRecord:
-    """Five applications for two seats, drawn (or not yet) with ``SEED``, as the workflow
-    records them in the store."""
-    entered = datetime(2027, 1, 10, 18, 0, tzinfo=UTC)
-    drawn = stage is not LotteryStage.collecting
-    people = _applicants()
-    return LotteryRecord(
-        id=f"lottery-millard-{YEAR}", district_id="millard", school_year=YEAR, seed=SEED,
-        seed_commitment=seed_commitment(SEED), stage=stage,
-        window_closes=datetime(2027, 2, 15, 23, 0, tzinfo=UTC),
-        applicants=[RecordedApplicant(applicant=a, tier=recorded_tier(RecordedApplicant(
-            applicant=a, tier=None, random_number=None, entered_at=entered)),
-            random_number=random_number(SEED, a.student_id), entered_at=entered)
-            for a in people],
-        seats=[SeatCount(key=KEY, seats=2)],
-        result=draw(people, {KEY: 2}, SEED) if drawn else None,
-        drawn_at=datetime(2027, 2, 16, 15, 0, tzinfo=UTC) if drawn else None,
-        certified=stage is LotteryStage.certified,
-        certified_at=(datetime(2027, 2, 20, 15, 0, tzinfo=UTC)
-                      if stage is LotteryStage.certified else None),
-        seats_set_by="olsen",
-    )
-
-
 def _numbers() -> list[str]:
-    return [str(random_number(SEED, a.student_id)) for a in _applicants()]
+    return [str(random_number(SEED, a.student_id)) for a in lottery_applicants()]
 
 
 @pytest.mark.parametrize("stage", [LotteryStage.collecting, LotteryStage.preview])
 def test_before_certification_only_the_commitment_is_shown(stage: LotteryStage) -> None:
-    lotteries.save_lottery(context.engine(), _lottery(stage))
+    lotteries.save_lottery(context.engine(), lottery_record(stage))
     with portal_client() as http:
         page = http.get(f"/lottery/millard/{YEAR}")
         spanish = _spanish(http, f"/lottery/millard/{YEAR}")
@@ -163,7 +123,7 @@ def test_before_certification_only_the_commitment_is_shown(stage: LotteryStage) 
 
 
 def test_after_certification_the_seed_and_result_are_shown_and_verify() -> None:
-    lotteries.save_lottery(context.engine(), _lottery(LotteryStage.certified))
+    lotteries.save_lottery(context.engine(), lottery_record(LotteryStage.certified))
     with portal_client() as http:
         page = http.get(f"/lottery/millard/{YEAR}").text
     assert SEED in page and seed_commitment(SEED) in page
@@ -177,7 +137,7 @@ def test_after_certification_the_seed_and_result_are_shown_and_verify() -> None:
 
 
 def test_a_tampered_released_record_shows_its_differences() -> None:
-    record = _lottery(LotteryStage.certified)
+    record = lottery_record(LotteryStage.certified)
     tampered = record.model_copy(update={"seed_commitment": seed_commitment("another seed")})
     lotteries.save_lottery(context.engine(), tampered)
     with portal_client() as http:
