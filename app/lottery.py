@@ -166,6 +166,14 @@ class PublicEntry:
 
 
 @dataclass(frozen=True)
+class PublicSeat:
+    school: str  # the school's name
+    program: str
+    grade: int
+    seats: int
+
+
+@dataclass(frozen=True)
 class PublicLottery:
     """What anyone is shown of a lottery (docs/portal.md "The lottery page"): until the draw
     is certified, its commitment only; then the seed, the result by application and the
@@ -178,7 +186,7 @@ class PublicLottery:
     seed_commitment: str
     window_closes: datetime
     applications: int
-    seats: list[SeatCount]
+    seats: tuple[PublicSeat, ...]
     released: bool
     seed: str | None = None
     drawn_at: datetime | None = None
@@ -194,6 +202,7 @@ RELEASED = frozenset({LotteryStage.certified, LotteryStage.closed})
 
 async def public(district: str, school_year: str) -> PublicLottery:
     """The lottery as the public sees it; the seed and numbers only once it is certified."""
+    names = {s.id: s.name for s in context.within_district(district).schools}
     found = await record(district, school_year)
     released = found.stage in RELEASED and found.result is not None
     shown = found.published() if released else found.published().model_copy(
@@ -204,12 +213,16 @@ async def public(district: str, school_year: str) -> PublicLottery:
         id=shown.id, district_id=shown.district_id, school_year=shown.school_year,
         stage=shown.stage.value, seed_commitment=shown.seed_commitment,
         window_closes=shown.window_closes, applications=len(shown.applicants),
-        seats=sorted(shown.seats, key=lambda s: s.key.sort_key()), released=released,
+        seats=tuple(PublicSeat(school=names.get(s.key.school, s.key.school),
+                               program=s.key.program.value, grade=s.key.grade, seats=s.seats)
+                    for s in sorted(shown.seats, key=lambda s: s.key.sort_key())),
+        released=released,
     )
     if not released or shown.result is None:
         return view
     entries = tuple(
-        PublicEntry(application_id=e.application_id, school=e.seat_key.school,
+        PublicEntry(application_id=e.application_id,
+                    school=names.get(e.seat_key.school, e.seat_key.school),
                     program=e.seat_key.program.value, grade=e.seat_key.grade, tier=e.tier,
                     overcrowding_relief=e.overcrowding_relief, random_number=e.random_number,
                     outcome=e.outcome.value, waitlist_position=e.waitlist_position)
