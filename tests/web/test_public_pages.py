@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+import districts
 from app import context, permit_codes
 from districts import load_district, load_within_district
 from models.lottery_record import LotteryStage, seed_commitment
@@ -206,3 +207,30 @@ def test_staff_see_the_code_to_print_on_the_permits_console_page() -> None:
     with signed_in("avalos@paramount.example.org") as console:
         page = console.get(f"/permits/{state.id}").text
     assert permit_codes.permit_code(state) in page
+
+
+def test_a_changed_district_file_changes_the_policy_page(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    shipped = (Path(districts.__file__).parent / "paramount.toml").read_text()
+    changed = (shipped.replace("opens_day = 15", "opens_day = 20")
+               .replace("decision_promise_days = 30", "decision_promise_days = 25")
+               .replace("document_deadline_days = 14", "document_deadline_days = 12"))
+    assert changed != shipped
+    folder = tmp_path / "districts"
+    folder.mkdir()
+    (folder / "paramount.toml").write_text(changed)
+    monkeypatch.setenv("TRANSFERS_DISTRICTS_DIR", str(folder))
+    year = min(y for y, d in load_district("paramount", folder).calendar.items()
+               if d.last_day >= today_in("America/Los_Angeles"))
+    with portal_client() as http:
+        words = _text(http.get("/policy/paramount").text)
+    assert ENGLISH.day(date(int(year[:4]), 1, 20)) in words
+    assert ENGLISH.day(date(int(year[:4]), 1, 15)) not in words
+    assert "within 25 calendar days" in words and "have 12 calendar days" in words
+
+
+def test_an_ended_permit_shows_expired() -> None:
+    code = permit_codes.permit_code(stored_permit(5, PermitStage.lapsed))
+    with portal_client() as http:
+        page = _verify(http, code)
+    assert "Expired: no longer valid" in page and "Valid (active)" not in page
