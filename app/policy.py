@@ -14,6 +14,7 @@ from app.errors import Refused
 from districts import list_districts
 from models.decisions import DenialReason
 from models.district import DistrictConfig, SchoolYear
+from models.documents import DocumentKind
 from models.permits import RevocationReason
 from models.requests import TransferReason
 from models.within_district import SPECIAL_PROGRAMS, SpecialIssue
@@ -180,7 +181,7 @@ def _interdistrict(config: DistrictConfig, today: date) -> InterdistrictPolicy:
     return InterdistrictPolicy(
         years=tuple(years),
         into_documents=tuple(d.value for d in INTO_DOCUMENTS),
-        iep_document="iep_or_504",
+        iep_document=DocumentKind.iep_or_504.value,  # "if applicable"
         reasons_out=tuple(
             ReasonEvidence(
                 reason=reason.value,
