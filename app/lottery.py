@@ -5,6 +5,7 @@ offer of a freed seat. The lottery's workflow checks each action and has the las
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -230,4 +231,22 @@ async def public(district: str, school_year: str) -> PublicLottery:
     )
     return replace(view, seed=shown.seed, drawn_at=shown.drawn_at,
                    certified_at=shown.certified_at, entries=entries,
-                   differences=tuple(verify(shown).differences))
+                   differences=_checked(shown))
+
+
+# A public page must not re-run a district-wide draw (seconds) on every view: the re-run's
+# differences are kept per digest of what the re-run reads, so a record changed in any of it
+# (tampered with, say) is checked again; hashing costs a fraction of the re-run.
+_CHECKED: dict[str, tuple[str, ...]] = {}
+_CHECKED_MAX = 64
+_VERIFIED_PARTS = {"id", "seed", "seed_commitment", "applicants", "seats", "overcrowded_schools",
+                   "result", "history"}
+
+
+def _checked(released: LotteryRecord) -> tuple[str, ...]:
+    key = hashlib.sha256(released.model_dump_json(include=_VERIFIED_PARTS).encode()).hexdigest()
+    if key not in _CHECKED:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = tuple(verify(released).differences)
+    return _CHECKED[key]
