@@ -5,7 +5,9 @@ offer of a freed seat. The lottery's workflow checks each action and has the las
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -15,7 +17,14 @@ from app.errors import Refused
 from app.principal import Principal
 from app.within import within
 from intake.forms import read_text
-from models.lottery_record import AddSeats, LotteryRecord, Offer, OfferAnswer, SeatCount
+from models.lottery_record import (
+    AddSeats,
+    LotteryRecord,
+    LotteryStage,
+    Offer,
+    OfferAnswer,
+    SeatCount,
+)
 from models.within_district import SeatKey
 from rules.lottery_audit import verify as verify_draw
 from store import lotteries
@@ -140,3 +149,104 @@ async def answer_offer(request_id: str, principal: Principal, accept: bool) -> O
     update_ = LotteryWorkflow.accept_offer if accept else LotteryWorkflow.decline_offer
     offer: Offer = await update(state.lottery_id, update_, answer, result_type=Offer)
     return offer
+
+
+@dataclass(frozen=True)
+class PublicEntry:
+    """One application's line of a released result: no student id, no name."""
+
+    application_id: str
+    school: str
+    program: str
+    grade: int
+    tier: str | None
+    overcrowding_relief: bool
+    random_number: int | None
+    outcome: str
+    waitlist_position: int | None
+
+
+@dataclass(frozen=True)
+class PublicSeat:
+    school: str  # the school's name
+    program: str
+    grade: int
+    seats: int
+
+
+@dataclass(frozen=True)
+class PublicLottery:
+    """What anyone is shown of a lottery (docs/portal.md "The lottery page"): until the draw
+    is certified, its commitment only; then the seed, the result by application and the
+    re-run's differences (empty: the draw holds up)."""
+
+    id: str
+    district_id: str
+    school_year: str
+    stage: str
+    seed_commitment: str
+    window_closes: datetime
+    applications: int
+    seats: tuple[PublicSeat, ...]
+    released: bool
+    seed: str | None = None
+    drawn_at: datetime | None = None
+    certified_at: datetime | None = None
+    entries: tuple[PublicEntry, ...] = ()
+    differences: tuple[str, ...] = ()
+
+
+# The result is released at certification (docs/lottery.md "Results released"); a preview is
+# staff's, so it shows no more than a lottery still collecting.
+RELEASED = frozenset({LotteryStage.certified, LotteryStage.closed})
+
+
+async def public(district: str, school_year: str) -> PublicLottery:
+    """The lottery as the public sees it; the seed and numbers only once it is certified."""
+    names = {s.id: s.name for s in context.within_district(district).schools}
+    found = await record(district, school_year)
+    released = found.stage in RELEASED and found.result is not None
+    shown = found.published() if released else found.published().model_copy(
+        update={"seed": "", "result": None,
+                "applicants": [a.model_copy(update={"random_number": None})
+                               for a in found.applicants]})
+    view = PublicLottery(
+        id=shown.id, district_id=shown.district_id, school_year=shown.school_year,
+        stage=shown.stage.value, seed_commitment=shown.seed_commitment,
+        window_closes=shown.window_closes, applications=len(shown.applicants),
+        seats=tuple(PublicSeat(school=names.get(s.key.school, s.key.school),
+                               program=s.key.program.value, grade=s.key.grade, seats=s.seats)
+                    for s in sorted(shown.seats, key=lambda s: s.key.sort_key())),
+        released=released,
+    )
+    if not released or shown.result is None:
+        return view
+    entries = tuple(
+        PublicEntry(application_id=e.application_id,
+                    school=names.get(e.seat_key.school, e.seat_key.school),
+                    program=e.seat_key.program.value, grade=e.seat_key.grade, tier=e.tier,
+                    overcrowding_relief=e.overcrowding_relief, random_number=e.random_number,
+                    outcome=e.outcome.value, waitlist_position=e.waitlist_position)
+        for e in shown.result.entries
+    )
+    return replace(view, seed=shown.seed, drawn_at=shown.drawn_at,
+                   certified_at=shown.certified_at, entries=entries,
+                   differences=_checked(shown))
+
+
+# A public page must not re-run a district-wide draw (seconds) on every view: the re-run's
+# differences are kept per digest of what the re-run reads, so a record changed in any of it
+# (tampered with, say) is checked again; hashing costs a fraction of the re-run.
+_CHECKED: dict[str, tuple[str, ...]] = {}
+_CHECKED_MAX = 64
+_VERIFIED_PARTS = {"id", "seed", "seed_commitment", "applicants", "seats", "overcrowded_schools",
+                   "result", "history"}
+
+
+def _checked(released: LotteryRecord) -> tuple[str, ...]:
+    key = hashlib.sha256(released.model_dump_json(include=_VERIFIED_PARTS).encode()).hexdigest()
+    if key not in _CHECKED:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = tuple(verify(released).differences)
+    return _CHECKED[key]

@@ -7,6 +7,12 @@ from datetime import date
 from models.permits import RevocationReason
 from rules.errors import PolicyError
 
+# EC 46600: never revoked "for any student entering grade 11 or 12", nor for a grade 10 student
+# after June 30 of that year (docs/interdistrict.md "Rescission and revocation").
+NEVER_REVOKED_FROM_GRADE = 11
+LAST_REVOCABLE_GRADE = 10
+REVOCATION_CUTOFF = (6, 30)  # June 30 following completion of grade 10
+
 
 def check_may_revoke(grade: int, school_year_end: date, today: date, reasons: list[str]) -> None:
     """EC 46600: a permit is not rescinded "after June 30 following a student's completion of
@@ -17,10 +23,10 @@ def check_may_revoke(grade: int, school_year_end: date, today: date, reasons: li
     unknown = [r for r in reasons if r not in RevocationReason.__members__]
     if unknown:
         raise PolicyError(f"unknown revocation reason(s): {', '.join(unknown)}")
-    if grade >= 11:
+    if grade >= NEVER_REVOKED_FROM_GRADE:
         raise PolicyError(f"a permit may not be revoked for a student in grade {grade} (EC 46600)")
-    cutoff = date(school_year_end.year, 6, 30)
-    if grade == 10 and today > cutoff:
+    cutoff = date(school_year_end.year, *REVOCATION_CUTOFF)
+    if grade == LAST_REVOCABLE_GRADE and today > cutoff:
         raise PolicyError(
             "a permit may not be revoked after June 30 following completion of grade 10 "
             f"({cutoff.isoformat()}; EC 46600)"

@@ -54,3 +54,10 @@ def list_permits(
         query = query.where(PermitRow.is_active.is_(True))
     with Session(engine) as session:
         return list(session.scalars(query.order_by(PermitRow.id).limit(limit)))
+
+
+def permit_ids(engine: Engine, district: str) -> list[str]:
+    """Every permit id of ``district`` (a verification code is matched against them)."""
+    with Session(engine) as session:
+        return list(session.scalars(
+            select(PermitRow.id).where(PermitRow.district == district).order_by(PermitRow.id)))

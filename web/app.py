@@ -18,7 +18,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import browser_signin, parent_signin
 from app.errors import REFUSALS
-from web import parent_pages, permit_pages, portal_pages, report_pages, request_pages, signin_pages
+from web import (
+    parent_pages,
+    permit_pages,
+    portal_pages,
+    public_pages,
+    report_pages,
+    request_pages,
+    signin_pages,
+)
 from web.i18n import COOKIE, LANGUAGES
 from web.pages import HEADERS, render
 from web.security import (
@@ -52,6 +60,7 @@ def create_portal() -> FastAPI:
     portal.state.layout = "portal/base.html"  # its pages, error pages included
     portal.include_router(portal_pages.router)
     portal.include_router(parent_pages.router)
+    portal.include_router(public_pages.router)
     return portal
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app import permissions, permits
+from app import permissions, permit_codes, permits
 from app.errors import REFUSALS
 from app.principal import Principal
 from models.permits import PermitStage, PermitState
@@ -52,6 +52,7 @@ def _page(request: Request, principal: Principal, state: PermitState, status: in
                   actions=permissions.permit_actions(principal, state),
                   reasons=[r.value for r in RevocationReason],
                   timezone=permits.timezone_of(state),
+                  verification_code=permit_codes.permit_code(state),  # docs/portal.md
                   next_year=next_school_year(state.school_year), **values)
 
 
