@@ -142,9 +142,17 @@ def show(permit_id: PermitArg, as_json: JsonFlag = False) -> None:
 
     From the records store; a permit the store has no record of yet is asked of its
     workflow."""
+    from app.permit_codes import permit_code
+
     state, source = run(permits.get(permit_id))
-    data = {**permit_json(state), "source": source}
-    emit(as_json, data, lambda: _print_state(state, source))
+    code = permit_code(state)  # what the other district types into the portal's /verify
+    data = {**permit_json(state), "source": source, "verification_code": code}
+
+    def printed() -> None:
+        say(f"verification code: {code} (the portal's /verify page checks it)")
+        _print_state(state, source)
+
+    emit(as_json, data, printed)
 
 
 @permit_app.command("list")

@@ -243,6 +243,16 @@ def test_show_json(permits: dict[str, str]) -> None:
     assert [e["event"] for e in data["events"]] == ["issued"]
 
 
+def test_show_gives_the_code_the_portal_verifies(permits: dict[str, str]) -> None:
+    from app.permit_codes import check
+
+    code = as_json(run("show", permits["b"], "--json"))["verification_code"]
+    assert f"verification code: {code}" in ok(run("show", permits["b"]))
+    checked = check(code)
+    assert checked is not None and checked.status == "active"
+    assert as_json(run("show", permits["d"], "--json"))["verification_code"] != code
+
+
 def test_show_an_unknown_permit(store: Engine) -> None:
     # Not in the store: its workflow is asked, and Temporal cannot be reached here.
     refused(run("show", "PERMIT-nope"), "no permit 'PERMIT-nope' in the records store",
