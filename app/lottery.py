@@ -6,8 +6,9 @@ offer of a freed seat. The lottery's workflow checks each action and has the las
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -26,7 +27,9 @@ from models.lottery_record import (
     SeatCount,
 )
 from models.within_district import SeatKey
+from rules.calendar import local_date
 from rules.lottery_audit import verify as verify_draw
+from rules.roles import ACTION_ROLES
 from store import lotteries
 
 # Temporal's SDK and the workflows are imported in the functions that send or ask: `show` and
@@ -250,3 +253,97 @@ def _checked(released: LotteryRecord) -> tuple[str, ...]:
             _CHECKED.clear()
         _CHECKED[key] = tuple(verify(released).differences)
     return _CHECKED[key]
+
+
+# ---- what a front shows (the staff console's lottery page) ------------------------------
+
+CERTIFY, ADD_SEATS = "lottery.certify", "lottery.add_seats"
+
+
+def lottery_districts(principal: Principal) -> list[str]:
+    """The districts whose roster has the principal and that take within-district requests
+    (so hold a lottery), by id."""
+    from app.permissions import roles_by_district
+
+    found = []
+    for district in sorted(roles_by_district(principal)):
+        try:
+            context.within_district(district)
+        except Refused:  # an interdistrict-only district has no lottery
+            continue
+        found.append(district)
+    return found
+
+
+def lottery_years(district: str, today: date | None = None) -> tuple[list[str], str]:
+    """The school years of the district's calendar, newest first, and the one a page opens
+    on: the next to begin (its lottery is the one under way), else the newest."""
+    config = context.within_district(district)
+    today = today or local_date(datetime.now(UTC), config.timezone)
+    years = sorted(config.calendar, reverse=True)
+    coming = sorted(y for y in years if config.calendar[y].first_day > today)
+    return years, (coming or years)[0]
+
+
+def school_names(district: str) -> dict[str, str]:
+    """Each school's name by its id, for showing seat keys."""
+    return {school.id: school.name for school in context.within_district(district).schools}
+
+
+def timezone_of(district: str) -> str:
+    """The district's time zone: a record's instants carry an offset, not the zone's name."""
+    return context.within_district(district).timezone
+
+
+def tier_counts(record: LotteryRecord) -> list[tuple[str, int]]:
+    """How many applications are in the draw in each VIII.C tier, highest tier first; ""
+    for those refused before ranking."""
+    counted = Counter(entry.tier or "" for entry in record.applicants)
+    return sorted(counted.items(), key=lambda item: (item[0] == "", item[0]))
+
+
+def setters(record: LotteryRecord) -> list[str]:
+    """Who set the seats (the district file's seat setters and whoever added some): none of
+    them may certify (docs/lottery.md "Certification")."""
+    return [name for name in record.seats_set_by.split(", ") if name]
+
+
+def lottery_actions(principal: Principal, record: LotteryRecord) -> list[str]:
+    """What the principal may do to the lottery now (rules/roles.py's keys): certify the
+    drawn preview (a certifier who did not set the seats), add seats before the draw or after
+    certification (a seat setter). The workflow checks each again and has the last word."""
+    config = context.within_district(record.district_id)
+    member = next((m for m in config.staff
+                   if principal.email and m.email.lower() == principal.email.lower()), None)
+    if member is None:
+        return []
+    roles = set(member.roles)
+    found = []
+    if (record.stage is LotteryStage.preview and not record.certified
+            and ACTION_ROLES[CERTIFY].roles & roles and member.name not in setters(record)):
+        found.append(CERTIFY)
+    if (record.stage in (LotteryStage.collecting, LotteryStage.certified)
+            and ACTION_ROLES[ADD_SEATS].roles & roles):
+        found.append(ADD_SEATS)
+    return found
+
+
+def check_lottery_action(principal: Principal, record: LotteryRecord, action: str) -> None:
+    """Refuse an action on the lottery the principal may not take now, saying why."""
+    if action in lottery_actions(principal, record):
+        return
+    authority = ACTION_ROLES.get(action)
+    if authority is None:
+        raise Refused(f"no lottery action {action!r}")
+    config = context.within_district(record.district_id)
+    member = next((m for m in config.staff
+                   if principal.email and m.email.lower() == principal.email.lower()), None)
+    name = member.name if member else principal.name
+    # The two-person rule first, as the workflow says it (docs/lottery.md "Certification").
+    if action == CERTIFY and name in setters(record):
+        raise Refused(f"{name} set the seats and may not also certify the draw: a second "
+                      "staff member must")
+    if member is None or not authority.roles & set(member.roles):
+        raise Refused(f"{name} may not {authority.what}: needs "
+                      f"{' or '.join(sorted(authority.roles))}")
+    raise Refused(f"{record.id} is {record.stage.value}: that action is not open to it now")
