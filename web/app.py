@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import browser_signin, parent_signin
 from app.errors import REFUSALS
 from web import (
+    lottery_pages,
     parent_pages,
     permit_pages,
     portal_pages,
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
     console.include_router(request_pages.router)
     console.include_router(report_pages.router)
     console.include_router(permit_pages.router)
+    console.include_router(lottery_pages.router)
     return console
 
 
