@@ -139,10 +139,12 @@ async def verify_page(request: Request, principal: SignedIn, district: str = "",
                        differences=verification.differences, verified=True)
 
 
-@router.post("/lottery/{district}/{year}/actions/{action}", name="lottery_act")
-async def lottery_act(request: Request, district: str, year: str, action: str,
-                      form: CheckedForm, principal: SignedIn) -> Response:
-    _, district, _, year = _district_and_year(principal, district, year)
+@router.post("/lottery/actions/{action}", name="lottery_act")
+async def lottery_act(request: Request, action: str, form: CheckedForm,
+                      principal: SignedIn) -> Response:
+    # The district and year come with the form; only the person's own are found.
+    _, district, _, year = _district_and_year(principal, str(form.get("district") or ""),
+                                              str(form.get("year") or ""))
     record, missing = await _read(district, year)
     if record is None:
         raise HTTPException(404, missing)

@@ -140,9 +140,10 @@ def test_the_lottery_is_certified_by_a_second_person_and_verifies(
     no_violations(setter)
     # The seat setter's own token, a forged certification: refused, with the reason.
     token = setter.locator('input[name="csrf"]').first.get_attribute("value")
-    target = f"{lottery.address}/lottery/{DISTRICT}/{lottery.year}/actions/lottery.certify"
-    forged = setter.context.request.post(target, form={"csrf": token or "", "confirm": "yes",
-                                                       "all_paper_entered": "yes"})
+    target = f"{lottery.address}/lottery/actions/lottery.certify"
+    forged = setter.context.request.post(target, form={
+        "csrf": token or "", "district": DISTRICT, "year": lottery.year, "confirm": "yes",
+        "all_paper_entered": "yes"})
     assert forged.status == 403
     assert "olsen set the seats and may not also certify the draw" in forged.text()
     stored = _stored(lottery)

@@ -36,7 +36,8 @@ NORRIS_K = SeatKey(school="norris-elementary", program=Program.montessori, grade
 # 5:00 p.m. in Omaha (Central Standard Time) on February 15.
 CLOSES = datetime(2027, 2, 15, 23, 0, tzinfo=UTC)
 PAGE = f"/lottery?district=millard&year={YEAR}"
-CERTIFY = f"/lottery/millard/{YEAR}/actions/lottery.certify"
+CERTIFY = "/lottery/actions/lottery.certify"
+WHICH = {"district": "millard", "year": YEAR}
 
 
 @pytest.fixture
@@ -129,26 +130,27 @@ def test_a_forged_or_unconfirmed_certification_changes_nothing(own_store: None) 
     lotteries.save_lottery(context.engine(), _drawn())
     with signed_in(TRAN) as http:
         page = http.get(PAGE).text
-        assert http.post(CERTIFY, data={"confirm": "yes"}).status_code == 403
-        assert http.post(CERTIFY, data={"confirm": "yes", "csrf": "f" * 64}).status_code == 403
-        asked = http.post(CERTIFY, data={"csrf": token(page), "all_paper_entered": "yes"})
+        assert http.post(CERTIFY, data={**WHICH, "confirm": "yes"}).status_code == 403
+        wrong = {**WHICH, "confirm": "yes", "csrf": "f" * 64}
+        assert http.post(CERTIFY, data=wrong).status_code == 403
+        asked = http.post(CERTIFY, data={**WHICH, "csrf": token(page), "all_paper_entered": "yes"})
         assert asked.status_code == 200
         assert "Nothing is done until you confirm" in asked.text
         assert "Confirm: Certify the draw" in asked.text
         assert 'name="all_paper_entered" value="yes"' in asked.text
     with signed_in(OLSEN) as http:
         page = http.get(PAGE).text
-        forged = http.post(CERTIFY, data={"csrf": token(page), "confirm": "yes"})
+        forged = http.post(CERTIFY, data={**WHICH, "csrf": token(page), "confirm": "yes"})
         assert forged.status_code == 403
         assert "olsen set the seats and may not also certify the draw" in forged.text
-        adding = http.post(f"/lottery/millard/{YEAR}/actions/lottery.add_seats",
-                           data={"csrf": token(page), "school": "norris-elementary",
+        adding = http.post("/lottery/actions/lottery.add_seats",
+                           data={**WHICH, "csrf": token(page), "school": "norris-elementary",
                                  "program": "montessori", "grade": "0", "seats": "1",
                                  "confirm": "yes"})
         assert adding.status_code == 403 and "lottery-millard-2027-2028 is preview" in adding.text
     with signed_in(KOWALSKI) as http:
         page = http.get(PAGE).text
-        forged = http.post(CERTIFY, data={"csrf": token(page), "confirm": "yes"})
+        forged = http.post(CERTIFY, data={**WHICH, "csrf": token(page), "confirm": "yes"})
         assert forged.status_code == 403
         assert "may not certify the draw: needs lottery_certifier" in forged.text
     stored = _stored()
