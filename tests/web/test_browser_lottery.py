@@ -4,7 +4,9 @@ within-district lottery whose window closes about two minutes after the stack st
 the close the seat setter sees the seed's commitment and runs a practice draw; the lottery
 draws on its own at the close; the seat setter is offered no certification and a forged one is
 refused; a second staff member certifies (first refused while paper forms may come, with the
-reason), and the result verifies. axe-core finds no violation before or after the draw."""
+reason), and the result verifies; then the seat setter adds a seat (a key the lottery does
+not hold is refused, with the reason) and the first in line is offered it. axe-core finds no
+violation before or after the draw."""
 
 from __future__ import annotations
 
@@ -188,3 +190,32 @@ def test_the_lottery_is_certified_by_a_second_person_and_verifies(
         f"{len(FORMS)} applications.")
     no_violations(certifier)
     certifier.context.close()
+
+    # ---- after certification the seat setter adds a seat: the first in line is offered it --
+    setter = _signed_in(browser, lottery, OLSEN)
+    setter.goto(lottery.page)
+    adding = setter.locator('form[action="/lottery/actions/lottery.add_seats"]')
+    # A key the lottery does not hold: the workflow refuses, saying why.
+    adding.get_by_label("School").select_option(label="Rockwell Elementary School")
+    adding.get_by_label("Program").select_option("regular")
+    adding.get_by_label("Grade (0 is kindergarten)").fill("5")
+    adding.get_by_label("How many more seats").fill("1")
+    adding.get_by_role("button", name="Add seats…").click()
+    expect(setter.get_by_role("heading", name="Confirm: Add seats")).to_be_visible()
+    no_violations(setter)
+    setter.get_by_role("button", name="Confirm: Add seats").click()
+    refusal = setter.get_by_role("alert")
+    expect(refusal).to_contain_text("Refused: Add seats.")
+    expect(refusal).to_contain_text("is not open to within-district transfers (VII)")
+    adding.get_by_label("School").select_option(label="Norris Elementary School")
+    adding.get_by_label("Program").select_option("montessori")
+    adding.get_by_label("Grade (0 is kindergarten)").fill("1")
+    adding.get_by_label("How many more seats").fill("1")
+    adding.get_by_role("button", name="Add seats…").click()
+    setter.get_by_role("button", name="Confirm: Add seats").click()
+    expect(setter.get_by_role("status")).to_contain_text("Done: Add seats.")
+    until("the offer in the store", lambda: (r := _stored(lottery)) is not None and r.offers)
+    setter.reload()
+    expect(setter.get_by_role("table", name="1 open offer")).to_contain_text("Norris")
+    no_violations(setter)
+    setter.context.close()
