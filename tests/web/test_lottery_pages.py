@@ -158,6 +158,23 @@ def test_a_forged_or_unconfirmed_certification_changes_nothing(own_store: None) 
     assert [e.event for e in stored.history] == []
 
 
+def test_a_certifier_who_set_seats_is_not_offered_certification_and_is_refused_it(
+    own_store: None,
+) -> None:
+    """Whoever added seats counts as having set them (docs/lottery.md "Certification"), a
+    certifier too: the page offers them no certification and refuses a forged one."""
+    lotteries.save_lottery(context.engine(),
+                           _drawn().model_copy(update={"seats_set_by": "olsen, tran"}))
+    with signed_in(TRAN) as http:
+        page = http.get(PAGE).text
+        assert f'action="{CERTIFY}"' not in page
+        assert "who did not set the seats (olsen, tran) certifies the draw" in page
+        forged = http.post(CERTIFY, data={**WHICH, "csrf": token(page), "confirm": "yes"})
+        assert forged.status_code == 403
+        assert "tran set the seats and may not also certify the draw" in forged.text
+    assert not _stored().certified
+
+
 def test_verification_says_the_draw_holds_up(own_store: None) -> None:
     lotteries.save_lottery(context.engine(), _drawn())
     with signed_in(TRAN) as http:
