@@ -31,6 +31,10 @@ STAGES = {
     "closed": N_("Closed"),
 }
 ACTIONS = {lottery.CERTIFY: N_("Certify the draw"), lottery.ADD_SEATS: N_("Add seats")}
+# XI's programs by name.
+PROGRAMS = {"regular": N_("Regular"), "core": N_("Core Program"),
+            "montessori": N_("Montessori Program"),
+            "ib": N_("International Baccalaureate Programme")}
 OUTCOMES = {"placed": N_("Placed"), "waitlisted": N_("Waitlisted"), "denied": N_("Denied")}
 
 
@@ -93,8 +97,7 @@ async def _page(request: Request, principal: Principal, district: str, year: str
         request, "lottery.html", status, districts=mine, district=district, years=years,
         year=year, record=record, missing=missing, drawn=drawn, practice=practice,
         timezone=lottery.timezone_of(district), schools=lottery.school_names(district),
-        stages=STAGES, outcome_labels=OUTCOMES, action_labels=ACTIONS,
-        programs=[p.value for p in Program],
+        stages=STAGES, outcome_labels=OUTCOMES, action_labels=ACTIONS, programs=PROGRAMS,
         actions=lottery.lottery_actions(principal, record) if record else [],
         tiers=lottery.tier_counts(record) if record else [],
         outcomes=_outcomes(record), practice_outcomes=_outcomes(practice),
@@ -169,6 +172,7 @@ async def lottery_act(request: Request, action: str, form: CheckedForm,
     if form.get("confirm") != "yes":
         return render(request, "lottery_confirm.html", district=district, year=year,
                       action=action, action_labels=ACTIONS, fields=fields, key=key,
+                      programs=PROGRAMS,
                       schools=lottery.school_names(district), record=record)
     try:
         if action == lottery.CERTIFY:
