@@ -193,3 +193,39 @@ async def test_a_forged_start_ends_at_once_and_leaves_nothing(
     real = await env.client.start_workflow(W.run, inp, id=inp.id, task_queue=worker.task_queue,
                                            id_reuse_policy=reuse_policy())
     assert (await status(real)).id == inp.id
+
+
+async def test_a_lottery_takes_no_unproven_seats_or_certification(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """Finding 1 on the lottery: more seats, and a certification claiming the certifier's
+    roles, sent without a proof or under another key, are refused and change nothing; the
+    seat setter's own proof may not certify (the two-person rule reads the proof's name)."""
+    from models.lottery_record import AddSeats
+    from tests.workflows.test_lottery import KEY, SETTER, applicant, make_input
+    from workflows.lottery import LotteryWorkflow as L
+
+    inp = await make_input(env)
+    lottery = await env.client.start_workflow(L.run, inp, id=inp.id,
+                                              task_queue=worker.task_queue)
+    await lottery.execute_update(L.enter, applicant(1))
+    before = await lottery.query(L.result)
+    seats = AddSeats(key=KEY, seats=500, actor=Actor(name="mallory", roles=["seat_setter"]))
+    certifier = Actor(name="mallory", roles=["lottery_certifier"])
+    for forger, words in ((await _client(env), "carries no proof"),
+                          (await _client(env, _signer(env, MALLORY_KEY, _director("mallory"))),
+                           "not one this district trusts")):
+        handle = forger.get_workflow_handle(inp.id)
+        for update, argument in ((L.add_seats, seats), (L.certify, certifier)):
+            with pytest.raises(WorkflowUpdateFailedError) as failure:
+                await handle.execute_update(update, argument)
+            assert words in failure.value.cause.message  # type: ignore[union-attr]
+    await env.sleep(inp.window_closes - await env.get_current_time())
+    as_setter = await _client(env, _signer(env, TEST_KEY, _director(
+        SETTER.name, ("student_services", "seat_setter", "lottery_certifier"))))
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await as_setter.get_workflow_handle(inp.id).execute_update(L.certify, certifier)
+    assert "set the seats" in failure.value.cause.message  # type: ignore[union-attr]
+    after = await lottery.query(L.result)
+    assert after.seats == before.seats and not after.certified
+    await lottery.terminate("test over")
