@@ -447,7 +447,8 @@ def test_worker_killed_mid_flight_a_new_one_finishes_everything(tmp_path: Path) 
             assert total == len(expected_events), request_id
         decided = {"approved": "approved", "denied": "denied"}
         extra = assert_notices_once(stack, engine, ids, lambda i: Counter(
-            {"receipt": 1, "missing_documents": int(asked[i]), decided[expected[i]]: 1}))
+            {"receipt": 1, "missing_documents": int(asked[i]), "file_complete": 1,
+             decided[expected[i]]: 1}))
         # The approvals' permits, each in the store as its own workflow left it.
         from store.permits import get_permit
         for n, request_id in enumerate(ids):
@@ -660,7 +661,8 @@ def test_records_database_unreachable_for_a_while(tmp_path: Path) -> None:
                 decided = {"approved": "approved", "denied": "denied"}
                 extra = assert_notices_once(stack, engine, ids, lambda i: Counter(
                     {"receipt": 1, "missing_documents": 1}
-                    | ({decided[expected[i]]: 1} if expected[i] in decided else {})))
+                    | ({decided[expected[i]]: 1, "file_complete": 1} if expected[i] in decided
+                       else {})))
                 # No worker died: a notice whose record failed must not have been re-sent.
                 assert not extra, extra
                 # The writes were retried: attempts after the first, failed on the database.
