@@ -144,7 +144,7 @@ class NoticeActivities:
     def send_notice(self, notice: Notice) -> str:
         """Returns "sent", or "already sent" when the key was delivered before."""
         try:
-            rendered = render(notice.kind.value, self._facts(notice), notice_language(notice))
+            rendered = render_notice(notice, self._portal)
         except TemplateError as error:  # a bug in the notice's facts: retrying cannot help
             # Jinja's message names the template's variable, not its value.
             raise ApplicationError(
@@ -172,13 +172,6 @@ class NoticeActivities:
                 self._escalate(notice, rendered, attempt, describe(error))
             raise
         return "sent" if sent else "already sent"
-
-    def _facts(self, notice: Notice) -> dict[str, Any]:
-        """The workflow's facts, and for a parent the address of the request's page in the
-        portal (``portal_link``): a setting of the deployment, not of the history."""
-        if self._portal is None or notice.kind in STAFF_KINDS:
-            return notice.facts
-        return {**notice.facts, "portal_link": f"{self._portal}/requests/{notice.request_id}"}
 
     def _send_once(
         self, key: str, request_id: str, kind: str, sender: str, to: list[str],
@@ -328,6 +321,16 @@ def modern_message(
     message.set_content(rendered.body)  # after: it clears the Content-* headers
     message["Content-Language"] = rendered.language
     return message
+
+
+def render_notice(notice: Notice, portal_url: str | None) -> RenderedNotice:
+    """The notice as it is sent (and rebuilt: app/rebuild.py): the workflow's facts, and for
+    a parent the address of the request's page in the portal (``portal_link``), a setting of
+    the deployment, not of the history."""
+    facts = notice.facts
+    if portal_url is not None and notice.kind not in STAFF_KINDS:
+        facts = {**facts, "portal_link": f"{portal_url}/requests/{notice.request_id}"}
+    return render(notice.kind.value, facts, notice_language(notice))
 
 
 def date_header(timezone: str | None) -> str:

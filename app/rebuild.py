@@ -21,8 +21,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from activities.notices import notice_language
-from activities.rendering import render
+from activities.notices import render_notice
 from app import context
 from intake.ids import ID_KEY
 from models.notices import Notice
@@ -157,8 +156,9 @@ async def _notices(client: Client, engine: Any, execution: WorkflowExecution) ->
             failed = event.activity_task_failed_event_attributes
             outcome.setdefault(failed.scheduled_event_id, {})["error"] = \
                 failed.failure.message
+    portal_url = context.settings().portal_url  # as the worker's notices render it
     for event_id, (notice, at) in scheduled.items():
-        rendered = render(notice.kind.value, notice.facts, notice_language(notice))
+        rendered = render_notice(notice, portal_url)
         went = outcome.get(event_id, {})
         lost = rebuild.LostNotice(
             key=notice.key, request_id=notice.request_id, kind=notice.kind.value,
