@@ -430,7 +430,7 @@ def test_worker_killed_mid_flight_a_new_one_finishes_everything(tmp_path: Path) 
                  for i, s in states.items() if s is not None}
         until("every notice sent", lambda: {
             r.status for r in notice_rows(engine, ids)} == {"sent"}
-            and len(notice_rows(engine, ids)) == 2 * count + sum(asked.values()), 240,
+            and len(notice_rows(engine, ids)) == 3 * count + sum(asked.values()), 240,
             detail=lambda: notice_summary(engine, ids))
         phase(f"every notice sent; {count - sum(asked.values())} documents came first")
         other_time = assert_store_matches_workflows(stack, engine, ids)

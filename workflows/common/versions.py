@@ -48,12 +48,18 @@ _FOURTH = _THIRD | {
     "permit-yearly-record",  # each school year's run of a permit writes its record
 }
 
+_FIFTH = _FOURTH | {
+    "intake-clock",  # a request judges its receipt on its own clock at start
+    "paper-forms",  # the lottery takes paper forms received before its close
+    "permit-agreements",  # a permit takes its conditions from the districts' agreement
+}
+
 BASELINES: tuple[tuple[str, frozenset[str]], ...] = (  # the newest first
-    ("baseline-2026-12-02b", _FOURTH | {
-        "intake-clock",  # a request judges its receipt on its own clock at start
-        "paper-forms",  # the lottery takes paper forms received before its close
-        "permit-agreements",  # a permit takes its conditions from the districts' agreement
+    ("baseline-2026-12-03", _FIFTH | {
+        "received-at-start",  # received when the server started the run, not its first task
+        "file-complete-notice",  # the parent is told when the file is complete
     }),
+    ("baseline-2026-12-02b", _FIFTH),
     ("baseline-2026-12-02", _FOURTH),
     ("baseline-2026-12", _THIRD),
     ("baseline-2026-11-24", _SECOND),
