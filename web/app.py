@@ -60,6 +60,7 @@ def create_portal() -> FastAPI:
     portal.state.layout = "portal/base.html"  # its pages, error pages included
     portal.include_router(portal_pages.router)
     portal.include_router(parent_pages.router)
+    portal.include_router(__import__("web.apply_pages", fromlist=["router"]).router)
     portal.include_router(public_pages.router)
     return portal
 
