@@ -50,7 +50,7 @@ def _choices(request: Request, parent: SignedInParent, district_id: str
 
 def _form_page(request: Request, found: applications.Choices, fields: dict[str, str],
                errors: dict[str, str] | None = None, status: int = 200,
-               opens: date | None = None) -> Response:
+               opens: date | None = None, refreshed: bool = False) -> Response:
     within = found.district.process == applications.WITHIN
     checklist = applications.checklist(
         fields.get("direction", ""), fields.get("reason", ""),
@@ -61,7 +61,7 @@ def _form_page(request: Request, found: applications.Choices, fields: dict[str, 
                   reasons=public_labels.TRANSFER_REASONS, documents=public_labels.DOCUMENTS,
                   programs=public_labels.PROGRAMS, directions=labels.DIRECTIONS,
                   relationships=RELATIONSHIPS, window_kinds=WINDOW_KINDS,
-                  grades=list(range(13)), opens=opens)
+                  grades=list(range(13)), opens=opens, refreshed=refreshed)
 
 
 @router.get("/apply", name="apply")
@@ -94,7 +94,7 @@ async def apply(request: Request, district_id: str, form: CheckedForm,
     found = _choices(request, parent, district_id)
     fields = _fields(form)
     if fields.get("action") == "checklist":  # without JavaScript: the checklist, nothing sent
-        return _form_page(request, found, fields)
+        return _form_page(request, found, fields, refreshed=True)
     language = speaker(request).language
     try:
         if found.district.process == applications.WITHIN:
