@@ -200,8 +200,23 @@ def _roster_student(parent: Parent, district_id: str, fields: dict[str, str]
     students, _ = _family(parent, district_id)
     found = next((s for s in students if s.identifier == picked), None)
     if found is None:  # another family's id, or one the roster no longer has
-        raise NotApplied({"student": "choose one of your students"})
+        raise NotApplied({"student": CHOOSE_STUDENT})
     return found
+
+
+def _not_anothers(parent: Parent, district_id: str, student_id: str) -> None:
+    """A typed student the district's roster knows must be one it links to this parent: a
+    parent applies for their own child only (EC 46600.1), and may not hold another's."""
+    from app.roster import student_facts
+
+    if student_id and (district_id, student_id) not in parent.students \
+            and student_facts(district_id, student_id) is not None:
+        raise NotApplied({"student.id": NOT_YOURS})
+
+
+CHOOSE_STUDENT = "Choose one of your students."
+NOT_YOURS = ("The district's records do not list you as this student's parent or guardian: "
+             "choose your student above, or ask the district's office to add you.")
 
 
 def interdistrict_form(parent: Parent, district_id: str, fields: dict[str, str],
@@ -217,6 +232,7 @@ def interdistrict_form(parent: Parent, district_id: str, fields: dict[str, str],
             "last_name": known.family_name,
             "grade": grade if grade is not None else _grade(fields)}
     else:
+        _not_anothers(parent, district_id, _text(fields, "student.id").strip())
         student = {"id": _text(fields, "student.id").strip(),
                    "first_name": _text(fields, "student.first_name"),
                    "last_name": _text(fields, "student.last_name"), "grade": _grade(fields)}
@@ -239,7 +255,7 @@ def within_form(parent: Parent, config: WithinDistrictConfig, fields: dict[str, 
     students (I.A: currently enrolled), with the roster's schools and residency."""
     known = _roster_student(parent, config.id, fields)
     if known is None:
-        raise NotApplied({"student": "choose one of your students"})
+        raise NotApplied({"student": CHOOSE_STUDENT})
     school, year = _text(fields, "school"), _text(fields, "school_year")
     grade = known.grade_in(year) if re.fullmatch(r"\d{4}-\d{4}", year) else None
     home = known.home_school or ""

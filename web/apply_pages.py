@@ -31,6 +31,13 @@ RELATIONSHIPS = {
     "educational_rights_holder": N_("Educational rights holder"),
     applications.NOT_A_PARENT: N_("Another relative or adult (grandparent, aunt, neighbour...)"),
 }
+# The application layer's own refusals (app/applications.py), in the page's language; intake's
+# messages are shown as intake words them (they name the field and the rule).
+REFUSALS_SAID = [
+    N_("Choose one of your students."),
+    N_("The district's records do not list you as this student's parent or guardian: "
+       "choose your student above, or ask the district's office to add you."),
+]
 WINDOW_KINDS = {"next_year": N_("next school year's applications"),
                 "reopened": N_("applications reopened, first come, first served"),
                 "current_year": N_("applications for the current school year")}
@@ -52,12 +59,14 @@ def _form_page(request: Request, found: applications.Choices, fields: dict[str, 
                errors: dict[str, str] | None = None, status: int = 200,
                opens: date | None = None, refreshed: bool = False) -> Response:
     within = found.district.process == applications.WITHIN
+    says = speaker(request)
+    errors = {name: says.gettext(message) for name, message in (errors or {}).items()}
     checklist = applications.checklist(
         fields.get("direction", ""), fields.get("reason", ""),
         fields.get("student.has_iep_or_504") == "on", fields.get("self_employed") == "on")
     return render(request, "portal/apply_within.html" if within
                   else "portal/apply_interdistrict.html", status, choices=found, values=fields,
-                  errors=errors or {}, form_error=(errors or {}).get(FORM), checklist=checklist,
+                  errors=errors, form_error=errors.get(FORM), checklist=checklist,
                   reasons=public_labels.TRANSFER_REASONS, documents=public_labels.DOCUMENTS,
                   programs=public_labels.PROGRAMS, directions=labels.DIRECTIONS,
                   relationships=RELATIONSHIPS, window_kinds=WINDOW_KINDS,

@@ -88,6 +88,11 @@ def _roster() -> None:
                 **common))
             session.add(RosterLinkRow(district=district, student=f"s-{student}",
                                       guardian=f"g-{district}"))
+        session.add(RosterPersonRow(  # another family's, not Lucia's
+            sourced_id="s-T-300", kind="student", role="student", identifier="T-300",
+            given_name="Otro", family_name="Nino", email=None, email_key=None, grade=9,
+            school_id="central-high", home_school_id=None, district="testdistrict",
+            school_year=YEAR, attendance_area=None, active=True, updated_at=now))
 
 
 def _form(http: TestClient, district: str) -> str:
@@ -185,10 +190,18 @@ def test_a_bad_field_is_shown_beside_it_and_starts_nothing(portal: None) -> None
         bidi = _apply(http, "testdistrict", {**WORK, "other_district": "Downey\u202e"})
         assert bidi.status_code == 400 and 'id="other_district-error"' in bidi.text
         assert "U+202E" in bidi.text
+        # Another family's student, typed in: refused, whatever the roster says of them.
+        anothers = _apply(http, "testdistrict", {
+            **WORK, "student": "new", "student.id": "T-300", "student.first_name": "Otro",
+            "student.last_name": "Nino", "student.grade": "9"})
+        assert anothers.status_code == 400 and 'id="student-id-error"' in anothers.text
+        assert "do not list you as this student" in anothers.text
         script = _apply(http, "testdistrict", {**WORK, "reason": "",
                                                "parent.name": "<script>x()</script>"})
         assert "<script>x()</script>" not in script.text  # shown as text, never run
-    assert records.find_open_request(context.engine(), "testdistrict", "T-100", YEAR) is None
+    for student in ("T-100", "T-300"):
+        assert records.find_open_request(context.engine(), "testdistrict", student,
+                                         YEAR) is None
 
 
 async def test_a_new_family_applies_into_the_district_declaring_the_relationship(
