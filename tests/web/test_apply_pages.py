@@ -32,9 +32,11 @@ from tests.support.waiting import eventually
 PARENT = "lucia.garcia@example.org"  # the roster's guardian of Mateo (T-100) in testdistrict
 NEW_FAMILY = "new.family@example.org"  # known by an older child's request only
 CLOSED = "closedtown"  # a within-district district whose window for its year opens later
+OPEN = "opentown"  # one whose next-year window (VIII.A, its own dates) is open now
 TODAY = local_today()
 YEAR = f"{TODAY.year}-{TODAY.year + 1}"  # district_toml's current year, open now
 LATER = f"{TODAY.year + 2}-{TODAY.year + 3}"  # closedtown's: opens September 1 a year on
+NEXT = f"{TODAY.year + 1}-{TODAY.year + 2}"  # opentown's, open from January 1 of this year
 
 
 @pytest.fixture
@@ -57,6 +59,11 @@ def portal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     first_day = date(TODAY.year + 2, 8, 15)
     (districts / f"{CLOSED}.toml").write_text(within_district_toml(
         head, {}, LATER, first_day, [("abbott-elementary", "regular", 5, 3)]))
+    wide_open = {"next_year_opens_month": 1, "next_year_opens_day": 1,
+                 "next_year_closes_month": 1, "next_year_closes_day": 31}
+    (districts / f"{OPEN}.toml").write_text(within_district_toml(
+        {**head, "id": OPEN, "name": "Opentown Public Schools"}, wide_open, NEXT,
+        date(TODAY.year + 1, 8, 15), [("ackerman-elementary", "regular", 4, 3)]))
     monkeypatch.setenv("TRANSFERS_DISTRICTS_DIR", str(districts))
     _roster()
     older = interdistrict(Stage.awaiting_documents, "testdistrict-older-child", seq=1,
@@ -74,6 +81,7 @@ def _roster() -> None:
         for district, student, given, grade, school in (
             ("testdistrict", "T-100", "Mateo", 10, "central-high"),
             (CLOSED, "C-200", "Sofia", 3, "abbott-elementary"),
+            (OPEN, "O-300", "Pia", 3, "abbott-elementary"),
         ):
             common = {"district": district, "school_year": YEAR, "attendance_area": None,
                       "active": True, "updated_at": now}
@@ -235,6 +243,32 @@ async def test_a_new_family_applies_into_the_district_declaring_the_relationship
     state = records.get_request(context.engine(), request_id)
     assert state is not None and state.request.parent.relationship == "legal_custodian"
     assert state.request.student.first_name == "Nico" and state.request.direction.value == "into"
+
+
+async def test_a_within_district_application_in_its_window_enters_the_lottery(
+    env: WorkflowEnvironment, worker: Worker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    portal: None,
+) -> None:
+    await _with_worker(monkeypatch, tmp_path, env, worker)
+
+    def apply() -> Any:
+        with portal_client() as http:
+            sign_in_parent(http, PARENT)
+            form = http.get(f"/apply/{OPEN}").text
+            assert "Pia Garcia" in form and "open now" in form
+            return _apply(http, OPEN, {
+                "student": "O-300", "school_year": NEXT, "school": "ackerman-elementary",
+                "program": "regular", "parent.relationship": "adoptive_parent",
+                "parent.name": "Lucia Garcia", "reasons": "Closer to her grandmother's."})
+
+    done = await asyncio.to_thread(apply)
+    assert done.status_code == 303, done.text
+    request_id = done.headers["location"].removeprefix("/requests/")
+    state = await eventually(lambda: records.get_request(context.engine(), request_id),
+                             lambda found: found is not None, what=f"{request_id} recorded")
+    assert state.kind.value == "next_year" and state.request.student.grade == 4  # the roster's
+    assert state.request.student.residency.value == "other_resident"
+    assert state.request.parent.email == PARENT
 
 
 def test_a_within_district_application_outside_its_window_says_when_it_opens(
