@@ -106,5 +106,6 @@ def check_role(action: str, actor_name: str, actor_roles: list[str]) -> None:
     who = actor_name
     if authority.names_roles:
         who += f" ({', '.join(actor_roles) or 'no role'})"
-    need = " or ".join(sorted(authority.roles))
+    # Staff are told the staff roles: the parent's is the portal's, never a district file's.
+    need = " or ".join(sorted(authority.roles - {PARENT} or authority.roles))
     raise PolicyError(f"{who} may not {authority.what}: needs {need}")
