@@ -8,6 +8,7 @@ roster's facts."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -103,6 +104,10 @@ def _process(config: DistrictConfig) -> str | None:
 
 def choices(parent: Parent, district_id: str, now: datetime | None = None) -> Choices:
     """The form's choices for ``district_id``; an unknown district is refused."""
+    from districts import list_districts
+
+    if district_id not in list_districts(context.settings().districts_dir):
+        raise Refused(f"no district {district_id!r}")
     config = context.district(district_id)
     process = _process(config)
     if process is None:
@@ -279,8 +284,6 @@ async def apply_interdistrict(parent: Parent, district_id: str, fields: dict[str
     from app.submissions import prepare_interdistrict
 
     form = interdistrict_form(parent, district_id, fields, language)
-    if _text(fields, "parent.relationship") == NOT_A_PARENT:
-        form["parent"]["relationship"] = "other"  # type: ignore[index]  # EC 46600.1 refuses
     try:
         prepared = prepare_interdistrict(parse_request(form, "the form"), _acting(parent))
         await prepared.start(await context.client())
@@ -289,6 +292,7 @@ async def apply_interdistrict(parent: Parent, district_id: str, fields: dict[str
         if "school" in errors:  # the only school an interdistrict form names
             errors["preferred_school"] = errors.pop("school")
         raise NotApplied(errors) from None
+    await _recorded(prepared.id)
     return prepared.id
 
 
@@ -308,7 +312,24 @@ async def apply_within(parent: Parent, district_id: str, fields: dict[str, str],
         if "school_year" in errors:
             opens = _opens(config, _text(fields, "school_year"), now or datetime.now(UTC))
         raise NotApplied(errors, opens) from None
+    await _recorded(prepared.id)
     return prepared.id
+
+
+RECORD_WAIT = 10.0  # seconds; a worker records a new request in well under one
+
+
+async def _recorded(request_id: str) -> None:
+    """Until the worker has written the new request to the records store, which the status
+    page the parent lands on reads (the start returns after the workflow's first task, the
+    record is its first activity); at most ``RECORD_WAIT``, then the page may say it is not
+    there yet."""
+    from store import records
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RECORD_WAIT
+    while records.get_request(context.engine(), request_id) is None and loop.time() < deadline:
+        await asyncio.sleep(0.05)
 
 
 def _opens(config: WithinDistrictConfig, school_year: str, now: datetime) -> date | None:
