@@ -125,10 +125,12 @@ async def _with_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     monkeypatch.setenv("TRANSFERS_TASK_QUEUE", worker.task_queue)
 
 
-async def _receipt(request_id: str) -> None:
-    await eventually(lambda: [n for n in notices.list_notices(context.engine(), request_id)
-                              if n.kind == "receipt" and n.status == "sent"],
-                     what=f"the receipt of {request_id} sent")
+async def _receipt(request_id: str) -> Any:
+    sent = await eventually(lambda: [n for n in notices.list_notices(context.engine(),
+                                                                     request_id)
+                                     if n.kind == "receipt" and n.status == "sent"],
+                            what=f"the receipt of {request_id} sent")
+    return sent[0]
 
 
 async def test_a_roster_guardian_applies_out_for_work_and_lands_on_the_status_page(
@@ -227,6 +229,7 @@ async def test_a_new_family_applies_into_the_district_declaring_the_relationship
             sign_in_parent(http, NEW_FAMILY)
             form = http.get("/apply/testdistrict").text
             assert 'name="student.first_name"' in form and "Parent (natural)" in form
+            http.get("/language/es")  # the receipt in the language the parent applied in
             grandmother = _apply(http, "testdistrict",
                                  {**into, "parent.relationship": "not_a_parent"})
             done = _apply(http, "testdistrict",
@@ -236,10 +239,10 @@ async def test_a_new_family_applies_into_the_district_declaring_the_relationship
     grandmother, done = await asyncio.to_thread(apply)
     assert grandmother.status_code == 400
     assert 'id="parent-relationship-error"' in grandmother.text
-    assert "EC 46600.1" in grandmother.text
+    assert "EC 46600.1" in grandmother.text and "Su relación con el estudiante" in grandmother.text
     assert done.status_code == 303, done.text
     request_id = done.headers["location"].removeprefix("/requests/")
-    await _receipt(request_id)
+    assert (await _receipt(request_id)).language == "es"
     state = records.get_request(context.engine(), request_id)
     assert state is not None and state.request.parent.relationship == "legal_custodian"
     assert state.request.student.first_name == "Nico" and state.request.direction.value == "into"
