@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -35,6 +36,10 @@ from rules.documents import required_documents
 INTERDISTRICT, WITHIN = "interdistrict", "within"
 NOT_A_PARENT = "not_a_parent"  # the relationship a requester who is no parent declares
 FORM = "form"  # an error that is no one field's
+# This module's own refusals (web/apply_pages.py has them in the catalogs).
+CHOOSE_STUDENT = "Choose one of your students."
+NOT_YOURS = ("The district's records do not list you as this student's parent or guardian: "
+             "choose your student above, or ask the district's office to add you.")
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,7 @@ def checklist(direction: str, reason: str, has_iep_or_504: bool = False,
 # ---- applying ---------------------------------------------------------------------------
 
 
-def _acting(parent: Parent) -> object:
+def _acting(parent: Parent) -> Callable[[DistrictBase], Actor]:
     """The submission's actor: the parent, proven as such (docs/cross-cutting.md "Proofs")."""
     from infra.proofs import ACTING, Acting
 
@@ -217,11 +222,6 @@ def _not_anothers(parent: Parent, district_id: str, student_id: str) -> None:
     if student_id and (district_id, student_id) not in parent.students \
             and student_facts(district_id, student_id) is not None:
         raise NotApplied({"student.id": NOT_YOURS})
-
-
-CHOOSE_STUDENT = "Choose one of your students."
-NOT_YOURS = ("The district's records do not list you as this student's parent or guardian: "
-             "choose your student above, or ask the district's office to add you.")
 
 
 def interdistrict_form(parent: Parent, district_id: str, fields: dict[str, str],
