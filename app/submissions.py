@@ -20,6 +20,8 @@ from app import context
 from app.errors import Refused
 from app.principal import Principal
 from intake.forms import read_form, validate_form
+from models.district import DistrictBase
+from models.people import Actor
 from models.requests import InterdistrictRequest
 from models.stages import Stage
 from models.within_district_config import WithinDistrictConfig
@@ -39,6 +41,16 @@ if TYPE_CHECKING:
     )
 
     from workflows.interdistrict_permit import PermitRequestInput
+
+
+# Who submits, when not a staff member of the roster: a function giving the actor for the
+# district and setting the proof's person (`app.applications`: a parent in the portal).
+Acting = Callable[[DistrictBase], Actor]
+
+
+def _actor(config: DistrictBase, principal: Principal | Acting) -> Actor:
+    return context.staff(config, principal) if isinstance(principal, Principal) \
+        else principal(config)
 
 
 @dataclass
@@ -95,14 +107,15 @@ class Rejected:
 
 
 def prepare_interdistrict(
-    request: InterdistrictRequest, principal: Principal, paper: PaperReceipt | None = None
+    request: InterdistrictRequest, principal: Principal | Acting,
+    paper: PaperReceipt | None = None,
 ) -> Prepared:
     """Every intake check (``now`` this machine's clock, for early feedback: the workflow
     judges again on its own); ``paper``: a paper form's receipt."""
     from intake.interdistrict import prepare
 
     config = context.district(request.district)
-    staff = context.staff(config, principal)
+    staff = _actor(config, principal)
     check_role("submit", staff.name, staff.roles)
     task_queue = context.settings().task_queue
     now = datetime.now(UTC)
@@ -127,8 +140,8 @@ def prepare_interdistrict(
 
 
 def prepare_within_form(
-    form: dict[str, Any], source: str, config: WithinDistrictConfig, principal: Principal,
-    paper: PaperReceipt | None = None,
+    form: dict[str, Any], source: str, config: WithinDistrictConfig,
+    principal: Principal | Acting, paper: PaperReceipt | None = None,
 ) -> Prepared:
     """Every intake check of a within-district form (`intake.within.prepare_within`, with
     ``now`` this machine's clock, for early feedback: the workflows judge again on theirs);
@@ -136,7 +149,7 @@ def prepare_within_form(
     from intake.within import prepare_within
 
     request = validate_form(WithinRequest, form, source)
-    staff = context.staff(config, principal)
+    staff = _actor(config, principal)
     check_role("within.submit", staff.name, staff.roles)
     student = (config.id, request.student.id, request.school_year)
     engine = context.engine()

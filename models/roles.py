@@ -9,6 +9,9 @@ PUPIL_SERVICES = "pupil_services"
 DIRECTOR = "director"
 SUPERINTENDENT_DESIGNEE = "superintendent_designee"
 COUNTY_OFFICE = "county_office"  # hears appeals (EC 46601)
+# A parent signed in to the portal (EC 46600.1; Rule 5110.1 VIII.A.2): never a staff role, so
+# no district file gives it; the portal's proofs carry it for the parent's own actions.
+PARENT = "parent"
 
 # Rule 5110.1 (within-district transfers, districts/millard.toml), and the two the lottery's
 # four-eyes check needs (docs/lottery.md "Certification": the draw is certified by a second

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from models.roles import (
     COUNTY_OFFICE,
     DIRECTOR,
+    PARENT,
     PUPIL_SERVICES,
     ROLE_DIRECTOR_SPECIAL_EDUCATION,
     ROLE_LOTTERY_CERTIFIER,
@@ -25,7 +26,7 @@ from models.roles import (
 from rules.errors import PolicyError
 
 __all__ = [
-    "ACTION_ROLES", "COUNTY_OFFICE", "DIRECTOR", "PUPIL_SERVICES",
+    "ACTION_ROLES", "COUNTY_OFFICE", "DIRECTOR", "PARENT", "PUPIL_SERVICES",
     "ROLE_DIRECTOR_SPECIAL_EDUCATION", "ROLE_LOTTERY_CERTIFIER", "ROLE_SEAT_SETTER",
     "ROLE_STUDENT_SERVICES", "ROLE_SUPERINTENDENT_DESIGNEE", "SUPERINTENDENT_DESIGNEE",
     "WITHIN_ROLES", "Authority", "check_role",
@@ -52,7 +53,9 @@ _PERMIT_STAFF = (PUPIL_SERVICES, ROLE_STUDENT_SERVICES, DIRECTOR, SUPERINTENDENT
 
 ACTION_ROLES: dict[str, Authority] = {
     # Seed 000: the interdistrict permit request.
-    "submit": _may("submit", PUPIL_SERVICES),
+    # A parent applies for their own student in the portal (EC 46600.1: only a parent may
+    # request; Rule 5110.1 VIII.A.2: "completed by the parent"): these two actions only.
+    "submit": _may("submit", PUPIL_SERVICES, PARENT),
     "add_document": _may("add document", PUPIL_SERVICES),
     "record_release": _may("record release", PUPIL_SERVICES),
     "decide": _may("decide", DIRECTOR, SUPERINTENDENT_DESIGNEE),
@@ -72,7 +75,7 @@ ACTION_ROLES: dict[str, Authority] = {
     "within.recommend.english_learner": _may(
         "give the english_learner recommendation", ROLE_SUPERINTENDENT_DESIGNEE
     ),
-    "within.submit": _may("submit a within-district request", ROLE_STUDENT_SERVICES),
+    "within.submit": _may("submit a within-district request", ROLE_STUDENT_SERVICES, PARENT),
     "within.decide": _may("decide (IX.B)", ROLE_SUPERINTENDENT_DESIGNEE),
     "within.withdraw": _may("withdraw a request", ROLE_STUDENT_SERVICES),
     # Rule 5110.1 VII, VIII: the lottery. The seat setter may not also certify: that rule is
@@ -103,5 +106,6 @@ def check_role(action: str, actor_name: str, actor_roles: list[str]) -> None:
     who = actor_name
     if authority.names_roles:
         who += f" ({', '.join(actor_roles) or 'no role'})"
-    need = " or ".join(sorted(authority.roles))
+    # Staff are told the staff roles: the parent's is the portal's, never a district file's.
+    need = " or ".join(sorted(authority.roles - {PARENT} or authority.roles))
     raise PolicyError(f"{who} may not {authority.what}: needs {need}")

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import browser_signin, parent_signin
 from app.errors import REFUSALS
 from web import (
+    apply_pages,
     lottery_pages,
     parent_pages,
     permit_pages,
@@ -62,6 +63,7 @@ def create_portal() -> FastAPI:
     portal.state.layout = "portal/base.html"  # its pages, error pages included
     portal.include_router(portal_pages.router)
     portal.include_router(parent_pages.router)
+    portal.include_router(apply_pages.router)
     portal.include_router(public_pages.router)
     return portal
 
