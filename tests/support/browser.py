@@ -1,6 +1,7 @@
 """The browser tests' parts: Debian's Chromium driven by Playwright (Playwright's own browser
-download does not work here), the console served by `transfers web` as its own process, and
-axe-core (shipped inside axe-playwright-python) run on a page.
+download does not work here), the console and the portal served by `transfers web` and
+`transfers portal` as processes of their own, axe-core (shipped inside axe-playwright-python)
+run on a page, and what a keyboard user and a phone's screen are.
 
 Without Chromium the browser tests skip, saying so; with ``CI`` set they fail instead: CI
 installs Chromium (.ci/run), so its absence there is a broken setup, not a reason to pass."""
@@ -15,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.e2e import BIN
 from tests.support.ports import free_port, is_open
@@ -41,6 +43,17 @@ def chromium(candidates: Sequence[str] = CHROMIUM_CANDIDATES, command: str = "ch
     return found
 
 
+@contextlib.contextmanager
+def launched() -> Iterator[Browser]:
+    """Debian's Chromium, through Playwright, until exit."""
+    executable = chromium()
+    expect.set_options(timeout=EXPECT_TIMEOUT)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
 def console_environment(env: Mapping[str, str]) -> dict[str, str]:
     """A stack's environment for the console: no SMTP, so sign-in codes go to the outbox, as
     in `make run`."""
@@ -49,26 +62,56 @@ def console_environment(env: Mapping[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def console(env: Mapping[str, str], log: Path) -> Iterator[str]:
-    """`transfers web` on a free port until exit; yields its address."""
+def front(command: str, env: Mapping[str, str], log: Path) -> Iterator[str]:
+    """`transfers <command>` (``web``: the console, ``portal``: the parent portal) on a free
+    port until exit, its sign-in codes to the outbox; yields its address."""
     port = free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
-            [str(BIN / "transfers"), "web", "--port", str(port)],
+            [str(BIN / "transfers"), command, "--port", str(port)],
             env=console_environment(env), stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
     def listening() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"transfers web exited ({process.returncode}): "
+            raise AssertionError(f"transfers {command} exited ({process.returncode}): "
                                  f"{log.read_text(errors='replace')[-3000:]}")
         return is_open(port)
 
     try:
-        until("the console to listen", listening, every=0.1)
+        until(f"transfers {command} to listen", listening, every=0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_process(process)
+
+
+def console(env: Mapping[str, str], log: Path) -> contextlib.AbstractContextManager[str]:
+    """`transfers web` on a free port until exit; yields its address."""
+    return front("web", env, log)
+
+
+def portal(env: Mapping[str, str], log: Path) -> contextlib.AbstractContextManager[str]:
+    """`transfers portal` on a free port until exit; yields its address."""
+    return front("portal", env, log)
+
+
+PHONE = {"width": 375, "height": 740}  # a small phone's screen, in CSS pixels
+
+
+def tab_to(page: Page, selector: str, tries: int = 40) -> None:
+    """Tab until ``selector`` has the focus (as a keyboard user would), at most ``tries``."""
+    for _ in range(tries):
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def fits(page: Page) -> None:
+    """The page does not scroll sideways on the phone's screen."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} scrolls sideways: {width} px"
 
 
 def outbox_code(data_dir: Path, address: str) -> str:

@@ -13,15 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from store.engine import make_engine
 
 # The within-district e2e tests' district and forms (Millard's schools and staff).
 from tests.e2e.test_within import CURRENT, TZ, current_year_district, form
 from tests.support.browser import (
-    EXPECT_TIMEOUT,
-    chromium,
     console,
     no_violations,
     outbox_code,
@@ -32,17 +30,6 @@ from tests.support.oidc import oidc_provider
 pytestmark = pytest.mark.e2e
 
 DIRECTOR, CLERK = "director@testdistrict.example.org", "clerk@testdistrict.example.org"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium()
-    expect.set_options(timeout=EXPECT_TIMEOUT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,47 +6,25 @@ page; the same in Spanish on a 375 px screen; axe-core on every page."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from app import context
 from store.schema import RosterLinkRow, RosterPersonRow
-from tests.support.browser import (
-    EXPECT_TIMEOUT,
-    chromium,
-    console_environment,
-    no_violations,
-    outbox_code,
-)
-from tests.support.e2e import BIN, district_toml, local_today, running
-from tests.support.ports import free_port, is_open
-from tests.support.servers import stop_process
-from tests.support.waiting import until
+from tests.support.browser import PHONE, fits, no_violations, outbox_code, tab_to
+from tests.support.browser import portal as portal_process
+from tests.support.e2e import district_toml, local_today, running
 
 pytestmark = pytest.mark.e2e
-PHONE = {"width": 375, "height": 740}
 TODAY = local_today()
 YEAR = f"{TODAY.year}-{TODAY.year + 1}"  # district_toml's current school year, open now
 LUCIA, ELENA = "lucia.garcia@example.org", "elena.ruiz@example.org"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium()
-    expect.set_options(timeout=EXPECT_TIMEOUT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -63,28 +41,6 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _roster()
         with portal_process(stack.env, tmp / "portal.log") as address:
             yield address
-
-
-@contextlib.contextmanager
-def portal_process(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`transfers portal` on a free port (codes to the outbox, as in `make run`)."""
-    port = free_port()
-    with log.open("w") as output:
-        process = subprocess.Popen([str(BIN / "transfers"), "portal", "--port", str(port)],
-                                   env=console_environment(env), stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-
-    def listening() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"transfers portal exited ({process.returncode}): "
-                                 f"{log.read_text(errors='replace')[-3000:]}")
-        return is_open(port)
-
-    try:
-        until("the portal to listen", listening, every=0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(process)
 
 
 def _roster() -> None:
@@ -107,20 +63,6 @@ def _roster() -> None:
                                       guardian=guardian))
 
 
-def _tab_to(page: Page, selector: str) -> None:
-    """Tab until ``selector`` has the focus (as a keyboard user would), at most 40 times."""
-    for _ in range(40):
-        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"Tab never reached {selector}")
-
-
-def _fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} scrolls sideways: {width} px"
-
-
 def _data_dir() -> Path:
     return context.settings().data_dir
 
@@ -141,31 +83,31 @@ def test_a_parent_applies_out_for_work_by_keyboard_and_lands_on_the_status_page(
              "The eight-digit code", "Sign in")
     expect(page.get_by_role("heading", level=1)).to_have_text("My requests")
     no_violations(page)
-    _tab_to(page, 'a[href="/apply"]')
+    tab_to(page, 'a[href="/apply"]')
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Apply for a transfer")
     no_violations(page)
-    _tab_to(page, 'a[href="/apply/testdistrict"]')
+    tab_to(page, 'a[href="/apply/testdistrict"]')
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Apply for an interdistrict permit")
     no_violations(page)
 
     # Keyboard only: a radio group is one Tab stop; Space checks, an arrow moves and checks.
-    _tab_to(page, 'input[name="direction"][value="out"]')
+    tab_to(page, 'input[name="direction"][value="out"]')
     page.keyboard.press("Space")
-    _tab_to(page, 'input[name="reason"]')
+    tab_to(page, 'input[name="reason"]')
     page.keyboard.press("Space")  # the first: bullying
     page.keyboard.press("ArrowDown")  # the second: a parent's place of employment
     checklist = page.locator("#checklist")
     expect(checklist).to_contain_text("pay stub")  # htmx refreshed it with the reason
     expect(checklist).not_to_contain_text("Investigation report")
-    _tab_to(page, 'input[name="student"]')
+    tab_to(page, 'input[name="student"]')
     page.keyboard.press("Space")  # Mateo, the roster's
-    _tab_to(page, 'input[name="parent.relationship"]')
+    tab_to(page, 'input[name="parent.relationship"]')
     page.keyboard.press("Space")  # a natural parent
-    _tab_to(page, "#school_year")
+    tab_to(page, "#school_year")
     page.keyboard.type(YEAR[:4])
-    _tab_to(page, "#other_district")
+    tab_to(page, "#other_district")
     page.keyboard.type("Downey Unified")
     no_violations(page)
     page.keyboard.press("Enter")  # sends: the no-script checklist button is not the first
@@ -181,12 +123,12 @@ def test_in_spanish_on_a_375_px_screen(browser: Browser, portal: str) -> None:
              "El código de ocho dígitos", "Iniciar sesión")
     expect(page.get_by_role("heading", level=1)).to_have_text("Mis solicitudes")
     page.get_by_role("link", name="Solicitar un traslado").click()
-    _fits(page)
+    fits(page)
     no_violations(page)
     page.locator('a[href="/apply/testdistrict"]').click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Solicitar un permiso entre distritos")
-    _fits(page)
+    fits(page)
     no_violations(page)
     page.get_by_label("Salir: mi hijo vive en este distrito y asistirá a otro", exact=True).check()
     page.get_by_label("El lugar de trabajo de uno de los padres", exact=True).check()
@@ -201,11 +143,11 @@ def test_in_spanish_on_a_375_px_screen(browser: Browser, portal: str) -> None:
     expect(page.locator("#parent-name-error")).to_contain_text("parent.name")
     expect(page.get_by_label("Su nombre completo", exact=True)).to_have_attribute(
         "aria-describedby", "parent-name-error")
-    _fits(page)
+    fits(page)
     no_violations(page)
     page.get_by_label("Su nombre completo", exact=True).fill("Elena Garcia")
     page.get_by_role("button", name="Enviar la solicitud").click()
     expect(page).to_have_url(re.compile(r"/requests/testdistrict-"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sara Garcia")
-    _fits(page)
+    fits(page)
     no_violations(page)

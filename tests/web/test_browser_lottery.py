@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from models.lottery_record import LotteryRecord
 from store import lotteries
 from store.engine import make_engine
 from tests.e2e.test_within import DISTRICT, SEATS, TZ, form, next_year_district
-from tests.support.browser import EXPECT_TIMEOUT, chromium, console, no_violations
+from tests.support.browser import console, no_violations
 from tests.support.e2e import BIN, Running, running
 from tests.support.waiting import until
 from tests.web.test_browser import sign_in
@@ -52,17 +52,6 @@ class Lottery:
     @property
     def page(self) -> str:
         return f"{self.address}/lottery?district={DISTRICT}&year={self.year}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium()
-    expect.set_options(timeout=EXPECT_TIMEOUT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

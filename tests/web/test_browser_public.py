@@ -6,38 +6,22 @@ pages on a phone's 375 px wide screen without sideways scrolling."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from app import context, permit_codes
 from models.lottery_record import LotteryStage
 from store import lotteries
 from store.engine import make_engine
-from tests.support.browser import EXPECT_TIMEOUT, chromium, no_violations
-from tests.support.e2e import BIN
-from tests.support.ports import free_port, is_open
+from tests.support.browser import PHONE, no_violations, portal
 from tests.support.public import SEED, YEAR, lottery_record, stored_permit
-from tests.support.servers import stop_process
-from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 
-PHONE_WIDTH = 375
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium()
-    expect.set_options(timeout=EXPECT_TIMEOUT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
+PHONE_WIDTH = PHONE["width"]
 
 
 @pytest.fixture(scope="module")
@@ -59,24 +43,9 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 def address(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[str]:
     """`transfers portal` on a free port until the module ends."""
-    port = free_port()
     log = tmp_path_factory.mktemp("portal-log") / "portal.log"
-    with log.open("w") as output:
-        process = subprocess.Popen([str(BIN / "transfers"), "portal", "--port", str(port)],
-                                   env=environment, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-
-    def listening() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"transfers portal exited ({process.returncode}): "
-                                 f"{log.read_text(errors='replace')[-3000:]}")
-        return is_open(port)
-
-    try:
-        until("the portal to listen", listening, every=0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(process)
+    with portal(environment, log) as running:
+        yield running
 
 
 @pytest.mark.parametrize(("language", "heading"), [
