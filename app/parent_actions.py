@@ -140,7 +140,9 @@ async def add_documents(parent: Parent, request_id: str,
     from workflows.interdistrict_permit import InterdistrictPermitWorkflow
 
     state = _own(parent, request_id)
-    if not isinstance(state, RequestState) or not state.is_open:
+    if not isinstance(state, RequestState):  # a within-district request asks for none
+        raise Refused(NOT_MISSING)
+    if not state.is_open:
         raise Refused(CLOSED)
     if not uploads:
         raise Refused(NO_FILE)

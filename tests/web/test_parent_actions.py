@@ -256,3 +256,13 @@ async def test_a_parent_withdraws_after_confirming(
     last = records.get_history(context.engine(), request_id)[-1]
     assert last.event == "withdrawn" and last.actor == f"parent:{MARIA}"
 
+
+
+def test_the_forms_speak_spanish(maria: TestClient) -> None:
+    spanish = {"Accept-Language": "es-MX,es;q=0.9"}
+    page = maria.get(f"/requests/{DOCUMENTS_ID}", headers=spanish).text
+    assert "Envíe sus documentos" in page and "Retirar esta solicitud" in page
+    refused = maria.post(f"/requests/{DOCUMENTS_ID}/documents", headers=spanish,
+                         data={"csrf": token(page)},
+                         files=[("document-escrow_or_lease", ("lease.pdf", b""))])
+    assert "Este archivo está vacío" in refused.text and "No se envió nada" in refused.text
