@@ -19,9 +19,10 @@ from temporalio.worker import Worker
 
 from app import context
 from app import temporal as app_temporal
-from infra.proofs import ACTING
+from infra.proofs import ACTING, Keyring
 from models.stages import Stage
 from store import records
+from store.secrets import trusted_keys
 from tests.support.console import portal_client, token, use_own_store
 from tests.support.factories import make_input, make_request
 from tests.support.parents import (
@@ -255,6 +256,10 @@ async def test_a_parent_withdraws_after_confirming(
     assert state.stage is Stage.withdrawn
     last = records.get_history(context.engine(), request_id)[-1]
     assert last.event == "withdrawn" and last.actor == f"parent:{MARIA}"
+    # The trail keeps the proof: signed with the district's key, for the parent and no staff.
+    keyring = Keyring({key.kid: key for key in trusted_keys(context.engine())})
+    claims = keyring.signed_claims(last.proof or "")
+    assert (claims.sub, claims.roles, claims.wf) == (f"parent:{MARIA}", ["parent"], request_id)
 
 
 
