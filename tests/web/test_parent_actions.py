@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from app import context
 from app import temporal as app_temporal
 from infra.proofs import ACTING, Keyring
+from models.documents import DocumentKind
 from models.stages import Stage
 from store import records
 from store.secrets import trusted_keys
@@ -32,15 +33,18 @@ from tests.support.parents import (
     ROSTER_ID,
     THEIRS_ID,
     WAITLISTED_ID,
+    later,
     sign_in_parent,
     write_families,
 )
+from tests.support.read_models import interdistrict
 from tests.support.waiting import eventually
 from tests.support.workflows import start, today, wait_stage
 from workflows.lottery import LotteryWorkflow
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64
+TWO_MISSING = "paramount-2027-2028-out-fam7"  # Maria's, two documents missing
 TEXT = b"just some words, not a scan of anything\n"
 
 
@@ -98,6 +102,25 @@ def test_a_bad_file_is_refused_next_to_its_field_and_nothing_is_stored(
         assert 'aria-invalid="true"' in refused.text
     assert _stored_files() == []  # not even a temporary copy
     assert records.get_request(context.engine(), DOCUMENTS_ID) == before
+
+
+def test_one_file_too_large_refuses_the_packet_beside_its_field(maria: TestClient) -> None:
+    """Two documents missing: a good PDF and a file over 25 MB. The large one is refused by
+    its size (the form's whole size is within the two documents' room) beside its field, and
+    the good one is not stored either: all of a packet or none."""
+    two = interdistrict(Stage.awaiting_documents, TWO_MISSING, seq=2,
+                        missing_documents=[DocumentKind.pay_stub, DocumentKind.employer_letter],
+                        documents_due=later(10), request={"student": {"id": "S1007"}})
+    records.record_events(context.engine(), two, two.history)
+    big = b"%PDF-1.4\n" + b"0" * (25 * 1024 * 1024)
+    refused = _send(maria, TWO_MISSING, [("pay_stub", ("stub.pdf", PDF)),
+                                         ("employer_letter", ("letter.pdf", big))])
+    assert refused.status_code == 400, refused.text
+    assert 'id="document-employer_letter-error"' in refused.text
+    assert "This file is too large" in refused.text
+    assert 'id="document-pay_stub-error"' not in refused.text
+    assert _stored_files() == []
+    assert records.get_request(context.engine(), TWO_MISSING) == two
 
 
 def test_a_post_without_its_token_is_refused_and_does_nothing(maria: TestClient) -> None:
