@@ -89,7 +89,10 @@ async def add_documents(request: Request, request_id: str, parent: SignedInParen
     # The size said before the body is read: never more than the missing documents' files.
     room = (max(len(status.missing_documents), 1) * MAX_DOCUMENT_BYTES + FORM_BYTES)
     size = request.headers.get("content-length", "")
-    if not size.isdigit() or int(size) > min(room, MAX_DOCUMENTS_AT_ONCE * MAX_DOCUMENT_BYTES):
+    if not size.isdigit():  # a browser says it; a body of unknown size is not read
+        return _page(request, status, 411, upload_error=speaker(request).gettext(
+            "The files came without their size: send them again from this page."))
+    if int(size) > min(room, MAX_DOCUMENTS_AT_ONCE * MAX_DOCUMENT_BYTES):
         return _page(request, status, 413, upload_error=speaker(request).gettext(
             "These files are too large together: send at most 25 MB for each document."))
     form = await checked_form(request)

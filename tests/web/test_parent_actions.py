@@ -88,6 +88,7 @@ def _send(http: TestClient, request_id: str, files: list[tuple[str, tuple[str, b
     ("lease.pdf", TEXT, "is not a PDF or a photo"),
     ("lease.jpg", PDF, "is not a PDF or a photo"),  # a PDF named as a photo
     ("lease.pdf", b"", "This file is empty"),
+    ("lease\u202efdp.exe", PDF, "name cannot be used"),  # a name that hides its ending
     ("lease.pdf", b"%PDF-1.4\n" + b"0" * (25 * 1024 * 1024), "too large"),
 ])
 def test_a_bad_file_is_refused_next_to_its_field_and_nothing_is_stored(
@@ -121,6 +122,18 @@ def test_one_file_too_large_refuses_the_packet_beside_its_field(maria: TestClien
     assert 'id="document-pay_stub-error"' not in refused.text
     assert _stored_files() == []
     assert records.get_request(context.engine(), TWO_MISSING) == two
+
+
+def test_a_body_of_unknown_size_is_not_read(maria: TestClient) -> None:
+    page = maria.get(f"/requests/{DOCUMENTS_ID}").text
+    body = (f'--b\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token(page)}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="document-escrow_or_lease"; '
+            'filename="lease.pdf"\r\nContent-Type: application/pdf\r\n\r\n').encode()
+    chunked = maria.post(f"/requests/{DOCUMENTS_ID}/documents",
+                         content=iter([body, PDF, b"\r\n--b--\r\n"]),
+                         headers={"content-type": "multipart/form-data; boundary=b"})
+    assert chunked.status_code == 411 and "came without their size" in chunked.text
+    assert _stored_files() == []
 
 
 def test_a_post_without_its_token_is_refused_and_does_nothing(maria: TestClient) -> None:
