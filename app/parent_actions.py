@@ -90,7 +90,9 @@ def _own(parent: Parent, request_id: str) -> RequestState | WithinRequestState:
 def _acting_as(parent: Parent, district: str) -> Actor:
     """The parent as the actor of what is sent next: the proof is signed for them with the
     one role ``parent`` (never a staff role), and the audit trail writes their subject."""
-    name = subject(parent)[:100]  # the audit's name field; the proof keeps the whole subject
+    # As app/applications.py names the parent who applied; the audit's column holds 100
+    # characters, the proof keeps the whole subject.
+    name = f"parent {parent.email}"[:100]
     ACTING.set(Acting(subject=subject(parent), name=name, roles=(PARENT,), district=district))
     return Actor(name=name, roles=[PARENT])
 

@@ -1,5 +1,6 @@
 """The role ``parent`` (docs/portal.md "Parents acting"): the portal's proofs give it, and
-the role table lets it hand in documents, withdraw and answer an offer, nothing else."""
+the role table lets it apply, hand in documents, withdraw and answer an offer, nothing
+else."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 from rules.errors import PolicyError
 from rules.roles import ACTION_ROLES, PARENT, check_role
 
-PARENTS_ACTIONS = {"add_document", "withdraw", "within.withdraw", "lottery.answer_offer"}
+# Applying (docs/portal.md "Parents applying"), then acting on the request.
+PARENTS_ACTIONS = {"submit", "within.submit", "add_document", "withdraw", "within.withdraw",
+                   "lottery.answer_offer"}
 
 
 def test_a_parent_may_take_only_the_portals_actions() -> None:

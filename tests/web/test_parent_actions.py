@@ -207,8 +207,8 @@ def test_an_offer_is_answered_with_a_proof_for_the_parent(
     [(workflow_id, update_, answer, acting)] = sent
     assert workflow_id == "lottery-millard-2027-2028" and update_ == LotteryWorkflow.accept_offer
     assert answer.application_id == ROSTER_ID
-    who = f"parent:{GUARDIAN.lower()}"
-    assert acting.subject == who and acting.roles == ("parent",) and answer.actor.name == who
+    assert acting.subject == f"parent:{GUARDIAN.lower()}" and acting.roles == ("parent",)
+    assert answer.actor.name == acting.name == f"parent {GUARDIAN.lower()}"
 
 
 def test_no_offer_no_answer(maria: TestClient) -> None:
@@ -269,7 +269,7 @@ async def test_a_parent_sends_two_documents_and_the_missing_list_shrinks(
     assert len(_stored_files()) == 2
     added = [e for e in records.get_history(context.engine(), request_id)
              if e.event == "document_added"]
-    assert [e.actor for e in added] == [f"parent:{MARIA}"] * 2  # the audit names the parent
+    assert [e.actor for e in added] == [f"parent {MARIA}"] * 2  # the audit names the parent
 
 
 async def test_a_parent_withdraws_after_confirming(
@@ -291,7 +291,7 @@ async def test_a_parent_withdraws_after_confirming(
     state = records.get_request(context.engine(), request_id)
     assert state.stage is Stage.withdrawn
     last = records.get_history(context.engine(), request_id)[-1]
-    assert last.event == "withdrawn" and last.actor == f"parent:{MARIA}"
+    assert last.event == "withdrawn" and last.actor == f"parent {MARIA}"
     # The trail keeps the proof: signed with the district's key, for the parent and no staff.
     keyring = Keyring({key.kid: key for key in trusted_keys(context.engine())})
     claims = keyring.signed_claims(last.proof or "")

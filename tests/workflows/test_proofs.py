@@ -234,7 +234,7 @@ async def test_a_lottery_takes_no_unproven_seats_or_certification(
 
 def _parent(address: str = "maria@example.com") -> Acting:
     """A proof as the portal signs it for a parent (app/parent_actions.py)."""
-    return Acting(subject=f"parent:{address}", name=f"parent:{address}", roles=("parent",),
+    return Acting(subject=f"parent:{address}", name=f"parent {address}", roles=("parent",),
                   district="paramount")
 
 
@@ -252,4 +252,4 @@ async def test_a_parents_proof_may_withdraw_but_not_decide(
         W.withdraw, Withdraw(actor=Actor(name="nguyen", roles=["director"])))
     last = withdrawn.history[-1]
     assert withdrawn.stage is Stage.withdrawn
-    assert last.actor == "parent:maria@example.com" and last.proof is not None
+    assert last.actor == "parent maria@example.com" and last.proof is not None

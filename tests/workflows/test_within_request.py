@@ -625,7 +625,7 @@ async def test_a_parents_proof_answers_an_offer_by_its_last_day_and_nothing_else
     await holder.execute_update(P.leave_program, Revoke(actor=w.SETTER))
     first = await stage_is(by_id[line[0]], WithinStage.offered)
     assert first.offer_deadline is not None
-    parent = Actor(name="parent:parent1@example.org", roles=["parent"])
+    parent = Actor(name="parent parent1@example.org", roles=["parent"])
     await refused(d.lottery, L.add_seats, AddSeats(key=w.MONTESSORI_1, seats=3, actor=parent),
                   "may not add seats")
     await skip_to(d.env, calendar.end_of_day(first.offer_deadline, w.TZ))
