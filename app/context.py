@@ -17,6 +17,7 @@ from infra.config_file import config_path
 from infra.settings import Settings, load_settings
 from models.district import DistrictBase, DistrictConfig
 from models.people import Actor
+from models.roles import PARENT
 from models.within_district_config import WithinDistrictConfig
 from store.engine import NoStore, existing_engine
 
@@ -118,6 +119,8 @@ def staff(config: DistrictBase, principal: Principal) -> Actor:
     if member is None:
         address = f" ({principal.email})" if principal.email else ""
         raise Refused(f"{principal.name!r} is not a staff member of {config.id}{address}")
-    ACTING.set(Acting(subject=principal.subject, name=member.name, roles=tuple(member.roles),
+    # ``parent`` is the portal's proofs' role only: a district file cannot give it to staff.
+    roles = [role for role in member.roles if role != PARENT]
+    ACTING.set(Acting(subject=principal.subject, name=member.name, roles=tuple(roles),
                       district=config.id))
-    return Actor(name=member.name, roles=list(member.roles))
+    return Actor(name=member.name, roles=roles)

@@ -42,7 +42,7 @@ class ProofError(ValueError):
 
 
 class ProofClaims(BaseModel):
-    sub: str  # the signed-in subject: "code:<email>" or "oidc:<issuer>#<sub>"
+    sub: str  # the signed-in subject: "code:<email>", "oidc:<issuer>#<sub>", "parent:<email>"
     name: str  # the roster's name for them, as the audit trail writes it
     roles: list[str]  # the roster's roles at signing: a workflow takes roles from here only
     district: str

@@ -56,13 +56,15 @@ ACTION_ROLES: dict[str, Authority] = {
     # A parent applies for their own student in the portal (EC 46600.1: only a parent may
     # request; Rule 5110.1 VIII.A.2: "completed by the parent"): these two actions only.
     "submit": _may("submit", PUPIL_SERVICES, PARENT),
-    "add_document": _may("add document", PUPIL_SERVICES),
+    # A parent (the portal's proofs only) hands in documents, withdraws, answers an offer:
+    # nothing else, and only on their own requests (app/parent_actions.py checks which).
+    "add_document": _may("add document", PUPIL_SERVICES, PARENT),
     "record_release": _may("record release", PUPIL_SERVICES),
     "decide": _may("decide", DIRECTOR, SUPERINTENDENT_DESIGNEE),
     "file_appeal": _may("file appeal", PUPIL_SERVICES, COUNTY_OFFICE),
     "record_appeal_outcome": _may("record appeal outcome", COUNTY_OFFICE),
     "extend_appeal": _may("extend appeal", COUNTY_OFFICE),
-    "withdraw": _may("withdraw", PUPIL_SERVICES),
+    "withdraw": _may("withdraw", PUPIL_SERVICES, PARENT),
     "start_provisional": _may("record provisional attendance", PUPIL_SERVICES, DIRECTOR),
     # Rule 5110.1: the within-district request. III.A, III.C, III.D: who gives each
     # recommendation (keyed by `RecommendationKind`); IX.B: the designee decides.
@@ -77,13 +79,13 @@ ACTION_ROLES: dict[str, Authority] = {
     ),
     "within.submit": _may("submit a within-district request", ROLE_STUDENT_SERVICES, PARENT),
     "within.decide": _may("decide (IX.B)", ROLE_SUPERINTENDENT_DESIGNEE),
-    "within.withdraw": _may("withdraw a request", ROLE_STUDENT_SERVICES),
+    "within.withdraw": _may("withdraw a request", ROLE_STUDENT_SERVICES, PARENT),
     # Rule 5110.1 VII, VIII: the lottery. The seat setter may not also certify: that rule is
     # by name (the lottery's ``seats_set_by``), not by role, and stays in the lottery.
     "lottery.certify": _may("certify the draw", ROLE_LOTTERY_CERTIFIER),
     "lottery.add_seats": _may("add seats", ROLE_SEAT_SETTER),
     "lottery.answer_offer": _may(
-        "record a parent's answer to an offer", ROLE_STUDENT_SERVICES
+        "record a parent's answer to an offer", ROLE_STUDENT_SERVICES, PARENT
     ),
     # The permit (seed 000 "rescinded, or revoked"; seed 004 IV).
     "permit.act": _may("act on permits", *_PERMIT_STAFF, names_roles=False),

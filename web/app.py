@@ -21,6 +21,7 @@ from app.errors import REFUSALS
 from web import (
     apply_pages,
     lottery_pages,
+    parent_actions,
     parent_pages,
     permit_pages,
     portal_pages,
@@ -64,6 +65,7 @@ def create_portal() -> FastAPI:
     portal.include_router(portal_pages.router)
     portal.include_router(parent_pages.router)
     portal.include_router(apply_pages.router)
+    portal.include_router(parent_actions.router)
     portal.include_router(public_pages.router)
     return portal
 

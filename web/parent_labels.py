@@ -75,3 +75,11 @@ SIGN_IN_REFUSALS = [
     N_("That code no longer works (used, expired or tried too often): ask for a new one."),
     N_("This address is not a parent's of any request."),
 ]
+
+# What a parent's action did (web/parent_actions.py), said on the request's page after it.
+DONE = {
+    "documents": N_("Thank you: your documents were received."),
+    "withdrawn": N_("Your request was withdrawn."),
+    "accepted": N_("You accepted the seat. The district will confirm the placement."),
+    "declined": N_("You declined the seat."),
+}

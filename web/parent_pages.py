@@ -122,5 +122,7 @@ def request_status(request: Request, request_id: str, parent: SignedInParent) ->
     except REFUSALS:
         # One answer for another family's id and a missing one: nothing to tell them apart.
         raise HTTPException(404, speaker(request).gettext("No such request.")) from None
+    done = parent_labels.DONE.get(request.query_params.get("done", ""))  # after an action
     return render(request, "portal/request.html", view=status, words=parent_labels,
-                  today=today_in(status.summary.timezone))
+                  today=today_in(status.summary.timezone),
+                  done=speaker(request).gettext(done) if done else None)

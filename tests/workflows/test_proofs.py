@@ -21,9 +21,10 @@ from temporalio.worker import Worker
 from app.submissions import reuse_policy
 from infra.proofs import HEADER, Acting, SigningKey, header_payload, header_token
 from infra.signing import ProofSigner
-from models.actions import Decide
+from models.actions import Decide, Withdraw
 from models.decisions import Outcome
 from models.people import Actor
+from models.stages import Stage
 from store import notices as notice_store
 from store import records
 from tests.support.factories import CLERK, DIRECTOR, make_input
@@ -229,3 +230,26 @@ async def test_a_lottery_takes_no_unproven_seats_or_certification(
     after = await lottery.query(L.result)
     assert after.seats == before.seats and not after.certified
     await lottery.terminate("test over")
+
+
+def _parent(address: str = "maria@example.com") -> Acting:
+    """A proof as the portal signs it for a parent (app/parent_actions.py)."""
+    return Acting(subject=f"parent:{address}", name=f"parent {address}", roles=("parent",),
+                  district="paramount")
+
+
+async def test_a_parents_proof_may_withdraw_but_not_decide(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """The role ``parent`` hands in documents and withdraws (rules/roles.py): a decision
+    signed for a parent is refused whatever roles its payload claims, and a withdrawal is
+    written as the parent the proof names, not the payload's actor."""
+    handle = await start(env, worker.task_queue)
+    await to_under_review(handle)
+    as_parent = await _client(env, _signer(env, TEST_KEY, _parent()))
+    await _refused(as_parent, handle.id, APPROVE, "may not decide", "(parent)")
+    withdrawn = await as_parent.get_workflow_handle(handle.id).execute_update(
+        W.withdraw, Withdraw(actor=Actor(name="nguyen", roles=["director"])))
+    last = withdrawn.history[-1]
+    assert withdrawn.stage is Stage.withdrawn
+    assert last.actor == "parent maria@example.com" and last.proof is not None

@@ -26,6 +26,7 @@ from infra.proofs import LIFETIME, ProofClaims, SigningKey, digest, signal_actio
 from infra.settings import Settings
 from intake.within import prepare_within
 from models.lottery_record import AddSeats, LotteryStage, OfferAnswer
+from models.people import Actor
 from models.permits import PermitCondition, PermitProcess, PermitStage, Revoke
 from models.within_district import Applicant
 from models.within_request import (
@@ -610,3 +611,28 @@ async def test_the_certifier_may_say_every_paper_form_is_in_and_certify_at_once(
     await refused(d.lottery, L.enter, paper_applicant(d, 2, d.closes - SECOND), "closed at")
     done = await d.lottery.execute_update(L.certify, w.CERTIFIER)
     assert done.certified and await d.env.get_current_time() < d.paper_closes
+
+
+async def test_a_parents_proof_answers_an_offer_by_its_last_day_and_nothing_else(
+    district: District,
+) -> None:
+    """docs/portal.md "Parents acting": an answer signed for a parent (the role ``parent``,
+    as the portal signs it) is taken by the offer's last day, refused after it; the same
+    proof may not add seats."""
+    d = district
+    placed, line, by_id = await _one_seat_drawn(d)
+    holder = await permit_of(d, placed)
+    await holder.execute_update(P.leave_program, Revoke(actor=w.SETTER))
+    first = await stage_is(by_id[line[0]], WithinStage.offered)
+    assert first.offer_deadline is not None
+    parent = Actor(name="parent parent1@example.org", roles=["parent"])
+    await refused(d.lottery, L.add_seats, AddSeats(key=w.MONTESSORI_1, seats=3, actor=parent),
+                  "may not add seats")
+    await skip_to(d.env, calendar.end_of_day(first.offer_deadline, w.TZ))
+    await stage_is(by_id[line[0]], WithinStage.offer_expired)
+    await refused(d.lottery, L.accept_offer,
+                  OfferAnswer(application_id=line[0], actor=parent), "no open offer")
+    await stage_is(by_id[line[1]], WithinStage.offered)
+    await d.lottery.execute_update(
+        L.accept_offer, OfferAnswer(application_id=line[1], actor=parent))
+    await stage_is(by_id[line[1]], WithinStage.placed)
