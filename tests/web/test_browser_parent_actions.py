@@ -9,7 +9,6 @@ the CLI) by its last day, and the request is placed."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import subprocess
@@ -19,22 +18,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from models.lottery_record import LotteryRecord
 from store import lotteries
 from store.engine import make_engine
 from tests.e2e.test_within import DISTRICT, SEATS, TZ, form, next_year_district
-from tests.support.browser import (
-    EXPECT_TIMEOUT,
-    chromium,
-    console_environment,
-    no_violations,
-    outbox_code,
-)
+from tests.support.browser import no_violations, outbox_code
+from tests.support.browser import portal as portal_process
 from tests.support.e2e import BIN, Running, Stack, running
-from tests.support.ports import free_port, is_open
-from tests.support.servers import stop_process
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
@@ -49,45 +41,11 @@ class Portal:
     address: str
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium()
-    expect.set_options(timeout=EXPECT_TIMEOUT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@contextlib.contextmanager
-def _portal_process(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`transfers portal` on a free port with ``env`` (codes to the outbox); its address."""
-    port = free_port()
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(BIN / "transfers"), "portal", "--port", str(port)],
-            env=console_environment(env), stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True)
-
-    def listening() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"transfers portal exited ({process.returncode}): "
-                                 f"{log.read_text(errors='replace')[-3000:]}")
-        return is_open(port)
-
-    try:
-        until("the portal to listen", listening, every=0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(process)
-
-
 @pytest.fixture()
 def portal(tmp_path: Path) -> Iterator[Portal]:
     """A stack for the test district, and `transfers portal` on it."""
     with Stack.of_test_district(tmp_path) as stack, \
-            _portal_process(stack.env, tmp_path / "portal.log") as address:
+            portal_process(stack.env, tmp_path / "portal.log") as address:
         yield Portal(stack, address)
 
 
@@ -178,7 +136,7 @@ def test_a_within_district_parent_accepts_an_offered_seat(
     (tmp_path / "districts" / f"{DISTRICT}.toml").write_text(text)
     lottery_id = f"lottery-{DISTRICT}-{year}"
     with running(tmp_path, None, persisted=False) as stack, \
-            _portal_process(stack.env, tmp_path / "portal.log") as address:
+            portal_process(stack.env, tmp_path / "portal.log") as address:
         files = []
         for n in NORRIS_1:
             path = tmp_path / f"form-{n}.json"
