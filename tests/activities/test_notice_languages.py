@@ -646,3 +646,18 @@ def test_an_into_district_receipt_says_to_obtain_the_release_first(
     out = {**samples.CASES[NoticeKind.receipt][0], **samples.common_facts("out")}
     assert told in one_line(render("receipt", into, language).body)
     assert told not in one_line(render("receipt", out, language).body)
+
+
+@pytest.mark.parametrize(("kind", "language", "told"), [
+    (NoticeKind.missing_documents, "en", "upload them on your request's page in the portal"),
+    (NoticeKind.missing_documents, "es", "súbalos en la página de su solicitud en el portal"),
+    (NoticeKind.within_offer, "en", "answer on your request's page in the portal"),
+    (NoticeKind.within_offer, "es", "responda en la página de su solicitud en el portal"),
+])
+def test_a_parent_is_told_to_act_in_the_portal(kind: NoticeKind, language: str, told: str
+                                               ) -> None:
+    facts = samples.CASES[kind][0]
+    text = one_line(render(kind.value, facts, language).body)
+    assert told in text and facts["portal_link"] in text
+    without = {k: v for k, v in facts.items() if k != "portal_link"}  # no portal configured
+    assert told not in one_line(render(kind.value, without, language).body)
