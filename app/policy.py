@@ -98,12 +98,18 @@ class WithinYear:
 
     school_year: str
     next_year_opens: datetime
-    next_year_closes: datetime  # that instant excluded
+    next_year_closes: datetime  # that instant excluded: online (VIII.A.2), the draw
+    next_year_in_person_closes: datetime | None  # 5:00 p.m.; None: one close for both
     notify_by: date
     reopens: datetime | None  # VIII.A.3: first come, first served
     first_day: date
     current_year_closes: datetime  # IX.A: that instant excluded
     seats: tuple[OpenSeat, ...]
+
+    @property
+    def next_year_last_day(self) -> date:
+        """The last day online applications are taken (VIII.A.2: "on or before")."""
+        return (self.next_year_closes - timedelta(microseconds=1)).date()
 
 
 @dataclass(frozen=True)
@@ -228,6 +234,7 @@ def _within(config: WithinDistrictConfig, today: date) -> WithinPolicy:
             school_year=year,
             next_year_opens=window.opens,
             next_year_closes=window.closes,
+            next_year_in_person_closes=window.in_person_closes,
             notify_by=notify_by(year, settings.notify_by_month, settings.notify_by_day),
             reopens=(reopened_window(completes, first_day, tz).opens
                      if completes is not None else None),

@@ -23,6 +23,7 @@ from intake.forms import read_form, validate_form
 from models.district import DistrictBase
 from models.people import Actor
 from models.requests import InterdistrictRequest
+from models.roles import PARENT
 from models.stages import Stage
 from models.within_district_config import WithinDistrictConfig
 from models.within_request import WithinRequest, WithinRequestInput, WithinStage
@@ -158,7 +159,8 @@ def prepare_within_form(
     request = within_with_roster(engine, request)
     received_at, received_by = paper.resolve(config.timezone) if paper else (None, None)
     inp = prepare_within(request, config, datetime.now(UTC), engine, staff.name,
-                         received_at=received_at, received_by=received_by)
+                         received_at=received_at, received_by=received_by,
+                         online=PARENT in staff.roles)
     task_queue = context.settings().task_queue
 
     async def go(client: Client) -> object:

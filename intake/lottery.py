@@ -28,6 +28,7 @@ def lottery_input(
         school_year=school_year,
         timezone=config.timezone,
         window_closes=window.closes,
+        in_person_closes=window.in_person_closes,
         notify_by=notify_by,
         escalation_days_before=settings.certification_escalation_days_before,
         seats=[SeatCount(key=k, seats=n) for k, n in config.seats_for(school_year).items()],
@@ -43,5 +44,7 @@ def lottery_input(
         offer_accept_days=settings.offer_accept_days,
         window_opens=window.opens,
         paper_entry_days=config.paper_entry_days,
-        paper_entry_closes=receipts.paper_entry_closes(window.closes, config.paper_entry_days, tz),
+        # Paper is delivered in person: its entry period runs from the in-person close.
+        paper_entry_closes=receipts.paper_entry_closes(
+            within_windows.in_person_close(window), config.paper_entry_days, tz),
     )

@@ -39,9 +39,13 @@ def parse_within_file(path: Path) -> WithinRequest:
     return validate_form(WithinRequest, read_form(path), path.name)
 
 
-def window_for(config: WithinDistrictConfig, school_year: str, now: datetime) -> WithinKind:
+def window_for(
+    config: WithinDistrictConfig, school_year: str, now: datetime, in_person: bool = True
+) -> WithinKind:
     """Which window ``now`` falls in for ``school_year`` (``rules.within_windows.window_kind``),
-    for a school year in the district's calendar."""
+    for a school year in the district's calendar; ``in_person``: a form delivered in person
+    (VIII.A.2's 5:00 p.m. close), as anything staff enter is; False for the parent's own
+    application on the portal."""
     within_windows.check_aware(now)  # before the calendar: a naive time is refused first
     year = config.calendar.get(school_year)
     if year is None:
@@ -50,7 +54,7 @@ def window_for(config: WithinDistrictConfig, school_year: str, now: datetime) ->
             f"school year {school_year} is not in {config.id}'s calendar (known: {known})"
         )
     return within_windows.window_kind(
-        config.within_district, school_year, year.first_day, config.timezone, now
+        config.within_district, school_year, year.first_day, config.timezone, now, in_person
     )
 
 
@@ -74,12 +78,15 @@ def prepare_within(
     submitted_by: str,
     received_at: datetime | None = None,
     received_by: str | None = None,
+    online: bool = False,
 ) -> WithinRequestInput:
     """Every intake rule (I, II, III.A, IV.G, VI.C, VII, VIII.A, IX.A); the review flags of
     III.A, III.C and III.D are the workflow's to act on. ``now`` is the submitting machine's
     clock, for early feedback only: the workflows judge again on theirs (docs/cross-cutting.md
     "One clock for intake"). A paper form gives when (``received_at``) and by whom it was
-    received: its window is the one it was received in."""
+    received: its window is the one it was received in. ``online``: the parent submitted it
+    (the portal); any other application reached staff in person, and closes at 5:00 p.m.
+    (VIII.A.2). The lottery judges the channel again from the proof of who entered it."""
     if request.district != config.id:
         raise PolicyError(f"request is for district {request.district!r}, not {config.id!r}")
     check_paper(config, received_at, received_by, now)
@@ -112,7 +119,8 @@ def prepare_within(
     within_eligibility.check_one_transfer_per_year(
         student.transfers_this_year, request.special_issue
     )
-    kind = window_for(config, request.school_year, received_at or now)
+    in_person = not online or received_at is not None
+    kind = window_for(config, request.school_year, received_at or now, in_person)
     within_eligibility.check_open(request.seat_key, config.seats_for(request.school_year))
     within_eligibility.check_needs_transfer(
         request.applicant("check"), student.current_program

@@ -29,7 +29,13 @@ class LotteryInput(BaseModel):
     district_id: str
     school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
     timezone: str
-    window_closes: datetime  # VIII.A.2: 5:00 p.m. local on February 15, that instant excluded
+    # VIII.A.2: the last close, when the draw runs: online applications until the end of
+    # February 15 (5:00 p.m. in lotteries started before the two closes, or where the
+    # district closes online applications then too).
+    window_closes: datetime
+    # VIII.A.2: forms delivered in person until 5:00 p.m. on February 15, that instant
+    # excluded; None: one close for every channel (``window_closes``).
+    in_person_closes: datetime | None = None
     notify_by: date  # VIII: parents notified on or before March 1
     escalation_days_before: int = Field(default=7, ge=1)
     seats: list[SeatCount]

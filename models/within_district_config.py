@@ -73,6 +73,10 @@ class WithinDistrictSettings(BaseModel):
     next_year_closes_month: int = Field(default=2, ge=1, le=12)  # VIII.A.2: February 15,
     next_year_closes_day: int = Field(default=15, ge=1, le=31)
     next_year_closes_time: time = time(17, 0)  # ... 5:00 p.m. local, that instant excluded
+    # VIII.A.2 again: "submitted online by on or before February 15": online applications
+    # (the portal's) are taken until the end of that day, forms delivered in person until
+    # the clock time above. False: online ones close at that time too.
+    online_until_end_of_day: bool = True
     notify_by_month: int = Field(default=3, ge=1, le=12)  # VIII: on or before March 1
     notify_by_day: int = Field(default=1, ge=1, le=31)
     current_year_closes_month: int = Field(default=1, ge=1, le=12)  # IX.A: prior to January 15

@@ -223,9 +223,12 @@ class YearWindows(BaseModel):
     """The windows of one school year (VIII.A.1-2, VIII.A.3, IX.A), fixed at submission, that
     a request's workflow re-checks its receipt against on its own clock."""
 
-    next_year: Span
+    next_year: Span  # closes with the last channel: online, at the end of February 15
     reopened: Span | None = None
     current_year: Span
+    # VIII.A.2: forms delivered in person close earlier, at 5:00 p.m. (None: one close for
+    # every channel, as in runs started before the two closes).
+    in_person_closes: datetime | None = None
 
 
 class WithinRequestInput(BaseModel):

@@ -25,13 +25,16 @@ CLOSING_TIME = time(17, 0)  # VIII.A.2: "no later than 5:00 p.m. on February 15"
 
 @dataclass(frozen=True)
 class Window:
-    """Open from ``opens`` (included) until ``closes`` (excluded)."""
+    """Open from ``opens`` (included) until ``closes`` (excluded); forms delivered in person
+    until ``in_person_closes`` when that is earlier (VIII.A.2), else until ``closes``."""
 
     opens: datetime
     closes: datetime
+    in_person_closes: datetime | None = None
 
-    def contains(self, instant: datetime) -> bool:
-        return self.opens <= instant < self.closes
+    def contains(self, instant: datetime, in_person: bool = False) -> bool:
+        closes = self.in_person_closes if in_person and self.in_person_closes else self.closes
+        return self.opens <= instant < closes
 
 
 def check_aware(instant: datetime, what: str = "receipt time") -> None:
@@ -48,16 +51,22 @@ def next_year_window(
     closes_month: int = 2,
     closes_day: int = 15,
     closes_at: time = CLOSING_TIME,
+    online_until_end_of_day: bool = True,
 ) -> Window:
     """VIII.A: for the school year starting in year Y, from the start of September 1 of Y-1
-    (read as "from September 1": docs/within-district.md "Next-year window") until 5:00 p.m.
-    on February 15 of Y, local time; 5:00:00 p.m. itself is late, a clock-time close excluding
-    that instant (docs/cross-cutting.md "Clock-time closes"). The online "on or before
-    February 15" is held to the same 5:00 p.m. close."""
+    (read as "from September 1": docs/within-district.md "Next-year window"). VIII.A.2 gives
+    two closes on February 15 of Y, local time: applications "submitted online by on or
+    before February 15" until the end of that day, and those "by personal delivery, received
+    no later than 5:00 p.m." until 5:00 p.m.; 5:00:00 p.m. itself is late for them, a
+    clock-time close excluding that instant (docs/cross-cutting.md "Clock-time closes").
+    ``online_until_end_of_day`` False: every application closes at 5:00 p.m."""
     start = school_year_start(school_year)
     opens = at_local(date(start - 1, opens_month, opens_day), time(0, 0), tz)
-    closes = at_local(date(start, closes_month, closes_day), closes_at, tz)
-    return Window(opens=opens, closes=closes)
+    last_day = date(start, closes_month, closes_day)
+    in_person = at_local(last_day, closes_at, tz)
+    if not online_until_end_of_day:
+        return Window(opens=opens, closes=in_person)
+    return Window(opens=opens, closes=end_of_day(last_day, tz), in_person_closes=in_person)
 
 
 def district_next_year_window(
@@ -69,7 +78,13 @@ def district_next_year_window(
         opens_month=settings.next_year_opens_month, opens_day=settings.next_year_opens_day,
         closes_month=settings.next_year_closes_month, closes_day=settings.next_year_closes_day,
         closes_at=settings.next_year_closes_time,
+        online_until_end_of_day=settings.online_until_end_of_day,
     )
+
+
+def in_person_close(window: Window) -> datetime:
+    """When forms delivered in person stop being taken (VIII.A.2): 5:00 p.m. on February 15."""
+    return window.in_person_closes or window.closes
 
 
 def current_year_closing_day(first_day: date, closes_month: int = 1, closes_day: int = 15) -> date:
@@ -129,6 +144,7 @@ def year_windows(
         next_year=Span(opens=window.opens, closes=window.closes),
         reopened=reopened,
         current_year=Span(opens=current.opens, closes=current.closes),
+        in_person_closes=window.in_person_closes,
     )
 
 
@@ -136,38 +152,55 @@ def _contains(span: Span, instant: datetime) -> bool:
     return span.opens <= instant < span.closes
 
 
-def kind_in(windows: YearWindows, school_year: str, instant: datetime) -> WithinKind:
+def kind_in(
+    windows: YearWindows, school_year: str, instant: datetime, in_person: bool = False
+) -> WithinKind:
     """Which window ``instant`` falls in: VIII.A.1-2, VIII.A.3 or IX.A, tried in that order; an
     instant outside all three is refused with the windows it missed (docs/within-district.md
-    "No window open")."""
+    "No window open"). ``in_person``: a form delivered in person, for which the next-year
+    window closes at 5:00 p.m. (VIII.A.2) while online applications are still taken."""
     check_aware(instant)
+    zone = windows.next_year.opens.tzinfo
     if _contains(windows.next_year, instant):
+        closes = windows.in_person_closes
+        if in_person and closes is not None and instant >= closes:
+            raise PolicyError(
+                f"forms delivered in person for {school_year} closed at "
+                f"{closes.astimezone(zone).isoformat()} (VIII.A.2: \"received no later than "
+                f"5:00 p.m.\"); applications submitted online are taken until "
+                f"{windows.next_year.closes.astimezone(zone).isoformat()}"
+            )
         return WithinKind.next_year
     if windows.reopened is not None and _contains(windows.reopened, instant):
         return WithinKind.reopened
     if _contains(windows.current_year, instant):
         return WithinKind.current_year
-    zone = windows.next_year.opens.tzinfo
     again = ""
     if windows.reopened is not None:
         completes = windows.reopened.opens.astimezone(zone).date() - timedelta(days=1)
         again = f"; it reopens the day after {completes.isoformat()} (VIII.A.3)"
     window = windows.next_year
+    in_person_until = ""
+    if windows.in_person_closes is not None:
+        in_person_until = (f" (forms delivered in person until "
+                           f"{windows.in_person_closes.isoformat()})")
     raise PolicyError(
         f"no window for {school_year} is open at {instant.astimezone(zone).isoformat()}: "
         f"next-year applications run from {window.opens.isoformat()} until "
-        f"{window.closes.isoformat()} (VIII.A){again}; current-year applications from the "
-        f"first day of school until "
+        f"{window.closes.isoformat()}{in_person_until} (VIII.A){again}; current-year "
+        f"applications from the first day of school until "
         f"{windows.current_year.closes.astimezone(zone).date().isoformat()} (IX.A)"
     )
 
 
 def window_kind(
-    settings: WithinDistrictSettings, school_year: str, first_day: date, tz: str, now: datetime
+    settings: WithinDistrictSettings, school_year: str, first_day: date, tz: str, now: datetime,
+    in_person: bool = False,
 ) -> WithinKind:
     """Which window ``now`` falls in for ``school_year`` (``kind_in``)."""
     check_aware(now)
-    return kind_in(year_windows(settings, school_year, first_day, tz), school_year, now)
+    return kind_in(year_windows(settings, school_year, first_day, tz), school_year, now,
+                   in_person)
 
 
 def notify_by(school_year: str, month: int = 3, day: int = 1) -> date:
@@ -202,12 +235,15 @@ def check_receipt(
     """A request's own verdict at its start, on its clock ``now`` (docs/cross-cutting.md "One
     clock for intake"): its receipt is not in the future; a paper form (``paper_entry_days``
     given) is entered within the district's days of its receipt; and the receipt falls in the
-    window the submitting machine chose (``kind``). Any other answer refuses the start."""
+    window the submitting machine chose (``kind``), a paper form's by the close for forms
+    delivered in person (VIII.A.2). Any other answer refuses the start. Which channel an
+    application without a received time came by is the lottery's to judge, from the proof
+    of who entered it (docs/lottery.md "Online and in person")."""
     if paper_entry_days is not None:
         check_received(received, now, paper_entry_days, tz)
     elif received > now:
         raise PolicyError(f"the receipt time {received.isoformat()} is in the future")
-    actual = kind_in(windows, school_year, received)
+    actual = kind_in(windows, school_year, received, in_person=paper_entry_days is not None)
     if actual is not kind:
         raise PolicyError(
             f"received at {received.astimezone(ZoneInfo(tz)).isoformat()} "

@@ -36,7 +36,14 @@ from temporalio.exceptions import FailureError
 from workflows.common import audit, signals, versions
 from workflows.common.notify import NoticesUnderway
 from workflows.common.updates import checked_update
-from workflows.common.waiting import authorize, record, refuse, today_in, wait_until
+from workflows.common.waiting import (
+    authorize,
+    record,
+    refuse,
+    sent_by_parent,
+    today_in,
+    wait_until,
+)
 
 with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
@@ -119,6 +126,11 @@ class LotteryWorkflow:
         # certified only after that (docs/lottery.md "Paper forms after the close").
         self.paper = inp.paper_entry_closes is not None and versions.patched("paper-forms")
         self.paper_closed_by: str | None = None  # the certifier who said every form is in
+        # Versioned (``online-until-midnight``): from this change on forms delivered in person
+        # close at 5:00 p.m. and online applications at the end of the day, when the draw
+        # runs (docs/lottery.md "Online and in person").
+        self.two_closes = (inp.in_person_closes is not None
+                           and versions.patched("online-until-midnight"))
 
     # ---- the stages -------------------------------------------------------------------
 
@@ -129,6 +141,10 @@ class LotteryWorkflow:
         self.releases = versions.patched("lottery-releases-results")
         if inp.carried is None:
             opened = f"applications until {inp.window_closes.isoformat()} (VIII.A.2)"
+            if self.two_closes:
+                assert inp.in_person_closes is not None
+                opened = (f"applications online until {inp.window_closes.isoformat()}, "
+                          f"in person until {inp.in_person_closes.isoformat()} (VIII.A.2)")
             # Versioned: from this change on the seed is sealed until the draw and only its
             # commitment is published at the opening (docs/lottery.md "The sealed seed").
             if versions.patched("lottery-sealed-seed"):
@@ -331,10 +347,27 @@ class LotteryWorkflow:
             self.paper
             and received is not None
             and inp.paper_entry_closes is not None
-            and received < inp.window_closes
+            and received < self._in_person_closes()
             and self.record.stage in (LotteryStage.collecting, LotteryStage.preview)
             and self._paper_may_come()
         )
+
+    def _in_person_closes(self) -> datetime:
+        """When forms delivered in person close: 5:00 p.m. (VIII.A.2), or the one close of a
+        lottery started before the two."""
+        closes = self.inp.in_person_closes
+        return closes if self.two_closes and closes is not None else self.inp.window_closes
+
+    def _in_person_after_close(self, applicant: Applicant) -> bool:
+        """An application delivered in person (a paper form, or any entry not signed by the
+        parent on the portal) received at or after 5:00 p.m. while the window is still open
+        online (VIII.A.2)."""
+        if not self.two_closes or not self._window_open():
+            return False
+        received = applicant.received_at if self.paper else None
+        if received is None and sent_by_parent():
+            return False  # online: the parent's own application, on the portal
+        return (received or workflow.now()) >= self._in_person_closes()
 
     def _check_paper(self, applicant: Applicant) -> None:
         """A paper form's received time, on the lottery's clock: not in the future, entered
@@ -357,9 +390,19 @@ class LotteryWorkflow:
     def _check_enter(self, applicant: Applicant) -> None:
         self._check_paper(applicant)
         late = self._late_paper(applicant)
+        if self._in_person_after_close(applicant):
+            zone = calendar.ZoneInfo(self.inp.timezone)
+            refuse(
+                f"forms delivered in person for {self.inp.school_year} closed at "
+                f"{self._in_person_closes().astimezone(zone).isoformat()} (VIII.A.2: "
+                "\"received no later than 5:00 p.m.\"); a form received before then is "
+                "entered with when and by whom it was received; parents may still apply "
+                f"online, on the portal, until "
+                f"{self.inp.window_closes.astimezone(zone).isoformat()}"
+            )
         on_time = self._window_open() and (
             applicant.received_at is None or not self.paper
-            or applicant.received_at < self.inp.window_closes
+            or applicant.received_at < self._in_person_closes()
         )
         if not on_time and not late and not self._reopened():
             zone = calendar.ZoneInfo(self.inp.timezone)
@@ -368,9 +411,13 @@ class LotteryWorkflow:
             if self.inp.reopens is not None:
                 reopens = self.inp.reopens.astimezone(zone).isoformat()
                 again = f"; it reopens at {reopens} (VIII.A.3)"
+            channels = ""
+            if self.two_closes:
+                in_person = self._in_person_closes().astimezone(zone).isoformat()
+                channels = f" online, and at {in_person} in person"
             refuse(
-                f"applications for {self.inp.school_year} closed at {closes.isoformat()} "
-                f"(VIII.A.2){again}"
+                f"applications for {self.inp.school_year} closed at {closes.isoformat()}"
+                f"{channels} (VIII.A.2){again}"
             )
         if (on_time or late) and self.record.seat_map().get(applicant.seat_key, 0) <= 0:
             refuse(

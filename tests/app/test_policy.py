@@ -51,9 +51,15 @@ def test_a_within_district_districts_policy_has_its_windows_tiers_and_seats() ->
     assert within.tiers == TIER_LABELS
     assert within.offer_accept_days == config.within_district.offer_accept_days
     year = next(y for y in within.years if y.school_year == "2027-2028")
-    assert year.next_year_closes.hour == config.within_district.next_year_closes_time.hour
-    assert year.next_year_closes.date() == date(2027, config.within_district.next_year_closes_month,
-                                                config.within_district.next_year_closes_day)
+    # VIII.A.2: in person until 5:00 p.m. on February 15, online through the end of that day
+    closing_day = date(2027, config.within_district.next_year_closes_month,
+                       config.within_district.next_year_closes_day)
+    in_person = year.next_year_in_person_closes
+    assert in_person is not None
+    assert in_person.hour == config.within_district.next_year_closes_time.hour
+    assert in_person.date() == closing_day
+    assert year.next_year_last_day == closing_day
+    assert year.next_year_closes.date() == closing_day + timedelta(days=1)
     assert sum(s.seats for s in year.seats) == sum(
         e.seats for e in config.open_seats if e.school_year == "2027-2028")
     assert "Elk Ridge Elementary School" in within.overcrowded_schools

@@ -84,8 +84,11 @@ def district_toml(district_id: str, year: str, first_day: date, settings: dict[s
 
 
 def next_year_district(closes: datetime) -> tuple[str, str]:
-    """The next-year window (VIII.A) is open now and closes at ``closes`` (local); the
-    school year starts in the close's calendar year. The file and the school year."""
+    """The next-year window (VIII.A) is open now and closes at ``closes`` (local), online
+    too: these tests wait for a real clock's close, so the draw comes then, not at the end
+    of the day (the two closes of VIII.A.2 are tested on the time-skipping server:
+    tests/workflows/test_within_request.py). The school year starts in the close's calendar
+    year. The file and the school year."""
     year = f"{closes.year}-{closes.year + 1}"
     notify = closes.date() + timedelta(days=5)
     settings = {
@@ -93,7 +96,7 @@ def next_year_district(closes: datetime) -> tuple[str, str]:
         "next_year_closes_month": closes.month, "next_year_closes_day": closes.day,
         "next_year_closes_time": closes.time().replace(microsecond=0),
         "notify_by_month": notify.month, "notify_by_day": notify.day,
-        "offer_accept_days": 10,
+        "offer_accept_days": 10, "online_until_end_of_day": False,
     }
     first_day = closes.date() + timedelta(days=60)
     return district_toml(DISTRICT, year, first_day, settings), year

@@ -113,6 +113,12 @@ def engine(store_engine: Engine) -> Engine:
     return store_engine
 
 
+def closed(year: str) -> str:
+    """What a refusal outside the windows says: in no window at all, or after 5:00 p.m. on
+    February 15 for a form delivered in person (VIII.A.2)."""
+    return f"no window for {year} is open|forms delivered in person for {year} closed"
+
+
 def refused(
     engine: Engine, request: WithinRequest, now: datetime, match: str,
     config: WithinDistrictConfig = MILLARD,
@@ -138,7 +144,8 @@ def accepted(
 
 
 # ---- the windows on the seed's dates (the shipped file, 2027-2028) -------------------------
-# VIII.A: from 2026-09-01 00:00 until 2027-02-15 17:00 Central (excluded); VIII.A.3: option
+# VIII.A: from 2026-09-01 00:00 until 2027-02-15 17:00 Central (excluded) in person (as staff
+# enter forms), until 2027-02-16 00:00 online (the parent's own, below); VIII.A.3: option
 # enrollment completes 2027-04-01, so from 2027-04-02 00:00 until the first day of school,
 # 2027-08-12; IX.A: from 2027-08-12 00:00 until 2028-01-15 00:00 (excluded).
 
@@ -168,7 +175,7 @@ MILLARD_WINDOWS = [
 @pytest.mark.parametrize(("now", "kind"), MILLARD_WINDOWS)
 def test_window_for_on_the_seed_dates(now: datetime, kind: WithinKind | None) -> None:
     if kind is None:
-        with pytest.raises(PolicyError, match=f"no window for {YEAR} is open"):
+        with pytest.raises(PolicyError, match=closed(YEAR)):
             window_for(MILLARD, YEAR, now)
     else:
         assert window_for(MILLARD, YEAR, now) is kind
@@ -180,7 +187,7 @@ def test_prepare_within_on_the_seed_dates(
 ) -> None:
     request = millard_request()
     if kind is None:
-        refused(engine, request, now, f"no window for {YEAR} is open")
+        refused(engine, request, now, closed(YEAR))
         return
     inp = accepted(engine, request, now)
     assert inp.kind is kind
@@ -188,12 +195,54 @@ def test_prepare_within_on_the_seed_dates(
     assert inp.lottery_id == expected_lottery
 
 
+@pytest.mark.parametrize(
+    ("now", "kind"),
+    [
+        pytest.param(chicago(2027, 2, 15, 16, 59, 59), WithinKind.next_year, id="16:59:59"),
+        pytest.param(chicago(2027, 2, 15, 17, 0, 0), WithinKind.next_year, id="17:00:00"),
+        pytest.param(chicago(2027, 2, 15, 23, 59, 59), WithinKind.next_year, id="23:59:59"),
+        pytest.param(chicago(2027, 2, 16, 0, 0, 0), None, id="feb-16-00:00"),
+    ],
+)
+def test_staff_entries_close_at_five_and_the_parents_own_at_midnight(
+    engine: Engine, now: datetime, kind: WithinKind | None
+) -> None:
+    """VIII.A.2: "submitted online by on or before February 15" (the parent, on the portal)
+    or "by personal delivery, received no later than 5:00 p.m." (whatever staff enter)."""
+    request = millard_request()
+    if kind is None:
+        with pytest.raises(PolicyError, match=f"no window for {YEAR} is open"):
+            prepare_within(request, MILLARD, now, engine, "parent p@example.org", online=True)
+    else:
+        online = prepare_within(request, MILLARD, now, engine, "parent p@example.org",
+                                online=True)
+        assert online.kind is kind
+        assert online.windows is not None
+        assert online.windows.in_person_closes == chicago(2027, 2, 15, 17, 0, 0)
+        assert online.windows.next_year.closes == chicago(2027, 2, 16, 0, 0, 0)
+    if now >= chicago(2027, 2, 15, 17, 0, 0):
+        refused(engine, request, now, "closed" if kind else "no window")
+    # A paper form received at 4:59 p.m. is in person and on time whenever it is entered
+    # (within the district's days), even with ``online`` claimed.
+    paper = prepare_within(request, MILLARD, now + timedelta(hours=1), engine, "avalos",
+                           received_at=chicago(2027, 2, 15, 16, 59), received_by="kowalski",
+                           online=True)
+    assert paper.kind is WithinKind.next_year
+
+
 def test_the_refusal_names_the_windows_it_missed() -> None:
     with pytest.raises(PolicyError) as caught:
         window_for(MILLARD, YEAR, chicago(2027, 2, 15, 17, 0))
     message = str(caught.value)
+    assert "forms delivered in person for 2027-2028 closed at 2027-02-15T17:00:00-06:00" \
+        in message
+    assert "online are taken until 2027-02-16T00:00:00-06:00" in message
+    with pytest.raises(PolicyError) as caught:
+        window_for(MILLARD, YEAR, chicago(2027, 2, 16, 0, 0))
+    message = str(caught.value)
     assert "2026-09-01T00:00:00-05:00" in message
-    assert "2027-02-15T17:00:00-06:00" in message
+    assert "2027-02-16T00:00:00-06:00 (forms delivered in person until " \
+        "2027-02-15T17:00:00-06:00)" in message
     assert "reopens the day after 2027-04-01 (VIII.A.3)" in message
     assert "2028-01-15 (IX.A)" in message
 
@@ -282,9 +331,9 @@ def test_prepare_within_on_test_district_boundaries(
     now = at(config)
     request = w.request(config, 1)
     if kind is None:
-        with pytest.raises(PolicyError, match=f"no window for {year} is open"):
+        with pytest.raises(PolicyError, match=closed(year)):
             window_for(config, year, now)
-        refused(engine, request, now, f"no window for {year} is open", config=config)
+        refused(engine, request, now, closed(year), config=config)
         return
     assert window_for(config, year, now) is kind
     inp = accepted(engine, request, now, config=config)

@@ -53,7 +53,11 @@ def test_a_naive_received_time_is_refused() -> None:
 
 
 def test_the_lottery_takes_paper_until_the_entry_period_of_the_close_ends() -> None:
-    closes = within_windows.next_year_window("2027-2028", TZ).closes
+    # Paper is delivered in person: its period runs from the 5:00 p.m. close (VIII.A.2),
+    # through the end of February 18 with 3 days, not from the online close at midnight.
+    window = within_windows.next_year_window("2027-2028", TZ)
+    closes = within_windows.in_person_close(window)
+    assert closes == calendar.at_local(RECEIVED.date(), time(17, 0), TZ)
     assert paper_entry_closes(closes, 3, TZ) == calendar.end_of_day(closes.date() + (
         timedelta(days=3)), TZ)
 

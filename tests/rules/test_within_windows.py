@@ -34,13 +34,22 @@ SEED_DATES = WithinDistrictSettings()
 REOPENS = WithinDistrictSettings(option_enrollment_complete={YEAR: date(2027, 4, 1)})
 
 
-def kind(now: datetime, settings: WithinDistrictSettings = SEED_DATES) -> WithinKind:
-    return windows.window_kind(settings, YEAR, FIRST_DAY, CHI, now)
+def kind(
+    now: datetime, settings: WithinDistrictSettings = SEED_DATES, in_person: bool = False
+) -> WithinKind:
+    return windows.window_kind(settings, YEAR, FIRST_DAY, CHI, now, in_person)
 
 
 def refused(now: datetime, settings: WithinDistrictSettings = SEED_DATES) -> str:
     with pytest.raises(PolicyError, match=f"no window for {YEAR} is open") as caught:
         kind(now, settings)
+    return str(caught.value)
+
+
+def refused_in_person(now: datetime, settings: WithinDistrictSettings = SEED_DATES) -> str:
+    with pytest.raises(PolicyError, match=f"forms delivered in person for {YEAR} closed"
+                       ) as caught:
+        kind(now, settings, in_person=True)
     return str(caught.value)
 
 
@@ -56,23 +65,53 @@ def test_next_year_window_opens_september_1_of_the_preceding_year() -> None:
     assert "(VIII.A)" in message
 
 
-def test_16_59_59_on_february_15_is_on_time() -> None:
+def test_16_59_59_on_february_15_is_on_time_in_person_and_online() -> None:
+    assert kind(chicago(2027, 2, 15, 16, 59, 59), in_person=True) is WithinKind.next_year
     assert kind(chicago(2027, 2, 15, 16, 59, 59)) is WithinKind.next_year
 
 
-def test_17_00_00_on_february_15_is_late() -> None:
-    assert windows.next_year_window(YEAR, CHI).closes == chicago(2027, 2, 15, 17, 0, 0)
-    message = refused(chicago(2027, 2, 15, 17, 0, 0))
-    assert "until 2027-02-15T17:00:00-06:00 (VIII.A)" in message
+def test_17_00_00_on_february_15_is_late_in_person_but_not_online() -> None:
+    # VIII.A.2: "by personal delivery, received no later than 5:00 p.m. on February 15"
+    w = windows.next_year_window(YEAR, CHI)
+    assert w.in_person_closes == chicago(2027, 2, 15, 17, 0, 0)
+    message = refused_in_person(chicago(2027, 2, 15, 17, 0, 0))
+    assert "closed at 2027-02-15T17:00:00-06:00 (VIII.A.2" in message
+    assert "submitted online are taken until 2027-02-16T00:00:00-06:00" in message
+    # ... "submitted online by on or before February 15": the same instant is on time online
+    assert kind(chicago(2027, 2, 15, 17, 0, 0)) is WithinKind.next_year
+
+
+def test_online_applications_close_at_the_end_of_february_15() -> None:
+    w = windows.next_year_window(YEAR, CHI)
+    assert w.closes == chicago(2027, 2, 16, 0, 0, 0)
+    assert kind(chicago(2027, 2, 15, 23, 59, 59)) is WithinKind.next_year
+    message = refused(chicago(2027, 2, 16, 0, 0, 0))
+    assert "until 2027-02-16T00:00:00-06:00 (forms delivered in person until " \
+        "2027-02-15T17:00:00-06:00) (VIII.A)" in message
+    # A form delivered in person after midnight is in no window either.
+    with pytest.raises(PolicyError, match=f"no window for {YEAR} is open"):
+        kind(chicago(2027, 2, 16, 0, 0, 0), in_person=True)
+
+
+def test_a_district_may_close_online_applications_at_5pm_too() -> None:
+    one_close = WithinDistrictSettings(online_until_end_of_day=False)
+    w = windows.district_next_year_window(one_close, YEAR, CHI)
+    assert (w.closes, w.in_person_closes) == (chicago(2027, 2, 15, 17, 0, 0), None)
+    assert "until 2027-02-15T17:00:00-06:00 (VIII.A)" in refused(
+        chicago(2027, 2, 15, 17, 0, 0), one_close)
 
 
 def test_the_5pm_close_is_central_time_whatever_zone_the_receipt_is_in() -> None:
     # 17:00 CST is 23:00 UTC; 22:59:59 UTC is on time, 23:00:00 UTC late
-    assert kind(datetime(2027, 2, 15, 22, 59, 59, tzinfo=UTC)) is WithinKind.next_year
-    assert "(VIII.A)" in refused(datetime(2027, 2, 15, 23, 0, 0, tzinfo=UTC))
+    assert kind(datetime(2027, 2, 15, 22, 59, 59, tzinfo=UTC), in_person=True) \
+        is WithinKind.next_year
+    assert "(VIII.A.2" in refused_in_person(datetime(2027, 2, 15, 23, 0, 0, tzinfo=UTC))
     # 16:00 in Los Angeles is 18:00 in Chicago: late, though "before 5 p.m." where it was sent
     la = datetime(2027, 2, 15, 16, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
-    assert "open at 2027-02-15T18:00:00-06:00" in refused(la)  # told in the district's zone
+    assert "closed at 2027-02-15T17:00:00-06:00" in refused_in_person(la)
+    # the online close is midnight in Chicago: 22:00 in Los Angeles is already late
+    assert "open at 2027-02-16T00:00:00-06:00" in refused(
+        datetime(2027, 2, 15, 22, 0, tzinfo=ZoneInfo("America/Los_Angeles")))
 
 
 def test_a_naive_receipt_time_is_refused() -> None:
@@ -85,9 +124,11 @@ def test_the_districts_settings_move_the_next_year_window() -> None:
         next_year_opens_month=10, next_year_closes_month=3, next_year_closes_time=time(12, 0)
     )
     w = windows.district_next_year_window(later, YEAR, CHI)
-    assert (w.opens, w.closes) == (chicago(2026, 10, 1, 0, 0), chicago(2027, 3, 15, 12, 0))
-    assert kind(chicago(2027, 3, 15, 11, 59, 59), later) is WithinKind.next_year
-    assert "until 2027-03-15T12:00:00-05:00" in refused(chicago(2027, 3, 15, 12, 0), later)
+    assert (w.opens, w.in_person_closes, w.closes) == (
+        chicago(2026, 10, 1, 0, 0), chicago(2027, 3, 15, 12, 0), chicago(2027, 3, 16, 0, 0))
+    assert kind(chicago(2027, 3, 15, 11, 59, 59), later, in_person=True) is WithinKind.next_year
+    assert "closed at 2027-03-15T12:00:00-05:00" in refused_in_person(
+        chicago(2027, 3, 15, 12, 0), later)
 
 
 def test_notice_due_march_1_and_escalation_before_it() -> None:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from temporalio import client
+from temporalio.testing import WorkflowEnvironment
 
 from infra.proofs import Acting, Clock, Keyring, SigningKey
 from infra.settings import Settings
@@ -39,6 +42,30 @@ def acting_for(args: Sequence[Any]) -> Acting:
 
 def front_signer(clock: Clock = wall_clock, key: SigningKey = TEST_KEY) -> ProofSigner:
     return ProofSigner(lambda: key, clock, acting_for)
+
+
+def server_signer(env: WorkflowEnvironment, key: SigningKey = TEST_KEY,
+                  acting: Acting | None = None, skew: timedelta = timedelta()) -> ProofSigner:
+    """Signs at ``env``'s server time (plus ``skew``) for ``acting``, or for the payload's
+    actor when None."""
+    async def clock() -> Any:
+        return await env.get_current_time() + skew
+
+    who = (lambda args: acting) if acting is not None else acting_for
+    return ProofSigner(lambda: key, clock, who)
+
+
+def client_with(env: WorkflowEnvironment, *interceptors: client.Interceptor) -> client.Client:
+    """A client of ``env``'s server with ``interceptors`` instead of the tests' front."""
+    config = env.client.config()
+    config["interceptors"] = list(interceptors)
+    return client.Client(**config)
+
+
+def parent(address: str = "maria@example.com", district: str = "") -> Acting:
+    """A proof as the portal signs it for a parent (app/parent_actions.py)."""
+    return Acting(subject=f"parent:{address}", name=f"parent {address}", roles=("parent",),
+                  district=district)
 
 
 def trusting_tests(settings: Settings) -> Keyring:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -31,7 +31,8 @@ from models.within_district_config import (
     WithinDistrictSettings,
 )
 from models.within_request import WithinRequest, WithinRequestState, WithinStage, WithinStudent
-from rules import calendar, receipts
+from rules import calendar, receipts, within_windows
+from tests.support.proofs import client_with, parent, server_signer
 from tests.support.waiting import eventually
 from tests.support.workflows import skip_to
 from workflows.lottery import LotteryWorkflow as L
@@ -50,7 +51,8 @@ CERTIFIER = Actor(name="tran", roles=["student_services", "lottery_certifier"])
 
 
 def test_district(now: datetime, seats: dict[SeatKey, int] | None = None) -> WithinDistrictConfig:
-    """Applications close at 5:00 p.m. Central three days after ``now``; parents are told
+    """Applications close three days after ``now``, at 5:00 p.m. Central in person and at the
+    end of the day online (the seed's two closes, VIII.A.2); parents are told
     within two weeks; option enrollment completes 30 days after the close, school starts 60
     days after it. The school year is named for the close's calendar year."""
     closes = calendar.local_date(now, TZ) + timedelta(days=3)
@@ -92,12 +94,14 @@ def school_year(config: WithinDistrictConfig) -> str:
     return next(iter(config.calendar))
 
 
+def next_year_window(config: WithinDistrictConfig) -> within_windows.Window:
+    return within_windows.district_next_year_window(
+        config.within_district, school_year(config), TZ)
+
+
 def window_closes(config: WithinDistrictConfig) -> datetime:
-    year = school_year(config)
-    s = config.within_district
-    return calendar.at_local(
-        date(int(year[:4]), s.next_year_closes_month, s.next_year_closes_day), time(17, 0), TZ
-    )
+    """5:00 p.m. on the close's day: forms delivered in person close (VIII.A.2)."""
+    return within_windows.in_person_close(next_year_window(config))
 
 
 def request(
@@ -150,6 +154,11 @@ class District:
         return window_closes(self.config)
 
     @property
+    def draws(self) -> datetime:
+        """The end of the close's day: online applications close and the lottery draws."""
+        return next_year_window(self.config).closes
+
+    @property
     def paper_closes(self) -> datetime:
         """The end of the paper forms' entry period after the close: certifiable from then."""
         return receipts.paper_entry_closes(self.closes, self.config.paper_entry_days, TZ)
@@ -160,15 +169,22 @@ class District:
 
     async def submit(
         self, n: int, key: SeatKey = MONTESSORI_K, *, received_at: datetime | None = None,
-        received_by: str | None = None, clock: datetime | None = None, **student: Any,
+        received_by: str | None = None, clock: datetime | None = None, online: bool = False,
+        **student: Any,
     ) -> WorkflowHandle:
         """Intake as a front runs it; ``received_at``/``received_by``: a paper form; ``clock``:
-        the submitting machine's clock (the server's unless given, as a wrong PC's)."""
+        the submitting machine's clock (the server's unless given, as a wrong PC's);
+        ``online``: the parent's own application, signed for the parent as the portal does."""
         now = clock or await self.env.get_current_time()
-        inp = prepare_within(request(self.config, n, key, **student), self.config, now,
-                             self.engine, "avalos", received_at=received_at,
-                             received_by=received_by)
-        handle = await start_within(self.env.client, inp, self.config, self.worker.task_queue)
+        submitted = request(self.config, n, key, **student)
+        address = str(submitted.parent.email)
+        inp = prepare_within(submitted, self.config, now, self.engine,
+                             f"parent {address}" if online else "avalos",
+                             received_at=received_at, received_by=received_by, online=online)
+        client = self.env.client
+        if online:
+            client = client_with(self.env, server_signer(self.env, acting=parent(address)))
+        handle = await start_within(client, inp, self.config, self.worker.task_queue)
         self.handles.append(handle)
         if inp.lottery_id and self.lottery not in self.handles:
             self.handles.append(self.lottery)
@@ -178,9 +194,9 @@ class District:
         return await self.lottery.query(L.result)
 
     async def certified(self) -> LotteryRecord:
-        """Skip to the close, wait for the preview, skip past the paper forms' entry period,
+        """Skip to the draw, wait for the preview, skip past the paper forms' entry period,
         certify it."""
-        await skip_to(self.env, self.closes)
+        await skip_to(self.env, self.draws)
         await eventually(self.record, lambda r: r.stage is LotteryStage.preview, what="preview")
         await skip_to(self.env, self.paper_closes)
         return await self.lottery.execute_update(L.certify, CERTIFIER)

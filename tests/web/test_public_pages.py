@@ -85,6 +85,10 @@ def test_the_within_district_policy_shows_its_windows_tiers_and_lottery() -> Non
                      settings.next_year_opens_day)
         assert says.day(notify) in page and says.day(opens) in page
         assert f"/lottery/millard/{year}" in page
+    # VIII.A.2's two closes: online through the end of February 15, in person until 5:00 p.m.
+    assert "Online: from September 1, 2026 through the end of February 15, 2027. Delivered " \
+        "in person: until Feb 15, 2027, 5:00:00 PM" in _text(english)
+    assert "hasta el final del 15 de febrero de 2027" in _text(spanish)
     assert "Other district residents with a sibling at the school" in english
     assert "International Baccalaureate" in english
     assert f"has {settings.offer_accept_days} days to accept" in _text(english)

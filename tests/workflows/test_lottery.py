@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 import rules.calendar as calendar
 from districts import load_within_district
+from infra.proofs import Acting
 from intake.lottery import lottery_input
 from models.lottery_record import (
     AddSeats,
@@ -29,10 +30,12 @@ from models.lottery_record import (
 )
 from models.people import Actor
 from models.within_district import Applicant, Outcome, Program, Residency, SeatKey
+from rules import receipts
 from rules.lottery import draw, random_number
 from rules.lottery_audit import verify
 from store import notices as notice_store
 from tests.support import workflows as helpers
+from tests.support.proofs import client_with, parent, server_signer
 from tests.support.waiting import eventually
 from tests.support.workflows import skip_to
 from workflows.lottery import LotteryWorkflow as L
@@ -128,9 +131,13 @@ def escalations(engine: Engine, lottery: str) -> list[notice_store.NoticeRow]:
 def test_input_from_the_district_file() -> None:
     inp = lottery_input(load_within_district("millard"), "2027-2028", seats_set_by="olsen")
     assert inp.id == "lottery-millard-2027-2028"
-    assert inp.window_closes == datetime(2027, 2, 15, 23, 0, tzinfo=UTC)  # 5:00 p.m. CST
-    assert calendar.local_date(inp.window_closes, TZ).isoformat() == "2027-02-15"
-    assert inp.window_closes.utcoffset() == timedelta(hours=-6)  # 5:00 p.m. CST
+    # VIII.A.2: in person until 5:00 p.m. CST, online (and the draw) at the end of the day
+    assert inp.in_person_closes == datetime(2027, 2, 15, 23, 0, tzinfo=UTC)
+    assert inp.in_person_closes.utcoffset() == timedelta(hours=-6)
+    assert inp.window_closes == datetime(2027, 2, 16, 6, 0, tzinfo=UTC)
+    assert calendar.local_date(inp.window_closes, TZ).isoformat() == "2027-02-16"
+    # paper is delivered in person: entered through the end of February 18
+    assert inp.paper_entry_closes == datetime(2027, 2, 19, 6, 0, tzinfo=UTC)
     assert inp.notify_by.isoformat() == "2027-03-01"
     assert inp.escalation_days_before == 7
     assert SeatCount(key=KEY, seats=2) in inp.seats
@@ -305,3 +312,85 @@ async def test_a_full_run_goes_on_in_a_new_one_with_every_application(
     finally:
         with contextlib.suppress(RPCError):
             await handle.terminate("test over")
+
+
+# ---- VIII.A.2: online until the end of the day, in person until 5:00 p.m. -----------------
+
+
+async def two_closes(env: WorkflowEnvironment) -> LotteryInput:
+    """A lottery whose forms delivered in person close at 5:00 p.m. three days ahead and
+    whose online applications close at the end of that day, when it draws; paper forms are
+    entered within 3 days of their receipt."""
+    inp = await make_input(env)
+    in_person = inp.window_closes
+    day = calendar.local_date(in_person, TZ)
+    return inp.model_copy(update={
+        "window_closes": calendar.end_of_day(day, TZ),
+        "in_person_closes": in_person,
+        "window_opens": in_person - timedelta(days=30),
+        "paper_entry_days": 3,
+        "paper_entry_closes": receipts.paper_entry_closes(in_person, 3, TZ),
+    })
+
+
+def paper(n: int, received_at: datetime) -> Applicant:
+    return applicant(n, received_at=received_at, received_by="olsen")
+
+
+async def test_online_until_the_end_of_the_day_in_person_until_five(
+    env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """Rule 5110.1 VIII.A.2: "submitted online by on or before February 15 ... or by personal
+    delivery, received no later than 5:00 p.m.". Online is the parent's own application,
+    known from the proof (the role ``parent``): staff entering a form at 5:00 p.m., whatever
+    their roles, are refused; a paper form received at 4:59 p.m. is taken; the parent's own
+    application is taken until 11:59:59 p.m., and the draw runs at midnight."""
+    inp = await two_closes(env)
+    assert inp.in_person_closes is not None
+    staff = env.client.get_workflow_handle(inp.id)
+    as_parent = client_with(env, server_signer(env, acting=parent("p5@example.org")))
+    online = as_parent.get_workflow_handle(inp.id)
+    await env.client.start_workflow(L.run, inp, id=inp.id, task_queue=worker.task_queue)
+    try:
+        await staff.execute_update(L.enter, applicant(1))
+        await skip_to(env, inp.in_person_closes - SECOND)  # 4:59:59 p.m.
+        await staff.execute_update(L.enter, applicant(2))
+        await skip_to(env, inp.in_person_closes)  # 5:00:00 p.m.
+        await refused(staff, L.enter, applicant(3), "forms delivered in person",
+                      "closed at", "online, on the portal, until")
+        as_setter = client_with(env, server_signer(env, acting=Acting(
+            subject="test:olsen", name="olsen", roles=tuple(SETTER.roles), district="")))
+        await refused(as_setter.get_workflow_handle(inp.id), L.enter, applicant(3),
+                      "forms delivered in person")
+        await refused(staff, L.enter, paper(3, inp.in_person_closes), "forms delivered in person")
+        await staff.execute_update(L.enter, paper(3, inp.in_person_closes - timedelta(minutes=1)))
+        await online.execute_update(L.enter, applicant(5))
+        assert (await record(staff)).stage is LotteryStage.collecting  # no draw at 5:00 p.m.
+        await skip_to(env, inp.window_closes - SECOND)  # 11:59:59 p.m.
+        await online.execute_update(L.enter, applicant(6))
+        preview = await drawn(env, staff, inp.window_closes)
+        assert preview.drawn_at is not None and preview.drawn_at >= inp.window_closes
+        ids = sorted(e.applicant.application_id for e in preview.applicants)
+        assert ids == ["A1", "A2", "A3", "A5", "A6"]
+        await refused(online, L.enter, applicant(7), "closed at", "online, and at", "in person")
+        opened = preview.history[0].reason
+        assert "online until" in opened and "in person until" in opened
+    finally:
+        with contextlib.suppress(RPCError):
+            await staff.terminate("test over")
+
+
+async def test_a_lottery_with_one_close_takes_nothing_online_after_it(
+    env: WorkflowEnvironment, launch: Launch
+) -> None:
+    """A lottery started before the two closes (no in-person close in its input), or of a
+    district that closes online applications at 5:00 p.m. too, has one close for every
+    channel and draws at it."""
+    handle, inp = await launch(applicants=1)
+    assert inp.in_person_closes is None
+    online = client_with(env, server_signer(env, acting=parent())).get_workflow_handle(inp.id)
+    await skip_to(env, inp.window_closes - SECOND)
+    await online.execute_update(L.enter, applicant(2))
+    preview = await drawn(env, handle, inp.window_closes)
+    assert len(preview.applicants) == 2
+    await refused(online, L.enter, applicant(3), "closed at")

@@ -31,7 +31,14 @@ from store import notices as notice_store
 from store import records
 from tests.support.factories import CLERK, DIRECTOR, make_input
 from tests.support.interdistrict import to_under_review
-from tests.support.proofs import TEST_KEY, acting_for, trusting_tests
+from tests.support.proofs import (
+    TEST_KEY,
+    acting_for,
+    client_with,
+    parent,
+    server_signer,
+    trusting_tests,
+)
 from tests.support.workflows import start, status, today
 from worker import build_worker
 from workflows.interdistrict_permit import InterdistrictPermitWorkflow as W
@@ -63,18 +70,12 @@ class _Headers(client.Interceptor):
 
 
 async def _client(env: WorkflowEnvironment, *interceptors: client.Interceptor) -> Client:
-    config = env.client.config()
-    config["interceptors"] = list(interceptors)
-    return Client(**config)
+    return client_with(env, *interceptors)
 
 
 def _signer(env: WorkflowEnvironment, key: SigningKey, acting: Acting | None = None,
             skew: timedelta = timedelta()) -> ProofSigner:
-    async def clock() -> Any:
-        return await env.get_current_time() + skew
-
-    who = (lambda args: acting) if acting is not None else acting_for
-    return ProofSigner(lambda: key, clock, who)
+    return server_signer(env, key, acting, skew)
 
 
 def _director(name: str = "nguyen", roles: Sequence[str] = ("director",)) -> Acting:
@@ -246,9 +247,7 @@ async def _forged_lottery_updates(env: WorkflowEnvironment, task_queue: str) -> 
 
 
 def _parent(address: str = "maria@example.com") -> Acting:
-    """A proof as the portal signs it for a parent (app/parent_actions.py)."""
-    return Acting(subject=f"parent:{address}", name=f"parent {address}", roles=("parent",),
-                  district="paramount")
+    return parent(address, "paramount")
 
 
 async def test_a_parents_proof_may_withdraw_but_not_decide(

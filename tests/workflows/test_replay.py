@@ -174,8 +174,8 @@ async def test_record_lottery_and_within_requests(
 ) -> None:
     d = District(env, worker, engine, w.test_district(await env.get_current_time()))  # type: ignore[arg-type]
     handles = [await d.submit(n, w.MONTESSORI_1, grade=1) for n in range(1, 4)]
-    # A paper form received at 4:59 p.m., typed in at 5:30 p.m.: the preview is drawn again.
-    await helpers.skip_to(env, d.closes + timedelta(minutes=30))
+    # A paper form received at 4:59 p.m., typed in after the draw: the preview is drawn again.
+    await helpers.skip_to(env, d.draws + timedelta(minutes=30))
     await eventually(d.record, lambda r: r.stage.value == "preview", what="the draw")
     handles.append(await d.submit(4, w.MONTESSORI_1, grade=1,
                                   received_at=d.closes - timedelta(minutes=1),

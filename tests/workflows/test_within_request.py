@@ -148,7 +148,12 @@ async def test_a_placement_does_not_wait_for_a_refused_parent_mailbox(
 # ---- the next-year lottery --------------------------------------------------------------
 
 
-async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -> None:
+async def test_closes_at_five_in_person_and_at_midnight_online_then_draws(
+    district: District,
+) -> None:
+    """VIII.A.2: forms "by personal delivery, received no later than 5:00 p.m." (whatever
+    staff enter) and applications "submitted online by on or before February 15" (the
+    parent's own, signed for the parent): the lottery draws at the end of the day."""
     d = district
     handles = [await d.submit(n) for n in range(1, 5)]  # 4 requests, 2 seats
     receipt = await stage_is(handles[0], WithinStage.in_lottery)
@@ -156,14 +161,29 @@ async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -
     await skip_to(d.env, d.closes - SECOND)  # 4:59:59 p.m. Central: still in
     late_in = await d.submit(5)
     assert (await state(late_in)).received_at < d.closes
-    await skip_to(d.env, d.closes)  # 5:00:00 p.m.: late
-    with pytest.raises(PolicyError, match="no window"):
+    await skip_to(d.env, d.closes)  # 5:00:00 p.m.: late in person ...
+    with pytest.raises(PolicyError, match="forms delivered in person .* closed at"):
         await d.submit(6)
+    # ... and a front that skips intake's check is refused by the lottery, for the same reason
+    await refused(d.lottery, L.enter, w.request(d.config, 6).applicant("forged-6"),
+                  "forms delivered in person", "online, on the portal, until")
+    online = [await d.submit(7, online=True)]  # ... but not online
+    assert (await d.record()).stage is LotteryStage.collecting  # no draw at 5:00 p.m.
+    await skip_to(d.env, d.draws - SECOND)  # 11:59:59 p.m.
+    online.append(await d.submit(8, online=True))
+    await skip_to(d.env, d.draws)  # midnight: closed online too
+    with pytest.raises(PolicyError, match="no window"):
+        await d.submit(9, online=True)
     preview = await eventually(d.record, lambda r: r.stage is LotteryStage.preview,
                                what="the draw")
-    assert preview.drawn_at is not None and preview.drawn_at >= d.closes
-    assert [e.applicant.student_id for e in preview.applicants].count("S00006") == 0
+    assert preview.drawn_at is not None and preview.drawn_at >= d.draws
+    entered = [e.applicant.student_id for e in preview.applicants]
+    assert "S00006" not in entered and "S00009" not in entered
+    assert {"S00007", "S00008"} <= set(entered)
+    await refused(d.lottery, L.enter, w.request(d.config, 9).applicant("forged-9"),
+                  "closed at", "online, and at", "in person")
     assert sent(d.engine, handles[0].id, "within_placed") == []  # a preview tells nobody
+    handles += online
 
     await refused(d.lottery, L.certify, w.SETTER, "set the seats")
     await skip_to(d.env, d.paper_closes)  # paper forms received before the close are in
@@ -171,9 +191,7 @@ async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -
     assert verify(done) == []
     assert done.result is not None
     outcome = {e.application_id: e for e in done.result.entries}
-    notify_by = calendar.end_of_day(
-        done.window_closes.date() + timedelta(days=14), w.TZ
-    )
+    notify_by = calendar.end_of_day(d.closes.date() + timedelta(days=14), w.TZ)
     for handle in [*handles, late_in]:
         entry = outcome[handle.id]
         final = await eventually(lambda h=handle: state(h),
@@ -187,7 +205,7 @@ async def test_close_at_five_draw_wakes_certify_and_notify(district: District) -
             assert final.waitlist_position == entry.waitlist_position
             assert f"number {entry.waitlist_position} on the waitlist" in notice.subject
     assert sorted(e.outcome.value for e in done.result.entries) == [
-        "placed", "placed", "waitlisted", "waitlisted", "waitlisted"
+        "placed", "placed", *["waitlisted"] * 5
     ]
     stored = records.get_request(d.engine, handles[0].id)
     assert stored is not None and stored.stage is not WithinStage.submitted
@@ -476,14 +494,12 @@ async def test_a_paper_form_received_at_4_59_and_entered_at_5_30_is_in_the_certi
     district: District,
 ) -> None:
     """Rule 5110.1 VIII.A.2 counts forms "received no later than 5:00 p.m.": one handed in at
-    4:59 p.m. and typed in at 5:30 p.m., after the preview was drawn, is drawn again into it;
-    the draw is certified only once the paper forms' entry period is over."""
+    4:59 p.m. and typed in at 5:30 p.m. is taken, one received at 5:00 p.m. is not; one typed
+    in after the draw (at the end of the day) is drawn again into the preview; the draw is
+    certified only once the paper forms' entry period is over."""
     d = district
     live = [await d.submit(n) for n in range(1, 3)]
     await skip_to(d.env, d.closes + timedelta(minutes=30))  # 5:30 p.m.
-    preview = await eventually(d.record, lambda r: r.stage is LotteryStage.preview,
-                               what="the draw")
-    assert len(preview.applicants) == 2
     received = d.closes - timedelta(minutes=1)  # 4:59 p.m.
     paper = await d.submit(3, received_at=received, received_by="olsen")
     got = await state(paper)
@@ -493,21 +509,31 @@ async def test_a_paper_form_received_at_4_59_and_entered_at_5_30_is_in_the_certi
     audit = got.history[0].reason
     assert "paper form received 2" in audit and "16:59:00" in audit and "by olsen" in audit
     assert "entered" in audit and "17:30" in audit
-    redrawn = await d.record()
-    assert paper.id in [e.applicant.application_id for e in redrawn.applicants]
-    assert [e.event for e in redrawn.history].count("draw_redrawn") == 1
-    assert redrawn.result is not None and len(redrawn.result.entries) == 3
-
     # Received at 5:00:00 p.m.: late, whoever types it in and whatever their machine says.
-    await refused(d.lottery, L.enter, paper_applicant(d, 4, d.closes), "closed at")
+    await refused(d.lottery, L.enter, paper_applicant(d, 4, d.closes),
+                  "forms delivered in person", "closed at")
+    with pytest.raises(PolicyError, match="forms delivered in person"):
+        await d.submit(4, received_at=d.closes, received_by="olsen")
+
+    await skip_to(d.env, d.draws + timedelta(minutes=30))  # 12:30 a.m., after the draw
+    preview = await eventually(d.record, lambda r: r.stage is LotteryStage.preview,
+                               what="the draw")
+    assert len(preview.applicants) == 3
+    after = await d.submit(5, received_at=received, received_by="olsen")
+    redrawn = await d.record()
+    assert after.id in [e.applicant.application_id for e in redrawn.applicants]
+    assert [e.event for e in redrawn.history].count("draw_redrawn") == 1
+    assert redrawn.result is not None and len(redrawn.result.entries) == 4
+    await refused(d.lottery, L.enter, paper_applicant(d, 6, d.closes), "closed at")
+
     # Certification waits for paper forms received before the close.
     await refused(d.lottery, L.certify, w.CERTIFIER, "paper forms", "paper_entry_days")
     await skip_to(d.env, d.paper_closes)
     done = await d.lottery.execute_update(L.certify, w.CERTIFIER)
     assert verify(done) == []
     assert done.result is not None
-    assert paper.id in {e.application_id for e in done.result.entries}
-    for handle in [*live, paper]:
+    assert {paper.id, after.id} <= {e.application_id for e in done.result.entries}
+    for handle in [*live, paper, after]:
         await eventually(lambda h=handle: state(h),
                          lambda s: s.stage in (WithinStage.placed, WithinStage.waitlisted),
                          what="the certified result")
@@ -601,7 +627,7 @@ async def test_the_certifier_may_say_every_paper_form_is_in_and_certify_at_once(
     before the period ends."""
     d = district
     await d.submit(1)
-    await skip_to(d.env, d.closes)
+    await skip_to(d.env, d.draws)
     await eventually(d.record, lambda r: r.stage is LotteryStage.preview, what="the draw")
     await refused(d.lottery, L.certify, w.CERTIFIER, "paper forms", "--all-paper-entered")
     await refused(d.lottery, L.close_paper, w.SETTER, "set the seats")

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     import rules.calendar as calendar
     from infra.proofs import VERIFIED
     from models.people import Actor
+    from models.roles import PARENT
     from rules.errors import PolicyError
     from rules.roles import check_role
 
@@ -67,6 +68,13 @@ def authorize(action: str, actor: Actor) -> None:
         check_role(action, name, roles)
     except PolicyError as error:
         refuse(str(error))
+
+
+def sent_by_parent() -> bool:
+    """Whether the action's verified proof is a parent's (the portal signs for the parent:
+    docs/portal.md "Parents applying"), never what the payload says."""
+    claims = VERIFIED.get()
+    return claims is not None and PARENT in claims.roles
 
 
 async def record(
