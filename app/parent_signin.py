@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
 from app import context
 from app.errors import Refused
 from districts import list_districts, load_config
@@ -30,8 +32,11 @@ from store.sessions import CODE_LIFETIME, PARENT, SignInError
 log = logging.getLogger(__name__)
 _MAIL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parent-code")
 
-# Enough to refuse what is not an address at all; whether it is a parent's is the store's.
+# Enough to refuse what is not an address at all, before the models' own check: an address
+# that signs in must be one a request's form takes (models/people.py), or the parent could
+# sign in and never apply.
 _ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,252}$")
+_EMAIL = TypeAdapter(EmailStr)
 
 # The refusals, in sentences a front translates (web/parent_labels.py holds the same words).
 NOT_AN_ADDRESS = "Enter your email address."
@@ -60,6 +65,10 @@ def _address(email: str) -> str:
     address = email.strip().lower()
     if not _ADDRESS.match(address) or not address.isprintable():
         raise Refused(NOT_AN_ADDRESS)
+    try:
+        _EMAIL.validate_python(address)
+    except ValidationError:
+        raise Refused(NOT_AN_ADDRESS) from None
     return address
 
 
