@@ -306,3 +306,33 @@ def test_the_apply_pages_speak_spanish(portal: None) -> None:
         http.get("/language/es")
         page = http.get("/apply/testdistrict").text
         assert 'lang="es"' in page and "Solicitar un permiso" in page
+
+
+def test_intakes_refusals_are_in_spanish_on_spanish_pages(portal: None) -> None:
+    """Intake words its refusals in English (the CLI prints them so); a Spanish page shows
+    them in Spanish, beside the same fields."""
+    with portal_client() as http:
+        sign_in_parent(http, PARENT)
+        english = _apply(http, "testdistrict", {**WORK, "parent.name": "Lucia\x07 Garcia",
+                                                "reason": ""})
+        http.get("/language/es")
+        spanish = _apply(http, "testdistrict", {**WORK, "parent.name": "Lucia\x07 Garcia",
+                                                "reason": ""})
+        grandmother = _apply(http, "testdistrict",
+                             {**WORK, "parent.relationship": "not_a_parent"})
+        shut = _apply(http, CLOSED, {
+            "student": "C-200", "school_year": LATER, "school": "abbott-elementary",
+            "program": "regular", "parent.relationship": "natural_parent",
+            "parent.name": "Lucia Garcia"})
+    assert english.status_code == spanish.status_code == 400
+    assert "which is not allowed" in english.text and "Input should be" in english.text
+    assert 'id="parent-name-error"' in spanish.text and 'id="reason-error"' in spanish.text
+    assert ("parent.name: contiene U+0007 (un carácter de control), que no se permite"
+            in spanish.text)
+    assert "reason: Debe ser &#39;bullying&#39;, " in spanish.text
+    assert "which is not allowed" not in spanish.text and "Input should be" not in spanish.text
+    assert "solo puede pedirlo un padre o una madre (EC 46600.1" in grandmother.text
+    assert 'id="school_year-error"' in shut.text and "no hay ningún plazo abierto" in shut.text
+    assert "no window for" not in shut.text
+    assert records.find_open_request(context.engine(), "testdistrict", "T-100", YEAR) is None
+
