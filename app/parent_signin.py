@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import context
 from app.errors import Refused
@@ -98,7 +99,12 @@ def _sender(address: str) -> str:
     new family's code comes from a district's own address too."""
     settings = context.settings()
     known = set(list_districts(settings.districts_dir))
-    for district_id in [*_districts_knowing(address), *sorted(known)]:
+    try:
+        knowing = _districts_knowing(address)
+    except (Refused, SQLAlchemyError) as error:  # in the mail's thread: nobody else would say
+        log.warning("a parent's districts could not be read: %s", type(error).__name__)
+        knowing = []
+    for district_id in [*knowing, *sorted(known)]:
         if district_id in known:
             try:
                 return load_config(district_id, DistrictBase, settings.districts_dir).notices_from

@@ -30,7 +30,8 @@ SPANISH = Speaker("es")
 # The code the apply forms run (app/applications.py's apply_*), by module and function (None:
 # all of the module): every refusal written there is one the forms can show. Left out, as no
 # form of the portal reaches them: a paper form's receipt, a batch of files, the district
-# file's own checks, staff rosters, appeals, revocation and endorsements.
+# file's own checks, staff rosters and roles (a parent's proof may submit: rules/roles.py),
+# the roster's own field (the form never sends it), appeals, revocation and endorsements.
 REACHED: dict[str, tuple[str, ...] | None] = {
     "intake/interdistrict.py": ("policy_for", "prepare"),
     "intake/within.py": ("window_for", "prepare_within", "seat_setters"),
