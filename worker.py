@@ -47,7 +47,7 @@ def build_activities(settings: Settings, keyring: Keyring) -> list:
     engine = engine_for(settings.database_url)
     notices = NoticeActivities(
         engine, settings.outbox_dir, settings.smtp_host, settings.smtp_port,
-        portal_url=settings.portal_url,
+        portal_url=settings.portal_url, districts_dir=settings.districts_dir,
     )
     recording = RecordActivities(engine)
     proofs = ProofActivities(engine, keyring)

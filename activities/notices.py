@@ -131,9 +131,11 @@ class NoticeActivities:
         smtp_host: str | None = None,
         smtp_port: int = 25,
         portal_url: str | None = None,
+        districts_dir: Path | None = None,
     ) -> None:
         self._engine = engine
         self._portal = portal_url
+        self._districts = districts_dir  # the Spanish signatures' (read at each notice)
         self._outbox = outbox_dir
         self._smtp = (smtp_host, smtp_port) if smtp_host else None
         # Keys this process delivered whose record could not be marked sent (the records
@@ -144,7 +146,7 @@ class NoticeActivities:
     def send_notice(self, notice: Notice) -> str:
         """Returns "sent", or "already sent" when the key was delivered before."""
         try:
-            rendered = render_notice(notice, self._portal)
+            rendered = render_notice(notice, self._portal, district_contacts(self._districts))
         except TemplateError as error:  # a bug in the notice's facts: retrying cannot help
             # Jinja's message names the template's variable, not its value.
             raise ApplicationError(
@@ -323,14 +325,41 @@ def modern_message(
     return message
 
 
-def render_notice(notice: Notice, portal_url: str | None) -> RenderedNotice:
+def render_notice(notice: Notice, portal_url: str | None,
+                  contacts: Contacts | None = None) -> RenderedNotice:
     """The notice as it is sent (and rebuilt: app/rebuild.py): the workflow's facts, and for
     a parent the address of the request's page in the portal (``portal_link``), a setting of
-    the deployment, not of the history."""
+    the deployment, not of the history; signed in the notice's language where the
+    district's file gives its contact in it (``contacts``: `district_contacts`)."""
     facts = notice.facts
     if portal_url is not None and notice.kind not in STAFF_KINDS:
         facts = {**facts, "portal_link": f"{portal_url}/requests/{notice.request_id}"}
-    return render(notice.kind.value, facts, notice_language(notice))
+    said = (contacts or {}).get((str(facts.get("district_name", "")),
+                                 str(facts.get("contact", ""))))
+    return render(notice.kind.value, facts, notice_language(notice), said)
+
+
+# A district's contact in other languages, by its name and English contact (the facts a notice
+# carries, fixed at submission).
+Contacts = dict[tuple[str, str], dict[str, str]]
+
+
+def district_contacts(districts_dir: Path | None) -> Contacts:
+    """Each district file's Spanish contact (``contact_es``), found by the name and English
+    contact a notice carries: a request that carries an English contact the file no longer
+    has keeps it (its Spanish is not known)."""
+    from districts import list_districts, load_config
+    from models.district import DistrictBase
+
+    found: Contacts = {}
+    for district_id in sorted(list_districts(districts_dir)):
+        try:
+            config = load_config(district_id, DistrictBase, districts_dir)
+        except ValueError:
+            continue  # a file that does not load: the CLI says why
+        if config.contact_es:
+            found.setdefault((config.name, config.contact), {"es": config.contact_es})
+    return found
 
 
 def date_header(timezone: str | None) -> str:

@@ -29,7 +29,10 @@ lacks stays English (tests/activities/test_notice_languages.py checks that every
 rules can give has its Spanish).
 
 What stays as the workflows give it: ``detail``, ``no_appeal_reason``, ``appeal_body``,
-``contact`` (the district's own words) and the names of people, schools and districts.
+``contact`` (the district's own words) and the names of people, schools and districts. The
+contact is the signature: where the district's file gives it in the notice's language
+(``contact_es``), `render` is given that text (``contacts``) and signs with it
+(docs/portal.md "The signature in Spanish").
 ``direction_text`` is English prose: the Spanish templates say the direction from
 ``direction``, ``district_name`` and ``other_district`` instead.
 """
@@ -37,6 +40,7 @@ What stays as the workflows give it: ``detail``, ``no_appeal_reason``, ``appeal_
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -250,13 +254,17 @@ def _template(kind: str, language: str) -> tuple[Template, str]:
     return _env.get_template(template_name(ENGLISH, kind)), ENGLISH
 
 
-def render(kind: str, facts: dict[str, Any], language: str | None = ENGLISH) -> RenderedNotice:
+def render(kind: str, facts: dict[str, Any], language: str | None = ENGLISH,
+           contacts: Mapping[str, str] | None = None) -> RenderedNotice:
     """The notice ``kind`` in ``language`` (normalised), or in English with a note saying
-    why. Raises a `jinja2.TemplateError` for a fact the template needs and does not get, or
-    a kind without an English template."""
+    why; ``contacts``: the district's contact by language, the signature of a notice in one
+    of them (``contact`` as given else). Raises a `jinja2.TemplateError` for a fact the
+    template needs and does not get, or a kind without an English template."""
     wanted = normalise_language(language)
     template, used = _template(kind, wanted)
     note = "" if used == wanted else f"no {wanted} template for {kind}: sent in English"
+    if contacts and contacts.get(used) and "contact" in facts:
+        facts = {**facts, "contact": contacts[used]}
     text = template.render(**localise_facts(translate_facts(facts, used), used))
     first, _, body = text.partition("\n")
     if not first.startswith("Subject: "):

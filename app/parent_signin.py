@@ -4,9 +4,10 @@ store's codes and sessions (store/sessions.py) of kind ``parent``: the same limi
 (eight digits, ten minutes, once, five wrong tries, three codes in fifteen minutes), and a
 parent's session is never a staff member's, nor the reverse.
 
-A parent is known by an address that is a guardian's in a district's roster or the parent's
-of a request. Whether an address is known is never said: a code is made (and counted) for
-every address, and sent only to a known one, so every address gets the same answer."""
+Any well-formed address may sign in: a family new to every district signs in to an empty "My
+requests" and applies (EC 46600.1: the relationship declared on the form). Every address gets
+the same answer and the same mail, so the portal never tells whether an address is known; a
+parent known to a roster or a request sees their students' requests at once."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import context
 from app.errors import Refused
@@ -29,8 +33,11 @@ from store.sessions import CODE_LIFETIME, PARENT, SignInError
 log = logging.getLogger(__name__)
 _MAIL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parent-code")
 
-# Enough to refuse what is not an address at all; whether it is a parent's is the store's.
+# Enough to refuse what is not an address at all, before the models' own check: an address
+# that signs in must be one a request's form takes (models/people.py), or the parent could
+# sign in and never apply.
 _ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,252}$")
+_EMAIL = TypeAdapter(EmailStr)
 
 # The refusals, in sentences a front translates (web/parent_labels.py holds the same words).
 NOT_AN_ADDRESS = "Enter your email address."
@@ -40,7 +47,6 @@ NO_CODE = "No code was sent to this address: ask for one."
 WRONG_CODE = ("That code is not right: check it and try again. After five wrong tries, ask "
               "for a new code.")
 DEAD_CODE = "That code no longer works (used, expired or tried too often): ask for a new one."
-NOT_A_PARENT = "This address is not a parent's of any request."
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,10 @@ def _address(email: str) -> str:
     address = email.strip().lower()
     if not _ADDRESS.match(address) or not address.isprintable():
         raise Refused(NOT_AN_ADDRESS)
+    try:
+        _EMAIL.validate_python(address)
+    except ValidationError:
+        raise Refused(NOT_AN_ADDRESS) from None
     return address
 
 
@@ -72,28 +82,43 @@ def _districts_knowing(address: str) -> list[str]:
 
 
 def send_code(email: str) -> None:
-    """Send a code to ``email`` when it is a parent's; the same for any address (refused
-    alike when too many were asked for)."""
+    """Send a code to ``email``, whoever's it is (refused alike when too many were asked
+    for): a new family signs in with it too."""
     address = _address(email)
-    try:  # made and counted for every address, so the limit says nothing either
+    try:  # three codes in fifteen minutes for each address, known or not
         code = sessions.issue_code(context.engine(), address, _now(), PARENT)
     except SignInError:
         raise Refused(TOO_MANY_CODES) from None
-    districts = _districts_knowing(address)
-    if districts:
-        # Mailed after the answer, not before it: an SMTP server's seconds would otherwise
-        # tell a known address from an unknown one by the time the answer takes.
-        _MAIL.submit(_deliver, address, code, districts[0])
+    # Mailed after the answer, and the sender looked up there too: neither an SMTP server's
+    # seconds nor the store's look-ups can tell a known address by the answer's time.
+    _MAIL.submit(_deliver, address, code)
 
 
-def _deliver(address: str, code: str, district_id: str) -> None:
+def _sender(address: str) -> str:
+    """The first district (by id) that knows the address, else the deployment's first: a
+    new family's code comes from a district's own address too."""
+    settings = context.settings()
+    known = set(list_districts(settings.districts_dir))
+    try:
+        knowing = _districts_knowing(address)
+    except (Refused, SQLAlchemyError) as error:  # in the mail's thread: nobody else would say
+        log.warning("a parent's districts could not be read: %s", type(error).__name__)
+        knowing = []
+    for district_id in [*knowing, *sorted(known)]:
+        if district_id in known:
+            try:
+                return load_config(district_id, DistrictBase, settings.districts_dir).notices_from
+            except ValueError:
+                continue  # a file that does not load: the CLI says why
+    return "transfers@localhost"
+
+
+def _deliver(address: str, code: str) -> None:
     from activities.notices import deliver, plain_message  # the mail's making: here only
     from activities.rendering import RenderedNotice
 
     settings = context.settings()
-    district = load_config(district_id, DistrictBase, settings.districts_dir) \
-        if district_id in list_districts(settings.districts_dir) else None
-    sender = district.notices_from if district else "transfers@localhost"
+    sender = _sender(address)
     minutes = CODE_LIFETIME.seconds // 60
     text = RenderedNotice(
         subject="Your sign-in code for school transfer requests",  # the body says it in Spanish too
@@ -115,14 +140,12 @@ def _deliver(address: str, code: str, district_id: str) -> None:
 
 def redeem(email: str, code: str) -> str:
     """The token of a new parent session, once the code sent to ``email`` holds (once, in
-    time, within its tries) and the address is still a parent's."""
+    time, within its tries): holding the code proves the address, all a parent needs."""
     address = _address(email)
     try:
         sessions.redeem_code(context.engine(), address, code, _now(), PARENT)
     except SignInError as error:
         raise _refusal(str(error)) from None
-    if not _districts_knowing(address):  # known when the code went out, no longer now
-        raise Refused(NOT_A_PARENT)
     return sessions.open_session(context.engine(), address, "code", f"parent:{address}",
                                  _now(), PARENT)
 

@@ -128,6 +128,7 @@ class DistrictPolicy:
     name: str
     timezone: str
     contact: str
+    contact_es: str  # the contact in Spanish, when the file gives it
     interdistrict: InterdistrictPolicy | None
     within: WithinPolicy | None
 
@@ -159,7 +160,8 @@ def policy(district_id: str, today: date) -> DistrictPolicy:
                      else None)
     within = _within(within_config, today) if within_config is not None else None
     return DistrictPolicy(id=config.id, name=config.name, timezone=config.timezone,
-                          contact=config.contact, interdistrict=interdistrict, within=within)
+                          contact=config.contact, contact_es=config.contact_es,
+                          interdistrict=interdistrict, within=within)
 
 
 def _current_years(calendar: dict[str, SchoolYear], today: date) -> list[str]:

@@ -21,7 +21,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from activities.notices import render_notice
+from activities.notices import district_contacts, render_notice
 from app import context
 from intake.ids import ID_KEY
 from models.notices import Notice
@@ -157,8 +157,9 @@ async def _notices(client: Client, engine: Any, execution: WorkflowExecution) ->
             outcome.setdefault(failed.scheduled_event_id, {})["error"] = \
                 failed.failure.message
     portal_url = context.settings().portal_url  # as the worker's notices render it
+    contacts = district_contacts(context.settings().districts_dir)
     for event_id, (notice, at) in scheduled.items():
-        rendered = render_notice(notice, portal_url)
+        rendered = render_notice(notice, portal_url, contacts)
         went = outcome.get(event_id, {})
         lost = rebuild.LostNotice(
             key=notice.key, request_id=notice.request_id, kind=notice.kind.value,

@@ -124,6 +124,9 @@ class DistrictBase(BaseModel):
     cd_code: str | None = Field(default=None, pattern=CD_CODE)  # California districts only
     timezone: str
     contact: str = ""
+    # The contact in Spanish, the signature of Spanish notices and portal pages (docs/portal.md
+    # "The signature in Spanish"); empty: the English one, as written.
+    contact_es: str = ""
     notices_from: EmailStr
     staff_notices_to: list[EmailStr] = Field(min_length=1)
     calendar: dict[str, SchoolYear] = Field(min_length=1)

@@ -2,7 +2,8 @@
 applies for a permit between districts or a school within the district. The forms are
 server-rendered and work without JavaScript; htmx only refreshes the document checklist when
 the reason changes. Every check is the application layer's (`app.applications`, which runs
-the CLI's intake); each refusal is shown beside the field it names."""
+the CLI's intake); each refusal is shown beside the field it names, in the page's language
+(`web.intake_labels`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from starlette.datastructures import FormData
 from app import applications
 from app.applications import FORM, NotApplied
 from app.errors import REFUSALS
-from web import labels, public_labels
+from web import intake_labels, labels, public_labels
 from web.labels import N_
 from web.pages import render, speaker
 from web.parent_pages import SignedInParent
@@ -31,13 +32,6 @@ RELATIONSHIPS = {
     "educational_rights_holder": N_("Educational rights holder"),
     applications.NOT_A_PARENT: N_("Another relative or adult (grandparent, aunt, neighbour...)"),
 }
-# The application layer's own refusals (app/applications.py), in the page's language; intake's
-# messages are shown as intake words them (they name the field and the rule).
-REFUSALS_SAID = [
-    N_("Choose one of your students."),
-    N_("The district's records do not list you as this student's parent or guardian: "
-       "choose your student above, or ask the district's office to add you."),
-]
 WINDOW_KINDS = {"next_year": N_("next school year's applications"),
                 "reopened": N_("applications reopened, first come, first served"),
                 "current_year": N_("applications for the current school year")}
@@ -60,7 +54,8 @@ def _form_page(request: Request, found: applications.Choices, fields: dict[str, 
                opens: date | None = None, refreshed: bool = False) -> Response:
     within = found.district.process == applications.WITHIN
     says = speaker(request)
-    errors = {name: says.gettext(message) for name, message in (errors or {}).items()}
+    # Intake's English, and the application layer's own, in the page's language.
+    errors = {name: intake_labels.said(message, says) for name, message in (errors or {}).items()}
     checklist = applications.checklist(
         fields.get("direction", ""), fields.get("reason", ""),
         fields.get("student.has_iep_or_504") == "on", fields.get("self_employed") == "on")

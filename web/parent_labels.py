@@ -73,7 +73,6 @@ SIGN_IN_REFUSALS = [
     N_("That code is not right: check it and try again. After five wrong tries, ask for a new "
        "code."),
     N_("That code no longer works (used, expired or tried too often): ask for a new one."),
-    N_("This address is not a parent's of any request."),
 ]
 
 # What a parent's action did (web/parent_actions.py), said on the request's page after it.

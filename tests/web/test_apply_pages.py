@@ -20,17 +20,15 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from app import context
-from models.stages import Stage
 from store import notices, records
 from store.schema import RosterLinkRow, RosterPersonRow
 from tests.support.console import portal_client, token, use_own_store
 from tests.support.e2e import district_toml, local_today, within_district_toml
 from tests.support.parents import sign_in_parent
-from tests.support.read_models import interdistrict
 from tests.support.waiting import eventually
 
 PARENT = "lucia.garcia@example.org"  # the roster's guardian of Mateo (T-100) in testdistrict
-NEW_FAMILY = "new.family@example.org"  # known by an older child's request only
+NEW_FAMILY = "new.family@example.org"  # known to no roster and no request
 CLOSED = "closedtown"  # a within-district district whose window for its year opens later
 OPEN = "opentown"  # one whose next-year window (VIII.A, its own dates) is open now
 TODAY = local_today()
@@ -66,11 +64,6 @@ def portal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         date(TODAY.year + 1, 8, 15), [("ackerman-elementary", "regular", 4, 3)]))
     monkeypatch.setenv("TRANSFERS_DISTRICTS_DIR", str(districts))
     _roster()
-    older = interdistrict(Stage.awaiting_documents, "testdistrict-older-child", seq=1,
-                          request={"district": "testdistrict", "school_year": YEAR,
-                                   "student": {"id": "X-1"},
-                                   "parent": {"name": "Ana Nueva", "email": NEW_FAMILY}})
-    records.record_events(context.engine(), older, older.history)
 
 
 def _roster() -> None:
@@ -224,9 +217,10 @@ async def test_a_new_family_applies_into_the_district_declaring_the_relationship
             "parent.name": "Ana Nueva", "school_year": YEAR, "other_district": "Downey Unified",
             "preferred_school": "central-high"}
 
-    def apply() -> tuple[Any, Any]:
+    def apply() -> tuple[Any, Any, str]:
         with portal_client() as http:
-            sign_in_parent(http, NEW_FAMILY)
+            sign_in_parent(http, NEW_FAMILY)  # a code for an address nobody knows
+            assert "No request of yours is on file yet" in http.get("/requests").text
             form = http.get("/apply/testdistrict").text
             assert 'name="student.first_name"' in form and "Parent (natural)" in form
             http.get("/language/es")  # the receipt in the language the parent applied in
@@ -234,14 +228,15 @@ async def test_a_new_family_applies_into_the_district_declaring_the_relationship
                                  {**into, "parent.relationship": "not_a_parent"})
             done = _apply(http, "testdistrict",
                           {**into, "parent.relationship": "legal_custodian"})
-            return grandmother, done
+            return grandmother, done, http.get("/requests").text
 
-    grandmother, done = await asyncio.to_thread(apply)
+    grandmother, done, mine = await asyncio.to_thread(apply)
     assert grandmother.status_code == 400
     assert 'id="parent-relationship-error"' in grandmother.text
     assert "EC 46600.1" in grandmother.text and "Su relación con el estudiante" in grandmother.text
     assert done.status_code == 303, done.text
     request_id = done.headers["location"].removeprefix("/requests/")
+    assert request_id in mine  # on "My requests" at once
     assert (await _receipt(request_id)).language == "es"
     state = records.get_request(context.engine(), request_id)
     assert state is not None and state.request.parent.relationship == "legal_custodian"
@@ -311,3 +306,33 @@ def test_the_apply_pages_speak_spanish(portal: None) -> None:
         http.get("/language/es")
         page = http.get("/apply/testdistrict").text
         assert 'lang="es"' in page and "Solicitar un permiso" in page
+
+
+def test_intakes_refusals_are_in_spanish_on_spanish_pages(portal: None) -> None:
+    """Intake words its refusals in English (the CLI prints them so); a Spanish page shows
+    them in Spanish, beside the same fields."""
+    with portal_client() as http:
+        sign_in_parent(http, PARENT)
+        english = _apply(http, "testdistrict", {**WORK, "parent.name": "Lucia\x07 Garcia",
+                                                "reason": ""})
+        http.get("/language/es")
+        spanish = _apply(http, "testdistrict", {**WORK, "parent.name": "Lucia\x07 Garcia",
+                                                "reason": ""})
+        grandmother = _apply(http, "testdistrict",
+                             {**WORK, "parent.relationship": "not_a_parent"})
+        shut = _apply(http, CLOSED, {
+            "student": "C-200", "school_year": LATER, "school": "abbott-elementary",
+            "program": "regular", "parent.relationship": "natural_parent",
+            "parent.name": "Lucia Garcia"})
+    assert english.status_code == spanish.status_code == 400
+    assert "which is not allowed" in english.text and "Input should be" in english.text
+    assert 'id="parent-name-error"' in spanish.text and 'id="reason-error"' in spanish.text
+    assert ("parent.name: contiene U+0007 (un carácter de control), que no se permite"
+            in spanish.text)
+    assert "reason: Debe ser &#39;bullying&#39;, " in spanish.text
+    assert "which is not allowed" not in spanish.text and "Input should be" not in spanish.text
+    assert "solo puede pedirlo un padre o una madre (EC 46600.1" in grandmother.text
+    assert 'id="school_year-error"' in shut.text and "no hay ningún plazo abierto" in shut.text
+    assert "no window for" not in shut.text
+    assert records.find_open_request(context.engine(), "testdistrict", "T-100", YEAR) is None
+

@@ -141,6 +141,8 @@ def test_in_spanish_on_a_375_px_screen(browser: Browser, portal: str) -> None:
     page.get_by_label("Su nombre completo", exact=True).fill("")
     page.get_by_role("button", name="Enviar la solicitud").click()
     expect(page.locator("#parent-name-error")).to_contain_text("parent.name")
+    expect(page.locator("#parent-name-error")).to_contain_text(  # intake's, in Spanish
+        "Debe tener al menos 1 carácter")
     expect(page.get_by_label("Su nombre completo", exact=True)).to_have_attribute(
         "aria-describedby", "parent-name-error")
     fits(page)

@@ -50,7 +50,7 @@ def test_a_parent_signs_in_by_keyboard_and_reads_the_status_on_a_phone(
     page.keyboard.type(MARIA)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    expect(page.get_by_role("status")).to_contain_text("If this address is known")
+    expect(page.get_by_role("status")).to_contain_text("A code was sent to")
     no_violations(page)
     tab_to(page, "#code")
     page.keyboard.type(outbox_code(_data_dir(), MARIA))

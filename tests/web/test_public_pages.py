@@ -73,6 +73,17 @@ def test_the_policy_page_shows_the_district_files_dates_in_both_languages() -> N
         assert code not in english.text and code not in spanish  # shown through catalogs
 
 
+
+def test_the_policy_page_signs_with_the_contact_in_the_pages_language() -> None:
+    """The district file's ``contact_es`` on Spanish pages, its ``contact`` on English ones
+    (docs/portal.md "The signature in Spanish")."""
+    config = load_district("paramount")
+    assert config.contact_es and config.contact_es != config.contact
+    with portal_client() as http:
+        english, spanish = http.get("/policy/paramount").text, _spanish(http, "/policy/paramount")
+    assert config.contact in english and config.contact_es not in english
+    assert config.contact_es in spanish and config.contact not in spanish
+
 def test_the_within_district_policy_shows_its_windows_tiers_and_lottery() -> None:
     config = load_within_district("millard")
     settings = config.within_district
