@@ -89,7 +89,16 @@ MESSAGES = [
     N_("no window for %(year)s is open at %(at)s: next-year applications run from %(opens)s "
        "until %(closes)s (VIII.A)%(again)s; current-year applications from the first day of "
        "school until %(until)s (IX.A)"),
+    N_("no window for %(year)s is open at %(at)s: next-year applications run from %(opens)s "
+       "until %(closes)s (forms delivered in person until %(in_person)s) (VIII.A)%(again)s; "
+       "current-year applications from the first day of school until %(until)s (IX.A)"),
     N_("; it reopens the day after %(day)s (VIII.A.3)"),
+    # VIII.A.2's two closes (rules/within_windows.py, the lottery's).
+    N_("forms delivered in person for %(year)s closed at %(at)s (VIII.A.2: \"received no "
+       "later than 5:00 p.m.\")"),
+    N_("applications submitted online are taken until %(at)s"),
+    N_("a form received before then is entered with when and by whom it was received"),
+    N_("parents may still apply online, on the portal, until %(at)s"),
     N_("received at %(at)s by the workflows' clock, the request falls in the %(actual)s "
        "window, not the %(kind)s one the submitting machine's clock gave: check that "
        "machine's clock"),
@@ -114,6 +123,8 @@ MESSAGES = [
     # The workflows' own verdicts (workflows/lottery.py's entry, a request's admission).
     N_("start refused: %(reason)s"),
     N_("applications for %(year)s closed at %(at)s (VIII.A.2)%(again)s"),
+    N_("applications for %(year)s closed at %(at)s online, and at %(in_person)s in person "
+       "(VIII.A.2)%(again)s"),
     N_("; it reopens at %(at)s (VIII.A.3)"),
     N_("the form was received %(at)s, before applications for %(year)s opened at %(opens)s "
        "(VIII.A.1)"),

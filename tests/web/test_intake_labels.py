@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,27 @@ def test_english_is_intakes_own_and_an_unknown_message_stays_english() -> None:
     assert said(unknown, SPANISH) == unknown and unmatched(unknown) == [unknown]
     mixed = f"{unknown}; Field required"
     assert said(mixed, SPANISH) == f"{unknown}; Falta este dato"
+
+
+def test_the_in_person_close_is_said_in_spanish() -> None:
+    """VIII.A.2's two closes, as the rules word them at 5:00 p.m. and after midnight."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from models.within_district_config import WithinDistrictSettings
+    from rules.within_windows import window_kind
+
+    def refusal(hour: int, day: int) -> str:
+        with pytest.raises(PolicyError) as caught:
+            window_kind(WithinDistrictSettings(), "2027-2028", date(2027, 8, 12),
+                        "America/Chicago",
+                        datetime(2027, 2, day, hour, tzinfo=ZoneInfo("America/Chicago")),
+                        in_person=True)
+        return str(caught.value)
+
+    at_five = said(refusal(17, 15), SPANISH)
+    assert at_five.startswith("las solicitudes entregadas en persona para 2027-2028 se cerraron")
+    assert "las solicitudes en línea se aceptan hasta el 2027-02-16T00:00:00-06:00" in at_five
+    after = said(refusal(1, 16), SPANISH)
+    assert "(las entregadas en persona, hasta el 2027-02-15T17:00:00-06:00)" in after
+    assert unmatched(refusal(17, 15)) == [] and unmatched(refusal(1, 16)) == []
