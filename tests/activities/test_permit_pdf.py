@@ -5,6 +5,7 @@ approval's notice carries it, over SMTP as in the outbox."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from datetime import UTC, datetime
@@ -91,6 +92,11 @@ def test_the_permit_in_spanish_keeps_its_accents() -> None:
                      "Distrito de inscripción", "lunes, 1 de marzo de 2027",
                      "Código de verificación", "Refrendado por"):
             assert said in text, (language, said)
+
+
+def test_names_of_other_latin_scripts_print_as_written() -> None:
+    named = dataclasses.replace(document(), student_name="Bảo Nguyễn Łukasz Ørsted")
+    assert "Student Bảo Nguyễn Łukasz Ørsted" in words(permit_pdf.render_pdf(named))
 
 
 def test_a_language_without_a_template_is_english() -> None:
