@@ -6,7 +6,6 @@ approval's notice carries it, over SMTP as in the outbox."""
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from activities import permit_pdf
@@ -32,7 +30,7 @@ from store.secrets import secret
 from tests.support import servers
 from tests.support.app_store import app_store
 from tests.support.e2e import attachments_of, text_of
-from tests.support.notices import CASES, parse, within_facts
+from tests.support.notices import CASES, parse, pdf_text, within_facts
 from tests.support.public import stored_permit
 from tests.support.read_models import interdistrict, within, within_request
 
@@ -65,10 +63,7 @@ def document(state: Any = None, key: bytes = KEY, school: str = "") -> permit_pd
     return found
 
 
-def words(pdf: bytes) -> str:
-    assert pdf.startswith(b"%PDF-")
-    reader = PdfReader(io.BytesIO(pdf))
-    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+words = pdf_text
 
 
 def test_the_permit_in_english() -> None:

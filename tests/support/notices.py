@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 from datetime import date
 from email.message import EmailMessage
 from typing import Any
@@ -294,3 +295,20 @@ def parse(data: bytes) -> EmailMessage:
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The words of a PDF (a permit's), read back with pypdf, runs of white space as one."""
+    assert pdf.startswith(b"%PDF-"), pdf[:20]
+    from pypdf import PdfReader  # a test dependency: only the tests that read a PDF need it
+
+    reader = PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def permit_code_in_store(engine: Any, district: str, permit_id: str) -> str:
+    """The verification code the portal's /verify accepts for ``permit_id``."""
+    from rules.permit_codes import key_name, printed_code
+    from store.secrets import secret
+
+    return printed_code(secret(engine, key_name(district)), permit_id)

@@ -6,12 +6,10 @@ permit of their district only."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
 from app import context, permit_codes
 from models.permits import (
@@ -25,6 +23,7 @@ from models.stages import Stage
 from store import permits as permit_store
 from store import records
 from tests.support.console import portal_client, signed_in, use_own_store
+from tests.support.notices import pdf_text
 from tests.support.parents import (
     DOCUMENTS_ID,
     MARIA,
@@ -70,9 +69,7 @@ def families(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     permit_store.save_permit(engine, _permit(ENDED_ID, PermitStage.revoked))
 
 
-def _words(pdf: bytes) -> str:
-    assert pdf.startswith(b"%PDF-")
-    return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+_words = pdf_text
 
 
 def test_a_parent_downloads_their_own_permit_from_the_status_page() -> None:
