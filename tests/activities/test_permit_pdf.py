@@ -189,7 +189,10 @@ def test_the_approval_in_the_outbox_attaches_the_permit(
     assert activities.send_notice(approval(state, school="")) == "sent"
     message = parse(next(outbox.glob("*.eml")).read_bytes())
     assert message.get_content_type() == "multipart/mixed"
-    assert "PERMIT-paramount-2027-2028-out-pdf1" in message.get_body(("plain",)).get_content()
+    body = message.get_body(("plain",)).get_content()
+    assert "PERMIT-paramount-2027-2028-out-pdf1" in body
+    said = {"en": "attached to this e-mail as a PDF", "es": "adjunto a este correo como PDF"}
+    assert said[language] in " ".join(body.split())
     (attached,) = message.iter_attachments()
     assert attached.get_content_type() == "application/pdf"
     assert attached.get_filename() == "PERMIT-paramount-2027-2028-out-pdf1.pdf"

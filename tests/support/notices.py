@@ -132,7 +132,8 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
         ["PERMIT-PUSD-2027-0001", "School assignment: Paramount High",
          "Take this permit to the district of enrollment, Downey Unified School District",
          "valid once that district endorses it (Education Code 46600(a)(3))",
-         "Transportation is the parent's responsibility"],
+         "Transportation is the parent's responsibility",
+         "The permit is attached to this e-mail as a PDF, with its verification code"],
     ),
     NoticeKind.denied: (
         {**common_facts(), **appeal_facts(), "letter_date": "Tuesday, March 16, 2027",
@@ -186,7 +187,8 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
     NoticeKind.appeal_granted: (
         {**common_facts(), "permit_id": "PERMIT-PUSD-2027-0001", "school": ""},
         ["granted the appeal of request PUSD-2027-0001",
-         "Permit PERMIT-PUSD-2027-0001 is issued for school year 2027-2028"],
+         "Permit PERMIT-PUSD-2027-0001 is issued for school year 2027-2028",
+         "The permit is attached to this e-mail as a PDF"],
     ),
     NoticeKind.staff_reminder: (
         common_facts(),
@@ -225,7 +227,8 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
     NoticeKind.within_placed: (
         within_facts(stage="placed"),
         ["approved the transfer of Sam Novak", "through Wednesday, June 30, 2032", "IV.D",
-         "returns to Abbott Elementary School (IV.A)"],
+         "returns to Abbott Elementary School (IV.A)",
+         "The permit is attached to this e-mail as a PDF"],
     ),
     NoticeKind.within_waitlisted: (
         within_facts(stage="waitlisted", waitlist_position=3),
