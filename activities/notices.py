@@ -26,10 +26,18 @@ notice, to whom, and the error. That escalation has its own delivery record and 
 most once: when it cannot be sent either (the same SMTP server is down), it is recorded as
 failed and tried again on the parent notice's next failing attempt. Without staff addresses
 it is recorded (``queued``, with a note) and not sent. Either way the parent notice's attempt
-still fails, so it goes on being retried."""
+still fails, so it goes on being retried.
+
+A notice that issues a permit (``PERMIT_KINDS``) carries the permit as a PDF
+(activities/permit_pdf.py), in the notice's language. It is made from the request's record
+as the workflow wrote it before sending (the approval's audit entry gives the issue day) and
+the district's code key, never from the clock: every attempt attaches the same bytes. The
+permit's own record may not be written yet (the permit's workflow starts after the notice),
+so it is not read."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import smtplib
@@ -38,6 +46,8 @@ from email.charset import QP, Charset
 from email.errors import MessageError
 from email.header import Header
 from email.message import EmailMessage, Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 from pathlib import Path
@@ -49,9 +59,18 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.rendering import ENGLISH, RenderedNotice, normalise_language, render
+from activities import permit_pdf
+from activities.rendering import (
+    ENGLISH,
+    Attachment,
+    RenderedNotice,
+    normalise_language,
+    render,
+)
 from models.notices import Notice, NoticeKind
 from store import notices as delivery
+from store import records
+from store.secrets import secret
 
 ESCALATE_AFTER = 5  # with the workflows' backoff (1 s doubling) attempt 5 starts ~15 s in
 UNDELIVERED = "undelivered"  # the escalation's key: "<notice key>:undelivered"
@@ -59,6 +78,10 @@ STAFF_KINDS = frozenset({NoticeKind.staff_reminder, NoticeKind.staff_escalation,
                          NoticeKind.staff_endorsement_reminder,
                          NoticeKind.staff_agreement_ending})
 NO_STAFF_NOTE = "no staff addresses for this notice: recorded here only, not sent"
+# The notices that tell a parent a permit was issued: they carry it (docs/permits.md "The
+# permit as a PDF").
+PERMIT_KINDS = frozenset({NoticeKind.approved, NoticeKind.appeal_granted,
+                          NoticeKind.within_placed})
 
 DeliveryError = (OSError, smtplib.SMTPException)
 # What the standard library raises for a message it cannot write: a header with an embedded
@@ -153,6 +176,9 @@ class NoticeActivities:
                 f"notice {notice.kind} cannot be rendered: {error}", type=NOT_RENDERED,
                 non_retryable=True,
             ) from error
+        if notice.kind in PERMIT_KINDS:
+            rendered = dataclasses.replace(
+                rendered, attachments=self._permit_attachments(notice, rendered.language))
         try:
             sent = self._send_once(
                 notice.key, notice.request_id, notice.kind.value, notice.sender, notice.to,
@@ -174,6 +200,26 @@ class NoticeActivities:
                 self._escalate(notice, rendered, attempt, describe(error))
             raise
         return "sent" if sent else "already sent"
+
+    def _permit_attachments(self, notice: Notice, language: str) -> tuple[Attachment, ...]:
+        """The permit the notice's request issued, as a PDF; none when its record names none
+        (a record lost: the notice still goes, and says the permit number)."""
+        state = records.get_request(self._engine, notice.request_id)
+        if state is None:
+            activity.logger.warning("notice %s: no request record, no permit attached",
+                                    notice.key)
+            return ()
+        document = permit_pdf.from_request(
+            state, records.get_history(self._engine, state.id) or state.history,
+            district_name=str(notice.facts.get("district_name") or state.request.district),
+            school_name=str(notice.facts.get("school") or ""),
+            key=secret(self._engine, permit_pdf.code_key_name(state.request.district)),
+        )
+        if document is None:
+            return ()
+        verify = f"{self._portal}/verify" if self._portal else None
+        return (Attachment(permit_pdf.file_name(document), permit_pdf.MEDIA_TYPE,
+                           permit_pdf.render_pdf(document, language, verify)),)
 
     def _send_once(
         self, key: str, request_id: str, kind: str, sender: str, to: list[str],
@@ -299,7 +345,16 @@ def plain_message(
     sender: str, to: list[str], rendered: RenderedNotice, message_id: str,
     timezone: str | None = None,
 ) -> Message:
-    message = MIMEText(rendered.body, "plain", _UTF8)
+    text = MIMEText(rendered.body, "plain", _UTF8)
+    message: Message = text
+    if rendered.attachments:  # the text first, then each file (RFC 2046 multipart/mixed)
+        message = MIMEMultipart("mixed")
+        message.attach(text)
+        for attachment in rendered.attachments:
+            # Every attachment is an application's file (the permit's PDF).
+            part = MIMEApplication(attachment.content, attachment.media_type.partition("/")[2])
+            part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+            message.attach(part)
     message["From"] = sender
     message["To"] = ", ".join(to)
     subject = rendered.subject  # one that is not ASCII becomes RFC 2047 encoded words
@@ -321,6 +376,11 @@ def modern_message(
     message["Date"] = date_header(timezone)
     message["Message-ID"] = message_id
     message.set_content(rendered.body)  # after: it clears the Content-* headers
+    for attachment in rendered.attachments:
+        maintype, _, subtype = attachment.media_type.partition("/")
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
+                               filename=attachment.filename)
+    # After the attachments: making the message multipart moves Content-* headers inward.
     message["Content-Language"] = rendered.language
     return message
 

@@ -72,11 +72,21 @@ _env.filters["without_article"] = _without_article
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a notice (the approval's permit: activities/permit_pdf.py)."""
+
+    filename: str
+    media_type: str  # e.g. "application/pdf"
+    content: bytes
+
+
+@dataclass(frozen=True)
 class RenderedNotice:
     subject: str
     body: str
     language: str = ENGLISH  # the language of the text: English when it fell back
     note: str = ""  # why it is not in the language asked for; empty when it is
+    attachments: tuple[Attachment, ...] = ()
 
 
 # ---- languages ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from models.within_request import WithinRequestState, WithinStage
 from rules.request_deadlines import Deadline, DeadlineKind, deadlines, next_deadline
 from store import notices as notice_store
 from store import parents as parent_store
+from store import permits as permit_store
 from store import records
 from store.records import AnyState
 
@@ -79,6 +80,9 @@ class Status:
     offer_deadline: date | None
     appeal_body: str | None  # after a denial that may be appealed
     appeal_deadline: date | None
+    # The permit the request issued (approved, placed): its PDF is on the page
+    # (app/permit_document.py, which says no for one that has ended).
+    permit_id: str | None = None
 
 
 def _summary(state: AnyState) -> Summary:
@@ -100,12 +104,18 @@ def requests_of(parent: Parent) -> list[Summary]:
     return [_summary(state) for state in _mine(parent)]
 
 
-def request_of(parent: Parent, request_id: str) -> Status:
-    """The status of one of the parent's requests; "no such request" for any other id."""
+def state_of(parent: Parent, request_id: str) -> AnyState:
+    """One of the parent's requests as the records store holds it; "no such request" for any
+    other id."""
     state = next((s for s in _mine(parent) if s.id == request_id), None)
     if state is None:
         raise Refused(NOT_FOUND)
-    return _status(state)
+    return state
+
+
+def request_of(parent: Parent, request_id: str) -> Status:
+    """The status of one of the parent's requests; "no such request" for any other id."""
+    return _status(state_of(parent, request_id))
 
 
 def _notices(state: AnyState) -> list[Notice]:
@@ -124,6 +134,14 @@ def _appeal_body(district_id: str) -> str:
     return settings.appeal_body if settings else "the County Office of Education"
 
 
+def _permit(permit_id: str | None) -> str | None:
+    """The permit's id while it lives on (its workflow may not have written it yet)."""
+    if permit_id is None:
+        return None
+    permit = permit_store.get_permit(context.engine(), permit_id)
+    return permit_id if permit is None or permit.is_active else None
+
+
 def _status(state: AnyState) -> Status:
     running = deadlines(state)
     # The audit trail the store keeps (the whole of it, as the staff console shows it).
@@ -139,6 +157,7 @@ def _status(state: AnyState) -> Status:
             _appeal_body(state.request.district) if appeal and state.stage in _DENIED
             else None,
             appeal.due if appeal and state.stage in _DENIED else None,
+            _permit(state.permit_id) if state.stage is Stage.approved else None,
         )
     offered = state.stage is WithinStage.offered
     return Status(
@@ -146,4 +165,5 @@ def _status(state: AnyState) -> Status:
         state.waitlist_position if state.stage is WithinStage.waitlisted else None,
         state.request.school if offered else None,
         state.offer_deadline if offered else None, None, None,
+        _permit(state.permit_id) if state.stage is WithinStage.placed else None,
     )

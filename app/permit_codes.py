@@ -7,8 +7,6 @@ type, too many to guess (2^80), and it says nothing of the permit id or the stud
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date
@@ -17,31 +15,21 @@ from app import context
 from app.errors import Refused
 from districts import list_districts
 from models.permits import PermitStage, PermitState
+from rules.permit_codes import grouped, key_name, raw_code
 from store import permits as permit_store
 from store.secrets import secret
 
-CODE_BYTES = 10  # 80 bits: 16 base32 characters, no padding
-GROUP = 4
 # Characters people mistake for base32 ones (base32 has no 0, 1 or 8).
 LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
 
 
 def _key(district: str) -> bytes:
-    return secret(context.engine(), f"permit-codes:{district}")
-
-
-def _code(key: bytes, permit_id: str) -> str:
-    digest = hmac.new(key, permit_id.encode(), hashlib.sha256).digest()[:CODE_BYTES]
-    return base64.b32encode(digest).decode()
-
-
-def _grouped(code: str) -> str:
-    return "-".join(code[i:i + GROUP] for i in range(0, len(code), GROUP))
+    return secret(context.engine(), key_name(district))
 
 
 def permit_code(state: PermitState) -> str:
     """The code to print on ``state``'s permit, e.g. ``ABCD-EFGH-IJKL-MNOP``."""
-    return _grouped(_code(_key(state.district), state.id))
+    return grouped(raw_code(_key(state.district), state.id))
 
 
 def normalized(typed: str) -> str:
@@ -84,13 +72,13 @@ def check(typed: str) -> PermitCheck | None:
     every district (one HMAC each: a hundred thousand permits take a fraction of a second), in
     constant time, so the records store needs no column of codes."""
     code = normalized(typed)
-    if len(code) != len(_code(b"", "")):
+    if len(code) != len(raw_code(b"", "")):
         return None
     engine = context.engine()
     for district in sorted(list_districts(context.settings().districts_dir)):
         key = _key(district)
         for permit_id in permit_store.permit_ids(engine, district):
-            if hmac.compare_digest(_code(key, permit_id), code):
+            if hmac.compare_digest(raw_code(key, permit_id), code):
                 state = permit_store.get_permit(engine, permit_id)
                 if state is None:
                     return None

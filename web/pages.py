@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.principal import Principal
@@ -56,3 +56,10 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
         label=label, **values,
     )
     return HTMLResponse(page, status_code=status)
+
+
+def download(name: str, media_type: str, content: bytes) -> Response:
+    """A file to save (a permit's PDF), with the pages' headers: it holds student data."""
+    return Response(content, media_type=media_type, headers={
+        **HEADERS, "Content-Disposition": f'attachment; filename="{name}"',
+    })

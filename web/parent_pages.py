@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from app import parent_signin, parents
+from app import parent_signin, parents, permit_document
 from app.errors import REFUSALS
 from app.parent_signin import Parent
 from web import parent_labels
 from web.i18n import today_in
-from web.pages import render, speaker
+from web.pages import download, render, speaker
 from web.security import (
     PORTAL_SESSION_COOKIE,
     PRESESSION_COOKIE,
@@ -126,3 +126,18 @@ def request_status(request: Request, request_id: str, parent: SignedInParent) ->
     return render(request, "portal/request.html", view=status, words=parent_labels,
                   today=today_in(status.summary.timezone),
                   done=speaker(request).gettext(done) if done else None)
+
+
+@router.get("/requests/{request_id}/permit.pdf", name="request_permit")
+def request_permit(request: Request, request_id: str, parent: SignedInParent) -> Response:
+    """The permit the request issued, as a PDF in the page's language (docs/permits.md "The
+    permit as a PDF")."""
+    says = speaker(request)
+    try:
+        found = permit_document.for_parent(parent, request_id, says.language)
+    except REFUSALS as refusal:
+        if str(refusal) == permit_document.NO_PERMIT:  # their own request, without a permit
+            raise HTTPException(404, says.gettext("This request has no permit to print.")) \
+                from None
+        raise HTTPException(404, says.gettext("No such request.")) from None
+    return download(found.name, found.media_type, found.content)

@@ -11,13 +11,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app import permissions, permit_codes, permits
+from app import permissions, permit_codes, permit_document, permits
 from app.errors import REFUSALS
 from app.principal import Principal
 from models.permits import PermitStage, PermitState
 from rules.permits import next_school_year
 from rules.revocation import RevocationReason
-from web.pages import render
+from web.pages import download, render
 from web.security import CheckedForm, SignedIn
 
 router = APIRouter()
@@ -60,6 +60,18 @@ def _page(request: Request, principal: Principal, state: PermitState, status: in
 async def permit_page(request: Request, permit_id: str, principal: SignedIn,
                       done: str = "") -> Response:
     return _page(request, principal, await _visible(principal, permit_id), done=done)
+
+
+@router.get("/permits/{permit_id}/permit.pdf", name="permit_pdf")
+async def permit_pdf(permit_id: str, principal: SignedIn) -> Response:
+    """The permit to print, in the parent's language (docs/permits.md "The permit as a
+    PDF"); one of another district is "not found", as on its page."""
+    state = await _visible(principal, permit_id)
+    try:
+        found = permit_document.for_staff(state)
+    except REFUSALS as refusal:
+        raise HTTPException(404, str(refusal)) from None
+    return download(found.name, found.media_type, found.content)
 
 
 @router.post("/permits/{permit_id}/actions/{action}", name="permit_act")

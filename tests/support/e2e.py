@@ -160,8 +160,16 @@ def within_district_toml(
 
 
 def text_of(message: Any) -> str:
-    """The decoded text of a received message."""
-    return message.get_payload(decode=True).decode()
+    """The decoded text of a received message (its first text part: an approval also carries
+    the permit's PDF)."""
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode()
+
+
+def attachments_of(message: Any) -> dict[str, tuple[str, bytes]]:
+    """A received message's attached files: file name -> (media type, bytes)."""
+    return {part.get_filename(): (part.get_content_type(), part.get_payload(decode=True))
+            for part in message.walk() if part.get_content_disposition() == "attachment"}
 
 
 def district_toml(today: date, district: str = "testdistrict", name: str = "Test") -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 from datetime import date
 from email.message import EmailMessage
 from typing import Any
@@ -131,7 +132,8 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
         ["PERMIT-PUSD-2027-0001", "School assignment: Paramount High",
          "Take this permit to the district of enrollment, Downey Unified School District",
          "valid once that district endorses it (Education Code 46600(a)(3))",
-         "Transportation is the parent's responsibility"],
+         "Transportation is the parent's responsibility",
+         "The permit is attached to this e-mail as a PDF, with its verification code"],
     ),
     NoticeKind.denied: (
         {**common_facts(), **appeal_facts(), "letter_date": "Tuesday, March 16, 2027",
@@ -185,7 +187,8 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
     NoticeKind.appeal_granted: (
         {**common_facts(), "permit_id": "PERMIT-PUSD-2027-0001", "school": ""},
         ["granted the appeal of request PUSD-2027-0001",
-         "Permit PERMIT-PUSD-2027-0001 is issued for school year 2027-2028"],
+         "Permit PERMIT-PUSD-2027-0001 is issued for school year 2027-2028",
+         "The permit is attached to this e-mail as a PDF"],
     ),
     NoticeKind.staff_reminder: (
         common_facts(),
@@ -224,7 +227,8 @@ CASES: dict[NoticeKind, tuple[dict[str, Any], list[str]]] = {
     NoticeKind.within_placed: (
         within_facts(stage="placed"),
         ["approved the transfer of Sam Novak", "through Wednesday, June 30, 2032", "IV.D",
-         "returns to Abbott Elementary School (IV.A)"],
+         "returns to Abbott Elementary School (IV.A)",
+         "The permit is attached to this e-mail as a PDF"],
     ),
     NoticeKind.within_waitlisted: (
         within_facts(stage="waitlisted", waitlist_position=3),
@@ -294,3 +298,20 @@ def parse(data: bytes) -> EmailMessage:
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The words of a PDF (a permit's), read back with pypdf, runs of white space as one."""
+    assert pdf.startswith(b"%PDF-"), pdf[:20]
+    from pypdf import PdfReader  # a test dependency: only the tests that read a PDF need it
+
+    reader = PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def permit_code_in_store(engine: Any, district: str, permit_id: str) -> str:
+    """The verification code the portal's /verify accepts for ``permit_id``."""
+    from rules.permit_codes import key_name, printed_code
+    from store.secrets import secret
+
+    return printed_code(secret(engine, key_name(district)), permit_id)

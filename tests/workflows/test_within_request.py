@@ -47,6 +47,8 @@ from store import records
 from store.secrets import proof_keys
 from tests.support import within as w
 from tests.support import workflows as helpers
+from tests.support.e2e import attachments_of
+from tests.support.notices import pdf_text, permit_code_in_store
 from tests.support.proofs import TEST_KEY
 from tests.support.waiting import eventually
 from tests.support.within import District, permit_of, stage_is, state
@@ -139,6 +141,12 @@ async def test_a_placement_does_not_wait_for_a_refused_parent_mailbox(
             await notice_in(engine, handle.id, "within_placed", "sent")
             subjects = [m["Subject"] for m in inbox.to(parent)]
             assert len([x for x in subjects if "transfer approved" in x]) == 1, subjects
+            # With the permit's PDF (docs/permits.md "The permit as a PDF").
+            (mail,) = [m for m in inbox.to(parent) if "transfer approved" in m["Subject"]]
+            media, pdf = attachments_of(mail)[f"{issued.id}.pdf"]
+            printed = pdf_text(pdf)
+            assert media == "application/pdf" and issued.school_name in printed
+            assert permit_code_in_store(engine, issued.district, issued.id) in printed
         finally:
             for started in d.handles:
                 with contextlib.suppress(RPCError):

@@ -32,6 +32,7 @@ from models.stages import Stage
 from models.state import RequestState
 from store import records
 from tests.support import interdistrict as steps
+from tests.support.e2e import attachments_of
 from tests.support.factories import CLERK, DIRECTOR, NOBODY, document, make_request
 from tests.support.interdistrict import (
     APPROVE,
@@ -43,6 +44,7 @@ from tests.support.interdistrict import (
     WITHDRAW,
     Launch,
 )
+from tests.support.notices import pdf_text, permit_code_in_store
 from tests.support.waiting import eventually
 from tests.support.workflows import (
     describe,
@@ -104,6 +106,14 @@ async def test_a_decision_does_not_wait_for_a_refused_parent_mailbox(
         assert result.permit_id == state.permit_id
     subjects = [m["Subject"] for m in inbox.to(PARENT_EMAIL)]
     assert len([s for s in subjects if "approved" in s.lower()]) == 1, subjects
+    # The parent receives the approval with the permit's PDF, its verification code on it
+    # (docs/permits.md "The permit as a PDF").
+    (mail,) = [m for m in inbox.to(PARENT_EMAIL) if "approved" in m["Subject"].lower()]
+    media, pdf = attachments_of(mail)[f"{state.permit_id}.pdf"]
+    assert media == "application/pdf"
+    printed = pdf_text(pdf)
+    assert state.permit_id in printed and "Interdistrict Attendance Permit" in printed
+    assert permit_code_in_store(engine, state.request.district, state.permit_id) in printed
 
 
 
