@@ -185,10 +185,10 @@ def _request_items(
         .limit(limit)
     ).all()
     by_id = {d.config.id: d for d in districts}
+    todays = {d.config.id: calendar.local_date(now, d.config.timezone) for d in districts}
     items = []
     for r in rows:
-        district = by_id[r.district]
-        today = calendar.local_date(now, district.config.timezone)
+        district, today = by_id[r.district], todays[r.district]
         items.append(Item(
             "request", r.id, r.district, _process_of(r.direction), r.stage, r.school_year,
             r.school, r.student_name, DeadlineKind(r.next_kind), r.next_due,
