@@ -21,7 +21,6 @@ from app.principal import Principal
 from app.staff_districts import StaffDistrict, district_config, staff_districts
 from districts import UnknownDistrictError
 from models.district import DistrictBase, DistrictConfig
-from models.lottery_record import LotteryRecord, LotteryStage
 from models.permits import PermitStage, PermitState
 from models.state import RequestState
 from models.within_district_config import WithinDistrictConfig
@@ -256,6 +255,10 @@ def _lottery_items(
     session: Session, districts: Sequence[StaffDistrict], principal_name: set[str],
     now: datetime,
 ) -> list[Item]:
+    # Here: the lottery's model is the worklist's only (`transfers show`, which reads a
+    # request's deadlines from this module, starts without it).
+    from models.lottery_record import LotteryRecord, LotteryStage
+
     items = []
     for district in districts:
         rows = session.execute(
