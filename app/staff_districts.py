@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any, TypeVar
 
 from app import context
@@ -27,7 +28,7 @@ class StaffDistrict:
     config: DistrictBase
     roles: frozenset[str]
 
-    @property
+    @cached_property  # asked for every row of a worklist
     def actions(self) -> frozenset[str]:
         """The `rules.roles.ACTION_ROLES` keys these roles may take."""
         return frozenset(a for a, authority in ACTION_ROLES.items()

@@ -21,7 +21,6 @@ from app.principal import Principal
 from app.staff_districts import StaffDistrict, district_config, staff_districts
 from districts import UnknownDistrictError
 from models.district import DistrictBase, DistrictConfig
-from models.lottery_record import LotteryRecord, LotteryStage
 from models.permits import PermitStage, PermitState
 from models.state import RequestState
 from models.within_district_config import WithinDistrictConfig
@@ -178,14 +177,17 @@ def _request_items(
                RequestRow.next_due, RequestRow.next_kind, RequestRow.next_waits_on,
                RequestRow.next_action)
         .where(*_request_conditions(districts, filters))
-        .order_by(RequestRow.next_due.is_(None), RequestRow.next_due, RequestRow.id)
+        # NULLS LAST, not an ``is_(None)`` key: the index then gives the order, and both
+        # databases read the first rows alone, where sorting all 20,000 took 10 ms on
+        # PostgreSQL (an expression key is not in the index).
+        .order_by(RequestRow.next_due.asc().nulls_last(), RequestRow.id)
         .limit(limit)
     ).all()
     by_id = {d.config.id: d for d in districts}
+    todays = {d.config.id: calendar.local_date(now, d.config.timezone) for d in districts}
     items = []
     for r in rows:
-        district = by_id[r.district]
-        today = calendar.local_date(now, district.config.timezone)
+        district, today = by_id[r.district], todays[r.district]
         items.append(Item(
             "request", r.id, r.district, _process_of(r.direction), r.stage, r.school_year,
             r.school, r.student_name, DeadlineKind(r.next_kind), r.next_due,
@@ -253,6 +255,10 @@ def _lottery_items(
     session: Session, districts: Sequence[StaffDistrict], principal_name: set[str],
     now: datetime,
 ) -> list[Item]:
+    # Here: the lottery's model is the worklist's only (`transfers show`, which reads a
+    # request's deadlines from this module, starts without it).
+    from models.lottery_record import LotteryRecord, LotteryStage
+
     items = []
     for district in districts:
         rows = session.execute(

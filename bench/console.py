@@ -16,13 +16,18 @@ the outbox got, one keep-alive HTTP connection), and the median of ``--cli-repea
 processes of each command, and prints them beside the issue's targets: worklist and search
 p95 < 100 ms, show and list < 0.6 s.
 
+``--before DIR``: a copy of the code as it was (``git archive REV | tar -x -C DIR``) answers
+too, against the same store: a second console from it, the pages asked of the two in turn
+(so both see the same load on a shared machine), and its commands run beside these.
+
     .venv/bin/python bench/console.py [--requests 20000] [--calls 200] [--cli-repeat 5]
-        [--database-url postgresql+psycopg://...] [--data-dir DIR]
+        [--database-url postgresql+psycopg://...] [--data-dir DIR] [--before DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import subprocess
@@ -127,12 +132,34 @@ def timed(call: Callable[[], Any], calls: int) -> tuple[float, float, Any]:
     return common.percentile(times, 50), common.percentile(times, 95), answer
 
 
-def command(args: list[str], env: dict[str, str], repeat: int) -> float:
-    """Median wall time of a `transfers` process (output discarded); it must succeed."""
+def timed_in_turn(calls_of: dict[str, Callable[[], Any]], calls: int
+                  ) -> dict[str, tuple[float, float, Any]]:
+    """`timed` for several callers at once, asked in turn (the first one first, then the
+    last one first), so each sees the machine as the others do."""
+    answers = {name: call() for name, call in calls_of.items()}
+    times: dict[str, list[float]] = {name: [] for name in calls_of}
+    order = list(calls_of)
+    for round_ in range(calls):
+        for name in order if round_ % 2 else reversed(order):
+            began = time.perf_counter()
+            answers[name] = calls_of[name]()
+            times[name].append(time.perf_counter() - began)
+    return {name: (common.percentile(times[name], 50), common.percentile(times[name], 95),
+                   answers[name]) for name in calls_of}
+
+
+def command(args: list[str], env: dict[str, str], repeat: int,
+            before: Path | None = None) -> float:
+    """Median wall time of a `transfers` process (output discarded); it must succeed.
+    ``before``: the code of that folder (its `cli.main`, as its entry point was)."""
+    entry = [str(common.BIN / "transfers")]
+    if before is not None:
+        entry = [sys.executable, "-c", "from cli.main import main; main()"]
+        env = {**env, "PYTHONPATH": str(before)}
     times = []
     for _ in range(repeat):
         began = time.perf_counter()
-        result = subprocess.run([str(common.BIN / "transfers"), *args], env=env,
+        result = subprocess.run([*entry, *args], env=env, cwd=before or common.ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 timeout=120)
         times.append(time.perf_counter() - began)
@@ -173,23 +200,37 @@ def _newest_code(outbox: Path) -> str:
                 and len(word.strip(".")) == 8)
 
 
+def _console(env: dict[str, str], before: Path | None = None
+             ) -> tuple[subprocess.Popen[bytes], str]:
+    """The console as `python -m web` on a free port (of ``before``'s code when given); the
+    process and its address."""
+    port = common.free_port()
+    extra = {"PYTHONPATH": str(before)} if before is not None else {}
+    process = subprocess.Popen([sys.executable, "-m", "web", "--port", str(port)],
+                               env={**os.environ, **env, **extra}, cwd=before or common.ROOT)
+    return process, f"http://127.0.0.1:{port}"
+
+
 def through_the_web(label: str, env: dict[str, str], address: str, outbox: Path,
-                    one: str, calls: int) -> list[list[str]]:
+                    one: str, calls: int, before: Path | None = None) -> list[list[str]]:
     """The worklist and the searches as a browser gets them: HTTP to the console's process,
     signed in through its forms. Cookies are carried by hand: they are Secure, and an HTTP
-    client keeps those for HTTPS only (a browser also sends them to http://127.0.0.1)."""
+    client keeps those for HTTPS only (a browser also sends them to http://127.0.0.1).
+    ``before``: the same pages of a console of that code too, asked in turn with these (the
+    session is the store's, so one sign-in serves both)."""
     import re
 
     import httpx
 
-    port = common.free_port()
-    console = subprocess.Popen([sys.executable, "-m", "web", "--port", str(port)],
-                               env={**os.environ, **env}, cwd=common.ROOT)
-    base = f"http://127.0.0.1:{port}"
+    consoles = {"": _console(env)}
+    if before is not None:
+        consoles["before: "] = _console(env, before)
     csrf = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
     rows = []
+    clients = {which: httpx.Client(base_url=base, timeout=30)
+               for which, (_, base) in consoles.items()}
     try:
-        with httpx.Client(base_url=base, timeout=30) as http:
+        for http in clients.values():
             for _ in range(600):
                 try:
                     page = http.get("/signin")
@@ -198,34 +239,41 @@ def through_the_web(label: str, env: dict[str, str], address: str, outbox: Path,
                     time.sleep(0.05)
             else:
                 raise common.BenchError("the console did not answer")
-            jar = {"transfers_presession": page.cookies["transfers_presession"]}
-            sent = http.post("/signin/code", cookies=jar, data={
-                "csrf": csrf.search(page.text).group(1), "email": address, "next": "/"})
-            done = http.post("/signin/verify", cookies=jar, data={
-                "csrf": csrf.search(sent.text).group(1), "email": address,
-                "code": _newest_code(outbox), "next": "/"})
-            if done.status_code != 303:
-                raise common.BenchError(f"sign-in through the web: {done.status_code}")
-            jar = {"transfers_session": done.cookies["transfers_session"]}
-            pages = [("web: GET / (the worklist)", "/"),
-                     (f"web: GET /search?q={one}", f"/search?q={one}"),
-                     ("web: GET /search?q=jose garcia", "/search?q=jose+garcia")]
-            for name, path in pages:
-                def call(path: str = path) -> int:
-                    answer = http.get(path, cookies=jar)
-                    if answer.status_code != 200:
-                        raise common.BenchError(f"GET {path}: {answer.status_code}")
-                    return len(answer.content)
+        http = clients[""]
+        jar = {"transfers_presession": page.cookies["transfers_presession"]}
+        sent = http.post("/signin/code", cookies=jar, data={
+            "csrf": csrf.search(page.text).group(1), "email": address, "next": "/"})
+        done = http.post("/signin/verify", cookies=jar, data={
+            "csrf": csrf.search(sent.text).group(1), "email": address,
+            "code": _newest_code(outbox), "next": "/"})
+        if done.status_code != 303:
+            raise common.BenchError(f"sign-in through the web: {done.status_code}")
+        jar = {"transfers_session": done.cookies["transfers_session"]}
+        pages = [("web: GET / (the worklist)", "/"),
+                 (f"web: GET /search?q={one}", f"/search?q={one}"),
+                 ("web: GET /search?q=jose garcia", "/search?q=jose+garcia")]
+        for name, path in pages:
+            def call(http: httpx.Client, path: str = path) -> int:
+                answer = http.get(path, cookies=jar)
+                if answer.status_code != 200:
+                    raise common.BenchError(f"GET {path}: {answer.status_code}")
+                return len(answer.content)
 
-                p50, p95, size = timed(call, calls)
-                rows.append([f"{label}: {name}", f"{size // 1024} KB", common.seconds(p50),
-                             common.seconds(p95), f"p95 < {TARGET_READ * 1000:.0f} ms",
+            timings = timed_in_turn({which: functools.partial(call, client)
+                                     for which, client in clients.items()}, calls)
+            for which, (p50, p95, size) in sorted(timings.items(), reverse=True):
+                rows.append([f"{label}: {which}{name}", f"{size // 1024} KB",
+                             common.seconds(p50), common.seconds(p95),
+                             f"p95 < {TARGET_READ * 1000:.0f} ms",
                              "met" if p95 < TARGET_READ else "NOT met"])
-                print(f"  {name}: p50 {common.seconds(p50)}, p95 {common.seconds(p95)}",
-                      flush=True)
+                print(f"  {which}{name}: p50 {common.seconds(p50)}, p95 "
+                      f"{common.seconds(p95)}", flush=True)
     finally:
-        console.terminate()
-        console.wait(timeout=30)
+        for client in clients.values():
+            client.close()
+        for process, _ in consoles.values():
+            process.terminate()
+            process.wait(timeout=30)
     return rows
 
 
@@ -274,7 +322,7 @@ def run_on(label: str, env: dict[str, str], args: argparse.Namespace) -> list[li
                      "met" if p95 < TARGET_READ else "NOT met"])
         print(f"  {name}: p50 {common.seconds(p50)}, p95 {common.seconds(p95)}", flush=True)
     rows += through_the_web(label, env, address, context.settings().outbox_dir, one,
-                            args.calls)
+                            args.calls, args.before)
     sign_in(address, context.settings().outbox_dir)
     rows += in_process(label, ids[len(ids) // 3], args.cli_repeat)
     process_env = {**os.environ, **env}
@@ -283,10 +331,18 @@ def run_on(label: str, env: dict[str, str], args: argparse.Namespace) -> list[li
                            ("transfers list --open --stage under_review",
                             ["list", "--open", "--stage", "under_review"]),
                            ("transfers find garcia", ["find", "garcia"])]:
-        median = command(cli_args, process_env, args.cli_repeat)
-        rows.append([f"{label}: {name}", "", common.seconds(median), "",
-                     f"< {TARGET_CLI} s", "met" if median < TARGET_CLI else "NOT met"])
-        print(f"  {name}: {common.seconds(median)}", flush=True)
+        # With --before, the two codes' processes in turn, as the pages are.
+        runs: dict[str, list[float]] = {"": []}
+        if args.before is not None:
+            runs["before: "] = []
+        for _ in range(args.cli_repeat):
+            for which, times in runs.items():
+                times.append(command(cli_args, process_env, 1, args.before if which else None))
+        for which, times in sorted(runs.items(), reverse=True):
+            median = statistics.median(times)
+            rows.append([f"{label}: {which}{name}", "", common.seconds(median), "",
+                         f"< {TARGET_CLI} s", "met" if median < TARGET_CLI else "NOT met"])
+            print(f"  {which}{name}: {common.seconds(median)}", flush=True)
     return rows
 
 
@@ -325,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli-repeat", type=int, default=5, help="processes per command (5)")
     parser.add_argument("--database-url", help="PostgreSQL too (a schema of its own)")
     parser.add_argument("--data-dir", help="default: a temporary folder, removed after")
+    parser.add_argument("--before", type=lambda text: Path(text).resolve(),
+                        help="a copy of the code before: its pages and commands too, in turn")
     args = parser.parse_args(argv)
     print(common.machine())
     for name in ("TRANSFERS_DATABASE_URL", "TRANSFERS_SMTP_HOST"):

@@ -93,8 +93,9 @@ def print_rows(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None
 
 def say(text: str) -> None:
     """A line of output as it is: no markup, no highlighting (ids and reasons may hold []),
+    no emoji codes (a note's ":x:" stays itself; and Rich's table of them is not loaded),
     not wrapped."""
-    out.print(text, markup=False, highlight=False, soft_wrap=True)
+    out.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def parse_date(text: str, option: str) -> date:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from app import audit, requests, services, signin, submissions
 from app.errors import Refused
@@ -490,6 +489,8 @@ def notices(request_id: Annotated[str | None, typer.Argument()] = None,
     ]
 
     def human() -> None:
+        from rich.table import Table  # here: `transfers show` and `list` start without it
+
         table = Table("request", "kind", "to", "language", "status", "attempts", "error")
         for n in rows:
             table.add_row(n.request_id, n.kind, n.recipients, n.language, n.status,

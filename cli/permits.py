@@ -14,7 +14,6 @@ import re
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from app import permits
 from app.errors import Refused
@@ -121,6 +120,8 @@ def print_permit(state: PermitState) -> None:
 
 
 def _print_state(state: PermitState, source: str = "") -> None:
+    from rich.table import Table  # here: `transfers show` and `list` start without it
+
     print_permit(state)
     title = f"events of {state.school_year}"
     if source == "workflow":

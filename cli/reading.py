@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from app import search, worklist
+from app import worklist
 from app.errors import Refused
 from app.permits import PERMIT_PREFIX
 from app.staff_districts import district_today
@@ -146,6 +146,8 @@ def print_list(data: list[dict[str, Any]]) -> None:
 
 def find(text: str, actor: str, as_json: bool) -> None:
     """`transfers find`: requests of the person's district(s), open ones first."""
+    from app import search  # here: `transfers show` and `list` start without it
+
     found = search.find(principal(actor), text)
     todays = {d: district_today(d) for d in {f.district for f in found}}
     data = [

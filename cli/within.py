@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from app import lottery, within
+# The lottery's modules (its draw, its audit) and Rich's tables are imported by the commands
+# that use them: `transfers show` and `list` start without them (issue 17).
+from app import within
 from app.errors import Refused
 from app.requests import with_history
 from cli.common import (
@@ -32,7 +33,6 @@ from cli.common import (
 )
 from cli.permits import permit_json, print_permit
 from cli.roster import roster_lines
-from models.lottery_record import LotteryRecord
 from models.within_district import Program, SeatKey
 from models.within_request import (
     CurrentYearFactors,
@@ -40,6 +40,9 @@ from models.within_request import (
     WithinRequestState,
     WithinStage,
 )
+
+if TYPE_CHECKING:
+    from models.lottery_record import LotteryRecord
 
 lottery_app = typer.Typer(
     help="The within-district lottery of a district and school year (Rule 5110.1 VIII.B).",
@@ -198,6 +201,8 @@ def leave_program(
 
 
 def _print_record(record: LotteryRecord) -> None:
+    from rich.table import Table
+
     zone = record.window_closes.tzinfo  # the district's
 
     def local(instant: datetime) -> str:
@@ -273,6 +278,8 @@ def lottery_show(district: DistrictArg, school_year: YearArg, as_json: JsonFlag 
     """The lottery's seed, applications, seats, result and ledger.
 
     From the records store after the draw; before it, from the lottery workflow."""
+    from app import lottery
+
     record = run(lottery.record(district, school_year))
     emit(as_json, _record_json(record), lambda: _print_record(record))
 
@@ -291,6 +298,8 @@ def lottery_verify(
 
     The record is the records store's, or a LotteryRecord JSON file (`lottery show --json`).
     Every difference is printed and the exit status is 1."""
+    from app import lottery
+
     if file is not None:
         if district or school_year:
             raise Refused("give either DISTRICT SCHOOL_YEAR or --file, not both")
@@ -322,6 +331,8 @@ def lottery_run(district: DistrictArg, school_year: YearArg, as_json: JsonFlag =
     """A practice draw over the applications so far; it changes nothing.
 
     The lottery's seed is used; no one is told; the real draw runs when the window closes."""
+    from app import lottery
+
     record = run(lottery.rehearse(district, school_year))
     banner = (
         f"PRACTICE RUN over the {len(record.applicants)} applications entered so far: nothing "
@@ -352,6 +363,8 @@ def lottery_certify(
     Only a staff member with the lottery_certifier role who did not set the seats may; and
     only once paper forms received before the close can no longer come in, unless the
     certifier says every one is entered (--all-paper-entered)."""
+    from app import lottery
+
     record = run(lottery.certify(district, school_year, principal(actor), all_paper_entered))
     data = {"id": record.id, "stage": record.stage.value, "certified_by": record.certified_by,
             "certified_at": record.certified_at.isoformat() if record.certified_at else None,
@@ -375,6 +388,8 @@ def lottery_add_seats(
     as_json: JsonFlag = False,
 ) -> None:
     """Open more seats after certification (VII); the next in line are offered them."""
+    from app import lottery
+
     key = SeatKey(school=school, program=program, grade=grade)
     left = run(lottery.add_seats(district, school_year, key, seats, principal(actor)))
 
@@ -390,6 +405,8 @@ def lottery_add_seats(
 
 
 def _answer(request_id: str, actor: str, accept: bool, as_json: bool) -> None:
+    from app import lottery
+
     offer = run(lottery.answer_offer(request_id, principal(actor), accept))
     verb = "accepted" if accept else "declined"
     data = {"request_id": request_id, "answer": verb, **offer.model_dump(mode="json")}

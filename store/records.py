@@ -216,10 +216,11 @@ def list_requests(
     if open_only:
         query = query.where(RequestRow.is_open.is_(True))
     # Soonest next deadline first (a passed one is sooner still); then, for the requests
-    # that wait on no date, their decision's last day.
+    # that wait on no date, their decision's last day. NULLS LAST rather than ``is_(None)``
+    # keys, which no index holds: the order of ``ix_requests_due``.
     query = query.order_by(
-        RequestRow.next_due.is_(None), RequestRow.next_due,
-        RequestRow.decision_due.is_(None), RequestRow.decision_due, RequestRow.id,
+        RequestRow.next_due.asc().nulls_last(), RequestRow.decision_due.asc().nulls_last(),
+        RequestRow.id,
     ).limit(limit)
     with engine.connect() as connection:
         return list(connection.execute(query).all())

@@ -58,6 +58,9 @@ class RequestRow(Base):
         Index("ix_requests_worklist", *WORKLIST_INDEX),
         Index("ix_requests_worklist_counts", *COUNTS_INDEX),
         Index("ix_requests_search", *SEARCH_INDEX),
+        # `transfers list`'s order (store.records.list_requests): its first thousand rows are
+        # read in it, where all 20,000 were read and sorted (0.1 s on PostgreSQL).
+        Index("ix_requests_due", "next_due", "decision_due", "id"),
     )
 
 
