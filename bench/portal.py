@@ -72,6 +72,7 @@ RECEIPT_WORDS = "We received your interdistrict permit request"  # the receipt's
 TAG = "P"  # the opening day's student ids (console's seeding uses "B")
 BATCH = 1000
 WARM = 3  # applications before the timed ones
+TIMEOUT = 1800.0  # seconds a page may take (--timeout)
 
 
 class Figures:
@@ -155,6 +156,20 @@ async def open_sessions(addresses: Sequence[str], label: str) -> list[str]:
     return await asyncio.to_thread(all_of)
 
 
+def cpu_of(stack: common.DevStack, portal: subprocess.Popen) -> dict[str, float]:
+    """CPU seconds (user + system) each process of the stack has used so far."""
+    found = {"portal": common.cpu_seconds(portal.pid),
+             "worker": sum(common.cpu_seconds(w.pid) for w in stack.workers),
+             "dev server": common.cpu_seconds(stack.server.pid)}
+    times = os.times()
+    found["driver (this)"] = times.user + times.system
+    return found
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before}
+
+
 # ---- the portal's process ---------------------------------------------------------------
 
 
@@ -188,12 +203,22 @@ async def portal_process(stack: common.DevStack) -> AsyncIterator[tuple[str, sub
         common._stop(process)
 
 
+_TLS: Any = None
+
+
 def client(base: str) -> Any:
+    """A parent's browser: a client of its own (one keep-alive connection at a time). One
+    client for thousands of requests in flight would measure httpcore's pool, whose every
+    step walks every queued request (the driver then took more CPU than the portal)."""
+    import ssl
+
     import httpx
 
-    return httpx.AsyncClient(
-        base_url=base, timeout=120, follow_redirects=False,
-        limits=httpx.Limits(max_connections=2000, max_keepalive_connections=2000))
+    global _TLS
+    if _TLS is None:  # made once: loading the CA bundle for each parent costs milliseconds
+        _TLS = ssl.create_default_context()
+    return httpx.AsyncClient(base_url=base, timeout=TIMEOUT, follow_redirects=False, verify=_TLS,
+                             limits=httpx.Limits(max_connections=1))
 
 
 def cookie(token: str) -> dict[str, str]:
@@ -236,9 +261,13 @@ async def opening_day(stack: common.DevStack, base: str, portal: subprocess.Pope
                 "parent.relationship": "natural_parent", "parent.name": f"Maria Portal{i}",
                 "school_year": year, "other_district": "Downey Unified School District"}
 
-    async def arrive(http: Any, i: int, scheduled: float, figures: Figures = figures) -> None:
-        nonlocal listed
+    async def arrive(i: int, scheduled: float, figures: Figures = figures) -> None:
         figures.add("driver behind its schedule", time.monotonic() - scheduled)
+        async with client(base) as http:
+            await steps(http, i, figures)
+
+    async def steps(http: Any, i: int, figures: Figures) -> None:
+        nonlocal listed
         jar = cookie(tokens[i])
         try:
             began = time.perf_counter()
@@ -274,39 +303,40 @@ async def opening_day(stack: common.DevStack, base: str, portal: subprocess.Pope
         except Exception as error:  # noqa: BLE001 - counted and reported
             failures.append(f"arrival {i}: {error!r}"[:400])
 
-    async with client(base) as http:
-        # Warm-up, untimed: the portal, the worker and the server have done each step once.
-        for i in range(n, total):
-            await arrive(http, i, time.monotonic(), Figures())
-        if failures:
-            raise common.BenchError(f"the warm-up failed: {failures[0]}")
-        print(f"{n} applications at {rate:g}/s ({n / rate:.0f} s of arrivals), "
-              f"each with {len(KINDS)} uploads of {args.upload_kb} KB"
-              f"{' in one form' if args.together else ''}", flush=True)
-        tasks = []
-        t0 = time.monotonic() + 0.2
-        load_during = []
-        for i in range(n):
-            scheduled = t0 + i / rate
-            delay = scheduled - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(arrive(http, i, scheduled)))
-            if i and i % max(1, int(rate * 30)) == 0:
-                load_during.append(os.getloadavg()[0])
-                in_flight = sum(not t.done() for t in tasks)
-                print(f"  {i} arrived, {in_flight} in flight, {len(failures)} failed, load "
-                      f"{load_during[-1]:.2f}", flush=True)
-                stack.check_workers()
-                if portal.poll() is not None:
-                    raise common.BenchError("the portal exited; see portal.log")
-        arrivals = time.monotonic() - t0
-        await asyncio.gather(*tasks)
-        finished = time.monotonic() - t0
+    # Warm-up, untimed: the portal, the worker and the server have done each step once.
+    for i in range(n, total):
+        await arrive(i, time.monotonic(), Figures())
+    if failures:
+        raise common.BenchError(f"the warm-up failed: {failures[0]}")
+    print(f"{n} applications at {rate:g}/s ({n / rate:.0f} s of arrivals), "
+          f"each with {len(KINDS)} uploads of {args.upload_kb} KB"
+          f"{' in one form' if args.together else ''}", flush=True)
+    tasks = []
+    cpu_before = cpu_of(stack, portal)
+    t0 = time.monotonic() + 0.2
+    load_during = []
+    for i in range(n):
+        scheduled = t0 + i / rate
+        delay = scheduled - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(arrive(i, scheduled)))
+        if i and i % max(1, int(rate * 30)) == 0:
+            load_during.append(os.getloadavg()[0])
+            in_flight = sum(not t.done() for t in tasks)
+            print(f"  {i} arrived, {in_flight} in flight, {len(failures)} failed, load "
+                  f"{load_during[-1]:.2f}", flush=True)
+            stack.check_workers()
+            if portal.poll() is not None:
+                raise common.BenchError("the portal exited; see portal.log")
+    arrivals = time.monotonic() - t0
+    await asyncio.gather(*tasks)
+    finished = time.monotonic() - t0
+    cpu = cpu_used(cpu_before, cpu_of(stack, portal))
     done = [request_id for request_id in ids[:n] if request_id]
     counts = await asyncio.to_thread(stages_of, engine, done)
     return {"arrivals": arrivals, "finished": finished, "failures": failures,
-            "listed": listed, "stages": counts, "load": load_during}
+            "listed": listed, "stages": counts, "load": load_during, "cpu": cpu}
 
 
 def stages_of(engine: Any, ids: list[str], wait: float = 60) -> dict[str, int]:
@@ -328,8 +358,8 @@ def stages_of(engine: Any, ids: list[str], wait: float = 60) -> dict[str, int]:
 # ---- 2. the status page -----------------------------------------------------------------
 
 
-async def status_pages(stack: common.DevStack, base: str, args: argparse.Namespace,
-                       figures: Figures) -> dict[str, Any]:
+async def status_pages(stack: common.DevStack, base: str, portal: subprocess.Popen,
+                       args: argparse.Namespace, figures: Figures) -> dict[str, Any]:
     import console  # the staff console benchmark's seeding
 
     engine = stack.engine()
@@ -352,23 +382,29 @@ async def status_pages(stack: common.DevStack, base: str, args: argparse.Namespa
         if name is not None:
             figures.add(name, time.perf_counter() - began)
 
-    async with client(base) as http:
-        await asyncio.gather(*(fetch(http, k, None) for k in range(args.parents)))  # warm-up
-        alone = "status page, one parent alone"
+    browsers = [client(base) for _ in range(args.parents)]  # each parent's own connection
+    try:
+        # Warm-up, untimed: each parent's page once.
+        await asyncio.gather(*(fetch(browsers[k], k, None) for k in range(args.parents)))
         for _ in range(args.fetches):
-            await fetch(http, 0, alone)
+            await fetch(browsers[0], 0, "status page, one parent alone")
 
         together = f"status page, {args.parents} parents at once"
 
         async def parent(k: int) -> None:
             for _ in range(args.fetches):
-                await fetch(http, k, together)
+                await fetch(browsers[k], k, together)
 
         load_before = os.getloadavg()[0]
+        cpu_before = cpu_of(stack, portal)
         began = time.perf_counter()
         await asyncio.gather(*(parent(k) for k in range(args.parents)))
         took = time.perf_counter() - began
-    return {"took": took, "pages": args.parents * args.fetches, "load": load_before,
+        cpu = cpu_used(cpu_before, cpu_of(stack, portal))
+    finally:
+        for browser in browsers:
+            await browser.aclose()
+    return {"took": took, "pages": args.parents * args.fetches, "load": load_before, "cpu": cpu,
             "open": await asyncio.to_thread(open_count, engine)}
 
 
@@ -407,7 +443,7 @@ async def bench(args: argparse.Namespace) -> int:
                 stack.check_workers()
             status = None
             if args.open and args.parents:
-                status = await status_pages(stack, base, args, figures)
+                status = await status_pages(stack, base, portal, args, figures)
             load_after = os.getloadavg()
 
     failed = bool(day and day["failures"])
@@ -420,6 +456,7 @@ async def bench(args: argparse.Namespace) -> int:
         print(f"  receipt notice already on the receipt page: {day['listed']} of "
               f"{n - len(day['failures'])}; stages at the end: "
               + ", ".join(f"{s} {c}" for s, c in sorted(day["stages"].items())))
+        print("  CPU used while they ran: " + cpu_line(day["cpu"], n, "application"))
         if day["failures"]:
             print(f"  {len(day['failures'])} arrivals FAILED; the first: {day['failures'][0]}")
     if status is not None:
@@ -427,6 +464,7 @@ async def bench(args: argparse.Namespace) -> int:
               f"{status['took']:.1f} s ({status['pages'] / status['took']:.1f} pages/s), "
               f"{status['open']} open requests in the store (the opening day's too); load "
               f"average before {status['load']:.2f}")
+        print("  CPU used while they ran: " + cpu_line(status["cpu"], status["pages"], "page"))
     print(f"load average at the end: {', '.join(f'{x:.2f}' for x in load_after)}\n")
     upload = "3 uploads in one form -> its page" if args.together else "upload -> its page"
     rows = [figures.row("submit -> receipt page", TARGET_RECEIPT),
@@ -437,6 +475,11 @@ async def bench(args: argparse.Namespace) -> int:
     common.print_table(["", "n", "p50", "p95", "p99", "max", "target", ""],
                        [row for row in rows if row[1] != "0"])
     return 1 if failed else 0
+
+
+def cpu_line(cpu: dict[str, float], count: int, what: str) -> str:
+    return ", ".join(f"{name} {seconds:.0f} s ({seconds / count * 1000:.0f} ms a {what})"
+                     for name, seconds in cpu.items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,11 +493,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="open requests written for the status page (20000; 0: none)")
     parser.add_argument("--parents", type=int, default=50, help="parents at once (50)")
     parser.add_argument("--fetches", type=int, default=40, help="pages each parent gets (40)")
-    common.add_stack_options(parser)
+    common.add_stack_options(parser, "seconds a page may take before its parent gives up")
     args = parser.parse_args(argv)
     if (args.applications < 0 or args.rate <= 0 or args.open < 0 or args.parents < 0
             or args.fetches < 1 or args.upload_kb < 1 or args.parents > max(args.open, 1)):
         parser.error("sizes must be positive (and --parents at most --open)")
+    global TIMEOUT
+    TIMEOUT = args.timeout
     return common.run(bench(args))
 
 
