@@ -454,7 +454,8 @@ async def bench(args: argparse.Namespace) -> int:
               f"the first arrived; load average during: "
               f"{', '.join(f'{x:.1f}' for x in day['load']) or '-'}")
         print(f"  receipt notice already on the receipt page: {day['listed']} of "
-              f"{n - len(day['failures'])}; stages at the end: "
+              f"{len(figures.times.get('submit -> receipt page', []))} receipt pages; stages "
+              f"at the end: "
               + ", ".join(f"{s} {c}" for s, c in sorted(day["stages"].items())))
         print("  CPU used while they ran: " + cpu_line(day["cpu"], n, "application"))
         if day["failures"]:
