@@ -25,7 +25,7 @@ clean:
 
 # Benchmarks (bench/RESULTS.md): all six in order, each printing its own table. The
 # Temporal ones start their own dev server (persisted to SQLite, as `make run` does) in a
-# temporary folder, on free ports. Run them on a quiet machine: 25-45 min on 2 vCPUs.
+# temporary folder, on free ports. Run them on a quiet machine: 45-60 min on 2 vCPUs.
 .PHONY: bench bench-throughput bench-burst bench-idle bench-lottery bench-school-year bench-portal
 bench: $(STAMP)
 	$(PY) bench/throughput.py
