@@ -23,16 +23,17 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) .transfers
 
-# Benchmarks (bench/RESULTS.md): all five in order, each printing its own table. The
+# Benchmarks (bench/RESULTS.md): all six in order, each printing its own table. The
 # Temporal ones start their own dev server (persisted to SQLite, as `make run` does) in a
-# temporary folder, on free ports. Run them on a quiet machine: 18-35 min on 2 vCPUs.
-.PHONY: bench bench-throughput bench-burst bench-idle bench-lottery bench-school-year
+# temporary folder, on free ports. Run them on a quiet machine: 45-60 min on 2 vCPUs.
+.PHONY: bench bench-throughput bench-burst bench-idle bench-lottery bench-school-year bench-portal
 bench: $(STAMP)
 	$(PY) bench/throughput.py
 	$(PY) bench/burst.py
 	$(PY) bench/idle.py
 	$(PY) bench/lottery.py
 	$(PY) bench/school_year.py
+	$(PY) bench/portal.py
 
 bench-throughput: $(STAMP)
 	$(PY) bench/throughput.py
@@ -48,3 +49,6 @@ bench-lottery: $(STAMP)
 
 bench-school-year: $(STAMP)
 	$(PY) bench/school_year.py
+
+bench-portal: $(STAMP)
+	$(PY) bench/portal.py

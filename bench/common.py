@@ -186,7 +186,9 @@ class DevStack:
         return engine_for(self.settings().database_url)
 
     async def start(self) -> None:
+        from app.context import signing_key
         from infra.settings import connect
+        from infra.signing import ProofSigner
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         districts = self.data_dir / "districts"
@@ -206,7 +208,10 @@ class DevStack:
             if self.server.poll() is not None:
                 raise BenchError(f"the dev server exited; see {log.name}")
             try:
-                self.client = await connect()
+                # As the fronts connect (app.context.client): each start and Update is
+                # signed for whom it acts (infra.proofs.ACTING); the workflows refuse any
+                # without its proof.
+                self.client = await connect(interceptors=[ProofSigner(signing_key)])
                 return
             except RuntimeError:
                 await asyncio.sleep(0.1)
@@ -297,8 +302,16 @@ def prepare(form: dict[str, Any], actor: str = CLERK) -> Any:
 
 
 async def submit(client: Any, form: dict[str, Any], actor: str = CLERK) -> str:
-    """Submit as `transfers submit` does (its checks in a thread: they read SQLite)."""
-    prepared = await asyncio.to_thread(prepare, form, actor)
+    """Submit as `transfers submit` does (its checks in a thread: they read SQLite). The
+    checks set whom the start is signed for (``proofs.ACTING``) in the thread's copy of the
+    context: it is carried back to this task's, where the start is sent."""
+    from infra.proofs import ACTING
+
+    def checked() -> tuple[Any, Any]:
+        return prepare(form, actor), ACTING.get()
+
+    prepared, acting = await asyncio.to_thread(checked)
+    ACTING.set(acting)
     await prepared.start(client)
     return prepared.id
 

@@ -259,3 +259,7 @@ class RosterLinkRow(Base):
     district: Mapped[str] = mapped_column(String(64), primary_key=True)
     student: Mapped[str] = mapped_column(String(255), primary_key=True)
     guardian: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+    # A guardian's students (store.roster.guardians_by_email: the portal reads them for every
+    # page a roster parent opens): without it, each look-up read the whole district's people.
+    __table_args__ = (Index("ix_roster_links_guardian", "district", "guardian", "student"),)
