@@ -1,6 +1,7 @@
 """What every operation reaches for: the settings, the records store, Temporal, the
 districts' files, the document store, and the roster that gives the acting person's roles.
-Read anew for each operation (the environment may change between two, as in the tests)."""
+Read anew for each operation (the environment may change between two, as in the tests); the
+settings are reused while nothing they come from has changed."""
 
 from __future__ import annotations
 
@@ -31,11 +32,34 @@ if TYPE_CHECKING:
 
 
 def settings() -> Settings:
-    """The settings of a front (without the worker's plaintext cut-over: `worker_settings`)."""
+    """The settings of a front (without the worker's plaintext cut-over: `worker_settings`).
+    Read again whenever what they come from changed (the variables, the settings file, the
+    current folder a relative data folder is resolved in), else reused: a portal page reaches
+    for them several times, and reading the file each time was a tenth of its work."""
+    key = _settings_sources()
+    if _SETTINGS and _SETTINGS[0][0] == key:
+        return _SETTINGS[0][1]
     try:
-        return load_settings(sealing=False)
+        found = load_settings(sealing=False)
     except ValueError as error:  # a variable (or the settings file): its name and the problem
         raise Refused(str(error)) from None
+    _SETTINGS[:] = [(key, found)]
+    return found
+
+
+_SETTINGS: list[tuple[object, Settings]] = []  # the last settings read, with their sources
+
+
+def _settings_sources() -> object:
+    variables = tuple(sorted((name, value) for name, value in os.environ.items()
+                             if name.startswith("TRANSFERS_")
+                             or name in ("HOME", "XDG_CONFIG_HOME")))
+    try:
+        found = config_path().stat()
+        file: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
+    except OSError:
+        file = None
+    return variables, str(config_path()), file, os.getcwd()
 
 
 def worker_settings() -> Settings:
