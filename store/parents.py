@@ -10,7 +10,6 @@ from sqlalchemy import Engine, and_, or_, select
 
 from models.state import RequestState
 from models.within_request import WithinRequestState
-from store.read_model import FIELD_SEPARATOR, fold
 from store.records import WITHIN, AnyState
 from store.schema import RequestRow
 
@@ -30,10 +29,8 @@ def requests_of(engine: Engine, email: str, students: Iterable[tuple[str, str]]
     the ``students`` (district, student id), newest first."""
     address = email.strip().lower()
     pairs = set(students)
-    # The search text holds the address folded, a field of its own: a cheap first cut, then
-    # each candidate's own address decides (no look-alike folding lets anyone in).
-    by_address = RequestRow.search.like(f"%{_like(fold(address))}{FIELD_SEPARATOR}%",
-                                        escape="\\")
+    # The row's lowercased address, indexed: then each candidate's own address decides.
+    by_address = RequestRow.parent_email == address
     by_student = [and_(RequestRow.district == d, RequestRow.student_id == s)
                   for d, s in pairs]
     query = (select(RequestRow.id, RequestRow.direction, RequestRow.state)

@@ -50,4 +50,5 @@ def read_model_values(state: RequestState | WithinRequestState) -> dict[str, Any
         "school": school_of(state),
         "student_name": state.request.student.full_name,
         "search": search_text(state),
+        "parent_email": str(state.request.parent.email).lower(),
     }

@@ -26,7 +26,7 @@ from tests.support.read_models import interdistrict, within, within_request
 
 D = date(2027, 3, 10)
 READ_MODEL = ("next_due", "next_kind", "next_waits_on", "next_action", "school",
-              "student_name", "search")
+              "student_name", "search", "parent_email")  # 0007's columns, and 0012's
 
 
 def row(engine: Engine, request_id: str) -> dict[str, Any]:

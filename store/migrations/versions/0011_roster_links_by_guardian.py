@@ -1,4 +1,4 @@
-"""a guardian's students by index (0010, after 0009; 2026-12-03): ``roster_links`` gets
+"""a guardian's students by index (0011, after 0010; 2026-12-03): ``roster_links`` gets
 ``ix_roster_links_guardian`` (district, guardian, student), so a guardian's students
 (store.roster.guardians_by_email, read for every portal page a roster parent opens) are found
 without reading every person of the district (bench/portal.py: 8-66 ms a look-up on SQLite at
