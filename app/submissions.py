@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
@@ -106,6 +106,26 @@ class Rejected:
 
 # ---- one form ---------------------------------------------------------------------------
 
+# How far this machine's clock may be from the Temporal server's before intake's early check
+# refuses what the workflows' clock would take (docs/cross-cutting.md "One clock for intake").
+CLOCK_SLACK = timedelta(minutes=10)
+T = TypeVar("T")
+
+
+def early(prepare: Callable[[datetime], T], now: datetime) -> T:
+    """Intake's checks at ``now`` (this machine's clock), for early feedback only. A refusal
+    that a clock up to ``CLOCK_SLACK`` off would not give (a window that closed or opened a
+    few minutes ago here) is not this machine's to make: intake runs again at the nearest
+    clock that passes, and the workflows judge on the server's, refusing with their reason
+    if they disagree. A refusal at every such clock is intake's, as worded at ``now``."""
+    try:
+        return prepare(now)
+    except PolicyError:
+        for moved in (now - CLOCK_SLACK, now + CLOCK_SLACK):
+            with contextlib.suppress(PolicyError):
+                return prepare(moved)
+        raise
+
 
 def prepare_interdistrict(
     request: InterdistrictRequest, principal: Principal | Acting,
@@ -119,15 +139,14 @@ def prepare_interdistrict(
     staff = _actor(config, principal)
     check_role("submit", staff.name, staff.roles)
     task_queue = context.settings().task_queue
-    now = datetime.now(UTC)
-    today = calendar.local_date(now, config.timezone)
     engine = context.engine()
     from intake.roster_facts import interdistrict_with_roster  # the roster's facts (issue 18)
 
     request = interdistrict_with_roster(engine, request)
     received_at, received_by = paper.resolve(config.timezone) if paper else (None, None)
-    inp = prepare(request, config, today, engine, staff.name, received_at=received_at,
-                  received_by=received_by, now=now)
+    inp = early(lambda now: prepare(
+        request, config, calendar.local_date(now, config.timezone), engine, staff.name,
+        received_at=received_at, received_by=received_by, now=now), datetime.now(UTC))
 
     async def go(client: Client) -> object:
         async with _claimed(engine, request.district, request.school_year, request.student.id,
@@ -158,9 +177,9 @@ def prepare_within_form(
 
     request = within_with_roster(engine, request)
     received_at, received_by = paper.resolve(config.timezone) if paper else (None, None)
-    inp = prepare_within(request, config, datetime.now(UTC), engine, staff.name,
-                         received_at=received_at, received_by=received_by,
-                         online=PARENT in staff.roles)
+    inp = early(lambda now: prepare_within(
+        request, config, now, engine, staff.name, received_at=received_at,
+        received_by=received_by, online=PARENT in staff.roles), datetime.now(UTC))
     task_queue = context.settings().task_queue
 
     async def go(client: Client) -> object:
