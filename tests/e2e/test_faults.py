@@ -471,7 +471,8 @@ HIGH = ["north-high", "west-high"]
 
 def within_toml(district: str, closes: datetime) -> tuple[str, str]:
     """Millard's schools and staff; the next-year window open now and closing at ``closes``
-    (its lottery's durable timer). The file and the school year."""
+    (its lottery's durable timer), online too (one close, not VIII.A.2's end of the day: the
+    test waits for it on the real clock). The file and the school year."""
     millard = tomllib.loads((SHIPPED_DIR / "millard.toml").read_text())
     year = f"{closes.year}-{closes.year + 1}"
     notify = closes.date() + timedelta(days=5)
@@ -485,6 +486,7 @@ def within_toml(district: str, closes: datetime) -> tuple[str, str]:
         "next_year_closes_month": closes.month, "next_year_closes_day": closes.day,
         "next_year_closes_time": closes.time().replace(microsecond=0),
         "notify_by_month": notify.month, "notify_by_day": notify.day,
+        "online_until_end_of_day": False,
     }
     return within_district_toml(head, settings, year, first_day, SEATS), year
 
