@@ -104,17 +104,11 @@ async def bench(args: argparse.Namespace) -> int:
             submit_times[i] = time.monotonic() - began
 
         print(f"{n} submissions at {rate:g}/s ({n / rate:.0f} s of arrivals)", flush=True)
-        tasks = []
-        t0 = time.monotonic() + 0.2
-        for i in range(n):
-            scheduled = t0 + i / rate
-            delay = scheduled - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(arrive(i, scheduled)))
-            if i and i % max(1, int(rate * 30)) == 0:
-                print(f"  {i} submitted", flush=True)
-                stack.check_workers()
+        def progress(i: int, tasks: list[asyncio.Task]) -> None:
+            print(f"  {i} submitted", flush=True)
+            stack.check_workers()
+
+        tasks, t0 = await common.open_loop(n, rate, arrive, progress)
         await asyncio.gather(*tasks)
         arrivals = time.monotonic() - t0
         if failures:

@@ -29,7 +29,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Coroutine, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -394,6 +395,26 @@ async def execute_update(handle: Any, update: Any, arg: Any, **kwargs: Any) -> A
 
 
 # ---- figures and printing ------------------------------------------------------------------
+
+
+async def open_loop(
+    n: int, rate: float, arrive: Callable[[int, float], Awaitable[None]],
+    progress: Callable[[int, list[asyncio.Task]], None],
+) -> tuple[list[asyncio.Task], float]:
+    """Start ``arrive(i, scheduled)`` for ``n`` arrivals at ``rate`` a second by the clock, not
+    when earlier ones finish (open loop: a slow system is not given fewer arrivals), and call
+    ``progress(i, tasks)`` every 30 s of arrivals. The tasks, and when the first was due."""
+    tasks: list[asyncio.Task] = []
+    t0 = time.monotonic() + 0.2
+    for i in range(n):
+        scheduled = t0 + i / rate
+        delay = scheduled - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(arrive(i, scheduled)))
+        if i and i % max(1, int(rate * 30)) == 0:
+            progress(i, tasks)
+    return tasks, t0
 
 
 def percentile(values: Sequence[float], p: float) -> float:

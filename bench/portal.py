@@ -311,24 +311,19 @@ async def opening_day(stack: common.DevStack, base: str, portal: subprocess.Pope
     print(f"{n} applications at {rate:g}/s ({n / rate:.0f} s of arrivals), "
           f"each with {len(KINDS)} uploads of {args.upload_kb} KB"
           f"{' in one form' if args.together else ''}", flush=True)
-    tasks = []
     cpu_before = cpu_of(stack, portal)
-    t0 = time.monotonic() + 0.2
-    load_during = []
-    for i in range(n):
-        scheduled = t0 + i / rate
-        delay = scheduled - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(arrive(i, scheduled)))
-        if i and i % max(1, int(rate * 30)) == 0:
-            load_during.append(os.getloadavg()[0])
-            in_flight = sum(not t.done() for t in tasks)
-            print(f"  {i} arrived, {in_flight} in flight, {len(failures)} failed, load "
-                  f"{load_during[-1]:.2f}", flush=True)
-            stack.check_workers()
-            if portal.poll() is not None:
-                raise common.BenchError("the portal exited; see portal.log")
+    load_during: list[float] = []
+
+    def progress(i: int, tasks: list[asyncio.Task]) -> None:
+        load_during.append(os.getloadavg()[0])
+        in_flight = sum(not t.done() for t in tasks)
+        print(f"  {i} arrived, {in_flight} in flight, {len(failures)} failed, load "
+              f"{load_during[-1]:.2f}", flush=True)
+        stack.check_workers()
+        if portal.poll() is not None:
+            raise common.BenchError("the portal exited; see portal.log")
+
+    tasks, t0 = await common.open_loop(n, rate, arrive, progress)
     arrivals = time.monotonic() - t0
     await asyncio.gather(*tasks)
     finished = time.monotonic() - t0
