@@ -63,11 +63,11 @@ def stored(engine: Engine, district: str) -> Stored:
         orgs = dict(session.execute(
             select(RosterSchoolRow.sourced_id, RosterSchoolRow.school_id)
             .where(RosterSchoolRow.district == district, RosterSchoolRow.active)
-        ).tuples().all())
+        ).all())
         people = {sid: PersonKind(kind) for sid, kind in session.execute(
             select(RosterPersonRow.sourced_id, RosterPersonRow.kind)
             .where(RosterPersonRow.district == district, RosterPersonRow.active)
-        ).tuples()}
+        )}
     return Stored(orgs, people)
 
 
@@ -151,7 +151,7 @@ def _write_links(session: Session, district: str, changes: Changes, counts: Coun
     for student, guardian in session.execute(
         select(RosterLinkRow.student, RosterLinkRow.guardian)
         .where(RosterLinkRow.district == district)
-    ).tuples():
+    ):
         present.setdefault(student, set()).add(guardian)
     # Who is gone has no links: every student a bulk file does not hold, and whoever a delta
     # file deletes (a student's links, or a guardian's).
@@ -239,7 +239,7 @@ def count(engine: Engine, district: str) -> dict[str, int]:
             select(RosterPersonRow.kind, func.count())
             .where(RosterPersonRow.district == district, RosterPersonRow.active)
             .group_by(RosterPersonRow.kind)
-        ).tuples().all())
+        ).all())
         links = session.scalar(select(func.count()).select_from(RosterLinkRow)
                                .where(RosterLinkRow.district == district)) or 0
     return {"students": by_kind.get("student", 0), "guardians": by_kind.get("guardian", 0),
