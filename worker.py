@@ -25,6 +25,7 @@ from infra.codec import KEYS_VARIABLE, CompressThenEncrypt
 from infra.proofs import Keyring
 from infra.sealing import REQUIRED_SINCE_VARIABLE, RefusingRunner
 from infra.settings import Settings, connect, load_settings
+from models.base import build_all
 from store import made, records
 from store.engine import engine_for
 from store.migrate import check_current
@@ -72,6 +73,9 @@ def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
     committed histories run sandboxed (tests/conftest.py turns it on), and ruff bans the
     clock, randomness and I/O in ``workflows/``, ``models/`` and ``rules/`` (pyproject.toml,
     tests/workflows/test_sandbox.py)."""
+    # The models build their validators when first used (models/base.py): here, outside
+    # any workflow, not in the first workflow task that validates one.
+    build_all()
     if not sandboxed:
         return UnsandboxedWorkflowRunner()
     # The sandbox imports the workflow modules again for every workflow run: let Python keep

@@ -86,25 +86,35 @@ def sign_in(outbox: Path) -> None:
     signin.redeem(STAFF, code.group(1).decode())
 
 
-def median_seconds(command: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:
-    """The median wall time of ``command`` as a process, after one warm-up run, and the
-    median CPU time (user + system) it took: on a machine others share, the CPU time says
-    what the command costs when the wall time also says how long it waited."""
-    walls, cpus = [], []
+def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The wall time of ``command`` as a process, and the CPU time (user + system) it took:
+    on a machine others share, the CPU time says what the command costs when the wall time
+    also says how long it waited."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    # In the temporary folder: `python -c` looks for modules in its current folder first.
+    done = subprocess.run(command, env=env, capture_output=True, text=True,
+                          cwd=env["TRANSFERS_DATA_DIR"])
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
+    return elapsed, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def medians(cases: list[tuple[list[str], dict[str, str]]], repeat: int
+            ) -> list[tuple[float, float]]:
+    """Each case's median wall and CPU time over ``repeat`` rounds after one warm-up, the
+    cases taking turns in every round: this machine's speed drifts within a minute, and in
+    turns the drift falls on every case alike."""
+    times: list[list[tuple[float, float]]] = [[] for _ in cases]
     for attempt in range(repeat + 1):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        # In the temporary folder: `python -c` looks for modules in its current folder first.
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              cwd=env["TRANSFERS_DATA_DIR"])
-        elapsed = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
-        if attempt:
-            walls.append(elapsed)
-            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(walls), statistics.median(cpus)
+        for index, (command, env) in enumerate(cases):
+            measured = run_once(command, env)
+            if attempt:
+                times[index].append(measured)
+    return [(statistics.median(w for w, _ in t), statistics.median(c for _, c in t))
+            for t in times]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,32 +135,34 @@ def main(argv: list[str] | None = None) -> int:
         first = fill(args.requests)
         sign_in(Path(tmp) / "data" / "outbox")
         python = [sys.executable, "-c"]
-        entry = [*python, "from cli.main import main; main()"]
-        rows = []
+        entry = [*python, "from starter import main; main()"]  # as the installed command
+        cases: list[tuple[str, list[str], dict[str, str], float | None]] = []
         if args.before:
             then = env | {"PYTHONPATH": str(args.before.resolve())}
-            rows += [
+            cases += [
                 (f"before: transfers show ID ({args.requests} requests)",
-                 median_seconds([*entry, "show", first], then, args.repeat), TARGET),
+                 [*entry, "show", first], then, TARGET),
                 (f"before: transfers list ({args.requests} requests)",
-                 median_seconds([*entry, "list"], then, args.repeat), TARGET),
+                 [*entry, "list"], then, TARGET),
             ]
-        rows += [
+        cases += [
             (f"transfers show ID ({args.requests} requests)",
-             median_seconds([str(BIN / "transfers"), "show", first], env, args.repeat), TARGET),
+             [str(BIN / "transfers"), "show", first], env, TARGET),
             (f"transfers list ({args.requests} requests)",
-             median_seconds([str(BIN / "transfers"), "list"], env, args.repeat), TARGET),
-            ("python -c 'import cli.main' (now)",
-             median_seconds([*python, "import cli.main"], env, args.repeat), None),
+             [str(BIN / "transfers"), "list"], env, TARGET),
+            ("python -c 'import cli.main' (now)", [*python, "import cli.main"], env, None),
             ("python -c 'import cli.main + what it imported before'",
-             median_seconds([*python, BEFORE], env, args.repeat), None),
+             [*python, BEFORE], env, None),
             ("python -c 'import temporalio.client' (reference)",
-             median_seconds([*python, "import temporalio.client"], env, args.repeat), None),
-            ("python -c 'pass' (the interpreter alone)",
-             median_seconds([*python, "pass"], env, args.repeat), None),
+             [*python, "import temporalio.client"], env, None),
+            ("python -c 'pass' (the interpreter alone)", [*python, "pass"], env, None),
         ]
+        timed = medians([(command, environ) for _, command, environ, _ in cases], args.repeat)
+        rows = [(name, measured, target)
+                for (name, _, _, target), measured in zip(cases, timed, strict=True)]
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"median of {args.repeat} runs each ({os.cpu_count()} CPUs, load average {load})")
+    print(f"median of {args.repeat} runs each, in turns ({os.cpu_count()} CPUs, "
+          f"load average {load})")
     width = max(len(name) for name, _, _ in rows)
     print(f"{'':{width}}  {'wall':>8}  {'CPU':>8}")
     for name, (wall, cpu), target in rows:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
+from models.base import Model
 from models.decisions import AppealOutcome, DenialReason, ExtensionCircumstance, Outcome
 from models.documents import DocumentKind, check_document_name
 from models.people import Actor
 from models.text import Line, Text
 
 
-class StaffAction(BaseModel):
+class StaffAction(Model):
     actor: Actor
     note: Text = Field(default="", max_length=2000)
 
 
-class DocumentFile(BaseModel):
+class DocumentFile(Model):
     """A document stored in the document store: what it is, its name and its content's hash."""
 
     kind: DocumentKind

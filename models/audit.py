@@ -13,12 +13,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from models.base import Model
 
 StageT = TypeVar("StageT", bound=StrEnum)
 
 
-class AuditEntry(BaseModel, Generic[StageT]):
+class AuditEntry(Model, Generic[StageT]):
     """One thing that happened: when, the stage it left the process in, what, who and why."""
 
     at: datetime
@@ -29,7 +29,7 @@ class AuditEntry(BaseModel, Generic[StageT]):
     proof: str | None = None  # the signed proof of a staff action (infra.proofs); None else
 
 
-class _Sequenced(BaseModel):
+class _Sequenced(Model):
     seq: int  # the entry's place in its trail, from 1; notice keys and lottery news cite it
 
 

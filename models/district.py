@@ -6,10 +6,12 @@ import re
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
+from pydantic import EmailStr, Field, field_validator, model_validator
+
+from models.base import Model
 
 
-class SchoolYear(BaseModel):
+class SchoolYear(Model):
     first_day: date
     last_day: date
     # Weekdays with no instruction (the holidays of EC 37220, breaks, staff days): school days
@@ -28,7 +30,7 @@ class SchoolYear(BaseModel):
         return self
 
 
-class School(BaseModel):
+class School(Model):
     id: str
     name: str
     level: str = Field(pattern=r"^(elementary|middle|high)$")
@@ -36,13 +38,13 @@ class School(BaseModel):
     highest_grade: int = Field(ge=0, le=12)
 
 
-class StaffMember(BaseModel):
+class StaffMember(Model):
     name: str
     email: EmailStr
     roles: list[str]
 
 
-class InterdistrictSettings(BaseModel):
+class InterdistrictSettings(Model):
     """Seed 000 timelines; the numbers a district may set are here, the law's are in rules/."""
 
     opens_month: int = Field(default=1, ge=1, le=12)  # "may be submitted beginning January 15"
@@ -81,7 +83,7 @@ REVOCATION_REASONS = ("academic_effort", "attendance", "behavior", "false_inform
                       "continuance_inadvisable")
 
 
-class Agreement(BaseModel):
+class Agreement(Model):
     """An agreement with another district for interdistrict attendance (EC 46600(a)(1)-(2)):
     its partner, its term (at most five school years: rules/agreements.py::check_term), and
     the conditions it states. A request names its other district; the agreement with that
@@ -115,7 +117,7 @@ class Agreement(BaseModel):
         return [n for n in (self.partner, self.partner_id, self.cd_code) if n]
 
 
-class DistrictBase(BaseModel):
+class DistrictBase(Model):
     """What every district file has, whichever processes the district runs."""
 
     id: str = Field(pattern=r"^[a-z0-9-]+$")
@@ -184,7 +186,7 @@ class DistrictConfig(DistrictBase):
     def school(self, school_id: str) -> School | None:
         return next((s for s in self.schools if s.id == school_id), None)
 
-class DistrictSnapshot(BaseModel):
+class DistrictSnapshot(Model):
     """What every workflow carries of its district, fixed when it starts (docs/cross-cutting.md
     "Settings fixed at submission"): who it is, its time zone, and who sends and receives
     its notices. What a request and a permit need besides extends it."""

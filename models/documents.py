@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import PureWindowsPath
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from models.base import Model
 from models.errors import PolicyError
 from models.text import problem_in
 
@@ -37,7 +38,7 @@ class DocumentKind(StrEnum):
     program_interest_letter = "program_interest_letter"
 
 
-class DocumentRecord(BaseModel):
+class DocumentRecord(Model):
     kind: DocumentKind
     name: str = Field(min_length=1, max_length=255)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")

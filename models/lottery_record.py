@@ -8,21 +8,22 @@ import hashlib
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from models.audit import NumberedEntry
+from models.base import Model
 from models.people import Actor
 from models.within_district import Applicant, LotteryResult, SeatKey
 
 
-class SeatCount(BaseModel):
+class SeatCount(Model):
     """VII: the seats designated for one seat key (a list, since JSON keys are strings)."""
 
     key: SeatKey
     seats: int = Field(ge=0)
 
 
-class LotteryInput(BaseModel):
+class LotteryInput(Model):
     """The district policy snapshot one lottery needs, fixed when it starts."""
 
     id: str = Field(min_length=1)  # e.g. "lottery-millard-2027-2028"
@@ -70,12 +71,12 @@ class LotteryStage(StrEnum):
     closed = "closed"  # the first day of school: the seats' ledger ends
 
 
-class OfferAnswer(BaseModel):
+class OfferAnswer(Model):
     application_id: str = Field(min_length=1)
     actor: Actor  # who recorded the parent's answer (student services)
 
 
-class AddSeats(BaseModel):
+class AddSeats(Model):
     """VII: the designee opens more seats after the draw; the next in line are offered them."""
 
     key: SeatKey
@@ -86,7 +87,7 @@ class AddSeats(BaseModel):
 LotteryEvent = NumberedEntry[LotteryStage]  # the lottery's audit entry (models/audit.py)
 
 
-class RecordedApplicant(BaseModel):
+class RecordedApplicant(Model):
     """One application in the draw, with the tier and random number it was drawn with."""
 
     applicant: Applicant
@@ -95,7 +96,7 @@ class RecordedApplicant(BaseModel):
     entered_at: datetime
 
 
-class Offer(BaseModel):
+class Offer(Model):
     """A freed seat offered to the next in line, open through ``last_day``."""
 
     application_id: str
@@ -105,7 +106,7 @@ class Offer(BaseModel):
     last_day: date
 
 
-class WaitlistLine(BaseModel):
+class WaitlistLine(Model):
     key: SeatKey
     application_ids: list[str]  # in drawn order (then order of receipt, VIII.A.3)
 
@@ -117,7 +118,7 @@ def seed_commitment(seed: str) -> str:
     return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
 
 
-class LotteryRecord(BaseModel):
+class LotteryRecord(Model):
     """Everything needed to re-run the draw (seed, inputs, seats) and what it gave."""
 
     id: str

@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from models.base import Model
 
 
 class NoticeKind(StrEnum):
@@ -44,7 +46,7 @@ class NoticeKind(StrEnum):
     permit_revoked = "permit_revoked"
 
 
-class Notice(BaseModel):
+class Notice(Model):
     """One notice to send. ``key`` makes it idempotent: (request, kind, sequence)."""
 
     key: str = Field(min_length=1, max_length=300)

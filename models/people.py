@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import EmailStr, Field
 
+from models.base import Model
 from models.text import Line
 
 
@@ -23,7 +24,7 @@ class Relationship(StrEnum):
     educational_rights_holder = "educational_rights_holder"
 
 
-class StudentBase(BaseModel):
+class StudentBase(Model):
     """Who the student is, whichever process the request is for."""
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -45,14 +46,14 @@ class Student(StudentBase):
     pending_expulsion: bool = False
 
 
-class Parent(BaseModel):
+class Parent(Model):
     name: Line = Field(min_length=1, max_length=200)
     email: EmailStr
     relationship: Line = Field(min_length=1, max_length=64)
     language: Line = Field(default="en", min_length=2, max_length=16)
 
 
-class Actor(BaseModel):
+class Actor(Model):
     """Who performs a staff action; roles come from the district configuration."""
 
     name: Line = Field(min_length=1, max_length=100)

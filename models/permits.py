@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import EmailStr, Field
 
 from models.audit import AuditEntry
+from models.base import Model
 from models.district import DistrictSnapshot
 from models.people import Actor
 from models.text import Line, Text
@@ -72,7 +73,7 @@ class PermitPolicy(DistrictSnapshot):
     endorsement_reminder_days_before: int = Field(default=7, ge=0)
 
 
-class PermitHolder(BaseModel):
+class PermitHolder(Model):
     student_id: str
     student_name: str
     parent_name: str
@@ -84,7 +85,7 @@ class PermitHolder(BaseModel):
 PermitEvent = AuditEntry[PermitStage]
 
 
-class PermitState(BaseModel):
+class PermitState(Model):
     """What a permit is now; carried from one school year's run to the next."""
 
     id: str
@@ -127,23 +128,23 @@ class PermitState(BaseModel):
         return self.endorsement_due is not None and self.endorsed_on is None
 
 
-class PermitInput(BaseModel):
+class PermitInput(Model):
     state: PermitState
     policy: PermitPolicy
 
 
-class Revoke(BaseModel):
+class Revoke(Model):
     actor: Actor
     reasons: list[RevocationReason] = Field(default_factory=list)
     note: Text = Field(default="", max_length=2000)
 
 
-class Renew(BaseModel):
+class Renew(Model):
     actor: Actor
     school_year: str = Field(pattern=r"^\d{4}-\d{4}$")  # the year renewed for
 
 
-class Moved(BaseModel):
+class Moved(Model):
     """The family moved. ``new_district`` None: inside the district (seed 004 IV.B)."""
 
     actor: Actor
@@ -151,14 +152,14 @@ class Moved(BaseModel):
     on: date | None = None
 
 
-class TransferElsewhere(BaseModel):
+class TransferElsewhere(Model):
     """The student transfers to another school of the district of enrollment (seed 000)."""
 
     actor: Actor
     school: Line = Field(min_length=1, max_length=200)
 
 
-class Endorse(BaseModel):
+class Endorse(Model):
     """The district of enrollment endorsed the permit (EC 46600(a)(3)); ``on`` the day it
     did (today when not given)."""
 
@@ -167,5 +168,5 @@ class Endorse(BaseModel):
     note: Text = Field(default="", max_length=2000)
 
 
-class AppealRevocation(BaseModel):
+class AppealRevocation(Model):
     actor: Actor

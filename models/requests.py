@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from models.base import Model
 from models.people import Parent, Student
 from models.roster import RosterCheck
 from models.text import Line, Text
@@ -28,7 +29,7 @@ class TransferReason(StrEnum):
     specific_program = "specific_program"
 
 
-class InterdistrictRequest(BaseModel):
+class InterdistrictRequest(Model):
     """What a parent (or staff on their behalf) submits."""
 
     district: Line = Field(min_length=1, max_length=64)

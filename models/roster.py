@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from models.base import Model
 
 
 class PersonKind(StrEnum):
@@ -14,7 +16,7 @@ class PersonKind(StrEnum):
     guardian = "guardian"  # OneRoster roles parent, guardian and relative
 
 
-class RosterStudent(BaseModel):
+class RosterStudent(Model):
     """A student of the roster: the facts intake takes over the form's."""
 
     district: str
@@ -40,7 +42,7 @@ class RosterStudent(BaseModel):
         return grade if years >= 0 and 0 <= grade <= 12 else None
 
 
-class RosterGuardian(BaseModel):
+class RosterGuardian(Model):
     district: str
     sourced_id: str
     role: str  # parent | guardian | relative
@@ -50,7 +52,7 @@ class RosterGuardian(BaseModel):
     students: list[RosterStudent] = Field(default_factory=list)
 
 
-class RosterDifference(BaseModel):
+class RosterDifference(Model):
     """A fact the form gave otherwise than the roster: the request carries the roster's."""
 
     field: str
@@ -58,7 +60,7 @@ class RosterDifference(BaseModel):
     roster: str
 
 
-class RosterCheck(BaseModel):
+class RosterCheck(Model):
     """What intake found in the district's roster for the request's student, for staff to
     see (`intake/roster_facts.py`): written by intake, whatever a form says of it."""
 

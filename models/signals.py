@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from models.base import Model
 
 
-class SignalToSign(BaseModel):
+class SignalToSign(Model):
     """One signal a workflow is about to send: to whom, which, and its payload's digest."""
 
     target: str  # the receiving workflow's id
@@ -14,12 +14,12 @@ class SignalToSign(BaseModel):
     dig: str  # infra.proofs.digest of the signal's arguments
 
 
-class SignalsToSign(BaseModel):
+class SignalsToSign(Model):
     sender: str  # the sending workflow's id
     signals: list[SignalToSign]
 
 
-class SignalToVerify(BaseModel):
+class SignalToVerify(Model):
     """A signal a workflow received with its proof; ``sender``, if set, is the only workflow
     it may come from."""
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from models.audit import NumberedEntry
+from models.base import Model
 from models.decisions import AppealOutcome, DenialReason
 from models.documents import DocumentKind, DocumentRecord
 from models.requests import InterdistrictRequest
@@ -15,7 +16,7 @@ from models.stages import OPEN_STAGES, Stage
 HistoryEntry = NumberedEntry[Stage]  # the request's audit entry (models/audit.py)
 
 
-class ProvisionalAttendance(BaseModel):
+class ProvisionalAttendance(Model):
     """EC 46603: the pupil attends the district of proposed enrollment provisionally, at
     most two school months from the first day attended, while the request or its appeal is
     pending (rules/provisional.py)."""
@@ -26,7 +27,7 @@ class ProvisionalAttendance(BaseModel):
     ended_on: date | None = None  # the day it ended with no decision
 
 
-class RequestState(BaseModel):
+class RequestState(Model):
     id: str
     request: InterdistrictRequest
     timezone: str
@@ -58,7 +59,7 @@ class RequestState(BaseModel):
         return self.stage in OPEN_STAGES
 
 
-class RecordedEvents(BaseModel):
+class RecordedEvents(Model):
     """The input of the ``record_events`` activity: the state, and the first sequence number
     of the history entries to write (those an Update added together)."""
 

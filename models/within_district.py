@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from models.base import Model
 
 
 class Level(StrEnum):
@@ -50,7 +52,7 @@ class SpecialIssue(StrEnum):
     program = "program"
 
 
-class SeatKey(BaseModel):
+class SeatKey(Model):
     """VII: seats are designated by school, program and grade (0 is kindergarten)."""
 
     model_config = ConfigDict(frozen=True)
@@ -67,7 +69,7 @@ class SeatKey(BaseModel):
         return f"{grade} of the {self.program.value} program at {self.school}"
 
 
-class Applicant(BaseModel):
+class Applicant(Model):
     """One application in a lottery: a student asking for one seat key."""
 
     model_config = ConfigDict(frozen=True)
@@ -121,7 +123,7 @@ class LotteryEntry:
     reason: str = ""  # why denied
 
 
-class LotteryResult(BaseModel):
+class LotteryResult(Model):
     """The whole outcome, in a canonical order: by seat key, then as drawn."""
 
     method: Method

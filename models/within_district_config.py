@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from models.base import Model
 from models.district import DistrictBase, StaffMember
 from models.roles import ROLE_LOTTERY_CERTIFIER, ROLE_SEAT_SETTER, WITHIN_ROLES
 from models.within_district import Level, Program, SeatKey
@@ -20,7 +21,7 @@ LEVEL_GRADES = {  # the grades each educational level may hold (IV.D)
 }
 
 
-class WithinSchool(BaseModel):
+class WithinSchool(Model):
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     name: str
     level: Level
@@ -44,7 +45,7 @@ class WithinSchool(BaseModel):
         return self.lowest_grade <= grade <= self.highest_grade
 
 
-class OpenSeats(BaseModel):
+class OpenSeats(Model):
     """VII: the superintendent's designee designates what is open, and how many seats."""
 
     school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
@@ -58,14 +59,14 @@ class OpenSeats(BaseModel):
         return SeatKey(school=self.school, program=self.program, grade=self.grade)
 
 
-class Overcrowding(BaseModel):
+class Overcrowding(Model):
     """X.B: the superintendent may prioritise transfers that relieve overcrowding."""
 
     enabled: bool = False
     schools: list[str] = Field(default_factory=list)
 
 
-class WithinDistrictSettings(BaseModel):
+class WithinDistrictSettings(Model):
     """The dates and numbers a district may set; defaults are the seed's."""
 
     next_year_opens_month: int = Field(default=9, ge=1, le=12)  # VIII.A.1: September 1

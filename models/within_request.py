@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from models.audit import NumberedEntry
+from models.base import Model
 from models.district import DistrictSnapshot
 from models.people import Actor, Parent, StudentBase
 from models.roster import RosterCheck
@@ -39,7 +40,7 @@ class WithinStudent(StudentBase):
     transfers_this_year: int = Field(default=0, ge=0)  # IV.G
 
 
-class WithinRequest(BaseModel):
+class WithinRequest(Model):
     """The Within-District Transfer Request Form (VI.A)."""
 
     district: Line = Field(min_length=1)
@@ -115,7 +116,7 @@ class RecommendationKind(StrEnum):
     english_learner = "english_learner"  # III.D
 
 
-class Recommendation(BaseModel):
+class Recommendation(Model):
     kind: RecommendationKind
     recommended: bool
     reasoning: Text = Field(min_length=1, max_length=4000)
@@ -123,14 +124,14 @@ class Recommendation(BaseModel):
     at: datetime
 
 
-class Recommend(BaseModel):
+class Recommend(Model):
     actor: Actor
     kind: RecommendationKind
     recommended: bool
     reasoning: Text = Field(min_length=1, max_length=4000)
 
 
-class CurrentYearFactors(BaseModel):
+class CurrentYearFactors(Model):
     """IX.B: what the designee weighed; each factor is written down."""
 
     reasons: Text = Field(min_length=1, max_length=2000)  # IX.B.1
@@ -139,13 +140,13 @@ class CurrentYearFactors(BaseModel):
     educational_program: Text = Field(min_length=1, max_length=2000)  # IX.B.4
 
 
-class DecideWithin(BaseModel):
+class DecideWithin(Model):
     actor: Actor
     approve: bool
     factors: CurrentYearFactors
 
 
-class WithdrawWithin(BaseModel):
+class WithdrawWithin(Model):
     actor: Actor
     reason: Text = Field(default="", max_length=2000)
 
@@ -159,7 +160,7 @@ class LotteryOutcome(StrEnum):
     declined = "declined"
 
 
-class LotteryNews(BaseModel):
+class LotteryNews(Model):
     """What the lottery tells a request (a Signal): its certified result, then offers."""
 
     outcome: LotteryOutcome
@@ -173,7 +174,7 @@ class LotteryNews(BaseModel):
 WithinHistoryEntry = NumberedEntry[WithinStage]  # the request's audit entry (models/audit.py)
 
 
-class WithinRequestState(BaseModel):
+class WithinRequestState(Model):
     id: str
     request: WithinRequest
     kind: WithinKind
@@ -212,14 +213,14 @@ class WithinPolicy(DistrictSnapshot):
     schools: dict[str, str]  # id -> name
 
 
-class Span(BaseModel):
+class Span(Model):
     """A window: open from ``opens`` (included) until ``closes`` (excluded)."""
 
     opens: datetime
     closes: datetime
 
 
-class YearWindows(BaseModel):
+class YearWindows(Model):
     """The windows of one school year (VIII.A.1-2, VIII.A.3, IX.A), fixed at submission, that
     a request's workflow re-checks its receipt against on its own clock."""
 
@@ -231,7 +232,7 @@ class YearWindows(BaseModel):
     in_person_closes: datetime | None = None
 
 
-class WithinRequestInput(BaseModel):
+class WithinRequestInput(Model):
     id: str
     request: WithinRequest
     kind: WithinKind

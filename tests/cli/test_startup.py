@@ -12,8 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
+import typer.main
+from typer.main import get_command_name
 
 from bench.cli_startup import fill, sign_in
+from cli.main import app, only
 from models.within_request import WithinStage
 from tests.cli.test_within import stored
 from tests.support.databases import made_store
@@ -74,3 +78,23 @@ def test_the_check_sees_what_a_command_imports(
     client (refused here, no provider being set, after the import)."""
     _, env = store
     assert {"authlib", "httpx"} <= set(_imported(["login", "--oidc"], env, status=1))
+
+
+def _names(typer_app: typer.Typer) -> list[str]:
+    return sorted([c.name or get_command_name(c.callback.__name__)
+                   for c in typer_app.registered_commands if c.callback is not None]
+                  + [g.name for g in typer_app.registered_groups if g.name])
+
+
+def test_a_command_line_builds_only_the_command_it_names() -> None:
+    """`cli.main.only`: each command or group alone, with the options the whole app gives it
+    and the door (`door`) still in front; anything else is the whole app."""
+    whole = typer.main.get_group(app)
+    for name in _names(app):
+        narrowed = only(app, [name, "--help"])
+        assert _names(narrowed) == [name]
+        assert narrowed.registered_callback is app.registered_callback
+        alone = typer.main.get_group(narrowed).commands[name]
+        assert [p.name for p in alone.params] == [p.name for p in whole.commands[name].params]
+    for first in ([], ["--help"], ["shw"], [""]):
+        assert only(app, first) is app

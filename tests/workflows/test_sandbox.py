@@ -78,3 +78,31 @@ def test_a_bad_sandbox_setting_is_refused_by_name(monkeypatch: pytest.MonkeyPatc
 def test_the_suite_runs_its_workers_sandboxed() -> None:
     # tests/conftest.py: every worker of the suite, in-process or a process it starts.
     assert load_settings().workflow_sandbox is True
+
+
+BUILT = """
+from models.base import Model
+import worker
+
+def unbuilt():
+    found, pending = [], list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        found += [model.__name__] if not model.__pydantic_complete__ else []
+    return found
+
+before = unbuilt()
+worker.workflow_runner(True)
+print(len(before), unbuilt())
+"""
+
+
+def test_models_build_when_used_and_a_worker_builds_them_before_any_workflow() -> None:
+    """models/base.py: importing the models builds no validator (what a command does not use
+    it does not pay for); `worker.workflow_runner` builds them all, so no workflow task does."""
+    done = subprocess.run([sys.executable, "-c", BUILT], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    deferred, left = done.stdout.split(maxsplit=1)
+    assert int(deferred) > 50 and left.strip() == "[]"
