@@ -58,6 +58,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import common
@@ -158,11 +159,19 @@ async def open_sessions(addresses: Sequence[str], label: str) -> list[str]:
 
 def cpu_of(stack: common.DevStack, portal: subprocess.Popen) -> dict[str, float]:
     """CPU seconds (user + system) each process of the stack has used so far."""
-    found = {"portal": common.cpu_seconds(portal.pid),
+    found = {"portal": sum(common.cpu_seconds(pid) for pid in [portal.pid, *children(portal.pid)]),
              "worker": sum(common.cpu_seconds(w.pid) for w in stack.workers),
              "dev server": common.cpu_seconds(stack.server.pid)}
     times = os.times()
     found["driver (this)"] = times.user + times.system
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (uvicorn's workers under its supervisor)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
     return found
 
 
@@ -174,15 +183,16 @@ def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, flo
 
 
 @contextlib.asynccontextmanager
-async def portal_process(stack: common.DevStack) -> AsyncIterator[tuple[str, subprocess.Popen]]:
-    """`python -m web --portal` on a free port with the stack's environment, until it
-    answers; its log in the data folder."""
+async def portal_process(stack: common.DevStack, workers: int = 1
+                         ) -> AsyncIterator[tuple[str, subprocess.Popen]]:
+    """`python -m web --portal --workers N` on a free port with the stack's environment,
+    until it answers; its log in the data folder."""
     import httpx
 
     port = common.free_port()
     log = (stack.data_dir / "portal.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "web", "--portal", "--port", str(port)],
+        [sys.executable, "-m", "web", "--portal", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, **stack.env}, cwd=common.ROOT, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -428,10 +438,11 @@ async def bench(args: argparse.Namespace) -> int:
                 for n in range(3)]
         for request_id in warm:
             await common.wait_for_stage(stack.engine(), request_id, {"awaiting_documents"})
-        async with portal_process(stack) as (base, portal):
+        async with portal_process(stack, args.portal_workers) as (base, portal):
             print(f"dev server {stack.address} (SQLite, as `transfers dev`), worker process "
                   f"{worker.pid} (`transfers worker`), portal process {portal.pid} "
-                  f"(`python -m web --portal`, {base})", flush=True)
+                  f"(`python -m web --portal --workers {args.portal_workers}`, {base})",
+                  flush=True)
             day = None
             if args.applications:
                 day = await opening_day(stack, base, portal, args, figures)
@@ -489,10 +500,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="open requests written for the status page (20000; 0: none)")
     parser.add_argument("--parents", type=int, default=50, help="parents at once (50)")
     parser.add_argument("--fetches", type=int, default=40, help="pages each parent gets (40)")
+    parser.add_argument("--portal-workers", type=int, default=1,
+                        help="the portal's processes (`transfers portal --workers`; 1)")
     common.add_stack_options(parser, "seconds a page may take before its parent gives up")
     args = parser.parse_args(argv)
     if (args.applications < 0 or args.rate <= 0 or args.open < 0 or args.parents < 0
-            or args.fetches < 1 or args.upload_kb < 1 or args.parents > max(args.open, 1)):
+            or args.fetches < 1 or args.upload_kb < 1 or args.portal_workers < 1
+            or args.parents > max(args.open, 1)):
         parser.error("sizes must be positive (and --parents at most --open)")
     global TIMEOUT
     TIMEOUT = args.timeout

@@ -590,17 +590,22 @@ def codec_server(
                           lambda text: err.print(text, markup=False, highlight=False))
 
 
+WorkersOption = Annotated[int, typer.Option(
+    min=1, help="processes serving the pages (one a core; they share the records store)")]
+
+
 @app.command()
 @refusing
 def web(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: WorkersOption = 1,
 ) -> None:
     """The staff console in the browser until Ctrl-C (staff sign in on its pages)."""
     from web.serve import serve
 
     err.print(f"the staff console on http://{host}:{port}", markup=False, highlight=False)
-    serve(host, port)
+    serve(host, port, workers=workers)
 
 
 @app.command()
@@ -608,13 +613,14 @@ def web(
 def portal(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8001,
+    workers: WorkersOption = 1,
 ) -> None:
     """The parent portal in the browser until Ctrl-C (public pages; parents sign in with a
     code sent to their email)."""
     from web.serve import serve
 
     err.print(f"the parent portal on http://{host}:{port}", markup=False, highlight=False)
-    serve(host, port, portal=True)
+    serve(host, port, portal=True, workers=workers)
 
 
 def only(whole: typer.Typer, first: list[str]) -> typer.Typer:

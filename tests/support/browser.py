@@ -62,13 +62,13 @@ def console_environment(env: Mapping[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def front(command: str, env: Mapping[str, str], log: Path) -> Iterator[str]:
-    """`transfers <command>` (``web``: the console, ``portal``: the parent portal) on a free
-    port until exit, its sign-in codes to the outbox; yields its address."""
+def front(command: str, env: Mapping[str, str], log: Path, *options: str) -> Iterator[str]:
+    """`transfers <command> [options]` (``web``: the console, ``portal``: the parent portal)
+    on a free port until exit, its sign-in codes to the outbox; yields its address."""
     port = free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
-            [str(BIN / "transfers"), command, "--port", str(port)],
+            [str(BIN / "transfers"), command, "--port", str(port), *options],
             env=console_environment(env), stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
