@@ -5,7 +5,10 @@ settings are reused while nothing they come from has changed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -36,6 +39,9 @@ def settings() -> Settings:
     Read again whenever what they come from changed (the variables, the settings file, the
     current folder a relative data folder is resolved in), else reused: a portal page reaches
     for them several times, and reading the file each time was a tenth of its work."""
+    pinned = _PINNED.get()
+    if pinned is not None:
+        return pinned
     key = _settings_sources()
     if _SETTINGS and _SETTINGS[0][0] == key:
         return _SETTINGS[0][1]
@@ -48,18 +54,39 @@ def settings() -> Settings:
 
 
 _SETTINGS: list[tuple[object, Settings]] = []  # the last settings read, with their sources
+_PINNED: ContextVar[Settings | None] = ContextVar("pinned_settings", default=None)
+
+
+@contextlib.contextmanager
+def settings_pinned() -> Iterator[None]:
+    """Within it (and in the tasks and threads it starts, which copy its context),
+    `settings()` are those read on entering: a front's page asks for them five times, and
+    seeing each time whether anything they come from changed (every variable of the
+    environment, the file, the folder) was a third of a parent's status page's CPU. Settings
+    that cannot be read are not pinned: each use refuses as it would without."""
+    try:
+        token = _PINNED.set(settings())
+    except Refused:
+        yield
+        return
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
 
 
 def _settings_sources() -> object:
-    variables = tuple(sorted((name, value) for name, value in os.environ.items()
-                             if name.startswith("TRANSFERS_")
-                             or name in ("HOME", "XDG_CONFIG_HOME")))
+    # The names first, then only their values: decoding every variable's value was most of it.
+    names = sorted(name for name in os.environ
+                   if name.startswith("TRANSFERS_") or name in ("HOME", "XDG_CONFIG_HOME"))
+    variables = tuple((name, os.environ.get(name)) for name in names)
+    path = config_path()
     try:
-        found = config_path().stat()
+        found = path.stat()
         file: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
     except OSError:
         file = None
-    return variables, str(config_path()), file, os.getcwd()
+    return variables, str(path), file, os.getcwd()
 
 
 def worker_settings() -> Settings:

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import browser_signin, parent_signin
+from app import browser_signin, context, parent_signin
 from app.errors import REFUSALS
 from web import (
     apply_pages,
@@ -83,14 +83,16 @@ def _front(title: str, session_cookie: str,
     @front.middleware("http")
     async def every_response(request: Request,
                              call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.principal = None
-        token = request.cookies.get(session_cookie, "")
-        if principal_of is not None and token and not request.url.path.startswith("/static/"):
-            try:  # the records store, off the event loop
-                request.state.principal = await run_in_threadpool(principal_of, token)
-            except REFUSALS:
-                request.state.principal = None
-        response = await call_next(request)
+        with context.settings_pinned():  # read once for the page
+            request.state.principal = None
+            token = request.cookies.get(session_cookie, "")
+            if (principal_of is not None and token
+                    and not request.url.path.startswith("/static/")):
+                try:  # the records store, off the event loop
+                    request.state.principal = await run_in_threadpool(principal_of, token)
+                except REFUSALS:
+                    request.state.principal = None
+            response = await call_next(request)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         made = getattr(request.state, "new_presession", None)

@@ -5,8 +5,10 @@ written there, the file's other settings kept."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,26 @@ def test_a_portal_address_that_is_no_web_address_is_refused_by_name(
 ) -> None:
     with pytest.raises(ValueError, match="TRANSFERS_PORTAL_URL must be an http"):
         load_settings({"HOME": str(home), "TRANSFERS_PORTAL_URL": value}, sealing=False)
+
+
+def test_a_changed_variable_is_read_again_except_where_the_settings_are_pinned(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`app.context.settings` reads again when a variable changes; within `settings_pinned`
+    (a front's page) it keeps the settings read on entering, in threads too; a setting that
+    cannot be read is not pinned and refuses each time, as without."""
+    monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "first")
+    assert context.settings().task_queue == "first"
+    monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "second")
+    assert context.settings().task_queue == "second"
+    with context.settings_pinned():
+        monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "third")
+        assert context.settings().task_queue == "second"
+        with ThreadPoolExecutor(1) as pool:
+            seen = pool.submit(contextvars.copy_context().run,
+                               lambda: context.settings().task_queue).result()
+        assert seen == "second"
+    assert context.settings().task_queue == "third"
+    monkeypatch.setenv("TRANSFERS_SMTP_PORT", "many")
+    with context.settings_pinned(), pytest.raises(Refused, match="TRANSFERS_SMTP_PORT"):
+        context.settings()
