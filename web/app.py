@@ -5,19 +5,19 @@ made)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import browser_signin, context, parent_signin
-from app.errors import REFUSALS
+from app import browser_signin, parent_signin
 from web import (
     apply_pages,
     lottery_pages,
@@ -30,15 +30,14 @@ from web import (
     request_pages,
     signin_pages,
 )
+from web.every_response import EveryResponse
 from web.i18n import COOKIE, LANGUAGES
-from web.pages import HEADERS, render
+from web.pages import render
 from web.security import (
     PORTAL_SESSION_COOKIE,
-    PRESESSION_COOKIE,
     SESSION_COOKIE,
     NotSignedIn,
     local_path,
-    set_cookie,
 )
 
 
@@ -60,7 +59,7 @@ def create_portal() -> FastAPI:
     with a code sent to their email. A front of its own (its own port, its own session
     cookie), so a district can put it on the internet and keep the console inside."""
     portal = _front("Transfers: the parent portal", PORTAL_SESSION_COOKIE,
-                    parent_signin.principal)
+                    parent_signin.principal, portal=True)
     portal.state.layout = "portal/base.html"  # its pages, error pages included
     portal.include_router(portal_pages.router)
     portal.include_router(parent_pages.router)
@@ -70,36 +69,33 @@ def create_portal() -> FastAPI:
     return portal
 
 
+# The threads the portal's pages (and their calls to the records store) run in at once, in
+# each process. Starlette's default, 40, had the status page spend CPU handing the interpreter
+# between threads, with 50 parents at once: at 4, 230 pages a second against 196 at 8, and 8
+# against 7 ms of CPU a page at 40 (bench/portal.py, in turns). The console keeps the default:
+# fewer people, and exports that may take a while.
+PORTAL_THREADS = 4
+
+
+@contextlib.asynccontextmanager
+async def _few_threads(_: FastAPI) -> AsyncIterator[None]:
+    to_thread.current_default_thread_limiter().total_tokens = PORTAL_THREADS
+    yield
+
+
 def _front(title: str, session_cookie: str,
-           principal_of: Callable[[str], Any] | None) -> FastAPI:
+           principal_of: Callable[[str], Any] | None, portal: bool = False) -> FastAPI:
     """What both fronts share: static files, the language switch, the sign-in redirect and
     the error page, and a middleware that reads who is signed in (``principal_of`` the
     session cookie's token, off the event loop) and adds the security headers."""
-    front = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    front = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None,
+                    lifespan=_few_threads if portal else None)
     front.state.session_cookie = session_cookie  # the forms' CSRF token is bound to it
     front.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                 name="static")
 
-    @front.middleware("http")
-    async def every_response(request: Request,
-                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        with context.settings_pinned():  # read once for the page
-            request.state.principal = None
-            token = request.cookies.get(session_cookie, "")
-            if (principal_of is not None and token
-                    and not request.url.path.startswith("/static/")):
-                try:  # the records store, off the event loop
-                    request.state.principal = await run_in_threadpool(principal_of, token)
-                except REFUSALS:
-                    request.state.principal = None
-            response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        made = getattr(request.state, "new_presession", None)
-        setting = " ".join(response.headers.getlist("set-cookie"))
-        if made is not None and PRESESSION_COOKIE not in setting:
-            set_cookie(response, PRESESSION_COOKIE, made)
-        return response
+    front.add_middleware(EveryResponse, session_cookie=session_cookie,
+                         principal_of=principal_of)
 
     @front.get("/language/{language}", name="language")
     def choose_language(language: str, next: str = "/") -> Response:
