@@ -197,6 +197,7 @@ class PublicLottery:
     certified_at: datetime | None = None
     entries: tuple[PublicEntry, ...] = ()
     differences: tuple[str, ...] = ()
+    in_person_closes: datetime | None = None  # earlier than window_closes, else None
 
 
 # The result is released at certification (docs/lottery.md "Results released"); a preview is
@@ -221,6 +222,7 @@ async def public(district: str, school_year: str) -> PublicLottery:
                                program=s.key.program.value, grade=s.key.grade, seats=s.seats)
                     for s in sorted(shown.seats, key=lambda s: s.key.sort_key())),
         released=released,
+        in_person_closes=in_person_close(district, school_year, shown.window_closes),
     )
     if not released or shown.result is None:
         return view
@@ -288,6 +290,18 @@ def lottery_years(district: str, today: date | None = None) -> tuple[list[str], 
 def school_names(district: str) -> dict[str, str]:
     """Each school's name by its id, for showing seat keys."""
     return {school.id: school.name for school in context.within_district(district).schools}
+
+
+def in_person_close(district: str, school_year: str, closes: datetime) -> datetime | None:
+    """When forms delivered in person stop being taken for the lottery whose applications
+    close at ``closes`` (VIII.A.2: 5:00 p.m. on February 15, online through the end of the
+    day); None when that is not earlier, as for a lottery that opened with one close."""
+    from rules.within_windows import district_next_year_window
+
+    config = context.within_district(district)
+    window = district_next_year_window(config.within_district, school_year, config.timezone)
+    found = window.in_person_closes
+    return found if found is not None and found < closes else None
 
 
 def timezone_of(district: str) -> str:

@@ -97,6 +97,8 @@ async def _page(request: Request, principal: Principal, district: str, year: str
         request, "lottery.html", status, districts=mine, district=district, years=years,
         year=year, record=record, missing=missing, drawn=drawn, practice=practice,
         timezone=lottery.timezone_of(district), schools=lottery.school_names(district),
+        in_person_closes=lottery.in_person_close(district, year, record.window_closes)
+        if record else None,
         stages=STAGES, outcome_labels=OUTCOMES, action_labels=ACTIONS, programs=PROGRAMS,
         actions=lottery.lottery_actions(principal, record) if record else [],
         tiers=lottery.tier_counts(record) if record else [],

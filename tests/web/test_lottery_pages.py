@@ -204,3 +204,21 @@ def test_the_page_speaks_spanish(own_store: None) -> None:
         assert '<html lang="es">' in page
         assert "Sorteado, en espera de certificación" in page
         assert "Certificar el sorteo" in page
+
+
+def test_the_page_shows_the_in_person_close_beside_the_online_one(own_store: None) -> None:
+    """VIII.A.2: a lottery taking applications online until the end of February 15 also
+    shows that forms delivered in person closed at 5:00 p.m.; one with a single close (the
+    5:00 p.m. of the records above) shows only that."""
+    midnight = _drawn().model_copy(update={
+        "window_closes": datetime(2027, 2, 16, 6, 0, tzinfo=UTC)})  # 00:00 in Omaha
+    lotteries.save_lottery(context.engine(), midnight)
+    with signed_in(TRAN) as http:
+        both = " ".join(http.get(PAGE).text.split())
+    assert "<dt>Applications online close</dt><dd>Feb 16, 2027, 12:00:00" in both
+    assert "<dt>Forms delivered in person close</dt><dd>Feb 15, 2027, 5:00:00" in both
+    lotteries.save_lottery(context.engine(), _drawn())
+    with signed_in(TRAN) as http:
+        one = " ".join(http.get(PAGE).text.split())
+    assert "<dt>Applications close</dt><dd>Feb 15, 2027, 5:00:00" in one
+    assert "in person" not in one

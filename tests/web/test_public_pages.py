@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -249,3 +249,22 @@ def test_an_ended_permit_shows_expired() -> None:
     with portal_client() as http:
         page = _verify(http, code)
     assert "Expired: no longer valid" in page and "Valid (active)" not in page
+
+
+def test_a_lottery_open_online_until_midnight_shows_both_closes() -> None:
+    """VIII.A.2: online through the end of February 15, in person until 5:00 p.m.; a lottery
+    that opened with one close (5:00 p.m. for both) shows that one."""
+    midnight = lottery_record(LotteryStage.collecting).model_copy(
+        update={"window_closes": datetime(2027, 2, 16, 6, 0, tzinfo=UTC)})  # 00:00 CST
+    lotteries.save_lottery(context.engine(), midnight)
+    with portal_client() as http:
+        both = _text(http.get(f"/lottery/millard/{YEAR}").text)
+        spanish = _text(_spanish(http, f"/lottery/millard/{YEAR}"))
+    assert re.search(r"Applications online close Feb 16, 2027, 12:00:00\sAM ", both), both
+    assert re.search(r"Forms delivered in person close Feb 15, 2027, 5:00:00\sPM ", both)
+    assert "Cierre de formularios entregados en persona" in spanish
+    lotteries.save_lottery(context.engine(), lottery_record(LotteryStage.collecting))
+    with portal_client() as http:
+        one = _text(http.get(f"/lottery/millard/{YEAR}").text)
+    assert re.search(r"Applications close Feb 15, 2027, 5:00:00\sPM ", one), one
+    assert "in person" not in one
