@@ -119,16 +119,21 @@ class NoStore(LookupError):
 _present: set[str] = set()  # URLs whose store this process has seen: asked once
 
 
+@cache
+def _sqlite_file(url: str) -> tuple[bool, str | None]:
+    """Whether ``url`` is SQLite's, and its file (parsed once: a page asks five times)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite", parsed.database
+
+
 def existing_engine(url: str) -> Engine:
     """The engine on a store that is there, as it is: no folder, file or table is created,
     nothing migrated; `NoStore` when there is none (an absent SQLite file, a database with
     no store's tables). The worker, `transfers dev` and `transfers db upgrade` make it."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        file = parsed.database
-        # Looked at every time, without opening it: SQLite would create a missing file.
-        if not file or file == ":memory:" or not Path(file).is_file():
-            raise NoStore(str(Path(file).resolve()) if file else ":memory:")
+    sqlite, file = _sqlite_file(url)
+    # Looked at every time, without opening it: SQLite would create a missing file.
+    if sqlite and (not file or file == ":memory:" or not Path(file).is_file()):
+        raise NoStore(str(Path(file).resolve()) if file else ":memory:")
     engine = _engine_of(url)
     if url not in _present:
         if not migrate.has_store(engine):

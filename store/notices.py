@@ -107,9 +107,16 @@ def mark_failed(engine: Engine, key: str, error: str) -> None:
         )
 
 
+_NOTICES = select(NoticeRow.__table__).order_by(NoticeRow.created_at, NoticeRow.key)
+_NOTICES_OF = _NOTICES.where(NoticeRow.request_id == bindparam("request_id"))
+
+
 def list_notices(engine: Engine, request_id: str | None = None) -> list[NoticeRow]:
-    query = select(NoticeRow).order_by(NoticeRow.created_at, NoticeRow.key)
-    if request_id:
-        query = query.where(NoticeRow.request_id == request_id)
-    with Session(engine) as session:
-        return list(session.scalars(query))
+    """The notices (of ``request_id``), oldest first: rows with a `NoticeRow`'s columns as
+    attributes, read without an ORM session (a parent's status page reads them each time)."""
+    with engine.connect() as connection:
+        if request_id:
+            rows = connection.execute(_NOTICES_OF, {"request_id": request_id}).all()
+        else:
+            rows = connection.execute(_NOTICES).all()
+    return rows  # type: ignore[return-value]  # the same attributes, read-only

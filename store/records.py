@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import URL, Connection, Engine, Insert, Row, make_url, select
+from sqlalchemy import URL, Connection, Engine, Insert, Row, bindparam, make_url, select
 from sqlalchemy.exc import DatabaseError
 
 from models.state import HistoryEntry, RequestState
@@ -136,14 +136,17 @@ def get_request(engine: Engine, request_id: str) -> AnyState | None:
     return model.model_validate(row.state)
 
 
+# Built once: building a statement cost as much as running it, on a parent's status page.
+_DIRECTION = select(RequestRow.direction).where(RequestRow.id == bindparam("request_id"))
+_EVENTS = (select(EventRow).where(EventRow.request_id == bindparam("request_id"))
+           .order_by(EventRow.seq))
+
+
 def get_history(engine: Engine, request_id: str) -> list[AnyEntry]:
     with engine.connect() as connection:
         direction = connection.execute(
-            select(RequestRow.direction).where(RequestRow.id == request_id)
-        ).scalar_one_or_none()
-        rows = connection.execute(
-            select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
-        ).all()
+            _DIRECTION, {"request_id": request_id}).scalar_one_or_none()
+        rows = connection.execute(_EVENTS, {"request_id": request_id}).all()
     model = WithinHistoryEntry if direction == WITHIN else HistoryEntry
     return [
         model(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, text
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from models.roster import PersonKind, RosterGuardian, RosterStudent
@@ -202,15 +202,24 @@ def student(engine: Engine, district: str, identifier: str) -> RosterStudent | N
         return _student(row) if row is not None else None
 
 
+_GUARDIANS = select(
+    RosterPersonRow.district, RosterPersonRow.sourced_id, RosterPersonRow.role,
+    RosterPersonRow.given_name, RosterPersonRow.family_name, RosterPersonRow.email,
+).where(
+    RosterPersonRow.email_key == bindparam("email_key"), RosterPersonRow.active,
+    RosterPersonRow.kind == PersonKind.guardian.value,
+).order_by(RosterPersonRow.district, RosterPersonRow.sourced_id)
+
+
 def guardians_by_email(engine: Engine, email: str) -> list[RosterGuardian]:
     """Every active guardian of this address (case ignored), in every district, each with
     their active students."""
     key = email.strip().lower()
+    with engine.connect() as connection:  # asked on every page a parent opens
+        guardians = connection.execute(_GUARDIANS, {"email_key": key}).all()
+    if not guardians:
+        return []
     with Session(engine) as session:
-        guardians = session.scalars(select(RosterPersonRow).where(
-            RosterPersonRow.email_key == key, RosterPersonRow.active,
-            RosterPersonRow.kind == PersonKind.guardian.value,
-        ).order_by(RosterPersonRow.district, RosterPersonRow.sourced_id)).all()
         found = []
         for guardian in guardians:
             students = session.scalars(

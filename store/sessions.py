@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 
 from store.schema import SignInCode, StaffSession
 
@@ -104,13 +104,14 @@ def open_session(engine: Engine, email: str, method: str, subject: str, now: dat
     return token
 
 
+_SESSION = select(StaffSession).where(StaffSession.token_hash == bindparam("token_hash"))
+
+
 def session_of(engine: Engine, token: str, now: datetime, kind: str = STAFF) -> Session | None:
     """The session of ``kind`` that ``token`` opened, while it is open (a parent's token is
     no staff session, nor the reverse)."""
     with engine.connect() as connection:
-        row = connection.execute(
-            select(StaffSession).where(StaffSession.token_hash == _hash(token))
-        ).one_or_none()
+        row = connection.execute(_SESSION, {"token_hash": _hash(token)}).one_or_none()
     if (row is None or row.kind != kind or row.revoked_at is not None
             or _aware(row.expires_at) <= now):
         return None
