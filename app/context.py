@@ -9,7 +9,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
@@ -37,38 +37,38 @@ if TYPE_CHECKING:
 def settings() -> Settings:
     """The settings of a front (without the worker's plaintext cut-over: `worker_settings`).
     Read again whenever what they come from changed (the variables, the settings file, the
-    current folder a relative data folder is resolved in), else reused: a portal page reaches
-    for them several times, and reading the file each time was a tenth of its work."""
+    current folder a relative data folder is resolved in), else reused; within `read_once`,
+    read once."""
     pinned = _PINNED.get()
-    if pinned is not None:
-        return pinned
+    if pinned is not None and "settings" in pinned:
+        return pinned["settings"]
     key = _settings_sources()
-    if _SETTINGS and _SETTINGS[0][0] == key:
-        return _SETTINGS[0][1]
-    try:
-        found = load_settings(sealing=False)
-    except ValueError as error:  # a variable (or the settings file): its name and the problem
-        raise Refused(str(error)) from None
-    _SETTINGS[:] = [(key, found)]
-    return found
+    if not (_SETTINGS and _SETTINGS[0][0] == key):
+        try:
+            found = load_settings(sealing=False)
+        except ValueError as error:  # a variable (or the settings file): its name, the problem
+            raise Refused(str(error)) from None
+        _SETTINGS[:] = [(key, found)]
+    if pinned is not None:
+        pinned["settings"] = _SETTINGS[0][1]
+    return _SETTINGS[0][1]
 
 
 _SETTINGS: list[tuple[object, Settings]] = []  # the last settings read, with their sources
-_PINNED: ContextVar[Settings | None] = ContextVar("pinned_settings", default=None)
+# What `read_once` keeps for the operation under way: one dictionary, which the threads the
+# operation starts share (they copy the context, and so the reference).
+_PINNED: ContextVar[dict[str, Any] | None] = ContextVar("read_once", default=None)
 
 
 @contextlib.contextmanager
-def settings_pinned() -> Iterator[None]:
-    """Within it (and in the tasks and threads it starts, which copy its context),
-    `settings()` are those read on entering: a front's page asks for them five times, and
-    seeing each time whether anything they come from changed (every variable of the
-    environment, the file, the folder) was a third of a parent's status page's CPU. Settings
-    that cannot be read are not pinned: each use refuses as it would without."""
-    try:
-        token = _PINNED.set(settings())
-    except Refused:
-        yield
-        return
+def read_once() -> Iterator[None]:
+    """Within it (and in the tasks and threads it starts), the settings and the records
+    store's engine are read once, on first use. A front's page asks for each five times, and
+    seeing each time whether anything the settings come from had changed (every variable,
+    the file, the folder) and whether the store's file was there was a third of a parent's
+    status page's CPU. What cannot be read is not kept: each use refuses as it would
+    without."""
+    token = _PINNED.set({})
     try:
         yield
     finally:
@@ -100,14 +100,20 @@ def worker_settings() -> Settings:
 def engine() -> Engine:
     """The records store as it is. Only the worker and `transfers db upgrade` make one: a
     front that finds none says so and creates nothing (no folder, no file)."""
+    pinned = _PINNED.get()
+    if pinned is not None and "engine" in pinned:
+        return pinned["engine"]
     try:
-        return existing_engine(settings().database_url)
+        found = existing_engine(settings().database_url)
     except NoStore as missing:
         raise Refused(f"no records store at {missing.where}: start `transfers dev`, or set "
                       f"TRANSFERS_DATA_DIR / the config file ({config_path()})") from None
     except DatabaseError as error:  # a file that is not a database: say so, not a traceback
         raise Refused(f"the records store cannot be read ({error.orig}): it may be damaged; "
                       "restore it from its backup") from None
+    if pinned is not None:
+        pinned["engine"] = found
+    return found
 
 
 def documents() -> DocumentStore:

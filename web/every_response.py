@@ -1,6 +1,6 @@
 """What every page of a front goes through (`web.app._front`): who is signed in, read once
-off the event loop; the settings read once (`app.context.settings_pinned`); the security
-headers on every response, and the pre-session cookie when the page made one.
+off the event loop; the settings and the store read once (`app.context.read_once`); the
+security headers on every response, and the pre-session cookie when the page made one.
 
 A plain ASGI middleware: Starlette's ``@app.middleware("http")`` ran every page in a task of
 its own, its body through a memory stream, a share of a small page's CPU (bench/portal.py)."""
@@ -31,7 +31,7 @@ class EveryResponse:
             await self.app(scope, receive, send)
             return
         request = Request(scope)  # its state is the scope's: the page's own Request sees it
-        with context.settings_pinned():  # read once for the page
+        with context.read_once():  # read once for the page
             request.state.principal = None
             token = request.cookies.get(self.session_cookie, "")
             if (self.principal_of is not None and token

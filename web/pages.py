@@ -20,6 +20,9 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    # The templates ship with the code: not looked at on disk again for every page (a
+    # status page's three were a twentieth of its CPU, bench/portal.py).
+    auto_reload=False,
 )
 
 # What the console's responses say to the browser: no caching of student data, no framing,

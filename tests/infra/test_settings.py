@@ -21,6 +21,7 @@ from infra.codec import key_file
 from infra.config_file import ConfigFileError, config_path, read_config, remember_data_dir
 from infra.datadir import data_dir_of
 from infra.settings import load_settings
+from store.engine import make_engine
 
 SETTINGS = ("TRANSFERS_DATA_DIR", "TRANSFERS_DATABASE_URL", "TRANSFERS_DISTRICTS_DIR",
             "TRANSFERS_SMTP_HOST", "TRANSFERS_SMTP_PORT", "TRANSFERS_TASK_QUEUE")
@@ -178,24 +179,40 @@ def test_a_portal_address_that_is_no_web_address_is_refused_by_name(
         load_settings({"HOME": str(home), "TRANSFERS_PORTAL_URL": value}, sealing=False)
 
 
-def test_a_changed_variable_is_read_again_except_where_the_settings_are_pinned(
+def test_a_changed_variable_is_read_again_except_within_read_once(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`app.context.settings` reads again when a variable changes; within `settings_pinned`
-    (a front's page) it keeps the settings read on entering, in threads too; a setting that
-    cannot be read is not pinned and refuses each time, as without."""
+    """`app.context.settings` reads again when a variable changes; within `read_once` (a
+    front's page) it keeps the settings it first read there, in the threads the page starts
+    too; settings that cannot be read are not kept and refuse each time, as without."""
     monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "first")
     assert context.settings().task_queue == "first"
     monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "second")
     assert context.settings().task_queue == "second"
-    with context.settings_pinned():
-        monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "third")
-        assert context.settings().task_queue == "second"
-        with ThreadPoolExecutor(1) as pool:
+    with context.read_once():
+        with ThreadPoolExecutor(1) as pool:  # the page's thread reads them first
             seen = pool.submit(contextvars.copy_context().run,
                                lambda: context.settings().task_queue).result()
-        assert seen == "second"
+        monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "third")
+        assert seen == "second" and context.settings().task_queue == "second"
     assert context.settings().task_queue == "third"
     monkeypatch.setenv("TRANSFERS_SMTP_PORT", "many")
-    with context.settings_pinned(), pytest.raises(Refused, match="TRANSFERS_SMTP_PORT"):
-        context.settings()
+    with context.read_once():
+        for _ in range(2):
+            with pytest.raises(Refused, match="TRANSFERS_SMTP_PORT"):
+                context.settings()
+
+
+def test_within_read_once_a_removed_store_is_seen_by_the_next_page(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine is kept for the page that found the store, not for the next one."""
+    url = f"sqlite:///{home / 'records.sqlite3'}"
+    monkeypatch.setenv("TRANSFERS_DATABASE_URL", url)
+    make_engine(url).dispose()
+    with context.read_once():
+        found = context.engine()
+        (home / "records.sqlite3").unlink()
+        assert context.engine() is found
+    with context.read_once(), pytest.raises(Refused, match="no records store"):
+        context.engine()
