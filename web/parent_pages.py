@@ -41,8 +41,10 @@ def _limit(request: Request) -> None:
     state.parent_signin_limit.check(request)
 
 
-def signed_in_parent(request: Request) -> Parent:
-    """The parent whose portal session came with the request; else to sign in first."""
+async def signed_in_parent(request: Request) -> Parent:
+    """The parent whose portal session came with the request; else to sign in first.
+    Asynchronous only so that FastAPI runs it on the event loop: a plain function is run in
+    a thread of its own, a tenth of a status page's CPU for reading an attribute."""
     principal = getattr(request.state, "principal", None)
     if not isinstance(principal, Parent):
         raise NotSignedIn

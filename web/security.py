@@ -128,9 +128,10 @@ class NotSignedIn(Exception):
     """The page needs a signed-in staff member: the browser goes to sign in first."""
 
 
-def signed_in(request: Request) -> Principal:
+async def signed_in(request: Request) -> Principal:
     """The staff member whose session cookie came with the request (read once for every
-    request, before its route); the browser is sent to sign in when there is none."""
+    request, before its route); the browser is sent to sign in when there is none. On the
+    event loop (`web.parent_pages.signed_in_parent` says why)."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise NotSignedIn
