@@ -145,7 +145,8 @@ def _permit(permit_id: str | None) -> str | None:
 def _status(state: AnyState) -> Status:
     running = deadlines(state)
     # The audit trail the store keeps (the whole of it, as the staff console shows it).
-    history = records.get_history(context.engine(), state.id) or state.history
+    history = records.get_history(context.engine(), state.id,
+                                  within=isinstance(state, WithinRequestState)) or state.history
     timeline = [Happened(e.at, e.event, str(getattr(e.stage, "value", e.stage)))
                 for e in history]
     if isinstance(state, RequestState):

@@ -64,7 +64,8 @@ def interdistrict(request_id: str) -> RequestState:
 
 def with_history(state: AnyState) -> AnyState:
     """The request with its whole audit trail, as the records store holds it."""
-    return state.model_copy(update={"history": records.get_history(context.engine(), state.id)})
+    return state.model_copy(update={"history": records.get_history(
+        context.engine(), state.id, within=isinstance(state, WithinRequestState))})
 
 
 def list_due(

@@ -142,12 +142,16 @@ _EVENTS = (select(EventRow).where(EventRow.request_id == bindparam("request_id")
            .order_by(EventRow.seq))
 
 
-def get_history(engine: Engine, request_id: str) -> list[AnyEntry]:
+def get_history(engine: Engine, request_id: str, within: bool | None = None
+                ) -> list[AnyEntry]:
+    """The request's audit trail as stored; ``within``: whether it is a within-district
+    request, when the caller knows (else the store is asked)."""
     with engine.connect() as connection:
-        direction = connection.execute(
-            _DIRECTION, {"request_id": request_id}).scalar_one_or_none()
+        if within is None:
+            within = connection.execute(
+                _DIRECTION, {"request_id": request_id}).scalar_one_or_none() == WITHIN
         rows = connection.execute(_EVENTS, {"request_id": request_id}).all()
-    model = WithinHistoryEntry if direction == WITHIN else HistoryEntry
+    model = WithinHistoryEntry if within else HistoryEntry
     return [
         model(
             seq=r.seq, at=_utc(r.at), stage=r.stage, event=r.event, actor=r.actor,

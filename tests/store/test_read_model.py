@@ -167,3 +167,17 @@ def test_a_bulk_load_writes_the_rows_one_by_one_would(store_engine: Engine, tmp_
         assert records.get_request(store_engine, state.id) == state
         assert records.get_history(store_engine, state.id) == state.history
         assert row(store_engine, state.id) == read_model_values(state)
+
+
+def test_a_history_read_with_its_process_known_is_the_one_read_without(
+    store_engine: Engine,
+) -> None:
+    """`store.records.get_history`'s ``within``, which a status page passes to spare a
+    query, reads the same entries, of the process's own kind, as looking the process up."""
+    for state in (interdistrict(Stage.under_review, seq=3),
+                  within(WithinStage.in_lottery, seq=3)):
+        records.record_states(store_engine, [state])
+        known = records.get_history(store_engine, state.id,
+                                    within=state.id.startswith("millard"))
+        assert known == records.get_history(store_engine, state.id) == state.history
+        assert {type(entry) for entry in known} == {type(state.history[0])}
