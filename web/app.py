@@ -6,7 +6,6 @@ made)."""
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -79,14 +78,8 @@ PORTAL_THREADS = 4
 
 
 @contextlib.asynccontextmanager
-async def _portal_process(_: FastAPI) -> AsyncIterator[None]:
-    """The portal's process, once it has loaded: its pages in ``PORTAL_THREADS`` threads,
-    and what it loaded set aside from the garbage collector (``gc.freeze``), whose full
-    collections went through all of it again and paused pages: with it, the status page's
-    p99 at 50 parents at once was 173-222 ms against 287-340 (bench/portal.py, in turns)."""
+async def _portal_threads(_: FastAPI) -> AsyncIterator[None]:
     to_thread.current_default_thread_limiter().total_tokens = PORTAL_THREADS
-    gc.collect()
-    gc.freeze()
     yield
 
 
@@ -96,7 +89,7 @@ def _front(title: str, session_cookie: str,
     the error page, and a middleware that reads who is signed in (``principal_of`` the
     session cookie's token, off the event loop) and adds the security headers."""
     front = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None,
-                    lifespan=_portal_process if portal else None)
+                    lifespan=_portal_threads if portal else None)
     front.state.session_cookie = session_cookie  # the forms' CSRF token is bound to it
     front.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
                 name="static")

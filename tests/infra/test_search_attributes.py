@@ -64,6 +64,7 @@ async def dev_server() -> AsyncIterator[Client]:
     environment = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"), data_converter=DATA_CONVERTER,
         dev_server_log_level="error", ui=False, interceptors=[front_signer()],
+        dev_server_startup_timeout=timedelta(seconds=60),  # the SDK's 5 s; CI may be busy
     )
     await register(environment.client)
     await register(environment.client)  # again: a restarted `transfers dev` re-registers

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ async def time_skipping_server(
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
         data_converter=data_converter, interceptors=[signer],
+        # The SDK waits 5 s for the server to listen: a busy CI machine (two shared cores)
+        # sometimes needed more, and the test failed before it began.
+        test_server_startup_timeout=timedelta(seconds=60),
     )
     signer.clock = environment.get_current_time
     try:
