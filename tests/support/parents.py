@@ -18,7 +18,7 @@ from models.stages import Stage
 from models.within_request import WithinStage
 from store import notices, records
 from store.schema import RosterLinkRow, RosterPersonRow
-from tests.support.console import token
+from tests.support.console import portal_client, token
 from tests.support.read_models import interdistrict, within, within_request
 from tests.support.signin import code_in, outbox_messages
 from tests.support.waiting import until
@@ -124,3 +124,15 @@ def sign_in_parent(http: TestClient, address: str) -> None:
     page = ask_code(http, address)
     done = verify(http, page, address, newest_code(address.lower()))
     assert done.status_code == 303, done.text
+
+
+def not_found_alike(path: str, theirs_id: str) -> str:
+    """Signed in as Maria, ``path`` (a format with ``{id}``) for another family's request and
+    for one that does not exist: both 404, the same page but for the id. Their page's text."""
+    with portal_client() as http:
+        sign_in_parent(http, MARIA)
+        theirs = http.get(path.format(id=theirs_id))
+        missing = http.get(path.format(id=MISSING_ID))
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text.replace(theirs_id, "X") == missing.text.replace(MISSING_ID, "X")
+    return theirs.text
