@@ -39,6 +39,8 @@ def settings() -> Settings:
     Read again whenever what they come from changed (the variables, the settings file, the
     current folder a relative data folder is resolved in), else reused; within `read_once`,
     read once."""
+    if _FIXED:
+        return _FIXED[0]
     pinned = _PINNED.get()
     if pinned is not None and "settings" in pinned:
         return pinned["settings"]
@@ -55,6 +57,7 @@ def settings() -> Settings:
 
 
 _SETTINGS: list[tuple[object, Settings]] = []  # the last settings read, with their sources
+_FIXED: list[Settings] = []  # a served front's, read once at its start (`fix_settings`)
 # What `read_once` keeps for the operation under way: one dictionary, which the threads the
 # operation starts share (they copy the context, and so the reference).
 _PINNED: ContextVar[dict[str, Any] | None] = ContextVar("read_once", default=None)
@@ -73,6 +76,19 @@ def read_once() -> Iterator[None]:
         yield
     finally:
         _PINNED.reset(token)
+
+
+def fix_settings() -> None:
+    """From now on, this process's settings are those read now: a served front's (web/serve.py),
+    as any server reads its configuration when it starts; a change to the variables or the
+    settings file takes a restart. Seeing at each page whether any had changed was a tenth of
+    a parent's status page's CPU (bench/portal.py). Settings that cannot be read are not
+    fixed: each use refuses, naming the problem, as it would without."""
+    try:
+        found = settings()
+    except Refused:
+        return
+    _FIXED[:] = [found]
 
 
 def _settings_sources() -> object:

@@ -167,9 +167,8 @@ def principal(token: str) -> Parent | None:
     session = sessions.session_of(context.engine(), token, _now(), PARENT)
     if session is None:
         return None
-    guardians = roster_store.guardians_by_email(context.engine(), session.email)
-    students = frozenset((g.district, s.identifier) for g in guardians for s in g.students)
-    return Parent(session.email, students)
+    return Parent(session.email,
+                  roster_store.linked_students(context.engine(), session.email))
 
 
 def expires_at(token: str) -> datetime | None:

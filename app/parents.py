@@ -107,7 +107,8 @@ def requests_of(parent: Parent) -> list[Summary]:
 def state_of(parent: Parent, request_id: str) -> AnyState:
     """One of the parent's requests as the records store holds it; "no such request" for any
     other id."""
-    state = next((s for s in _mine(parent) if s.id == request_id), None)
+    state = parent_store.request_of(context.engine(), request_id, parent.email,
+                                    parent.students)
     if state is None:
         raise Refused(NOT_FOUND)
     return state

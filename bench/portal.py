@@ -497,7 +497,7 @@ async def bench(args: argparse.Namespace) -> int:
 
 
 def cpu_line(cpu: dict[str, float], count: int, what: str) -> str:
-    return ", ".join(f"{name} {seconds:.0f} s ({seconds / count * 1000:.0f} ms a {what})"
+    return ", ".join(f"{name} {seconds:.1f} s ({seconds / count * 1000:.2f} ms a {what})"
                      for name, seconds in cpu.items())
 
 

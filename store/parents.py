@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, bindparam, or_, select
 
 from models.state import RequestState
 from models.within_request import WithinRequestState
@@ -46,3 +46,24 @@ def requests_of(engine: Engine, email: str, students: Iterable[tuple[str, str]]
             found.append(state)
     return found
 
+
+
+_ONE = select(RequestRow.direction, RequestRow.state, RequestRow.parent_email,
+              RequestRow.district, RequestRow.student_id).where(RequestRow.id == bindparam("id"))
+
+
+def request_of(engine: Engine, request_id: str, email: str,
+               students: Iterable[tuple[str, str]]) -> AnyState | None:
+    """The request ``request_id`` if it is one of `requests_of`'s (its parent's address is
+    ``email``, or its student is one of ``students``); None for any other id, as for one that
+    does not exist. Looked up by its key, and whose it is read from the row's own columns
+    (the lowercased address the read model writes, the district and student): a status page
+    validates no other request's state."""
+    with engine.connect() as connection:
+        row = connection.execute(_ONE, {"id": request_id}).one_or_none()
+    if row is None:
+        return None
+    mine = row.parent_email == email.strip().lower()
+    if not (mine or (row.district, row.student_id) in set(students)):
+        return None
+    return _states([(row.direction, row.state)])[0]

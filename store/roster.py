@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models.roster import PersonKind, RosterGuardian, RosterStudent
 from store.schema import RosterLinkRow, RosterPersonRow, RosterSchoolRow
@@ -239,6 +239,26 @@ def guardians_by_email(engine: Engine, email: str) -> list[RosterGuardian]:
                 students=[_student(s) for s in students],
             ))
     return found
+
+
+_GUARDIAN, _CHILD = aliased(RosterPersonRow), aliased(RosterPersonRow)
+_STUDENTS_OF = select(_CHILD.district, _CHILD.identifier).select_from(_GUARDIAN).join(
+    RosterLinkRow, and_(RosterLinkRow.district == _GUARDIAN.district,
+                        RosterLinkRow.guardian == _GUARDIAN.sourced_id),
+).join(_CHILD, and_(_CHILD.district == RosterLinkRow.district,
+                    _CHILD.sourced_id == RosterLinkRow.student)).where(
+    _GUARDIAN.email_key == bindparam("email_key"), _GUARDIAN.active,
+    _GUARDIAN.kind == PersonKind.guardian.value, _CHILD.active,
+)
+
+
+def linked_students(engine: Engine, email: str) -> frozenset[tuple[str, str]]:
+    """(district, student id) of every active student an active guardian of this address
+    (case ignored) is linked to: the same students as `guardians_by_email`, in one indexed
+    query with no guardian built, for every page a signed-in parent opens."""
+    with engine.connect() as connection:
+        rows = connection.execute(_STUDENTS_OF, {"email_key": email.strip().lower()}).all()
+    return frozenset((district, identifier) for district, identifier in rows)
 
 
 def count(engine: Engine, district: str) -> dict[str, int]:

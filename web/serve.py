@@ -9,15 +9,18 @@ import gc
 import uvicorn
 from fastapi import FastAPI
 
+from app import context
 from web.app import create_app, create_portal
 
 
 def _settled(front: FastAPI) -> FastAPI:
-    """``front``, in a process that serves it, with everything it loaded set aside from the
+    """``front``, in a process that serves it: its settings read once (`app.context.fix_settings`),
+    and everything it loaded set aside from the
     garbage collector (``gc.freeze``): the collector's full passes went through all of it
     again and paused the pages under way. The status page's p99, 50 parents at once, was
     173-222 ms with it against 287-340 without (bench/portal.py, in turns). Not in the
     factories the tests call: they build many fronts in one process."""
+    context.fix_settings()
     gc.collect()
     gc.freeze()
     return front

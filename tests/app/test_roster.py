@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from app import roster, submissions
 from app.errors import REFUSALS
@@ -22,7 +22,9 @@ from app.principal import Principal
 from districts import load_district, load_within_district
 from intake import oneroster
 from models.within_district import Program, Residency, SeatKey
+from store import roster as roster_store
 from store.engine import engine_for
+from store.schema import RosterPersonRow
 from tests.support import within as w
 from tests.support.databases import backends, postgres_url, throwaway_schema, with_search_path
 from tests.support.roster import (
@@ -176,6 +178,36 @@ def test_a_later_bulk_export_updates_and_marks_gone_what_it_no_longer_holds(
     assert moved is not None and moved.grade == new_grade
     (guardian,) = roster.students_of_guardian(family.emails[0])
     assert leaving not in [s.identifier for s in guardian.students]
+    _linked_as_guardians_say(store, export)
+
+
+def _linked_as_guardians_say(engine: Engine, export: Export) -> None:
+    """What a signed-in parent's pages take as their students (`store.roster.linked_students`,
+    one query) is what their guardians' records give, for every address of the export."""
+    for email in {e for family in export.families for e in family.emails}:
+        guardians = roster_store.guardians_by_email(engine, email)
+        expected = {(g.district, s.identifier) for g in guardians for s in g.students}
+        assert roster_store.linked_students(engine, email.upper()) == expected
+
+
+def test_a_parents_linked_students_are_their_guardians_active_students(
+    store: Engine, export: Export
+) -> None:
+    imported(export.folder)
+    _linked_as_guardians_say(store, export)
+    family = next(f for f in export.families if len(f.students) >= 2)
+    assert {s for _, s in roster_store.linked_students(store, family.emails[0])} \
+        == set(family.student_ids)
+    assert roster_store.linked_students(store, "nobody@example.org") == frozenset()
+    # A person the store holds inactive, student or guardian, gives no student.
+    student, other = family.students[0], next(f for f in export.families if f is not family)
+    with store.begin() as connection:
+        connection.execute(update(RosterPersonRow).where(
+            RosterPersonRow.sourced_id.in_([student, *other.guardians])).values(active=False))
+    assert family.student_ids[0] not in {s for _, s in roster_store.linked_students(
+        store, family.emails[0])}
+    assert roster_store.linked_students(store, other.emails[0]) == frozenset()
+    _linked_as_guardians_say(store, export)
 
 
 def _delta(folder: Path) -> None:
@@ -220,6 +252,8 @@ def test_a_delta_export_updates_and_marks_tobedeleted_gone(
     assert report.counts.links_removed == removed
     assert report.as_dict()["students"] == export.student_count - 1  # nobody else is gone
     assert roster.students_of_guardian(other.emails[0]) == []
+    assert roster_store.linked_students(store, other.emails[0]) == frozenset()
+    _linked_as_guardians_say(store, export)
     assert roster.student_facts("millard", family.student_ids[0]) is None
     kept = roster.student_facts("millard", family.student_ids[1])
     assert kept is not None and kept.grade == 0

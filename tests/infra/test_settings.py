@@ -216,3 +216,23 @@ def test_within_read_once_a_removed_store_is_seen_by_the_next_page(
         assert context.engine() is found
     with context.read_once(), pytest.raises(Refused, match="no records store"):
         context.engine()
+
+
+def test_a_served_fronts_settings_are_read_once_at_its_start(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`app.context.fix_settings` (web/serve.py, in each process that serves pages): later
+    changes take a restart, as for any server; settings that cannot be read at the start are
+    not fixed, and each use refuses naming the problem."""
+    monkeypatch.setattr(context, "_FIXED", [])
+    monkeypatch.setenv("TRANSFERS_SMTP_PORT", "many")
+    context.fix_settings()
+    with pytest.raises(Refused, match="TRANSFERS_SMTP_PORT"):
+        context.settings()
+    monkeypatch.setenv("TRANSFERS_SMTP_PORT", "2525")
+    monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "at-start")
+    context.fix_settings()
+    monkeypatch.setenv("TRANSFERS_TASK_QUEUE", "later")
+    assert context.settings().task_queue == "at-start"
+    with context.read_once():
+        assert context.settings().task_queue == "at-start"
