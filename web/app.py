@@ -70,11 +70,13 @@ def create_portal() -> FastAPI:
 
 
 # The threads the portal's pages (and their calls to the records store) run in at once, in
-# each process. Starlette's default, 40, had the status page spend CPU handing the interpreter
-# between threads, with 50 parents at once: at 4, 230 pages a second against 196 at 8, and 8
-# against 7 ms of CPU a page at 40 (bench/portal.py, in turns). The console keeps the default:
-# fewer people, and exports that may take a while.
-PORTAL_THREADS = 4
+# each process. Threads of one process hand the interpreter to one another: Starlette's
+# default, 40, took 8 ms of CPU a status page, 4 threads 6 ms (bench/portal.py, 50 parents at
+# once, in turns). Once the page itself was cheaper, 2 against 4 gave 815/735/496 pages a
+# second against 484/554/441 (p99 86/97/123 against 126/115/136 ms), and 1 no more than 2:
+# with one, the process cannot render while it waits on the store. The console keeps the
+# default: fewer people, and exports that take a while.
+PORTAL_THREADS = 2
 
 
 @contextlib.asynccontextmanager
