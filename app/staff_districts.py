@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from app import context
 from app.errors import Refused
 from app.principal import Principal
-from districts import SHIPPED_DIR, UnknownDistrictError, list_districts, load_config
+from districts import UnknownDistrictError, list_districts, load_config
 from models.district import DistrictBase
 from rules import calendar
 from rules.roles import ACTION_ROLES
@@ -35,23 +35,10 @@ class StaffDistrict:
                          if authority.roles & self.roles)
 
 
-_configs: dict[tuple[Any, ...], Any] = {}
-
-
 def district_config(district_id: str, model: type[C]) -> C:
-    """`districts.load_config` from the settings' folder, kept while its file is unchanged
-    (the same path and modification time): a worklist reads every district's roster, and
-    parsing the files again took a tenth of its time."""
-    where = context.settings().districts_dir
-    files = [d / f"{district_id}.toml" for d in (where, SHIPPED_DIR) if d is not None]
-    stamp = tuple((str(f), f.stat().st_mtime_ns) for f in files if f.is_file())
-    key = (district_id, model, str(where), stamp)
-    if key not in _configs:
-        if len(_configs) > 256:
-            _configs.clear()
-        _configs[key] = load_config(district_id, model, where)
-    found: C = _configs[key]
-    return found
+    """`districts.load_config` from the settings' folder (kept there while its file is
+    unchanged: a worklist reads every district's roster)."""
+    return load_config(district_id, model, context.settings().districts_dir)
 
 
 def staff_districts(principal: Principal) -> list[StaffDistrict]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,16 +36,30 @@ def load_config(district_id: str, model: type[C], extra_dir: Path | None = None)
         path = directory / f"{district_id}.toml"
         if path.is_file():
             try:
-                config = model.model_validate(tomllib.loads(path.read_text()))
-                if isinstance(config, DistrictConfig):
-                    check_agreements(config.agreements)  # EC 46600(a)(1): five years at most
-            except (tomllib.TOMLDecodeError, ValidationError, PolicyError) as error:
+                config = _parsed(path.read_text(), model)
+            except ValueError as error:
                 raise ValueError(f"district file {path.name} is invalid: {error}") from error
             if config.id != district_id:
                 raise ValueError(f"district file {path.name} declares id {config.id!r}")
             return config
     known = ", ".join(sorted(list_districts(extra_dir))) or "none"
     raise UnknownDistrictError(f"unknown district {district_id!r} (known: {known})")
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str, model: type[C]) -> C:
+    """A district file's text as ``model``, parsed once for each text: reading the file is
+    cheap, parsing and checking it is not (the worker sent every notice after parsing every
+    district's file, a quarter of its CPU on opening day, bench/portal.py). A text that is
+    refused is not kept: it is refused again each time it is read. Callers share what is
+    kept, and none changes it."""
+    try:
+        config = model.model_validate(tomllib.loads(text))
+        if isinstance(config, DistrictConfig):
+            check_agreements(config.agreements)  # EC 46600(a)(1): five years at most
+    except (tomllib.TOMLDecodeError, ValidationError, PolicyError) as error:
+        raise ValueError(str(error)) from error
+    return config
 
 
 def load_district(district_id: str, extra_dir: Path | None = None) -> DistrictConfig:
