@@ -6,6 +6,7 @@ settings are reused while nothing they come from has changed."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -140,10 +141,18 @@ def documents() -> DocumentStore:
 
 def signing_key() -> SigningKey:
     """The deployment's key that signs proofs now (the newest; made on first use)."""
-    from infra.proofs import SigningKey
     from store.secrets import proof_keys
 
-    return SigningKey.from_seed(proof_keys(engine())[-1].seed)
+    return _key_of(proof_keys(engine())[-1].seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_of(seed: bytes) -> SigningKey:
+    """The key of a seed, made once (a key is asked for at each action a front signs; the
+    seed, read each time, says when it has been rotated)."""
+    from infra.proofs import SigningKey
+
+    return SigningKey.from_seed(seed)
 
 
 async def client() -> Client:
