@@ -3,7 +3,9 @@ processes answer on one port, each a whole front over the shared records store."
 
 from __future__ import annotations
 
+import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -56,6 +58,63 @@ def test_two_workers_answer_on_one_port(tmp_path: Path, command: str) -> None:
         for _ in range(10):  # a connection each: either worker may take it
             with httpx.Client(base_url=address, timeout=30) as http:
                 assert http.get(page).status_code == 200
+
+
+def _listening_on(port: int) -> int:
+    """How many sockets listen on ``port`` (IPv4, from the kernel's table)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[3] == "0A"  # LISTEN
+               and int(row.split()[1].rsplit(":", 1)[1], 16) == port)
+
+
+def _sockets_of(pid: int) -> int:
+    return sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir()
+               if os.readlink(fd).startswith("socket:"))
+
+
+def test_each_process_listens_on_its_own_socket_and_parents_arriving_together_are_shared(
+    tmp_path: Path,
+) -> None:
+    """uvicorn's own supervisor shares one socket, whose first process awake accepts every
+    connection waiting: fifty parents arriving together went 38 to one process and 12 to
+    the other, for as long as they kept their connections (bench/portal.py). Here each
+    process has a socket of its own, and the kernel spreads the connections."""
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    make_engine(url).dispose()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TRANSFERS_DATABASE_URL": url,
+           "TRANSFERS_DATA_DIR": str(tmp_path / "data")}
+    with front("portal", env, tmp_path / "front.log", "--workers", "2") as address:
+        port = int(address.rsplit(":", 1)[1])
+        supervisor = _command_with(["transfers", "portal", str(port)])
+        until("two processes, each listening", lambda: len(_serving(supervisor)) == 2
+              and _listening_on(port) == 2, every=0.1)
+        before = {pid: _sockets_of(pid) for pid in _serving(supervisor)}
+        clients = [httpx.Client(base_url=address, timeout=30) for _ in range(20)]
+        try:
+            with ThreadPoolExecutor(20) as pool:  # twenty parents at once, each kept open
+                assert set(pool.map(lambda c: c.get("/policy").status_code, clients)) == {200}
+            taken = {pid: _sockets_of(pid) - count for pid, count in before.items()}
+            assert sum(taken.values()) == 20
+            assert all(count >= 1 for count in taken.values()), taken
+        finally:
+            for client in clients:
+                client.close()
+
+
+def test_a_second_server_on_the_same_port_is_refused(tmp_path: Path) -> None:
+    """Sockets that share a port would share it with another server started there too; it
+    is refused, as one socket's bind would be."""
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    make_engine(url).dispose()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TRANSFERS_DATABASE_URL": url,
+           "TRANSFERS_DATA_DIR": str(tmp_path / "data")}
+    with front("portal", env, tmp_path / "front.log", "--workers", "2") as address:
+        port = address.rsplit(":", 1)[1]
+        again = subprocess.run([str(BIN / "transfers"), "portal", "--port", port,
+                                "--workers", "2"], capture_output=True, text=True, timeout=120,
+                               env=env)
+        assert again.returncode != 0
+        assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in again.stderr
 
 
 def test_no_workers_is_refused_by_name(tmp_path: Path) -> None:
