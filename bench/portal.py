@@ -30,7 +30,7 @@ those for HTTPS only, a browser sends them to http://127.0.0.1 too).
    the page reads only the store), beside the opening day's. ``--parents`` parents (50),
    each the parent of one of them, fetch their own request's page (``GET /requests/{id}``)
    all at once, each again as soon as the last answer came (closed loop, no think time),
-   ``--fetches`` times each (40), after one untimed fetch each. Target: p99 < 150 ms. One
+   ``--fetches`` times each (100), after one untimed fetch each. Target: p99 < 150 ms. One
    parent alone fetching the same way is measured first: the page's own time, without the
    others' queue.
 
@@ -43,7 +43,8 @@ writes them). The driver, the portal, the worker and the dev server share the ma
 cores: every figure is the whole stack's on one box.
 
     .venv/bin/python bench/portal.py [--applications 5000] [--rate 20] [--open 20000]
-        [--parents 50] [--fetches 40] [--upload-kb 100] [--together] [--data-dir DIR --keep]
+        [--parents 50] [--fetches 100] [--portal-workers 2] [--upload-kb 100] [--together]
+        [--data-dir DIR --keep]
 """
 
 from __future__ import annotations
@@ -511,9 +512,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open", type=int, default=20_000,
                         help="open requests written for the status page (20000; 0: none)")
     parser.add_argument("--parents", type=int, default=50, help="parents at once (50)")
-    parser.add_argument("--fetches", type=int, default=40, help="pages each parent gets (40)")
-    parser.add_argument("--portal-workers", type=int, default=1,
-                        help="the portal's processes (`transfers portal --workers`; 1)")
+    parser.add_argument("--fetches", type=int, default=100,
+                        help="pages each parent gets (100)")
+    parser.add_argument("--portal-workers", type=int, default=2,
+                        help="the portal's processes (`transfers portal --workers`; 2, as "
+                             "the compose file's portal)")
     common.add_stack_options(parser, "seconds a page may take before its parent gives up")
     args = parser.parse_args(argv)
     if (args.applications < 0 or args.rate <= 0 or args.open < 0 or args.parents < 0
