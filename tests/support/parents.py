@@ -35,6 +35,7 @@ ROSTER_ID = "millard-2027-2028-within-fam5"  # the roster's grandmother's grands
 MISSING_ID = "paramount-2027-2028-out-fam9"  # no such request
 RECEIPT = "Your request was received; send the lease by the due day."
 STAFF_ONLY = "Escalation: the decision is overdue"
+OFFER = "A seat at the school is offered to Tomas; answer by the last day."
 
 
 def later(days: int, zone: str = "America/Los_Angeles") -> date:
@@ -68,6 +69,11 @@ def write_families() -> None:
     notices.mark_sent(engine, f"{DOCUMENTS_ID}:receipt:1")
     notices.record(engine, f"{DOCUMENTS_ID}:escalation:1", DOCUMENTS_ID, "escalation",
                    ["pupil-services@paramount.example.org"], STAFF_ONLY, "Staff only.")
+    notices.record(engine, f"{ROSTER_ID}:offer:1", ROSTER_ID, "offer",
+                   ["ana.rivera@example.org"], "A seat is offered", OFFER)
+    notices.mark_sent(engine, f"{ROSTER_ID}:offer:1")
+    notices.record(engine, f"{ROSTER_ID}:escalation:1", ROSTER_ID, "escalation",
+                   ["student-services@millard.example.org"], STAFF_ONLY, "Staff only.")
     _roster_guardian(engine)
 
 

@@ -21,6 +21,7 @@ from tests.support.parents import (
     DOCUMENTS_ID,
     GUARDIAN,
     MARIA,
+    OFFER,
     OTHER,
     RECEIPT,
     ROSTER_ID,
@@ -173,6 +174,9 @@ def test_a_roster_guardian_signs_in_and_sees_the_students_requests() -> None:
         offer = http.get(f"/requests/{ROSTER_ID}")
         assert offer.status_code == 200
         assert "A seat is offered" in offer.text and "3 days left" in offer.text
+        # The district's letters about the student, as sent to the parent who filed the
+        # request; the staff's own are nobody's here.
+        assert OFFER in offer.text and STAFF_ONLY not in offer.text
 
 
 def test_the_status_page_says_what_the_parent_was_told_and_what_runs() -> None:
