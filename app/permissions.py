@@ -28,6 +28,8 @@ RELEASE, DECIDE, FILE_APPEAL, APPEAL_OUTCOME, WITHDRAW = (
     "record_release", "decide", "file_appeal", "record_appeal_outcome", "withdraw")
 WITHIN_DECIDE, WITHIN_WITHDRAW, WITHIN_RECOMMEND = (
     "within.decide", "within.withdraw", "within.recommend.")
+# A parent's answer to an offer, given to staff (by telephone, at the counter): the lottery's.
+ANSWER_OFFER = "lottery.answer_offer"
 
 
 def roles_by_district(principal: Principal) -> dict[str, frozenset[str]]:
@@ -79,6 +81,8 @@ def _within_actions(state: WithinRequestState) -> list[str]:
         found += [WITHIN_RECOMMEND + kind.value for kind in state.pending_recommendations()]
     if state.stage is WithinStage.under_review and state.kind is WithinKind.current_year:
         found.append(WITHIN_DECIDE)
+    if state.stage is WithinStage.offered:
+        found.append(ANSWER_OFFER)
     if state.is_open:
         found.append(WITHIN_WITHDRAW)
     return found

@@ -10,7 +10,7 @@ from datetime import date
 
 from pydantic import ValidationError
 
-from app import requests, within
+from app import lottery, requests, within
 from app.errors import Refused
 from app.principal import Principal
 from models.decisions import AppealOutcome, DenialReason, Outcome
@@ -77,6 +77,9 @@ async def _perform(principal: Principal, request_id: str, action: str, form: For
         approve = _choice(form, "outcome", ("approve", "deny")) == "approve"
         factors = CurrentYearFactors(**{name: _one(form, name) for name in FACTORS})
         await within.decide(request_id, principal, approve, factors)
+    elif action == "lottery.answer_offer":  # the parent's answer, given to staff
+        accept = _choice(form, "answer", ("accept", "decline")) == "accept"
+        await lottery.answer_offer(request_id, principal, accept)
     elif action.startswith("within.recommend."):
         kind = RecommendationKind(action.removeprefix("within.recommend."))
         recommended = _choice(form, "recommended", ("for", "against")) == "for"

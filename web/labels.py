@@ -45,6 +45,7 @@ ACTIONS = {
     "within.recommend.discipline": N_("Give the discipline recommendation"),
     "within.recommend.special_education": N_("Give the special education recommendation"),
     "within.recommend.english_learner": N_("Give the English learner recommendation"),
+    "lottery.answer_offer": N_("Record the parent's answer to the offer"),
 }
 
 DENIAL_REASONS = {
@@ -113,6 +114,7 @@ FIELDS = {
     "granted": N_("The district of residence's release"),
     "filed_on": N_("Filed on"),
     "recommended": N_("Recommendation"),
+    "answer": N_("The parent's answer"),
     "reasoning": N_("Why"),
     "time_of_year": N_("The time of year (IX.B.2)"),
     "capacity_and_staffing": N_("Capacity and staffing (IX.B.3)"),
@@ -125,6 +127,8 @@ VALUES = {
     "no": N_("Refused"),
     "for": N_("For the transfer"),
     "against": N_("Against the transfer"),
+    "accept": N_("Accepts the seat"),
+    "decline": N_("Declines the seat"),
     **APPEAL_OUTCOMES,
     **DENIAL_REASONS,
 }

@@ -87,6 +87,12 @@ def test_within_recommendations_go_to_their_roles_and_the_designee_decides_now()
     assert permissions.actions(KOWALSKI, current) == ["within.decide"]
     # The lottery decides a next year's request, not a person.
     assert permissions.actions(KOWALSKI, _within(WithinStage.under_review)) == []
+    # A parent's answer to an offer, given to student services, while the seat is offered.
+    offered = _within(WithinStage.offered)
+    assert permissions.actions(OLSEN, offered) == ["lottery.answer_offer", "within.withdraw"]
+    assert permissions.actions(RIVERA, offered) == []
+    assert "lottery.answer_offer" not in permissions.actions(OLSEN,
+                                                             _within(WithinStage.waitlisted))
 
 
 def test_another_districts_staff_may_do_nothing_and_are_told_why() -> None:
