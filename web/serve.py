@@ -22,10 +22,10 @@ from web.app import create_app, create_portal
 
 
 def _settled(front: FastAPI) -> FastAPI:
-    """``front``, in a process that serves it: its settings read once (`app.context.fix_settings`),
-    and everything it loaded set aside from the
-    garbage collector (``gc.freeze``): the collector's full passes went through all of it
-    again and paused the pages under way. The status page's p99, 50 parents at once, was
+    """``front``, in a process that serves it: its settings read once
+    (`app.context.fix_settings`), and everything it loaded set aside from the garbage
+    collector (``gc.freeze``): the collector's full passes went through all of it again and
+    paused the pages under way. The status page's p99, 50 parents at once, was
     173-222 ms with it against 287-340 without (bench/portal.py, in turns). Not in the
     factories the tests call: they build many fronts in one process."""
     context.fix_settings()
@@ -73,7 +73,6 @@ def _listening(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
-    sock.set_inheritable(True)
     return sock
 
 
